@@ -1,0 +1,48 @@
+/* cli.h - what the subcommand files share: the command table entry type and output helpers. */
+#ifndef MG_CLI_H
+#define MG_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+int cmd_scan(int argc, char **argv);
+
+/* Exit codes shared by every subcommand. */
+enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* ---- colour (cli/out.c) ---- */
+typedef enum { C_RESET, C_BOLD, C_DIM, C_GREEN, C_YELLOW, C_RED, C_MAGENTA, C_CYAN } colour;
+/* Decides once: "auto" (tty and no NO_COLOR), "always", "never". */
+int out_colour_init(const char *mode, FILE *f);
+const char *col(colour c);
+const char *human_bytes(uint64_t n, char *buf, size_t len);
+int parse_size(const char *s, uint64_t *out);
+
+/* ---- JSON writer (cli/json.c): commas and escaping handled here ---- */
+typedef struct jw {
+    FILE *f;
+    int depth;
+    unsigned char need_comma[64];
+    int after_key;
+} jw;
+
+void jw_begin_obj(jw *w);
+void jw_end_obj(jw *w);
+void jw_begin_arr(jw *w);
+void jw_end_arr(jw *w);
+void jw_key(jw *w, const char *k);
+void jw_str(jw *w, const char *s);
+void jw_strn(jw *w, const char *s, size_t n);
+void jw_int(jw *w, long long v);
+void jw_uint(jw *w, unsigned long long v);
+void jw_num(jw *w, double v);
+void jw_bool(jw *w, int v);
+void jw_null(jw *w);
+
+#endif

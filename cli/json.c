@@ -1,0 +1,81 @@
+/* json.c - a streaming JSON writer: reports can be large, so nothing is built in memory. */
+#include "cli.h"
+
+static void sep(jw *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth > 0 && w->depth < 64) {
+        if (w->need_comma[w->depth])
+            fputc(',', w->f);
+        w->need_comma[w->depth] = 1;
+    }
+}
+
+static void open_(jw *w, char c)
+{
+    sep(w);
+    fputc(c, w->f);
+    if (++w->depth < 64)
+        w->need_comma[w->depth] = 0;
+}
+
+static void close_(jw *w, char c)
+{
+    w->depth--;
+    fputc(c, w->f);
+    if (w->depth == 0)
+        fputc('\n', w->f);
+}
+
+void jw_begin_obj(jw *w) { open_(w, '{'); }
+void jw_end_obj(jw *w) { close_(w, '}'); }
+void jw_begin_arr(jw *w) { open_(w, '['); }
+void jw_end_arr(jw *w) { close_(w, ']'); }
+
+void jw_strn(jw *w, const char *s, size_t n)
+{
+    sep(w);
+    fputc('"', w->f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            fprintf(w->f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", w->f);
+        else if (c == '\t')
+            fputs("\\t", w->f);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(w->f, "\\u%04x", c);
+        else
+            fputc(c, w->f);   /* UTF-8 passes through; invalid bytes too (paths are bytes) */
+    }
+    fputc('"', w->f);
+}
+
+void jw_str(jw *w, const char *s)
+{
+    if (!s) {
+        jw_null(w);
+        return;
+    }
+    size_t n = 0;
+    while (s[n])
+        n++;
+    jw_strn(w, s, n);
+}
+
+void jw_key(jw *w, const char *k)
+{
+    jw_str(w, k);
+    fputc(':', w->f);
+    w->after_key = 1;
+}
+
+void jw_int(jw *w, long long v) { sep(w); fprintf(w->f, "%lld", v); }
+void jw_uint(jw *w, unsigned long long v) { sep(w); fprintf(w->f, "%llu", v); }
+void jw_num(jw *w, double v) { sep(w); fprintf(w->f, "%.6g", v); }
+void jw_bool(jw *w, int v) { sep(w); fputs(v ? "true" : "false", w->f); }
+void jw_null(jw *w) { sep(w); fputs("null", w->f); }

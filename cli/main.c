@@ -1,0 +1,76 @@
+/* main.c - the mlgate command: dispatches subcommands from one table (git-style). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mlgate/mlgate.h"
+
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct cmd commands[] = {
+    {"scan", cmd_scan, "which GPUs can run the CUDA code in these binaries, directories and wheels"},
+    {"help", cmd_help, "show help for mlgate or one command"},
+    {"version", cmd_version, "print mlgate's version"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mlgate <command> [options] [args]\n\n"
+               "Will this ML stack run on this GPU, and does it actually run?\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'mlgate help <command>' or 'mlgate <command> --help' explains a command.\n"
+               "Exit codes: 0 all good, 1 something will not run, 2 usage or internal error.\n");
+}
+
+static const struct cmd *find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stdout);
+        return EXIT_PASS;
+    }
+    const struct cmd *c = find(argv[1]);
+    if (!c || c->run == cmd_help) {
+        fprintf(stderr, "mlgate: no command '%s'\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    char *args[] = {argv[1], "--help", NULL};
+    return c->run(2, args);
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("mlgate %s\n", MLGATE_VERSION);
+    return EXIT_PASS;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return cmd_help(1, argv);
+    if (!strcmp(argv[1], "--version"))
+        return cmd_version(1, argv);
+    const struct cmd *c = find(argv[1]);
+    if (!c) {
+        fprintf(stderr, "mlgate: '%s' is not a command. See 'mlgate --help'.\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    return c->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,68 @@
+/* out.c - terminal output helpers: colour only on a tty, human-readable sizes. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static int use_colour;
+
+int out_colour_init(const char *mode, FILE *f)
+{
+    if (!mode || !strcmp(mode, "auto")) {
+        const char *nc = getenv("NO_COLOR");
+        use_colour = isatty(fileno(f)) && !(nc && *nc) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+    } else if (!strcmp(mode, "always")) {
+        use_colour = 1;
+    } else if (!strcmp(mode, "never")) {
+        use_colour = 0;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+const char *col(colour c)
+{
+    static const char *const seq[] = {"\033[0m", "\033[1m", "\033[2m", "\033[32m",
+                                      "\033[33m", "\033[31m", "\033[35m", "\033[36m"};
+    return use_colour ? seq[c] : "";
+}
+
+const char *human_bytes(uint64_t n, char *buf, size_t len)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    return buf;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || v < 0)
+        return -1;
+    double mult = 1;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': mult = 1024.0; end++; break;
+    case 'M': mult = 1024.0 * 1024; end++; break;
+    case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+    case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+    if (*end == 'i' || *end == 'I')
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end)
+        return -1;
+    *out = (uint64_t)(v * mult);
+    return 0;
+}

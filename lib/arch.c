@@ -1,0 +1,320 @@
+/* arch.c - architecture names, driver versions, GPU-name lookup and target lists. */
+#include "mlgate/mlgate.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *mg_arch_str(mg_arch a, const char *prefix, char *buf, size_t n)
+{
+    static const char suffix[] = {0, 'a', 'f'};
+    char s[2] = {a.variant <= MG_VAR_F ? suffix[a.variant] : '?', 0};
+    snprintf(buf, n, "%s%u%s", prefix, (unsigned)a.sm, s);
+    return buf;
+}
+
+/* ---- driver versions ---------------------------------------------------- */
+
+static int parse_u16(const char **s, uint16_t *out)
+{
+    if (!isdigit((unsigned char)**s))
+        return -1;
+    unsigned long v = 0;
+    while (isdigit((unsigned char)**s)) {
+        v = v * 10 + (unsigned long)(**s - '0');
+        if (v >= MG_DRIVER_ANY)
+            return -1;
+        (*s)++;
+    }
+    *out = (uint16_t)v;
+    return 0;
+}
+
+int mg_driver_parse(const char *s, mg_driver *out)
+{
+    mg_driver d = {0, MG_DRIVER_ANY, MG_DRIVER_ANY};
+    if (!s || parse_u16(&s, &d.major) || d.major == 0)
+        return MG_E_ARG;
+    if (*s == '.') {
+        s++;
+        if (parse_u16(&s, &d.minor))
+            return MG_E_ARG;
+        d.patch = 0;
+        if (*s == '.') {
+            s++;
+            if (parse_u16(&s, &d.patch))
+                return MG_E_ARG;
+        }
+    }
+    if (*s)
+        return MG_E_ARG;
+    *out = d;
+    return MG_OK;
+}
+
+const char *mg_driver_str(mg_driver d, char *buf, size_t n)
+{
+    if (!mg_driver_known(d))
+        snprintf(buf, n, "unknown");
+    else if (d.minor == MG_DRIVER_ANY)
+        snprintf(buf, n, "%u", d.major);
+    else
+        snprintf(buf, n, "%u.%02u.%02u", d.major, d.minor, d.patch);
+    return buf;
+}
+
+int mg_driver_cmp(mg_driver a, mg_driver b)
+{
+    if (a.major != b.major)
+        return a.major < b.major ? -1 : 1;
+    if (a.minor == MG_DRIVER_ANY || b.minor == MG_DRIVER_ANY)
+        return 0;
+    if (a.minor != b.minor)
+        return a.minor < b.minor ? -1 : 1;
+    if (a.patch != b.patch)
+        return a.patch < b.patch ? -1 : 1;
+    return 0;
+}
+
+/* ---- GPU names ---------------------------------------------------------- */
+
+/* Lower-case alphanumerics only, without a leading vendor/brand word. */
+static void norm(const char *in, char *out, size_t n)
+{
+    static const char *const brands[] = {"nvidia", "geforce", "tesla"};
+    size_t j = 0;
+    for (; *in && j + 1 < n; in++)
+        if (isalnum((unsigned char)*in))
+            out[j++] = (char)tolower((unsigned char)*in);
+    out[j] = 0;
+    for (int again = 1; again;) {
+        again = 0;
+        for (size_t b = 0; b < sizeof brands / sizeof brands[0]; b++) {
+            size_t l = strlen(brands[b]);
+            if (strncmp(out, brands[b], l) == 0 && out[l]) {
+                memmove(out, out + l, strlen(out + l) + 1);
+                again = 1;
+            }
+        }
+    }
+}
+
+/* Calls fn for the normalised name and every alias of g; stops when fn returns nonzero. */
+static int each_name(const mg_gpu_info *g, int (*fn)(const char *, void *), void *ud)
+{
+    char buf[128];
+    norm(g->name, buf, sizeof buf);
+    if (fn(buf, ud))
+        return 1;
+    for (const char *a = g->aliases; a && *a;) {
+        const char *end = strchr(a, '|');
+        size_t l = end ? (size_t)(end - a) : strlen(a);
+        char tmp[128];
+        if (l >= sizeof tmp)
+            l = sizeof tmp - 1;
+        memcpy(tmp, a, l);
+        tmp[l] = 0;
+        norm(tmp, buf, sizeof buf);
+        if (fn(buf, ud))
+            return 1;
+        a = end ? end + 1 : a + l;
+    }
+    return 0;
+}
+
+struct match { const char *want; size_t best; };
+
+static int is_exact(const char *n, void *ud) { return strcmp(n, ((struct match *)ud)->want) == 0; }
+
+static int is_prefix(const char *n, void *ud)
+{
+    struct match *m = ud;
+    size_t l = strlen(n);
+    if (l >= 2 && l > m->best && strncmp(m->want, n, l) == 0)
+        m->best = l;
+    return 0;
+}
+
+const mg_gpu_info *mg_gpu_find(const char *name)
+{
+    char want[128];
+    norm(name, want, sizeof want);
+    if (!*want)
+        return NULL;
+    size_t n;
+    const mg_gpu_info *t = mg_gpu_table(&n);
+    struct match m = {want, 0};
+    for (size_t i = 0; i < n; i++)
+        if (each_name(&t[i], is_exact, &m))
+            return &t[i];
+    /* "NVIDIA H100 80GB HBM3" -> the longest table name that starts it. */
+    const mg_gpu_info *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t before = m.best;
+        each_name(&t[i], is_prefix, &m);
+        if (m.best > before)
+            best = &t[i];
+    }
+    return best;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[129];
+    if (la > 128 || lb > 128)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t v = diag + (a[i - 1] != b[j - 1]);
+            if (row[j] + 1 < v)
+                v = row[j] + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+struct near { const char *want; size_t best; };
+
+static int nearest(const char *n, void *ud)
+{
+    struct near *s = ud;
+    size_t d = edit_distance(s->want, n);
+    if (d < s->best)
+        s->best = d;
+    return 0;
+}
+
+size_t mg_gpu_suggest(const char *name, const mg_gpu_info **out, size_t max)
+{
+    char want[128];
+    norm(name, want, sizeof want);
+    size_t n, k = 0;
+    const mg_gpu_info *t = mg_gpu_table(&n);
+    size_t limit = strlen(want) / 2 > 2 ? strlen(want) / 2 : 2;
+    for (size_t d = 0; d <= limit && k < max; d++)
+        for (size_t i = 0; i < n && k < max; i++) {
+            struct near s = {want, (size_t)-1};
+            each_name(&t[i], nearest, &s);
+            if (s.best == d)
+                out[k++] = &t[i];
+        }
+    return k;
+}
+
+/* ---- target lists ------------------------------------------------------- */
+
+static int parse_cc(const char *s, uint16_t *cc)
+{
+    const char *p = s;
+    if (strncmp(p, "sm_", 3) == 0 || strncmp(p, "sm", 2) == 0) {
+        p += p[2] == '_' ? 3 : 2;
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && !((*end == 'a' || *end == 'f') && !end[1])) || v < 10 || v > 159)
+            return -1;
+        *cc = (uint16_t)v;
+        return 0;
+    }
+    if (isdigit((unsigned char)p[0]) && (p[1] == '.' || (isdigit((unsigned char)p[1]) && p[2] == '.'))) {
+        char *end;
+        long major = strtol(p, &end, 10);
+        if (*end != '.' || !isdigit((unsigned char)end[1]) || end[2] || major < 1 || major > 15)
+            return -1;
+        *cc = (uint16_t)(major * 10 + (end[1] - '0'));
+        return 0;
+    }
+    return -1;
+}
+
+static int add_target(mg_target *out, size_t max, size_t *n, const char *name, uint16_t cc)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (out[i].cc == cc && strcmp(out[i].name, name) == 0)
+            return 0;   /* a duplicate adds nothing */
+    if (*n >= max)
+        return -1;
+    mg_target *t = &out[(*n)++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->cc = cc;
+    return 0;
+}
+
+int mg_targets_parse(const char *list, mg_target *out, size_t max, size_t *n,
+                     char *err, size_t errlen)
+{
+    *n = 0;
+    const char *p = list ? list : "";
+    while (*p) {
+        while (*p == ',' || isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *end = strchr(p, ',');
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        while (l && isspace((unsigned char)p[l - 1]))
+            l--;
+        char tok[96];
+        if (l >= sizeof tok) {
+            snprintf(err, errlen, "GPU name too long: '%.*s...'", 40, p);
+            return MG_E_ARG;
+        }
+        memcpy(tok, p, l);
+        tok[l] = 0;
+        p = end ? end + 1 : p + strlen(p);
+
+        uint16_t cc;
+        size_t ngpu;
+        const mg_gpu_info *tab = mg_gpu_table(&ngpu);
+        if (strcmp(tok, "all") == 0) {
+            for (size_t i = 0; i < ngpu; i++) {
+                char nm[16];
+                snprintf(nm, sizeof nm, "sm_%u", tab[i].cc);
+                if (add_target(out, max, n, nm, tab[i].cc))
+                    goto too_many;
+            }
+            continue;
+        }
+        if (parse_cc(tok, &cc) == 0) {
+            if (cc % 10 > 9 || cc < 10) {
+                snprintf(err, errlen, "'%s' is not a compute capability", tok);
+                return MG_E_ARG;
+            }
+            if (add_target(out, max, n, tok, cc))
+                goto too_many;
+            continue;
+        }
+        const mg_gpu_info *g = mg_gpu_find(tok);
+        if (!g) {
+            const mg_gpu_info *sug[3];
+            size_t ns = mg_gpu_suggest(tok, sug, 3);
+            int w = snprintf(err, errlen, "unknown GPU '%s'", tok);
+            for (size_t i = 0; i < ns && w > 0 && (size_t)w < errlen; i++)
+                w += snprintf(err + w, errlen - (size_t)w, "%s'%s'", i ? ", " : "; did you mean ", sug[i]->name);
+            if (w > 0 && (size_t)w < errlen)
+                snprintf(err + w, errlen - (size_t)w,
+                         "%s (or give sm_XY / X.Y; 'mlgate scan --list-gpus' shows the table)", ns ? "?" : "");
+            return MG_E_NOTFOUND;
+        }
+        if (add_target(out, max, n, g->name, g->cc))
+            goto too_many;
+    }
+    if (*n == 0) {
+        snprintf(err, errlen, "no GPU given");
+        return MG_E_ARG;
+    }
+    return MG_OK;
+too_many:
+    snprintf(err, errlen, "too many targets (at most %zu)", max);
+    return MG_E_LIMIT;
+}

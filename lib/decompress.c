@@ -1,0 +1,69 @@
+/* decompress.c - LZ4 block and zstd frame decoding of fatbin payloads. */
+#include <lz4.h>
+#include <zstd.h>
+
+#include "fmt/fmt.h"
+#include "mlgate/mlgate.h"
+
+/* One decoder context per thread: zstd's is worth reusing across thousands of cubins. */
+static _Thread_local ZSTD_DCtx *dctx;
+
+static ZSTD_DCtx *get_dctx(void)
+{
+    if (!dctx)
+        dctx = ZSTD_createDCtx();
+    return dctx;
+}
+
+int mg_decompress(mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen)
+{
+    if (srclen > INT32_MAX || dstlen > INT32_MAX)
+        return MG_E_LIMIT;
+    switch (c) {
+    case MG_CODEC_LZ4: {
+        int n = LZ4_decompress_safe((const char *)src, (char *)dst, (int)srclen, (int)dstlen);
+        return n == (int)dstlen ? MG_OK : MG_E_COMPRESSION;
+    }
+    case MG_CODEC_ZSTD: {
+        ZSTD_DCtx *d = get_dctx();
+        if (!d)
+            return MG_E_NOMEM;
+        size_t n = ZSTD_decompressDCtx(d, dst, dstlen, src, srclen);
+        return !ZSTD_isError(n) && n == dstlen ? MG_OK : MG_E_COMPRESSION;
+    }
+    default:
+        return MG_E_UNSUPPORTED;
+    }
+}
+
+int mg_decompress_prefix(mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t want)
+{
+    if (srclen > INT32_MAX || want > INT32_MAX)
+        return MG_E_LIMIT;
+    switch (c) {
+    case MG_CODEC_LZ4: {
+        int n = LZ4_decompress_safe_partial((const char *)src, (char *)dst, (int)srclen, (int)want,
+                                            (int)want);
+        return n == (int)want ? MG_OK : MG_E_COMPRESSION;
+    }
+    case MG_CODEC_ZSTD: {
+        ZSTD_DCtx *d = get_dctx();
+        if (!d)
+            return MG_E_NOMEM;
+        ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+        ZSTD_inBuffer in = {src, srclen, 0};
+        ZSTD_outBuffer out = {dst, want, 0};
+        while (out.pos < want) {
+            size_t r = ZSTD_decompressStream(d, &out, &in);
+            if (ZSTD_isError(r))
+                return MG_E_COMPRESSION;
+            if (r == 0 || (in.pos == in.size && out.pos < want))
+                break;
+        }
+        ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
+        return out.pos == want ? MG_OK : MG_E_COMPRESSION;
+    }
+    default:
+        return MG_E_UNSUPPORTED;
+    }
+}

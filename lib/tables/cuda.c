@@ -1,0 +1,65 @@
+/*
+ * cuda.c - the PTX ISA <-> CUDA toolkit <-> minimum Linux driver table.
+ *
+ * One row per CUDA release: the PTX ISA version its compiler writes and the
+ * Linux x86_64 driver of its GA release (NVIDIA release notes, "CUDA Toolkit and
+ * Corresponding Driver Versions"; PTX ISA release table). A driver can JIT PTX up
+ * to the ISA of the newest release it supports. Rows are in ascending order.
+ */
+#include "mlgate/arch.h"
+
+static const mg_cuda_release rel[] = {
+    /* CUDA  PTX  driver */
+    {90,  60, {384, 81, 0}},
+    {91,  61, {387, 26, 0}},
+    {92,  62, {396, 26, 0}},
+    {100, 63, {410, 48, 0}},
+    {101, 64, {418, 39, 0}},
+    {102, 65, {440, 33, 1}},
+    {110, 70, {450, 36, 6}},
+    {111, 71, {455, 23, 0}},
+    {112, 72, {460, 27, 3}},
+    {113, 73, {465, 19, 1}},
+    {114, 74, {470, 42, 1}},
+    {115, 75, {495, 29, 5}},
+    {116, 76, {510, 39, 1}},
+    {117, 77, {515, 43, 4}},
+    {118, 78, {520, 61, 5}},
+    {120, 80, {525, 60, 13}},
+    {121, 81, {530, 30, 2}},
+    {122, 82, {535, 54, 3}},
+    {123, 83, {545, 23, 6}},
+    {124, 84, {550, 54, 14}},
+    {125, 85, {555, 42, 2}},
+    {126, 85, {560, 28, 3}},
+    {128, 87, {570, 26, 0}},   /* PTX 8.6 (sm_100 in "12.7") first shipped in 12.8 */
+    {129, 88, {575, 51, 3}},
+    {130, 90, {580, 65, 6}},
+    {131, 91, {590, 44, 1}},
+    {132, 92, {595, 45, 4}},
+};
+
+#define NREL (sizeof rel / sizeof rel[0])
+
+const mg_cuda_release *mg_cuda_table(size_t *n)
+{
+    *n = NREL;
+    return rel;
+}
+
+const mg_cuda_release *mg_cuda_for_ptx(uint16_t isa)
+{
+    for (size_t i = 0; i < NREL; i++)
+        if (rel[i].ptx_isa >= isa)
+            return &rel[i];
+    return NULL;
+}
+
+const mg_cuda_release *mg_cuda_for_driver(mg_driver d)
+{
+    const mg_cuda_release *best = NULL;
+    for (size_t i = 0; i < NREL; i++)
+        if (mg_driver_cmp(rel[i].min_driver, d) <= 0)
+            best = &rel[i];
+    return best;
+}

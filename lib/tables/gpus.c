@@ -1,0 +1,85 @@
+/*
+ * gpus.c - the GPU table: marketing name -> compute capability, family and memory.
+ *
+ * The single source of truth for GPU names. Sources: NVIDIA's "CUDA GPU Compute
+ * Capability" pages (see ../shared research, docs/fatbin-format.md). mem_mib is the
+ * memory of the most common model, 0 where CPU and GPU share one pool (Jetson, GB10).
+ * To add a GPU, add a row; aliases are '|'-separated and matched the same way as names.
+ */
+#include "mlgate/arch.h"
+
+static const mg_gpu_info gpus[] = {
+    /* name                      aliases                                   cc  family       MiB */
+    {"Jetson Nano",              NULL,                                     53, "Maxwell",   0},
+    {"Tesla P100",               "P100",                                   60, "Pascal",    16384},
+    {"GTX 1080 Ti",              "1080 Ti|GTX 1080Ti",                     61, "Pascal",    11264},
+    {"GTX 1080",                 "1080",                                   61, "Pascal",    8192},
+    {"GTX 1070",                 NULL,                                     61, "Pascal",    8192},
+    {"TITAN Xp",                 NULL,                                     61, "Pascal",    12288},
+    {"Tesla P40",                "P40",                                    61, "Pascal",    24576},
+    {"Tesla P4",                 "P4",                                     61, "Pascal",    8192},
+    {"Jetson TX2",               "TX2",                                    62, "Pascal",    0},
+    {"V100",                     "Tesla V100|V100 SXM2|V100 PCIe|V100 16GB", 70, "Volta",   16384},
+    {"V100 32GB",                "V100 SXM2 32GB|V100 PCIe 32GB",          70, "Volta",     32768},
+    {"TITAN V",                  NULL,                                     70, "Volta",     12288},
+    {"Jetson AGX Xavier",        "Xavier|Jetson Xavier NX|Xavier NX",      72, "Volta",     0},
+    {"T4",                       "Tesla T4",                               75, "Turing",    15360},
+    {"RTX 2080 Ti",              "2080 Ti",                                75, "Turing",    11264},
+    {"RTX 2080",                 "2080",                                   75, "Turing",    8192},
+    {"TITAN RTX",                NULL,                                     75, "Turing",    24576},
+    {"Quadro RTX 8000",          "RTX 8000",                               75, "Turing",    49152},
+    {"A100",                     "A100 80GB|A100 SXM4 80GB|A100 PCIe 80GB",80, "Ampere",    81920},
+    {"A100 40GB",                "A100 SXM4 40GB|A100 PCIe 40GB",          80, "Ampere",    40960},
+    {"A30",                      NULL,                                     80, "Ampere",    24576},
+    {"A10",                      NULL,                                     86, "Ampere",    24576},
+    {"A10G",                     NULL,                                     86, "Ampere",    24576},
+    {"A40",                      NULL,                                     86, "Ampere",    49152},
+    {"A16",                      NULL,                                     86, "Ampere",    16384},
+    {"A2",                       NULL,                                     86, "Ampere",    16384},
+    {"RTX A6000",                "A6000",                                  86, "Ampere",    49152},
+    {"RTX A5000",                "A5000",                                  86, "Ampere",    24576},
+    {"RTX A4000",                "A4000",                                  86, "Ampere",    16384},
+    {"RTX 3090",                 "3090|RTX 3090 Ti|3090 Ti",               86, "Ampere",    24576},
+    {"RTX 3080",                 "3080|RTX 3080 Ti",                       86, "Ampere",    10240},
+    {"RTX 3070",                 "3070",                                   86, "Ampere",    8192},
+    {"RTX 3060",                 "3060",                                   86, "Ampere",    12288},
+    {"Jetson AGX Orin",          "Jetson Orin|Orin|Jetson Orin NX|Jetson Orin Nano", 87, "Ampere", 0},
+    {"L4",                       NULL,                                     89, "Ada",       24576},
+    {"L40",                      NULL,                                     89, "Ada",       49152},
+    {"L40S",                     NULL,                                     89, "Ada",       49152},
+    {"RTX 6000 Ada",             "RTX 6000 Ada Generation",                89, "Ada",       49152},
+    {"RTX 4090",                 "4090",                                   89, "Ada",       24576},
+    {"RTX 4080",                 "4080|RTX 4080 SUPER",                    89, "Ada",       16384},
+    {"RTX 4070 Ti",              "4070 Ti|RTX 4070 Ti SUPER",              89, "Ada",       12288},
+    {"RTX 4070",                 "4070",                                   89, "Ada",       12288},
+    {"RTX 4060 Ti",              "4060 Ti",                                89, "Ada",       8192},
+    {"RTX 4060",                 "4060",                                   89, "Ada",       8192},
+    {"H100",                     "H100 SXM|H100 80GB HBM3|H100 PCIe|H800", 90, "Hopper",    81920},
+    {"H100 NVL",                 NULL,                                     90, "Hopper",    95830},
+    {"H200",                     "H200 SXM|H200 NVL|H20",                  90, "Hopper",    143771},
+    {"GH200",                    "GH200 480GB|Grace Hopper",               90, "Hopper",    97871},
+    {"B200",                     "HGX B200|B100",                          100, "Blackwell", 183359},
+    {"GB200",                    "GB200 NVL72",                            100, "Blackwell", 189471},
+    {"B300",                     "HGX B300|Blackwell Ultra",               103, "Blackwell", 275040},
+    {"GB300",                    "GB300 NVL72",                            103, "Blackwell", 284208},
+    {"Jetson Thor",              "Thor|Jetson AGX Thor|Jetson T5000|Jetson T4000", 110, "Blackwell", 0},
+    {"RTX 5090",                 "5090",                                   120, "Blackwell", 32607},
+    {"RTX 5080",                 "5080",                                   120, "Blackwell", 16303},
+    {"RTX 5070 Ti",              "5070 Ti",                                120, "Blackwell", 16303},
+    {"RTX 5070",                 "5070",                                   120, "Blackwell", 12227},
+    {"RTX 5060 Ti",              "5060 Ti",                                120, "Blackwell", 16311},
+    {"RTX 5060",                 "5060",                                   120, "Blackwell", 8151},
+    {"RTX PRO 6000 Blackwell",   "RTX PRO 6000|RTX PRO 6000 Blackwell Workstation Edition|"
+                                 "RTX PRO 6000 Blackwell Server Edition|RTX PRO 6000 Blackwell Max-Q Workstation Edition",
+                                                                           120, "Blackwell", 97887},
+    {"RTX PRO 5000 Blackwell",   "RTX PRO 5000",                           120, "Blackwell", 48935},
+    {"RTX PRO 4500 Blackwell",   "RTX PRO 4500",                           120, "Blackwell", 32623},
+    {"RTX PRO 4000 Blackwell",   "RTX PRO 4000",                           120, "Blackwell", 24467},
+    {"GB10",                     "DGX Spark|ASUS Ascent GX10|Spark",       121, "Blackwell", 0},
+};
+
+const mg_gpu_info *mg_gpu_table(size_t *n)
+{
+    *n = sizeof gpus / sizeof gpus[0];
+    return gpus;
+}

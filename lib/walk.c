@@ -1,0 +1,440 @@
+/*
+ * walk.c - from paths to reports: walk directories (never following symlinks),
+ * open zip/wheel archives in memory, and scan the files on worker threads.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fmt/fmt.h"
+#include "scan_int.h"
+
+#define MAX_DEPTH 128
+#define DEFAULT_MAX_MEMBER (4ull << 30)
+
+/* A zip archive mapped once and shared by the tasks of its members. */
+typedef struct zipmap {
+    const uint8_t *map;
+    size_t len;
+    atomic_int refs;
+} zipmap;
+
+typedef struct task {
+    char *path;             /* the file, or "archive!member" */
+    uint64_t size;
+    int err;                /* set when the walk already failed on it */
+    const char *detail;
+    zipmap *zip;            /* member task: its archive */
+    mg_zip_member m;
+} task;
+
+typedef struct tasks {
+    task *v;
+    size_t n, cap;
+    size_t skipped;
+} tasks;
+
+static int add_task(tasks *t, const task *x)
+{
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        task *v = realloc(t->v, cap * sizeof *v);
+        if (!v)
+            return MG_E_NOMEM;
+        t->v = v;
+        t->cap = cap;
+    }
+    t->v[t->n++] = *x;
+    return MG_OK;
+}
+
+static int add_error(tasks *t, const char *path, int err, const char *detail)
+{
+    task x = {0};
+    x.path = strdup(path);
+    x.err = err;
+    x.detail = detail;
+    if (!x.path)
+        return MG_E_NOMEM;
+    return add_task(t, &x);
+}
+
+/* ---- directory walk ----------------------------------------------------- */
+
+/* Directories seen, by (dev, ino): a bind mount cannot make the walk loop. */
+typedef struct seen {
+    struct { dev_t dev; ino_t ino; } *v;
+    size_t n, cap;
+} seen;
+
+static int seen_add(seen *s, dev_t dev, ino_t ino)
+{
+    for (size_t i = 0; i < s->n; i++)   /* directories are few next to files */
+        if (s->v[i].dev == dev && s->v[i].ino == ino)
+            return 1;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        void *v = realloc(s->v, cap * sizeof *s->v);
+        if (!v)
+            return -1;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n].dev = dev;
+    s->v[s->n].ino = ino;
+    s->n++;
+    return 0;
+}
+
+static int add_file(tasks *t, const char *path, const struct stat *st)
+{
+    if (st->st_size < 64)
+        return MG_OK;   /* too small to hold an ELF header: not worth opening */
+    task x = {0};
+    x.path = strdup(path);
+    x.size = (uint64_t)st->st_size;
+    if (!x.path)
+        return MG_E_NOMEM;
+    return add_task(t, &x);
+}
+
+static int walk_dir(tasks *t, seen *sn, int dfd, const char *path, int depth)
+{
+    struct stat st;
+    if (fstat(dfd, &st) == 0 && seen_add(sn, st.st_dev, st.st_ino))
+        return MG_OK;
+    if (depth > MAX_DEPTH)
+        return add_error(t, path, MG_E_LIMIT, "directory nesting deeper than mlgate follows");
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return add_error(t, path, MG_E_IO, strerror(errno));
+    }
+    int rc = MG_OK;
+    struct dirent *de;
+    while (rc == MG_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *child;
+        if (asprintf(&child, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", de->d_name) < 0)
+            return MG_E_NOMEM;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = add_error(t, child, MG_E_IO, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            rc = cfd < 0 ? add_error(t, child, MG_E_IO, strerror(errno))
+                         : walk_dir(t, sn, cfd, child, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = add_file(t, child, &st);
+        } else {
+            t->skipped++;   /* symlinks (the target is scanned where it lives), devices, FIFOs */
+        }
+        free(child);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int add_path(tasks *t, seen *sn, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)   /* a path given by the user may be a symlink: follow it */
+        return add_error(t, path, MG_E_IO, strerror(errno));
+    if (S_ISDIR(st.st_mode)) {
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            return add_error(t, path, MG_E_IO, strerror(errno));
+        return walk_dir(t, sn, fd, path, 0);
+    }
+    if (!S_ISREG(st.st_mode))
+        return add_error(t, path, MG_E_UNSUPPORTED, "not a regular file or directory");
+    if (st.st_size < 64)
+        return add_error(t, path, MG_E_FORMAT, "too small to be an ELF file or an archive");
+    return add_file(t, path, &st);
+}
+
+/* ---- archives ----------------------------------------------------------- */
+
+static void zip_release(zipmap *z)
+{
+    if (z && atomic_fetch_sub(&z->refs, 1) == 1) {
+        munmap((void *)z->map, z->len);
+        free(z);
+    }
+}
+
+/* Turns an archive into one task per member (members are peeked at by the workers). */
+static int expand_zip(tasks *t, const char *path, const uint8_t *map, size_t len, mg_report **err)
+{
+    mg_zip z;
+    const char *why;
+    int rc = mg_zip_open(&z, map, len, &why);
+    if (rc) {
+        *err = mg_report_new(path);
+        if (*err)
+            mg_report_fail(*err, rc, why);
+        munmap((void *)map, len);
+        return MG_OK;
+    }
+    zipmap *zm = calloc(1, sizeof *zm);
+    if (!zm)
+        return MG_E_NOMEM;
+    zm->map = map;
+    zm->len = len;
+    atomic_init(&zm->refs, 1);
+    mg_zip_member m;
+    int more;
+    while ((more = mg_zip_next(&z, &m, &why)) == 1) {
+        if (m.usize < 64 || (m.namelen && m.name[m.namelen - 1] == '/'))
+            continue;
+        task x = {0};
+        if (asprintf(&x.path, "%s!%.*s", path, (int)m.namelen, m.name) < 0) {
+            rc = MG_E_NOMEM;
+            break;
+        }
+        x.size = m.usize;
+        x.zip = zm;
+        x.m = m;
+        atomic_fetch_add(&zm->refs, 1);
+        if ((rc = add_task(t, &x)) != MG_OK) {
+            free(x.path);
+            zip_release(zm);
+            break;
+        }
+    }
+    if (more < 0 && rc == MG_OK) {
+        *err = mg_report_new(path);
+        if (*err)
+            mg_report_fail(*err, -more, why);
+    }
+    zip_release(zm);
+    return rc;
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+typedef struct pool {
+    const mg_scan_opts *o;
+    tasks *t;
+    mg_report **out;        /* one slot per task below limit */
+    size_t limit;           /* tasks this round may take (archives add more) */
+    atomic_size_t next, done;
+    atomic_size_t files, bytes;
+    pthread_mutex_t lock;   /* guards new tasks from archives found by workers */
+} pool;
+
+static mg_report *fail(const char *path, int err, const char *detail)
+{
+    mg_report *r = mg_report_new(path);
+    if (r)
+        mg_report_fail(r, err, detail);
+    return r;
+}
+
+static mg_report *keep(const mg_scan_opts *o, mg_report *r)
+{
+    if (r && !r->err && !r->nfatbins && !o->keep_all) {
+        mg_report_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static mg_report *run_member(pool *p, task *x)
+{
+    const mg_scan_opts *o = p->o;
+    mg_zip z = {x->zip->map, x->zip->len, 0, 0, 0, 0, 0};
+    const char *why;
+    uint8_t head[64];
+    if (mg_zip_extract(&z, &x->m, head, sizeof head, &why) != MG_OK)
+        return fail(x->path, MG_E_COMPRESSION, why);
+    if (!mg_elf_is_elf(head, sizeof head))
+        return NULL;
+    atomic_fetch_add(&p->files, 1);
+    uint64_t cap = o->max_member ? o->max_member : DEFAULT_MAX_MEMBER;
+    if (x->m.usize > cap) {
+        char *d;
+        mg_report *r = NULL;
+        if (asprintf(&d, "member inflates to %llu bytes, over the %llu-byte limit (--max-member)",
+                     (unsigned long long)x->m.usize, (unsigned long long)cap) >= 0) {
+            r = fail(x->path, MG_E_LIMIT, d);
+            free(d);
+        }
+        return r;
+    }
+    if (x->m.method == 0) {   /* stored: scan in place */
+        atomic_fetch_add(&p->bytes, x->m.usize);
+        return keep(o, mg_scan_buffer(o, x->path, z.buf + x->m.data_off, (size_t)x->m.usize));
+    }
+    uint8_t *buf = malloc((size_t)x->m.usize);
+    if (!buf)
+        return fail(x->path, MG_E_NOMEM, "cannot hold the inflated member in memory");
+    mg_report *r;
+    if (mg_zip_extract(&z, &x->m, buf, (size_t)x->m.usize, &why) != MG_OK)
+        r = fail(x->path, MG_E_COMPRESSION, why);
+    else
+        r = keep(o, mg_scan_buffer(o, x->path, buf, (size_t)x->m.usize));
+    atomic_fetch_add(&p->bytes, x->m.usize);
+    free(buf);
+    return r;
+}
+
+static mg_report *run_file(pool *p, task *x)
+{
+    int fd = open(x->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return fail(x->path, MG_E_IO, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return fail(x->path, MG_E_IO, "changed while being scanned");
+    }
+    size_t len = (size_t)st.st_size;
+    uint8_t head[4];
+    if (len < 64 || pread(fd, head, 4, 0) != 4 ||
+        !(mg_elf_is_elf(head, 4) || mg_zip_is_zip(head, 4))) {
+        close(fd);
+        return NULL;
+    }
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    int merr = errno;
+    close(fd);
+    if (map == MAP_FAILED)
+        return fail(x->path, MG_E_IO, strerror(merr));
+    if (mg_zip_is_zip(head, 4)) {
+        tasks more = {0};
+        mg_report *err = NULL;
+        int rc = expand_zip(&more, x->path, map, len, &err);
+        if (rc == MG_OK && more.n) {
+            pthread_mutex_lock(&p->lock);
+            /* Members are appended: workers pick them up after the current tasks. */
+            for (size_t i = 0; i < more.n && rc == MG_OK; i++)
+                rc = add_task(p->t, &more.v[i]);
+            pthread_mutex_unlock(&p->lock);
+        }
+        free(more.v);
+        return err;
+    }
+    atomic_fetch_add(&p->files, 1);
+    atomic_fetch_add(&p->bytes, len);
+    madvise(map, len, MADV_RANDOM);
+    mg_report *r = keep(p->o, mg_scan_buffer(p->o, x->path, map, len));
+    munmap(map, len);
+    return r;
+}
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        size_t i = atomic_load(&p->next);
+        if (i >= p->limit) {
+            pthread_mutex_unlock(&p->lock);
+            break;
+        }
+        atomic_store(&p->next, i + 1);
+        task x = p->t->v[i];  /* copy: the array may grow while we work */
+        pthread_mutex_unlock(&p->lock);
+        mg_report *r;
+        if (x.err)
+            r = fail(x.path, x.err, x.detail);
+        else if (x.zip)
+            r = run_member(p, &x);
+        else
+            r = run_file(p, &x);
+        zip_release(x.zip);
+        pthread_mutex_lock(&p->lock);
+        p->out[i] = r;
+        size_t d = atomic_fetch_add(&p->done, 1) + 1;
+        size_t total = p->t->n;
+        pthread_mutex_unlock(&p->lock);
+        if (p->o->progress)
+            p->o->progress(p->o->progress_ud, d, total);
+    }
+    return NULL;
+}
+
+static int by_size_desc(const void *a, const void *b)
+{
+    const task *x = a, *y = b;
+    return x->size < y->size ? 1 : x->size > y->size ? -1 : 0;
+}
+
+int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths, mg_scan_result *out)
+{
+    memset(out, 0, sizeof *out);
+    tasks t = {0};
+    seen sn = {0};
+    int rc = MG_OK;
+    for (size_t i = 0; i < npaths && rc == MG_OK; i++)
+        rc = add_path(&t, &sn, paths[i]);
+    free(sn.v);
+    /* Largest first, so one big library does not finish last on one core. */
+    qsort(t.v, t.n, sizeof *t.v, by_size_desc);
+
+    pool p = {0};
+    p.o = o;
+    p.t = &t;
+    pthread_mutex_init(&p.lock, NULL);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int nthreads = o->threads > 0 ? o->threads : (int)(ncpu > 0 ? ncpu : 1);
+    if (nthreads > 256)
+        nthreads = 256;
+    /* Archive members are added as archives are opened: run rounds until none are left. */
+    size_t cap = 0;
+    pthread_t th[256];
+    while (rc == MG_OK && atomic_load(&p.next) < t.n) {
+        mg_report **v = realloc(p.out, t.n * sizeof *v);
+        if (!v) {
+            rc = MG_E_NOMEM;
+            break;
+        }
+        memset(v + cap, 0, (t.n - cap) * sizeof *v);
+        p.out = v;
+        cap = p.limit = t.n;
+        int started = 0;
+        for (int k = 0; k < nthreads; k++)
+            if (pthread_create(&th[k], NULL, worker, &p) == 0)
+                started++;
+        if (!started)
+            worker(&p);
+        for (int k = 0; k < started; k++)
+            pthread_join(th[k], NULL);
+    }
+    pthread_mutex_destroy(&p.lock);
+
+    out->skipped = t.skipped;
+    out->files = atomic_load(&p.files);
+    out->bytes = atomic_load(&p.bytes);
+    out->reports = calloc(t.n ? t.n : 1, sizeof *out->reports);
+    if (!out->reports)
+        rc = MG_E_NOMEM;
+    for (size_t i = 0; i < t.n; i++) {
+        if (out->reports && i < cap && p.out[i])
+            out->reports[out->nreports++] = p.out[i];
+        else if (i < cap)
+            mg_report_free(p.out[i]);
+        free(t.v[i].path);
+    }
+    free(t.v);
+    free(p.out);
+    return rc;
+}
+
+void mg_scan_result_free(mg_scan_result *r)
+{
+    for (size_t i = 0; i < r->nreports; i++)
+        mg_report_free(r->reports[i]);
+    free(r->reports);
+    memset(r, 0, sizeof *r);
+}
