@@ -120,6 +120,18 @@ static mg_arch single_arch(const mg_entry *e, uint32_t n)
 
 static int same_arch(mg_arch a, mg_arch b) { return a.sm == b.sm && a.variant == b.variant; }
 
+/* Relocatable code and LTO-IR are inputs to a device link (nvlink, nvJitLink), not loaded as they are. */
+static int link_input(const mg_report *r, uint32_t i)
+{
+    const mg_fatbin *f = &r->fatbins[i];
+    if (f->where == MG_IN_RELFATBIN)
+        return 1;
+    for (uint32_t k = 0; k < f->count; k++)
+        if (r->entries[f->first + k].kind != MG_KIND_LTOIR)
+            return 0;
+    return f->count > 0;
+}
+
 /* Per-fatbin scratch for one judgment. */
 typedef struct fbj {
     mg_fb_judgment j;
@@ -134,59 +146,6 @@ static int kernels_of(mg_report *r, const mg_judge_opts *o, uint32_t i)
         o->kernels(o->ud, i, &names, 0);
     }
     return r->fatbins[i].nkernels;
-}
-
-/* An order-independent hash of a fatbin's architecture list (kind, sm, variant). */
-static uint64_t signature(const mg_report *r, uint32_t i)
-{
-    const mg_fatbin *f = &r->fatbins[i];
-    uint64_t h = f->count * 0x9E3779B97F4A7C15ull;
-    for (uint32_t k = 0; k < f->count; k++) {
-        const mg_entry *e = &r->entries[f->first + k];
-        uint64_t x = (uint64_t)e->kind << 24 | (uint64_t)e->arch.variant << 16 | e->arch.sm;
-        x *= 0xBF58476D1CE4E5B9ull;
-        h += x ^ (x >> 31);
-    }
-    return h;
-}
-
-typedef struct sig { uint64_t h; uint32_t i; } sig;
-
-static int sig_cmp(const void *a, const void *b)
-{
-    const sig *x = a, *y = b;
-    return x->h < y->h ? -1 : x->h > y->h;
-}
-
-/* The fatbin whose architecture list is the commonest among those that count (-1: none). */
-static int32_t dominant(const mg_report *r, const fbj *fj)
-{
-    size_t n = 0;
-    for (uint32_t i = 0; i < r->nfatbins; i++)
-        n += fj[i].counts;
-    if (!n)
-        return -1;
-    sig *v = malloc(n * sizeof *v);
-    if (!v)
-        return -1;
-    n = 0;
-    for (uint32_t i = 0; i < r->nfatbins; i++)
-        if (fj[i].counts)
-            v[n++] = (sig){signature(r, i), i};
-    qsort(v, n, sizeof *v, sig_cmp);
-    int32_t best = -1;
-    size_t best_run = 0;
-    for (size_t a = 0, b; a < n; a = b) {
-        for (b = a; b < n && v[b].h == v[a].h; b++)
-            ;
-        size_t run = b - a;
-        if (run > best_run || (run == best_run && r->fatbins[v[a].i].count > r->fatbins[best].count)) {
-            best_run = run;
-            best = (int32_t)v[a].i;
-        }
-    }
-    free(v);
-    return best;
 }
 
 /*
@@ -234,13 +193,16 @@ static uint32_t name_families(const char *s)
  *   - built for newer GPUs only (target below its lowest architecture), or
  *   - built around the target (target between its lowest and highest, skipped), or
  *   - its kernels are named for another architecture family (..._sm80, Sm90).
+ *   - it holds a/f (arch- or family-specific) code, or is one of per-architecture
+ *     builds of the same code for two or more architectures (cuSPARSE's sm_75/80/86).
  * What remains - code whose newest architecture is older than the target and has
  * no PTX to JIT, with no architecture in its names - is code that will fail.
  */
-static int for_other_gpus(mg_report *r, const mg_judge_opts *o, uint32_t i, const mg_target *t)
+static int for_other_gpus(mg_report *r, const mg_judge_opts *o, uint32_t i, const mg_target *t,
+                          int per_arch_sets)
 {
     const mg_fatbin *f = &r->fatbins[i];
-    unsigned lo = 0xffff, hi = 0;
+    unsigned lo = 0xffff, hi = 0, specific = 0;
     for (uint32_t k = 0; k < f->count; k++) {
         const mg_entry *e = &r->entries[f->first + k];
         if (e->kind != MG_KIND_SASS && e->kind != MG_KIND_PTX)
@@ -249,9 +211,12 @@ static int for_other_gpus(mg_report *r, const mg_judge_opts *o, uint32_t i, cons
             lo = e->arch.sm;
         if (e->arch.sm > hi)
             hi = e->arch.sm;
+        specific |= e->arch.variant != MG_VAR_NONE;
     }
     if (lo == 0xffff)
         return 0;
+    if (specific || (per_arch_sets && lo == hi))
+        return 1;   /* sm_XYa/f code, or one of several per-architecture builds */
     if (t->cc < lo || (t->cc > lo && t->cc < hi))
         return 1;
     const char **names = NULL;
@@ -377,12 +342,12 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
     /* Relocatable fatbins count only when the file has nothing else. */
     int only_reloc = 1;
     for (uint32_t i = 0; i < r->nfatbins; i++)
-        if (r->fatbins[i].where != MG_IN_RELFATBIN && r->fatbins[i].count)
+        if (!link_input(r, i) && r->fatbins[i].count)
             only_reloc = 0;
 
     for (uint32_t i = 0; i < r->nfatbins; i++) {
         const mg_fatbin *f = &r->fatbins[i];
-        if (!f->count || f->nkernels == 0 || (f->where == MG_IN_RELFATBIN && !only_reloc))
+        if (!f->count || f->nkernels == 0 || (link_input(r, i) && !only_reloc))
             continue;
         fj[i].j = mg_judge_fatbin(&r->entries[f->first], f->count, t);
         fj[i].key = single_arch(&r->entries[f->first], f->count);
@@ -422,11 +387,27 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
     }
 
     /*
-     * Kernel sets for other GPUs among multi-architecture fatbins: only when the
-     * library's main build (its commonest architecture list) runs on the target.
+     * Kernel sets for other GPUs among the rest: only in a library that has
+     * real kernels for the target somewhere (so it was built with this GPU in mind).
      */
-    int32_t main_build = dominant(r, fj);
-    int excuse = main_build >= 0 && fj[main_build].j.level >= MG_LV_JIT;
+    int excuse = 0;
+    for (uint32_t i = 0; i < r->nfatbins && !excuse; i++)
+        excuse = fj[i].counts && fj[i].j.level >= MG_LV_JIT && kernels_of(r, o, i) != 0;
+
+    /* How many distinct plain architectures have single-architecture builds. */
+    unsigned per_arch_sets = 0;
+    {
+        mg_arch seen[64];
+        for (uint32_t i = 0; i < r->nfatbins; i++) {
+            if (!fj[i].counts || !fj[i].key.sm || fj[i].key.variant != MG_VAR_NONE)
+                continue;
+            unsigned k = 0;
+            while (k < per_arch_sets && !same_arch(seen[k], fj[i].key))
+                k++;
+            if (k == per_arch_sets && per_arch_sets < 64 && kernels_of(r, o, i) != 0)
+                seen[per_arch_sets++] = fj[i].key;   /* nvcc's device-link stub has no kernels */
+        }
+    }
 
     /* Tally; a fatbin without an image counts only if it really holds kernels. */
     uint32_t why_count[4] = {0};
@@ -443,7 +424,7 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
             }
             continue;
         }
-        if (excuse && for_other_gpus(r, o, i, t)) {
+        if (excuse && for_other_gpus(r, o, i, t, per_arch_sets >= 2)) {
             fj[i].counts = 0;
             v->other_sets++;
             continue;
