@@ -5,17 +5,21 @@
 #include "fmt/fmt.h"
 #include "mlgate/mlgate.h"
 
-/* One decoder context per thread: zstd's is worth reusing across thousands of cubins. */
-static _Thread_local ZSTD_DCtx *dctx;
-
-static ZSTD_DCtx *get_dctx(void)
+/* A zstd context is worth reusing across the thousands of cubins of one library. */
+static ZSTD_DCtx *get_dctx(void **state)
 {
-    if (!dctx)
-        dctx = ZSTD_createDCtx();
-    return dctx;
+    if (!*state)
+        *state = ZSTD_createDCtx();
+    return *state;
 }
 
-int mg_decompress(mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen)
+void mg_decompress_end(void **state)
+{
+    ZSTD_freeDCtx(*state);
+    *state = NULL;
+}
+
+int mg_decompress(void **state, mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen)
 {
     if (srclen > INT32_MAX || dstlen > INT32_MAX)
         return MG_E_LIMIT;
@@ -25,7 +29,7 @@ int mg_decompress(mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, s
         return n == (int)dstlen ? MG_OK : MG_E_COMPRESSION;
     }
     case MG_CODEC_ZSTD: {
-        ZSTD_DCtx *d = get_dctx();
+        ZSTD_DCtx *d = get_dctx(state);
         if (!d)
             return MG_E_NOMEM;
         size_t n = ZSTD_decompressDCtx(d, dst, dstlen, src, srclen);
@@ -36,7 +40,8 @@ int mg_decompress(mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, s
     }
 }
 
-int mg_decompress_prefix(mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t want)
+int mg_decompress_prefix(void **state, mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst,
+                         size_t want)
 {
     if (srclen > INT32_MAX || want > INT32_MAX)
         return MG_E_LIMIT;
@@ -47,7 +52,7 @@ int mg_decompress_prefix(mg_codec c, const uint8_t *src, size_t srclen, uint8_t 
         return n == (int)want ? MG_OK : MG_E_COMPRESSION;
     }
     case MG_CODEC_ZSTD: {
-        ZSTD_DCtx *d = get_dctx();
+        ZSTD_DCtx *d = get_dctx(state);
         if (!d)
             return MG_E_NOMEM;
         ZSTD_DCtx_reset(d, ZSTD_reset_session_only);

@@ -31,6 +31,7 @@ typedef struct ctx {
     fatbins fb;
     uint8_t *scratch;
     size_t scratch_cap;
+    void *zstd;             /* decoder context, reused for every image of the file */
     const char ***names;    /* per fatbin: cached kernel names (NAMES_CACHED at most) */
     uint32_t nbad;          /* malformed fatbins skipped */
     const char *first_bad;
@@ -205,7 +206,7 @@ static const uint8_t *payload(ctx *c, const mg_entry *e, size_t *len)
             return NULL;
         }
     }
-    if (mg_decompress(e->codec, c->buf + e->off, (size_t)e->size, c->scratch, (size_t)e->usize))
+    if (mg_decompress(&c->zstd, e->codec, c->buf + e->off, (size_t)e->size, c->scratch, (size_t)e->usize))
         return NULL;
     *len = (size_t)e->usize;
     return c->scratch;
@@ -289,7 +290,7 @@ static void check_entry(ctx *c, mg_entry *e, int deep)
     if (e->codec == MG_CODEC_NONE && e->size >= 64)
         h = c->buf + e->off;
     else if (e->codec == MG_CODEC_LZ4 &&
-             mg_decompress_prefix(e->codec, c->buf + e->off, (size_t)e->size, hdr, sizeof hdr) == MG_OK)
+             mg_decompress_prefix(&c->zstd, e->codec, c->buf + e->off, (size_t)e->size, hdr, sizeof hdr) == MG_OK)
         h = hdr;
     if (h && mg_cubin_header(h, 64, &cb) == MG_OK) {
         e->cubin_sm = cb.sm;
@@ -435,6 +436,7 @@ mg_report *mg_scan_buffer(const mg_scan_opts *o, const char *name, const uint8_t
     free(c.fb.v);
     free(c.scratch);
     free(c.names);
+    mg_decompress_end(&c.zstd);
     return r;
 }
 

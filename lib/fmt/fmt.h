@@ -94,10 +94,16 @@ int mg_fatbin_parse(const uint8_t *buf, size_t len, uint64_t off, mg_entries *es
 
 /* ---- decompression (lib/decompress.c) ------------------------------------ */
 
-/* Decodes src into exactly dstlen bytes (the recorded uncompressed size). */
-int mg_decompress(mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen);
-/* Decodes only the first `want` bytes (LZ4: cheap; ZSTD: up to one block). */
-int mg_decompress_prefix(mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t want);
+/*
+ * `state` holds a decoder context between calls (start it NULL; one per thread;
+ * release it with mg_decompress_end).
+ * mg_decompress decodes src into exactly dstlen bytes (the recorded uncompressed size);
+ * mg_decompress_prefix only the first `want` bytes (LZ4: cheap; ZSTD: up to one block).
+ */
+int mg_decompress(void **state, mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen);
+int mg_decompress_prefix(void **state, mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst,
+                         size_t want);
+void mg_decompress_end(void **state);
 
 /* ---- zip (lib/fmt/zip.c) ------------------------------------------------- */
 

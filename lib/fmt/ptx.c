@@ -7,6 +7,15 @@
 
 static int is_ident(int c) { return isalnum(c) || c == '_' || c == '$' || c == '.' || c == '%'; }
 
+/* Is q inside a // comment (looking back to the start of its line, not before p)? */
+static int in_comment(const uint8_t *p, const uint8_t *q)
+{
+    for (const uint8_t *c = q; c > p && c[-1] != '\n'; c--)
+        if (c - 1 > p && c[-1] == '/' && c[-2] == '/')
+            return 1;
+    return 0;
+}
+
 /* Finds directive d at a token start in [p, end); returns the position after it or NULL. */
 static const uint8_t *find_directive(const uint8_t *p, const uint8_t *end, const char *d)
 {
@@ -15,7 +24,7 @@ static const uint8_t *find_directive(const uint8_t *p, const uint8_t *end, const
         const uint8_t *q = memchr(p, d[0], (size_t)(end - p - l));
         if (!q)
             return NULL;
-        if (memcmp(q, d, l) == 0 && (q == p || !is_ident(q[-1])) && !is_ident(q[l]))
+        if (memcmp(q, d, l) == 0 && (q == p || !is_ident(q[-1])) && !is_ident(q[l]) && !in_comment(p, q))
             return q + l;
         p = q + 1;
     }

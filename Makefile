@@ -1,0 +1,38 @@
+# Makefile - the two set-up commands, `make run` and `make test`; CMake does the building.
+BUILD ?= build
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build run test asan bench fixtures clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Scans this machine's CUDA libraries and Python environments for a set of common GPUs.
+run: build
+	@scripts/run-default.sh $(BUILD)/mlgate
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+asan: deps
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMLGATE_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ctest --output-on-failure
+
+bench: build
+	@bench/scan-speed.sh $(BUILD)/mlgate
+
+# Rebuilds tests/fixtures with nvcc (only needed when a fixture changes).
+fixtures:
+	@tests/fixtures/build.sh
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,1 @@
+# corpus_facts.sh - filled in from docs/real-world.md findings

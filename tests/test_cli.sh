@@ -1,0 +1,68 @@
+#!/bin/sh
+# test_cli.sh - the mlgate command as a user meets it: exit codes, errors, JSON, help.
+# usage: test_cli.sh MLGATE FIXTURES
+set -u
+mlgate=$1
+fx=$2
+pass=0
+fail=0
+check() { # check NAME EXPECTED_EXIT COMMAND...
+    name=$1; want=$2; shift 2
+    out=$("$@" 2>&1); got=$?
+    if [ "$got" -eq "$want" ]; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL $name: exit $got, want $want"; echo "$out" | head -5; fi
+}
+contains() { # contains NAME NEEDLE COMMAND...
+    name=$1; needle=$2; shift 2
+    if "$@" 2>&1 | grep -q -- "$needle"; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL $name: output lacks '$needle'"; fi
+}
+
+check "all native" 0 "$mlgate" scan --gpu H100 "$fx/sass_90.o" "$fx/libtwo.so"
+check "partial fails" 1 "$mlgate" scan --gpu H100 "$fx/libpartial.so"
+check "jit passes" 0 "$mlgate" scan --gpu "RTX 5090" "$fx/ptx_120.o"
+check "old driver fails" 1 "$mlgate" scan --gpu "RTX 5090" --driver 575.51.03 "$fx/ptx_120.o"
+check "inventory" 0 "$mlgate" scan "$fx"
+check "no path" 2 "$mlgate" scan --gpu H100
+check "bad gpu" 2 "$mlgate" scan --gpu "RTX 5900" "$fx"
+check "bad driver" 2 "$mlgate" scan --driver banana "$fx"
+check "bad option" 2 "$mlgate" scan --frobnicate "$fx"
+check "unknown command" 2 "$mlgate" frobnicate
+check "missing file" 1 "$mlgate" scan --gpu H100 /nonexistent/lib.so
+check "help" 0 "$mlgate" scan --help
+check "version" 0 "$mlgate" --version
+contains "suggestion" "did you mean 'RTX 5090'" "$mlgate" scan --gpu "RTX 5900" "$fx"
+contains "kernel named" "_Z8kern_twoPf" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
+contains "partial cell" "partial 1/2" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
+contains "list-gpus" "GB10" "$mlgate" scan --list-gpus
+contains "wheel member" "tiny-0.1-cp311-cp311-linux_x86_64.whl!tiny/libpartial.so" "$mlgate" scan "$fx"
+contains "no colour in a pipe" "partial" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
+if "$mlgate" scan --gpu H100 "$fx/libpartial.so" | grep -q "$(printf '\033')"; then
+    fail=$((fail + 1)); echo "FAIL colour escapes written to a pipe"; else pass=$((pass + 1)); fi
+
+# JSON: valid, and the fields docs/json.md promises.
+if command -v python3 >/dev/null; then
+    "$mlgate" scan --json --list --gpu "H100,RTX 5090" "$fx" > /tmp/mlgate-cli-$$.json
+    if python3 - /tmp/mlgate-cli-$$.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+files = {f["path"].rsplit("/fixtures/", 1)[-1]: f for f in d["files"]}
+p = files["libpartial.so"]
+assert p["fatbins"] == 3 and p["sass"] == ["sm_80", "sm_90"], p
+assert p["images"] == {"sass": 4, "ptx": 0, "ltoir": 0, "unknown": 0}, p["images"]
+v = p["verdicts"][0]
+assert v["target"] == "H100" and v["status"] == "partial", v
+assert (v["covered"], v["total"], v["jit"]) == (1, 2, 0), v
+assert v["missing_kernels"] == ["_Z8kern_twoPf"], v
+m = files["mix_100a_120f.o"]
+assert m["sass"] == ["sm_100a", "sm_120f"] and m["ptx"] == ["compute_120f"], m
+assert [e["compression"] for e in m["fatbin_list"][0]["entries"]] == ["none", "none", "zstd"]
+assert files["ptx_120.o"]["verdicts"][1]["need_driver"] == "580.65.06"
+assert d["summary"]["failing"] >= 1 and d["targets"][0]["cc"] == "9.0"
+PY
+    then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL json schema"; fi
+    rm -f /tmp/mlgate-cli-$$.json
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

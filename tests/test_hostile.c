@@ -1,0 +1,314 @@
+/*
+ * test_hostile.c - hostile inputs: truncations, lying sizes, huge counts, loops,
+ * zip bombs, random corruption. Each gives a per-file error or less data, never a
+ * crash, a hang or unbounded memory (run under ASan/UBSan in CI).
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fmt/fmt.h"
+#include "helpers.h"
+
+static mg_target targets[3];
+static mg_scan_opts opts;
+
+static int setup(void **state)
+{
+    (void)state;
+    size_t n;
+    char err[128];
+    mg_targets_parse("sm_75,sm_90,sm_120", targets, 3, &n, err, sizeof err);
+    opts.targets = targets;
+    opts.ntargets = n;
+    return 0;
+}
+
+static mg_report *scan(const unsigned char *b, size_t len)
+{
+    mg_report *r = mg_scan_buffer(&opts, "hostile", b, len);
+    assert_non_null(r);
+    return r;
+}
+
+static void w32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+static void w64(unsigned char *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+
+/* Offset of the first fatbin of a fixture, from a clean scan. */
+static size_t first_fatbin(const unsigned char *b, size_t len)
+{
+    mg_report *r = scan(b, len);
+    assert_true(r->nfatbins > 0);
+    size_t off = (size_t)r->fatbins[0].off;
+    mg_report_free(r);
+    return off;
+}
+
+static void truncated_everywhere(void **state)
+{
+    (void)state;
+    const char *files[] = {"libtwo.so", "zstd_75_90.o", "lz4_75.o", "embedded_rodata.o", "mix_100a_120f.o"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t len;
+        unsigned char *b = load(files[f], &len);
+        assert_non_null(b);
+        for (size_t cut = 0; cut < len; cut += cut < 4096 ? 1 : 97) {
+            /* A fresh copy of exactly `cut` bytes, so ASan sees any read past the end. */
+            unsigned char *c = malloc(cut ? cut : 1);
+            memcpy(c, b, cut);
+            mg_report_free(scan(c, cut));
+            free(c);
+        }
+        free(b);
+    }
+}
+
+static void lying_fatbin_headers(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = load("sass_86_ptx_86.o", &len);
+    size_t fb = first_fatbin(b, len);
+    struct { size_t at; int bytes; uint64_t v; } lies[] = {
+        {fb + 6, 2, 0},                      /* header_size 0 */
+        {fb + 6, 2, 0xffff},                 /* header_size huge */
+        {fb + 8, 8, UINT64_MAX},             /* fatSize near 2^64 */
+        {fb + 8, 8, UINT64_MAX - 15},        /* fatSize that wraps with the header */
+        {fb + 16 + 4, 4, 0},                 /* entry header_size 0: would loop */
+        {fb + 16 + 4, 4, 0xffffffff},        /* entry header_size huge */
+        {fb + 16 + 8, 8, UINT64_MAX},        /* payload size near 2^64 */
+        {fb + 16 + 8, 8, UINT64_MAX - 0x3f}, /* payload size that wraps to zero advance */
+        {fb + 16 + 0x38, 8, 1ull << 40},     /* uncompressed size 1 TiB */
+        {fb + 16 + 0x10, 4, 0xffffffff},     /* compressed size past the payload */
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        unsigned char *c = malloc(len);
+        memcpy(c, b, len);
+        if (lies[i].bytes == 2) {
+            c[lies[i].at] = (unsigned char)lies[i].v;
+            c[lies[i].at + 1] = (unsigned char)(lies[i].v >> 8);
+        } else if (lies[i].bytes == 4) {
+            w32(c + lies[i].at, (uint32_t)lies[i].v);
+        } else {
+            w64(c + lies[i].at, lies[i].v);
+        }
+        mg_report *r = scan(c, len);
+        /* Either the fatbin is refused (and said so) or it is read within bounds. */
+        if (r->nfatbins == 0)
+            assert_non_null(r->detail);
+        mg_report_free(r);
+        free(c);
+    }
+    free(b);
+}
+
+static void many_entries_are_capped(void **state)
+{
+    (void)state;
+    /* A fatbin of 100000 64-byte empty entries: more than the per-fatbin cap. */
+    size_t n = 100000, len = 16 + n * 64;
+    unsigned char *c = calloc(1, len);
+    w32(c, MG_FATBIN_MAGIC);
+    c[4] = 1;
+    c[6] = 16;
+    w64(c + 8, n * 64);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char *e = c + 16 + i * 64;
+        e[0] = 2;
+        w32(e + 4, 64);
+        w32(e + 0x1c, 90);
+    }
+    mg_entries es = {0};
+    es.max = 1u << 22;
+    uint64_t end;
+    const char *why;
+    assert_int_equal(mg_fatbin_parse(c, len, 0, &es, &end, &why), MG_E_LIMIT);
+    assert_int_equal(es.n, 0);
+    free(es.v);
+    free(c);
+}
+
+static void corrupt_elf_tables(void **state)
+{
+    (void)state;
+    size_t len;
+    unsigned char *b = load("libtwo.so", &len);
+    struct { size_t at; int bytes; uint64_t v; } lies[] = {
+        {0x28, 8, UINT64_MAX - 10}, /* e_shoff past EOF (and wrapping) */
+        {0x3c, 2, 0},               /* e_shnum 0: extended numbering from section 0 */
+        {0x3c, 2, 0xffff},          /* e_shnum huge */
+        {0x3e, 2, 0xfffe},          /* e_shstrndx out of range */
+        {0x3a, 2, 8},               /* e_shentsize too small */
+        {4, 1, 1},                  /* 32-bit */
+    };
+    for (size_t i = 0; i < sizeof lies / sizeof lies[0]; i++) {
+        unsigned char *c = malloc(len);
+        memcpy(c, b, len);
+        for (int k = 0; k < lies[i].bytes; k++)
+            c[lies[i].at + (size_t)k] = (unsigned char)(lies[i].v >> (8 * k));
+        mg_report_free(scan(c, len));
+        free(c);
+    }
+    /* Section 0 claiming 2^40 sections under extended numbering. */
+    unsigned char *c = malloc(len);
+    memcpy(c, b, len);
+    uint64_t shoff = 0;
+    for (int k = 0; k < 8; k++)
+        shoff |= (uint64_t)c[0x28 + k] << (8 * k);
+    c[0x3c] = c[0x3d] = 0;
+    w64(c + shoff + 32, 1ull << 40);
+    mg_report *r = scan(c, len);
+    assert_int_equal(r->err, MG_E_LIMIT);
+    mg_report_free(r);
+    free(c);
+    free(b);
+}
+
+static void random_corruption(void **state)
+{
+    (void)state;
+    const char *files[] = {"libtwo.so", "zstd_75_90.o", "lz4_75.o", "mix_100a_120f.o"};
+    unsigned seed = 12345;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        size_t len;
+        unsigned char *b = load(files[f], &len);
+        size_t fb = first_fatbin(b, len);
+        for (int iter = 0; iter < 400; iter++) {
+            unsigned char *c = malloc(len);
+            memcpy(c, b, len);
+            for (int k = 0; k < 8; k++) {
+                seed = seed * 1103515245u + 12345u;
+                size_t at = fb + (seed >> 8) % (len - fb < 2048 ? len - fb : 2048);
+                c[at] = (unsigned char)(seed >> 3);
+            }
+            mg_report_free(scan(c, len));
+            free(c);
+        }
+        free(b);
+    }
+}
+
+/* Builds a one-member zip whose header claims `usize` bytes. */
+static unsigned char *tiny_zip(uint64_t usize, uint32_t data_off_shift, size_t *len)
+{
+    const char *name = "lib.so";
+    size_t nl = strlen(name), dlen = 16;
+    *len = 30 + nl + dlen + 46 + nl + 22;
+    unsigned char *z = calloc(1, *len);
+    unsigned char *p = z;
+    w32(p, 0x04034b50);
+    p[8] = 8;   /* deflate */
+    w32(p + 18, (uint32_t)dlen);
+    w32(p + 22, (uint32_t)(usize > 0xffffffffu ? 0xffffffffu : usize));
+    p[26] = (unsigned char)nl;
+    memcpy(p + 30, name, nl);
+    memset(p + 30 + nl, 0x00, dlen);   /* a stored-block header claiming 0 bytes: inflates to nothing */
+    unsigned char *cd = p + 30 + nl + dlen;
+    w32(cd, 0x02014b50);
+    cd[10] = 8;
+    w32(cd + 20, (uint32_t)dlen);
+    w32(cd + 24, (uint32_t)(usize > 0xffffffffu ? 0xffffffffu : usize));
+    cd[28] = (unsigned char)nl;
+    w32(cd + 42, data_off_shift);
+    memcpy(cd + 46, name, nl);
+    unsigned char *eo = cd + 46 + nl;
+    w32(eo, 0x06054b50);
+    eo[8] = eo[10] = 1;
+    w32(eo + 12, (uint32_t)(46 + nl));
+    w32(eo + 16, (uint32_t)(30 + nl + dlen));
+    return z;
+}
+
+static void zip_bombs_and_lies(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mlgate-hostile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct { uint64_t usize; uint32_t off; } cases[] = {
+        {4000000000u, 0},   /* claims 4 GB from 16 bytes: over --max-member, refused */
+        {1000, 0},          /* claims 1000 bytes, inflates to fewer */
+        {1000, 0x7fffffff}, /* local header offset past the end */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len;
+        unsigned char *z = tiny_zip(cases[i].usize, cases[i].off, &len);
+        char path[128];
+        snprintf(path, sizeof path, "%s/bomb%zu.whl", dir, i);
+        FILE *f = fopen(path, "wb");
+        fwrite(z, 1, len, f);
+        fclose(f);
+        free(z);
+        mg_scan_opts o = opts;
+        o.max_member = 1u << 20;
+        const char *p = path;
+        mg_scan_result res;
+        assert_int_equal(mg_scan_paths(&o, &p, 1, &res), MG_OK);
+        assert_int_equal(res.nreports, 1);   /* one error report, nothing else */
+        assert_int_not_equal(res.reports[0]->err, 0);
+        assert_non_null(res.reports[0]->detail);
+        mg_scan_result_free(&res);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+static void odd_files_in_a_tree(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mlgate-tree-XXXXXX", p[256], q[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/sub", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/sub/loop", dir);
+    assert_int_equal(symlink("..", p), 0);          /* a loop, if it were followed */
+    snprintf(p, sizeof p, "%s/outside", dir);
+    assert_int_equal(symlink("/usr/lib", p), 0);     /* out of the tree */
+    snprintf(p, sizeof p, "%s/fifo", dir);
+    assert_int_equal(mkfifo(p, 0600), 0);            /* would block a naive open() */
+    snprintf(p, sizeof p, "%s/sub/libtwo.so", dir);
+    snprintf(q, sizeof q, "%s/libtwo.so", FIXTURES);
+    size_t len;
+    unsigned char *b = load("libtwo.so", &len);
+    FILE *f = fopen(p, "wb");
+    fwrite(b, 1, len, f);
+    fclose(f);
+    free(b);
+    snprintf(p, sizeof p, "%s/junk.so", dir);
+    f = fopen(p, "wb");
+    fputs("\177ELF this is not really an ELF file but it is long enough to look at twice", f);
+    fclose(f);
+    const char *path = dir;
+    mg_scan_result res;
+    assert_int_equal(mg_scan_paths(&opts, &path, 1, &res), MG_OK);
+    assert_int_equal(res.skipped, 3);   /* two symlinks and the FIFO */
+    assert_int_equal(res.nreports, 2);  /* libtwo.so, and junk.so as an error */
+    int errors = 0;
+    for (size_t i = 0; i < res.nreports; i++)
+        errors += res.reports[i]->err != 0;
+    assert_int_equal(errors, 1);
+    mg_scan_result_free(&res);
+    /* A path that does not exist is a per-path error, not a failed scan. */
+    const char *both[] = {"/nonexistent/mlgate", dir};
+    assert_int_equal(mg_scan_paths(&opts, both, 2, &res), MG_OK);
+    assert_int_equal(res.nreports, 3);
+    mg_scan_result_free(&res);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(truncated_everywhere), cmocka_unit_test(lying_fatbin_headers),
+        cmocka_unit_test(many_entries_are_capped), cmocka_unit_test(corrupt_elf_tables),
+        cmocka_unit_test(random_corruption), cmocka_unit_test(zip_bombs_and_lies),
+        cmocka_unit_test(odd_files_in_a_tree),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
