@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "mlgate/mlgate.h"
+#include "scan_load.h"
 
 #define MAX_TARGETS 64
 
@@ -27,6 +28,9 @@ static const char help[] =
     "  -l, --list            list every fatbin and image (like cuobjdump --list-elf/-ptx)\n"
     "  -v, --verbose         details for every file, not only failing ones\n"
     "      --deep            decompress every image: check each cubin's SM, count every kernel\n"
+    "      --load            also load every fatbin with this machine's CUDA driver (GPU 0,\n"
+    "                        in a child process) and report where it disagrees with mlgate\n"
+    "      --load-budget SEC time allowed per file for --load (PTX JIT can take minutes; 120)\n"
     "      --all             also list ELF files that carry no CUDA code\n"
     "  -j, --threads N       worker threads (default: one per CPU)\n"
     "      --max-member SIZE largest archive member inflated in memory (default 4G)\n"
@@ -341,7 +345,7 @@ static void json_fatbin_archs(jw *w, const mg_report *r, uint32_t i)
     jw_end_arr(w);
 }
 
-static void json_report(jw *w, const mg_report *r, int list)
+static void json_report(jw *w, const mg_report *r, int list, const load_result *lr)
 {
     jw_begin_obj(w);
     jw_key(w, "path");
@@ -453,6 +457,10 @@ static void json_report(jw *w, const mg_report *r, int list)
         jw_end_obj(w);
     }
     jw_end_arr(w);
+    if (lr && lr->tried) {
+        jw_key(w, "load");
+        scan_load_json(w, r, lr);
+    }
     if (list) {
         jw_key(w, "fatbin_list");
         jw_begin_arr(w);
@@ -505,7 +513,7 @@ static void json_report(jw *w, const mg_report *r, int list)
 }
 
 static void print_json(mg_report **rs, size_t n, const mg_target *tg, size_t nt, const mg_scan_result *res,
-                       double secs, int list)
+                       double secs, int list, const load_result *lr, const mg_device *dev)
 {
     jw w = {stdout, 0, {0}, 0};
     jw_begin_obj(&w);
@@ -522,11 +530,26 @@ static void print_json(mg_report **rs, size_t n, const mg_target *tg, size_t nt,
     jw_begin_arr(&w);
     size_t nerr = 0, fails = 0;
     for (size_t i = 0; i < n; i++) {
-        json_report(&w, rs[i], list);
+        json_report(&w, rs[i], list, lr ? &lr[i] : NULL);
         nerr += rs[i]->err != 0;
         fails += !rs[i]->err && mg_report_worst(rs[i]) >= MG_ST_PARTIAL;
     }
     jw_end_arr(&w);
+    if (dev) {
+        char d[32];
+        jw_key(&w, "device");
+        jw_begin_obj(&w);
+        jw_key(&w, "name");
+        jw_str(&w, dev->name);
+        jw_key(&w, "cc");
+        snprintf(d, sizeof d, "%u.%u", dev->cc / 10, dev->cc % 10);
+        jw_str(&w, d);
+        jw_key(&w, "driver");
+        jw_str(&w, mg_driver_str(dev->driver, d, sizeof d));
+        jw_key(&w, "cuda");
+        jw_int(&w, dev->cuda_version);
+        jw_end_obj(&w);
+    }
     jw_key(&w, "summary");
     jw_begin_obj(&w);
     jw_key(&w, "files_examined");
@@ -566,7 +589,7 @@ static void list_gpus(void)
 
 int cmd_scan(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS };
+    enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},     {"driver", required_argument, 0, 'd'},
         {"json", no_argument, 0, O_JSON},       {"list", no_argument, 0, 'l'},
@@ -574,12 +597,14 @@ int cmd_scan(int argc, char **argv)
         {"all", no_argument, 0, O_ALL},         {"threads", required_argument, 0, 'j'},
         {"max-member", required_argument, 0, O_MAXMEM}, {"color", required_argument, 0, O_COLOR},
         {"colour", required_argument, 0, O_COLOR}, {"list-gpus", no_argument, 0, O_LISTGPUS},
+        {"load", no_argument, 0, O_LOAD},       {"load-budget", required_argument, 0, O_BUDGET},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     mg_target targets[MAX_TARGETS];
     size_t ntargets = 0;
     mg_driver driver = {0, 0, 0};
     mg_scan_opts o = {0};
-    int json = 0, list = 0, verbose = 0, c;
+    int json = 0, list = 0, verbose = 0, load = 0, c;
+    double budget = 120;
     const char *colour_mode = "auto";
     char err[512];
     optind = 1;
@@ -620,6 +645,14 @@ int cmd_scan(int argc, char **argv)
             break;
         case O_COLOR: colour_mode = optarg; break;
         case O_LISTGPUS: list_gpus(); return EXIT_PASS;
+        case O_LOAD: load = 1; break;
+        case O_BUDGET:
+            budget = atof(optarg);
+            if (budget <= 0) {
+                fprintf(stderr, "mlgate scan: --load-budget wants seconds > 0\n");
+                return EXIT_USAGE;
+            }
+            break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
         default: fprintf(stderr, "Try 'mlgate scan --help'.\n"); return EXIT_USAGE;
         }
@@ -634,6 +667,24 @@ int cmd_scan(int argc, char **argv)
     }
     for (size_t t = 0; t < ntargets; t++)
         targets[t].driver = driver;
+    mg_device dev;
+    if (load) {
+        /* The GPU the driver sees becomes a target too: its verdicts are what the loads check. */
+        if (mg_load_device(0, &dev) != MG_OK) {
+            fprintf(stderr, "mlgate scan --load: %s\n", dev.err[0] ? dev.err : "no CUDA driver");
+            return EXIT_USAGE;
+        }
+        if (ntargets == MAX_TARGETS) {
+            fprintf(stderr, "mlgate scan: too many targets\n");
+            return EXIT_USAGE;
+        }
+        mg_target *t = &targets[ntargets++];
+        memset(t, 0, sizeof *t);
+        snprintf(t->name, sizeof t->name, "GPU0");
+        t->cc = dev.cc;
+        t->driver = mg_driver_known(driver) ? driver : dev.driver;
+        o.deep = 1;   /* count every kernel: the driver refuses empty fatbins */
+    }
     o.targets = targets;
     o.ntargets = ntargets;
 
@@ -655,10 +706,21 @@ int cmd_scan(int argc, char **argv)
         return EXIT_USAGE;
     }
     qsort(res.reports, res.nreports, sizeof *res.reports, by_severity);
+    load_result *lr = NULL;
+    if (load) {
+        lr = calloc(res.nreports ? res.nreports : 1, sizeof *lr);
+        if (!lr || scan_load(res.reports, res.nreports, &targets[ntargets - 1], budget, lr)) {
+            fprintf(stderr, "mlgate scan: out of memory\n");
+            return EXIT_USAGE;
+        }
+    }
     if (json)
-        print_json(res.reports, res.nreports, targets, ntargets, &res, secs, list);
+        print_json(res.reports, res.nreports, targets, ntargets, &res, secs, list, lr, load ? &dev : NULL);
     else
         print_human(res.reports, res.nreports, targets, ntargets, &res, secs, verbose, list);
+    if (load && !json)
+        scan_load_print(res.reports, res.nreports, &dev, lr);
+    free(lr);
 
     int status = EXIT_PASS;
     for (size_t i = 0; i < res.nreports; i++)

@@ -473,3 +473,12 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
     describe(r, t, v, fj, why_count);
     return MG_OK;
 }
+
+mg_status mg_fatbin_status(const mg_report *r, uint32_t i, const mg_target *t)
+{
+    if (i >= r->nfatbins)
+        return MG_ST_NONE;
+    const mg_fatbin *f = &r->fatbins[i];
+    mg_fb_judgment j = mg_judge_fatbin(&r->entries[f->first], f->count, t);
+    return j.level == MG_LV_NATIVE ? MG_ST_NATIVE : j.level == MG_LV_JIT ? MG_ST_JIT : MG_ST_NONE;
+}

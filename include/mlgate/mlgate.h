@@ -33,5 +33,6 @@ const char *mg_strerror(mg_err e);
 #include "mlgate/arch.h"
 #include "mlgate/fatbin.h"
 #include "mlgate/scan.h"
+#include "mlgate/load.h"
 
 #endif

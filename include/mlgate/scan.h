@@ -76,6 +76,8 @@ typedef struct mg_report {
 
 /* Distinct architectures of one kind in a report, sorted; returns how many (up to max). */
 size_t mg_report_archs(const mg_report *r, mg_kind kind, mg_arch *out, size_t max);
+/* How one fatbin alone fares on a target: native, jit or none (no file-level reasoning). */
+mg_status mg_fatbin_status(const mg_report *r, uint32_t i, const mg_target *t);
 /* The worst status over all targets (MG_ST_NATIVE when there are none). */
 mg_status mg_report_worst(const mg_report *r);
 

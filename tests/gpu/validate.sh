@@ -1,0 +1,30 @@
+#!/bin/sh
+# validate.sh - run on the GPU machine: mlgate vs cuobjdump vs the driver, and timings.
+# usage: tests/gpu/validate.sh MLGATE OUTDIR PHASE [PATH...]
+#   PHASE static: mlgate scan (timed), cuobjdump comparison (timed), verdicts for the local GPU
+#   PHASE load:   mlgate scan --load over PATHs (driver agreement)
+set -u
+mlgate=$1; out=$2; phase=$3; shift 3
+[ $# -gt 0 ] || set -- /usr/local/cuda/lib64 "$(python3 -c 'import site; print(site.getsitepackages()[0])')"
+mkdir -p "$out"
+{
+    nvidia-smi --query-gpu=name,compute_cap,driver_version --format=csv,noheader
+    cuobjdump --version | tail -1
+    echo "paths: $*"
+} | tee "$out/env.txt"
+case "$phase" in
+static)
+    for i in 1 2 3; do /usr/bin/time -f "mlgate scan (inventory) run $i: %e s, %M KB" "$mlgate" scan "$@" >/dev/null; done 2>&1 | tee -a "$out/timing.txt"
+    /usr/bin/time -f "mlgate scan --gpu H100 (verdicts): %e s" "$mlgate" scan --gpu H100 "$@" > "$out/verdicts.txt" 2>>"$out/timing.txt"
+    "$mlgate" scan --json --list "$@" > "$out/scan.json"
+    python3 "$(dirname "$0")/compare_cuobjdump.py" "$out/scan.json" > "$out/compare.txt"
+    echo "compare exit $?" >> "$out/compare.txt"
+    tail -3 "$out/compare.txt"; cat "$out/timing.txt"; head -40 "$out/verdicts.txt"
+    ;;
+load)
+    /usr/bin/time -f "mlgate scan --load: %e s" "$mlgate" scan --load --load-budget "${BUDGET:-40}" --json "$@" > "$out/load.json" 2>"$out/load.err"
+    echo "exit $?" >> "$out/load.err"
+    "$mlgate" scan --load --load-budget "${BUDGET:-40}" "$@" 2>&1 | tail -60 > "$out/load.txt"
+    cat "$out/load.err"; tail -40 "$out/load.txt"
+    ;;
+esac
