@@ -234,14 +234,14 @@ static int run(const mg_report *r, const int *todo, const mg_load_opts *o, int *
                 dev->ok = 1;
                 dev->cc = (uint16_t)rc.cc;
                 dev->cuda_version = rc.version;
-                snprintf(dev->name, sizeof dev->name, "%s", rc.text);
+                snprintf(dev->name, sizeof dev->name, "%.95s", rc.text);
             } else if (rc.type == 'S' && rc.idx >= 0 && (uint32_t)rc.idx < n) {
                 current = rc.idx;
             } else if (rc.type == 'R' && rc.idx >= 0 && (uint32_t)rc.idx < n) {
                 codes[rc.idx] = rc.code;
                 current = -1;
             } else if (rc.type == 'E') {
-                snprintf(dev->err, sizeof dev->err, "%s%s%s", rc.text, rc.code > 0 ? ": " : "",
+                snprintf(dev->err, sizeof dev->err, "%.200s%s%s", rc.text, rc.code > 0 ? ": " : "",
                          rc.code > 0 ? mg_cu_name(rc.code) : "");
                 failed = 1;
             }

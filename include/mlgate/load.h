@@ -11,7 +11,7 @@ typedef struct mg_device {
     uint16_t cc;            /* 90 */
     int cuda_version;       /* cuDriverGetVersion: 13000 = CUDA 13.0 */
     mg_driver driver;       /* from /proc/driver/nvidia/version, when readable */
-    char err[160];
+    char err[256];
 } mg_device;
 
 /* What happened to one fatbin. */
