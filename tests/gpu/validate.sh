@@ -16,8 +16,9 @@ case "$phase" in
 static)
     for i in 1 2 3; do /usr/bin/time -f "mlgate scan (inventory) run $i: %e s, %M KB" "$mlgate" scan "$@" >/dev/null; done 2>&1 | tee -a "$out/timing.txt"
     /usr/bin/time -f "mlgate scan --gpu H100 (verdicts): %e s" "$mlgate" scan --gpu H100 "$@" > "$out/verdicts.txt" 2>>"$out/timing.txt"
-    "$mlgate" scan --json --list "$@" > "$out/scan.json"
-    python3 "$(dirname "$0")/compare_cuobjdump.py" "$out/scan.json" > "$out/compare.txt"
+    "$mlgate" scan --json --list "$@" > /tmp/mlgate-scan.json
+    python3 "$(dirname "$0")/compare_cuobjdump.py" /tmp/mlgate-scan.json > "$out/compare.txt"
+    gzip -1c /tmp/mlgate-scan.json > "$out/scan.json.gz"
     echo "compare exit $?" >> "$out/compare.txt"
     tail -3 "$out/compare.txt"; cat "$out/timing.txt"; head -40 "$out/verdicts.txt"
     ;;
