@@ -234,6 +234,103 @@ static int for_other_gpus(mg_report *r, const mg_judge_opts *o, uint32_t i, cons
     return 1;
 }
 
+/* A set of 64-bit name hashes (open addressing; 0 marks an empty slot). */
+typedef struct nameset {
+    uint64_t *v;
+    size_t cap, n;
+    int oom;
+} nameset;
+
+static uint64_t hash_name(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+static int set_add(void *ud, const char *name, size_t len)
+{
+    nameset *s = ud;
+    if (s->n * 2 >= s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 1024;
+        uint64_t *v = calloc(cap, sizeof *v);
+        if (!v) {
+            s->oom = 1;
+            return 1;
+        }
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->v[i])
+                for (size_t k = s->v[i] & (cap - 1);; k = (k + 1) & (cap - 1))
+                    if (!v[k]) {
+                        v[k] = s->v[i];
+                        break;
+                    }
+        free(s->v);
+        s->v = v;
+        s->cap = cap;
+    }
+    uint64_t h = hash_name(name, len);
+    for (size_t k = h & (s->cap - 1);; k = (k + 1) & (s->cap - 1)) {
+        if (s->v[k] == h)
+            return 0;
+        if (!s->v[k]) {
+            s->v[k] = h;
+            s->n++;
+            return 0;
+        }
+    }
+}
+
+typedef struct lookup {
+    const nameset *s;
+    uint32_t found, seen;
+} lookup;
+
+static int set_has(void *ud, const char *name, size_t len)
+{
+    lookup *l = ud;
+    uint64_t h = hash_name(name, len);
+    l->seen++;
+    for (size_t k = h & (l->s->cap - 1);; k = (k + 1) & (l->s->cap - 1)) {
+        if (l->s->v[k] == h) {
+            l->found++;
+            return 0;
+        }
+        if (!l->s->v[k])
+            return 1;   /* one name without an alternative is enough to stop */
+    }
+}
+
+/*
+ * The last excuse: every kernel of a fatbin without an image also exists, by
+ * name, in code that runs on the target (vLLM's Marlin kernels built once more
+ * for sm_75 alone; cuBLASLt's split-K kernels): the library has those kernels.
+ */
+static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_verdict *v, uint32_t *why_count)
+{
+    nameset set = {0};
+    for (uint32_t i = 0; i < r->nfatbins && !set.oom; i++)
+        if (fj[i].counts && fj[i].j.level >= MG_LV_JIT)
+            o->each_kernel(o->ud, i, set_add, &set);
+    if (!set.oom && set.n) {
+        for (uint32_t i = 0; i < r->nfatbins; i++) {
+            if (!fj[i].counts || fj[i].j.level >= MG_LV_JIT)
+                continue;
+            lookup l = {&set, 0, 0};
+            if (o->each_kernel(o->ud, i, set_has, &l) < 0 || l.seen == 0 || l.found != l.seen)
+                continue;
+            fj[i].counts = 0;
+            v->other_sets++;
+            v->nmissing--;
+            why_count[fj[i].j.why & 3]--;
+            if (r->fatbins[i].nkernels > 0)
+                v->missing_kernels -= (uint32_t)r->fatbins[i].nkernels;
+        }
+    }
+    free(set.v);
+}
+
 static void explain(const mg_report *r, const mg_target *t, mg_verdict *v, const fbj *fj,
                      const uint32_t why_count[4])
 {
@@ -441,6 +538,8 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
         if (nk > 0)
             v->missing_kernels += (uint32_t)nk;
     }
+    if (excuse && v->nmissing && o->each_kernel)
+        excuse_by_name(r, o, fj, v, why_count);
     v->total = v->covered + v->nmissing;
     if (v->need_isa) {
         const mg_cuda_release *rel = mg_cuda_for_ptx(v->need_isa);

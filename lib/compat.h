@@ -2,6 +2,7 @@
 #ifndef MG_COMPAT_H
 #define MG_COMPAT_H
 
+#include "fmt/fmt.h"
 #include "mlgate/mlgate.h"
 
 /* How well one fatbin serves one target; ordered worst to best. */
@@ -32,9 +33,13 @@ mg_fb_judgment mg_judge_fatbin(const mg_entry *e, uint32_t n, const mg_target *t
  */
 typedef int (*mg_kernels_fn)(void *ud, uint32_t fatbin, const char ***names, uint32_t max);
 
+/* Calls fn for every kernel name of fatbin i (all of them, nothing kept); -1 when unreadable. */
+typedef int (*mg_each_kernel_fn)(void *ud, uint32_t fatbin, mg_name_fn fn, void *fnud);
+
 typedef struct mg_judge_opts {
     unsigned max_missing, max_names;
     mg_kernels_fn kernels;
+    mg_each_kernel_fn each_kernel;
     void *ud;
 } mg_judge_opts;
 

@@ -267,6 +267,21 @@ static int kernels_cb(void *ud, uint32_t i, const char ***names, uint32_t max)
     return f->nkernels;
 }
 
+static int each_kernel_cb(void *ud, uint32_t i, mg_name_fn fn, void *fnud)
+{
+    ctx *c = ud;
+    const mg_entry *e = name_source(c->r, &c->r->fatbins[i]);
+    size_t len;
+    const uint8_t *p = e ? payload(c, e, &len) : NULL;
+    if (!p)
+        return -1;
+    uint32_t count;
+    const char *why;
+    int rc = e->kind == MG_KIND_SASS ? mg_cubin_kernels(p, len, fn, fnud, &count, &why)
+                                     : mg_ptx_kernels(p, len, fn, fnud, &count);
+    return rc ? -1 : (int)count;
+}
+
 /* ---- cubin header checks ------------------------------------------------ */
 
 static void check_entry(ctx *c, mg_entry *e, int deep)
@@ -365,7 +380,7 @@ static void judge(ctx *c)
 {
     mg_report *r = c->r;
     mg_judge_opts jo = {c->o->max_missing ? c->o->max_missing : 16,
-                        c->o->max_names ? c->o->max_names : 8, kernels_cb, c};
+                        c->o->max_names ? c->o->max_names : 8, kernels_cb, each_kernel_cb, c};
     if (jo.max_names > NAMES_CACHED)
         jo.max_names = NAMES_CACHED;
     r->nverdicts = c->o->ntargets;
