@@ -249,9 +249,45 @@ static uint64_t hash_name(const char *s, size_t n)
     return h ? h : 1;
 }
 
+/*
+ * The stem of an Itanium-mangled kernel name: its qualified name without template
+ * arguments or parameters ("_ZN6marlin6MarlinILl..." -> "_ZN6marlin6Marlin").
+ * Names that are not mangled are their own stem.
+ */
+static size_t stem_len(const char *s, size_t n)
+{
+    if (n < 3 || s[0] != '_' || s[1] != 'Z')
+        return n;
+    size_t i = 2;
+    int nested = s[i] == 'N';
+    if (nested)
+        i++;
+    do {
+        size_t l = 0;
+        if (i >= n || s[i] < '0' || s[i] > '9')
+            return i;
+        while (i < n && s[i] >= '0' && s[i] <= '9' && l < 100000)
+            l = l * 10 + (size_t)(s[i++] - '0');
+        if (l > n - i)
+            return n;
+        i += l;
+    } while (nested && i < n && s[i] >= '0' && s[i] <= '9');
+    return i;
+}
+
+static int set_put(nameset *s, uint64_t h);
+
 static int set_add(void *ud, const char *name, size_t len)
 {
     nameset *s = ud;
+    if (set_put(s, hash_name(name, len)))
+        return 1;
+    /* Stems live in the same set, marked by a flipped top bit. */
+    return set_put(s, hash_name(name, stem_len(name, len)) ^ (1ull << 63));
+}
+
+static int set_put(nameset *s, uint64_t h)
+{
     if (s->n * 2 >= s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1024;
         uint64_t *v = calloc(cap, sizeof *v);
@@ -270,7 +306,6 @@ static int set_add(void *ud, const char *name, size_t len)
         s->v = v;
         s->cap = cap;
     }
-    uint64_t h = hash_name(name, len);
     for (size_t k = h & (s->cap - 1);; k = (k + 1) & (s->cap - 1)) {
         if (s->v[k] == h)
             return 0;
@@ -284,28 +319,37 @@ static int set_add(void *ud, const char *name, size_t len)
 
 typedef struct lookup {
     const nameset *s;
+    int stems;          /* also accept another instantiation of the same template */
     uint32_t found, seen;
 } lookup;
+
+static int set_contains(const nameset *s, uint64_t h)
+{
+    for (size_t k = h & (s->cap - 1);; k = (k + 1) & (s->cap - 1)) {
+        if (s->v[k] == h)
+            return 1;
+        if (!s->v[k])
+            return 0;
+    }
+}
 
 static int set_has(void *ud, const char *name, size_t len)
 {
     lookup *l = ud;
-    uint64_t h = hash_name(name, len);
     l->seen++;
-    for (size_t k = h & (l->s->cap - 1);; k = (k + 1) & (l->s->cap - 1)) {
-        if (l->s->v[k] == h) {
-            l->found++;
-            return 0;
-        }
-        if (!l->s->v[k])
-            return 1;   /* one name without an alternative is enough to stop */
+    if (set_contains(l->s, hash_name(name, len)) ||
+        (l->stems && set_contains(l->s, hash_name(name, stem_len(name, len)) ^ (1ull << 63)))) {
+        l->found++;
+        return 0;
     }
+    return 1;   /* one kernel without an alternative is enough to stop */
 }
 
 /*
  * The last excuse: every kernel of a fatbin without an image also exists, by
- * name, in code that runs on the target (vLLM's Marlin kernels built once more
- * for sm_75 alone; cuBLASLt's split-K kernels): the library has those kernels.
+ * name, in code that runs on the target: the library has those kernels. For a
+ * separate single-architecture build (vLLM builds its Marlin kernels once more
+ * for sm_75 alone) another instantiation of the same kernel template counts.
  */
 static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_verdict *v, uint32_t *why_count)
 {
@@ -317,7 +361,7 @@ static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_ver
         for (uint32_t i = 0; i < r->nfatbins; i++) {
             if (!fj[i].counts || fj[i].j.level >= MG_LV_JIT)
                 continue;
-            lookup l = {&set, 0, 0};
+            lookup l = {&set, fj[i].key.sm != 0, 0, 0};
             if (o->each_kernel(o->ud, i, set_has, &l) < 0 || l.seen == 0 || l.found != l.seen)
                 continue;
             fj[i].counts = 0;
