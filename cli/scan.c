@@ -626,7 +626,7 @@ int cmd_scan(int argc, char **argv)
             }
             break;
         case O_JSON: json = 1; break;
-        case 'l': list = 1; break;
+        case 'l': list = 1; o.deep = 1; break;   /* a listing shows kernel counts */
         case 'v': verbose = 1; break;
         case O_DEEP: o.deep = 1; break;
         case O_ALL: o.keep_all = 1; break;
