@@ -346,10 +346,12 @@ static int set_has(void *ud, const char *name, size_t len)
 }
 
 /*
- * The last excuse: every kernel of a fatbin without an image also exists, by
- * name, in code that runs on the target: the library has those kernels. For a
- * separate single-architecture build (vLLM builds its Marlin kernels once more
- * for sm_75 alone) another instantiation of the same kernel template counts.
+ * The last excuse: every kernel of a fatbin without an image also exists, in
+ * code that runs on the target, by name or as another instantiation of the same
+ * kernel template: the library has its own version of those kernels for this
+ * GPU (vLLM builds its Marlin kernels once more for sm_75 alone; cuBLASLt keeps
+ * split-K reductions for sm_90/sm_100 next to others for sm_120). A kernel with
+ * no counterpart at all (the two-object library's launch2) stays missing.
  */
 static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_verdict *v, uint32_t *why_count)
 {
@@ -361,7 +363,7 @@ static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_ver
         for (uint32_t i = 0; i < r->nfatbins; i++) {
             if (!fj[i].counts || fj[i].j.level >= MG_LV_JIT)
                 continue;
-            lookup l = {&set, fj[i].key.sm != 0, 0, 0};
+            lookup l = {&set, 1, 0, 0};
             if (o->each_kernel(o->ud, i, set_has, &l) < 0 || l.seen == 0 || l.found != l.seen)
                 continue;
             fj[i].counts = 0;
@@ -452,8 +454,8 @@ static void explain(const mg_report *r, const mg_target *t, mg_verdict *v, const
     if (v->status == MG_ST_NONE)
         snprintf(v->reason, n, "%s%s", what, span);
     else
-        snprintf(v->reason, n, "%u of %u fatbins (%u kernels): %s%s", v->nmissing, v->total,
-                 v->missing_kernels, what, span);
+        snprintf(v->reason, n, "%u of %u fatbins (%u kernel%s): %s%s", v->nmissing, v->total,
+                 v->missing_kernels, v->missing_kernels == 1 ? "" : "s", what, span);
 }
 
 static void describe(const mg_report *r, const mg_target *t, mg_verdict *v, const fbj *fj,
