@@ -275,15 +275,10 @@ static size_t stem_len(const char *s, size_t n)
     return i;
 }
 
-static int set_put(nameset *s, uint64_t h);
-
-static int set_add(void *ud, const char *name, size_t len)
+void mg_name_hash(const char *name, size_t len, uint64_t out[2])
 {
-    nameset *s = ud;
-    if (set_put(s, hash_name(name, len)))
-        return 1;
-    /* Stems live in the same set, marked by a flipped top bit. */
-    return set_put(s, hash_name(name, stem_len(name, len)) ^ (1ull << 63));
+    out[0] = hash_name(name, len);
+    out[1] = hash_name(name, stem_len(name, len)) ^ (1ull << 63);   /* stems: top bit flipped */
 }
 
 static int set_put(nameset *s, uint64_t h)
@@ -317,12 +312,6 @@ static int set_put(nameset *s, uint64_t h)
     }
 }
 
-typedef struct lookup {
-    const nameset *s;
-    int stems;          /* also accept another instantiation of the same template */
-    uint32_t found, seen;
-} lookup;
-
 static int set_contains(const nameset *s, uint64_t h)
 {
     for (size_t k = h & (s->cap - 1);; k = (k + 1) & (s->cap - 1)) {
@@ -331,18 +320,6 @@ static int set_contains(const nameset *s, uint64_t h)
         if (!s->v[k])
             return 0;
     }
-}
-
-static int set_has(void *ud, const char *name, size_t len)
-{
-    lookup *l = ud;
-    l->seen++;
-    if (set_contains(l->s, hash_name(name, len)) ||
-        (l->stems && set_contains(l->s, hash_name(name, stem_len(name, len)) ^ (1ull << 63)))) {
-        l->found++;
-        return 0;
-    }
-    return 1;   /* one kernel without an alternative is enough to stop */
 }
 
 /*
@@ -356,15 +333,20 @@ static int set_has(void *ud, const char *name, size_t len)
 static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_verdict *v, uint32_t *why_count)
 {
     nameset set = {0};
+    const uint64_t *h;
+    uint32_t n;
     for (uint32_t i = 0; i < r->nfatbins && !set.oom; i++)
-        if (fj[i].counts && fj[i].j.level >= MG_LV_JIT)
-            o->each_kernel(o->ud, i, set_add, &set);
+        if (fj[i].counts && fj[i].j.level >= MG_LV_JIT && o->hashes(o->ud, i, &h, &n) >= 0)
+            for (uint32_t k = 0; k < 2 * n && !set.oom; k++)
+                set_put(&set, h[k]);
     if (!set.oom && set.n) {
         for (uint32_t i = 0; i < r->nfatbins; i++) {
-            if (!fj[i].counts || fj[i].j.level >= MG_LV_JIT)
+            if (!fj[i].counts || fj[i].j.level >= MG_LV_JIT || o->hashes(o->ud, i, &h, &n) < 0 || n == 0)
                 continue;
-            lookup l = {&set, 1, 0, 0};
-            if (o->each_kernel(o->ud, i, set_has, &l) < 0 || l.seen == 0 || l.found != l.seen)
+            uint32_t k = 0;
+            while (k < n && (set_contains(&set, h[2 * k]) || set_contains(&set, h[2 * k + 1])))
+                k++;
+            if (k < n)
                 continue;
             fj[i].counts = 0;
             v->other_sets++;
@@ -584,7 +566,7 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
         if (nk > 0)
             v->missing_kernels += (uint32_t)nk;
     }
-    if (excuse && v->nmissing && o->each_kernel)
+    if (excuse && v->nmissing && o->hashes)
         excuse_by_name(r, o, fj, v, why_count);
     v->total = v->covered + v->nmissing;
     if (v->need_isa) {

@@ -33,13 +33,17 @@ mg_fb_judgment mg_judge_fatbin(const mg_entry *e, uint32_t n, const mg_target *t
  */
 typedef int (*mg_kernels_fn)(void *ud, uint32_t fatbin, const char ***names, uint32_t max);
 
-/* Calls fn for every kernel name of fatbin i (all of them, nothing kept); -1 when unreadable. */
-typedef int (*mg_each_kernel_fn)(void *ud, uint32_t fatbin, mg_name_fn fn, void *fnud);
+/*
+ * Every kernel of fatbin i as hash pairs (mg_name_hash: the name, its template
+ * stem), 2*n values kept by the caller across targets; -1 when unreadable.
+ */
+typedef int (*mg_hashes_fn)(void *ud, uint32_t fatbin, const uint64_t **pairs, uint32_t *n);
+void mg_name_hash(const char *name, size_t len, uint64_t out[2]);
 
 typedef struct mg_judge_opts {
     unsigned max_missing, max_names;
     mg_kernels_fn kernels;
-    mg_each_kernel_fn each_kernel;
+    mg_hashes_fn hashes;
     void *ud;
 } mg_judge_opts;
 

@@ -33,6 +33,7 @@ typedef struct ctx {
     size_t scratch_cap;
     void *zstd;             /* decoder context, reused for every image of the file */
     const char ***names;    /* per fatbin: cached kernel names (NAMES_CACHED at most) */
+    struct { uint64_t *v; uint32_t n; int8_t done, ok; } *hashes;   /* per fatbin, lazily */
     uint32_t nbad;          /* malformed fatbins skipped */
     const char *first_bad;
     uint64_t first_bad_off;
@@ -267,19 +268,58 @@ static int kernels_cb(void *ud, uint32_t i, const char ***names, uint32_t max)
     return f->nkernels;
 }
 
-static int each_kernel_cb(void *ud, uint32_t i, mg_name_fn fn, void *fnud)
+typedef struct hashvec {
+    uint64_t *v;
+    uint32_t n, cap;
+    int oom;
+} hashvec;
+
+static int hash_one(void *ud, const char *name, size_t len)
+{
+    hashvec *hv = ud;
+    if (hv->n * 2 + 2 > hv->cap) {
+        uint32_t cap = hv->cap ? hv->cap * 2 : 64;
+        uint64_t *v = realloc(hv->v, cap * sizeof *v);
+        if (!v) {
+            hv->oom = 1;
+            return 1;
+        }
+        hv->v = v;
+        hv->cap = cap;
+    }
+    mg_name_hash(name, len, &hv->v[hv->n * 2]);
+    hv->n++;
+    return 0;
+}
+
+/* Kernel-name hashes of fatbin i, computed once per file and kept for every target. */
+static int hashes_cb(void *ud, uint32_t i, const uint64_t **pairs, uint32_t *n)
 {
     ctx *c = ud;
-    const mg_entry *e = name_source(c->r, &c->r->fatbins[i]);
-    size_t len;
-    const uint8_t *p = e ? payload(c, e, &len) : NULL;
-    if (!p)
-        return -1;
-    uint32_t count;
-    const char *why;
-    int rc = e->kind == MG_KIND_SASS ? mg_cubin_kernels(p, len, fn, fnud, &count, &why)
-                                     : mg_ptx_kernels(p, len, fn, fnud, &count);
-    return rc ? -1 : (int)count;
+    if (!c->hashes[i].done) {
+        c->hashes[i].done = 1;
+        c->hashes[i].ok = -1;
+        const mg_entry *e = name_source(c->r, &c->r->fatbins[i]);
+        size_t len;
+        const uint8_t *p = e ? payload(c, e, &len) : NULL;
+        hashvec hv = {0};
+        uint32_t count;
+        const char *why;
+        if (p) {
+            int rc = e->kind == MG_KIND_SASS ? mg_cubin_kernels(p, len, hash_one, &hv, &count, &why)
+                                             : mg_ptx_kernels(p, len, hash_one, &hv, &count);
+            if (!rc && !hv.oom) {
+                c->hashes[i].ok = 0;
+                c->hashes[i].v = hv.v;
+                c->hashes[i].n = hv.n;
+                hv.v = NULL;
+            }
+        }
+        free(hv.v);
+    }
+    *pairs = c->hashes[i].v;
+    *n = c->hashes[i].n;
+    return c->hashes[i].ok;
 }
 
 /* ---- cubin header checks ------------------------------------------------ */
@@ -351,7 +391,8 @@ static int finish(ctx *c)
     r->fatbins = mg_arena_array(r->arena, c->fb.n ? c->fb.n : 1, sizeof *r->fatbins);
     r->entries = mg_arena_array(r->arena, c->es.n ? c->es.n : 1, sizeof *r->entries);
     c->names = calloc(c->fb.n ? c->fb.n : 1, sizeof *c->names);
-    if (!r->fatbins || !r->entries || !c->names)
+    c->hashes = calloc(c->fb.n ? c->fb.n : 1, sizeof *c->hashes);
+    if (!r->fatbins || !r->entries || !c->names || !c->hashes)
         return MG_E_NOMEM;
     if (c->fb.n)
         memcpy(r->fatbins, c->fb.v, c->fb.n * sizeof *r->fatbins);
@@ -380,7 +421,7 @@ static void judge(ctx *c)
 {
     mg_report *r = c->r;
     mg_judge_opts jo = {c->o->max_missing ? c->o->max_missing : 16,
-                        c->o->max_names ? c->o->max_names : 8, kernels_cb, each_kernel_cb, c};
+                        c->o->max_names ? c->o->max_names : 8, kernels_cb, hashes_cb, c};
     if (jo.max_names > NAMES_CACHED)
         jo.max_names = NAMES_CACHED;
     r->nverdicts = c->o->ntargets;
@@ -451,6 +492,10 @@ mg_report *mg_scan_buffer(const mg_scan_opts *o, const char *name, const uint8_t
     free(c.fb.v);
     free(c.scratch);
     free(c.names);
+    if (c.hashes)
+        for (size_t i = 0; i < c.fb.n; i++)
+            free(c.hashes[i].v);
+    free(c.hashes);
     mg_decompress_end(&c.zstd);
     return r;
 }
