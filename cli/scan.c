@@ -683,6 +683,15 @@ int cmd_scan(int argc, char **argv)
         snprintf(t->name, sizeof t->name, "GPU0");
         t->cc = dev.cc;
         t->driver = mg_driver_known(driver) ? driver : dev.driver;
+        if (!mg_driver_known(t->driver)) {
+            /* No /proc/driver/nvidia/version (containers, VMs): its CUDA version bounds the PTX it JITs. */
+            size_t nrel;
+            const mg_cuda_release *rel = mg_cuda_table(&nrel);
+            mg_cuda want = (mg_cuda)(dev.cuda_version / 1000 * 10 + dev.cuda_version % 1000 / 10);
+            for (size_t k = 0; k < nrel; k++)
+                if (rel[k].cuda <= want)
+                    t->driver = rel[k].min_driver;
+        }
         o.deep = 1;   /* count every kernel: the driver refuses empty fatbins */
     }
     o.targets = targets;
