@@ -23,9 +23,30 @@ static)
     tail -3 "$out/compare.txt"; cat "$out/timing.txt"; head -40 "$out/verdicts.txt"
     ;;
 load)
-    /usr/bin/time -f "mlgate scan --load: %e s" "$mlgate" scan --load --load-budget "${BUDGET:-40}" --json "$@" > "$out/load.json" 2>"$out/load.err"
+    /usr/bin/time -f "mlgate scan --load: %e s" "$mlgate" scan --load --load-budget "${BUDGET:-40}" --json "$@" \
+        > /tmp/mlgate-load.json 2>"$out/load.err"
     echo "exit $?" >> "$out/load.err"
-    "$mlgate" scan --load --load-budget "${BUDGET:-40}" "$@" 2>&1 | tail -60 > "$out/load.txt"
-    cat "$out/load.err"; tail -40 "$out/load.txt"
+    gzip -1c /tmp/mlgate-load.json > "$out/load.json.gz"
+    python3 - /tmp/mlgate-load.json > "$out/load.txt" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+print("device:", d["device"])
+keys = ("loaded", "refused", "empty_refused", "crashed", "timeout", "not_tried")
+tot = dict.fromkeys(keys, 0)
+dis = 0
+for f in d["files"]:
+    l = f.get("load")
+    if not l:
+        continue
+    for k in keys:
+        tot[k] += l[k]
+    dis += len(l["disagreements"])
+    v = [x for x in f["verdicts"] if x["target"] == "GPU0"][0]
+    print(f'{v["status"]:8} {" ".join(f"{k}={l[k]}" for k in keys)} {f["path"]}')
+    for x in l["disagreements"]:
+        print("   DISAGREE", x)
+print("TOTAL", tot, "disagreements", dis)
+PY
+    cat "$out/load.err"; tail -3 "$out/load.txt"
     ;;
 esac
