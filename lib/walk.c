@@ -107,6 +107,28 @@ static int add_file(tasks *t, const char *path, const struct stat *st)
     return add_task(t, &x);
 }
 
+/*
+ * Extensions that are never ELF files or wheels: in a walk they are not even
+ * opened (a PyTorch venv holds tens of thousands of them). Named on the command
+ * line, any file is examined.
+ */
+static int never_code(const char *name)
+{
+    static const char *const ext[] = {
+        "py", "pyc", "pyi", "pyx", "pxd", "h", "hpp", "hh", "cuh", "inl", "c", "cc", "cpp", "cu", "txt",
+        "md", "rst", "json", "yaml", "yml", "toml", "cfg", "ini", "html", "htm", "js", "css", "png", "jpg",
+        "jpeg", "gif", "svg", "csv", "typed", "pem", "xml", "proto", "ipynb", "sh", "tmpl", "mo", "po",
+        "pt", "pth", "bin", "safetensors", "gguf", "onnx", "npz", "npy", "pkl", "ckpt", "whl.metadata",
+    };
+    const char *dot = strrchr(name, '.');
+    if (!dot || dot == name)
+        return 0;
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (strcmp(dot + 1, ext[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static int walk_dir(tasks *t, seen *sn, int dfd, const char *path, int depth)
 {
     struct stat st;
@@ -124,6 +146,14 @@ static int walk_dir(tasks *t, seen *sn, int dfd, const char *path, int depth)
     while (rc == MG_OK && (de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
+        /* readdir's type spares a stat() for most entries. */
+        if (de->d_type == DT_LNK || de->d_type == DT_FIFO || de->d_type == DT_SOCK || de->d_type == DT_CHR ||
+            de->d_type == DT_BLK) {
+            t->skipped++;
+            continue;
+        }
+        if (de->d_type == DT_REG && never_code(de->d_name))
+            continue;
         char *child;
         if (asprintf(&child, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", de->d_name) < 0)
             return MG_E_NOMEM;
@@ -134,7 +164,7 @@ static int walk_dir(tasks *t, seen *sn, int dfd, const char *path, int depth)
             rc = cfd < 0 ? add_error(t, child, MG_E_IO, strerror(errno))
                          : walk_dir(t, sn, cfd, child, depth + 1);
         } else if (S_ISREG(st.st_mode)) {
-            rc = add_file(t, child, &st);
+            rc = never_code(de->d_name) ? MG_OK : add_file(t, child, &st);
         } else {
             t->skipped++;   /* symlinks (the target is scanned where it lives), devices, FIFOs */
         }
