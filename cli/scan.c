@@ -137,17 +137,10 @@ static colour status_colour(int s)
 static void print_fatbin_line(const mg_report *r, uint32_t i, const char *indent)
 {
     const mg_fatbin *f = &r->fatbins[i];
-    char sass[256] = "", s[24];
-    size_t w = 0;
-    for (uint32_t k = 0; k < f->count && w < sizeof sass; k++) {
-        const mg_entry *e = &r->entries[f->first + k];
-        const char *pre = e->kind == MG_KIND_PTX ? "compute_" : e->kind == MG_KIND_LTOIR ? "lto_" : "sm_";
-        int m = snprintf(sass + w, sizeof sass - w, "%s%s", k ? " " : "", mg_arch_str(e->arch, pre, s, sizeof s));
-        if (m > 0)
-            w += (size_t)m;
-    }
-    printf("%sfatbin #%u (%s @0x%llx): %s\n", indent, i, mg_where_str(f->where),
-           (unsigned long long)f->off, f->count ? sass : "(empty)");
+    char archs[256];
+    mg_fatbin_archs_str(r, i, archs, sizeof archs);
+    printf("%sfatbin #%u (%s @0x%llx): %s\n", indent, i, mg_where_str(f->where), (unsigned long long)f->off,
+           f->count ? archs : "(empty)");
 }
 
 static void print_list(const mg_report *r)
@@ -159,8 +152,7 @@ static void print_list(const mg_report *r)
         for (uint32_t k = 0; k < f->count; k++) {
             const mg_entry *e = &r->entries[f->first + k];
             char s[24];
-            const char *pre = e->kind == MG_KIND_PTX ? "compute_" : e->kind == MG_KIND_LTOIR ? "lto_" : "sm_";
-            printf("      %-5s %-13s", mg_kind_str(e->kind), mg_arch_str(e->arch, pre, s, sizeof s));
+            printf("      %-5s %-13s", mg_kind_str(e->kind), mg_entry_arch_str(e, s, sizeof s));
             if (e->kind == MG_KIND_PTX)
                 printf(" isa %u.%u", e->version / 10, e->version % 10);
             printf(" %-4s %10llu bytes", mg_codec_str(e->codec), (unsigned long long)e->usize);
@@ -332,19 +324,6 @@ static void json_target(jw *w, const mg_target *t)
     jw_end_obj(w);
 }
 
-static void json_fatbin_archs(jw *w, const mg_report *r, uint32_t i)
-{
-    const mg_fatbin *f = &r->fatbins[i];
-    jw_begin_arr(w);
-    for (uint32_t k = 0; k < f->count; k++) {
-        const mg_entry *e = &r->entries[f->first + k];
-        char s[24];
-        const char *pre = e->kind == MG_KIND_PTX ? "compute_" : e->kind == MG_KIND_LTOIR ? "lto_" : "sm_";
-        jw_str(w, mg_arch_str(e->arch, pre, s, sizeof s));
-    }
-    jw_end_arr(w);
-}
-
 static void json_report(jw *w, const mg_report *r, int list, const load_result *lr)
 {
     jw_begin_obj(w);
@@ -446,7 +425,12 @@ static void json_report(jw *w, const mg_report *r, int list, const load_result *
             jw_key(w, "offset");
             jw_uint(w, r->fatbins[x->fatbin].off);
             jw_key(w, "archs");
-            json_fatbin_archs(w, r, x->fatbin);
+            jw_begin_arr(w);
+            for (uint32_t k = 0; k < r->fatbins[x->fatbin].count; k++) {
+                char a[24];
+                jw_str(w, mg_entry_arch_str(&r->entries[r->fatbins[x->fatbin].first + k], a, sizeof a));
+            }
+            jw_end_arr(w);
             jw_key(w, "why");
             jw_str(w, why_str(x->why));
             jw_key(w, "kernels");
@@ -480,12 +464,11 @@ static void json_report(jw *w, const mg_report *r, int list, const load_result *
             for (uint32_t k = 0; k < f->count; k++) {
                 const mg_entry *e = &r->entries[f->first + k];
                 char s[24];
-                const char *pre = e->kind == MG_KIND_PTX ? "compute_" : e->kind == MG_KIND_LTOIR ? "lto_" : "sm_";
                 jw_begin_obj(w);
                 jw_key(w, "kind");
                 jw_str(w, mg_kind_str(e->kind));
                 jw_key(w, "arch");
-                jw_str(w, mg_arch_str(e->arch, pre, s, sizeof s));
+                jw_str(w, mg_entry_arch_str(e, s, sizeof s));
                 jw_key(w, "version");
                 snprintf(s, sizeof s, "%u.%u", e->version / 10, e->version % 10);
                 jw_str(w, s);

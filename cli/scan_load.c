@@ -68,21 +68,6 @@ int scan_load(mg_report **rs, size_t n, const mg_target *t, double budget, load_
     return MG_OK;
 }
 
-static void fatbin_archs(const mg_report *r, uint32_t i, char *buf, size_t n)
-{
-    const mg_fatbin *f = &r->fatbins[i];
-    size_t w = 0;
-    buf[0] = 0;
-    for (uint32_t k = 0; k < f->count && w < n; k++) {
-        const mg_entry *e = &r->entries[f->first + k];
-        char s[24];
-        const char *pre = e->kind == MG_KIND_PTX ? "compute_" : e->kind == MG_KIND_LTOIR ? "lto_" : "sm_";
-        int m = snprintf(buf + w, n - w, "%s%s", k ? " " : "", mg_arch_str(e->arch, pre, s, sizeof s));
-        if (m > 0)
-            w += (size_t)m;
-    }
-}
-
 void scan_load_print(mg_report **rs, size_t n, const mg_device *dev, const load_result *lr)
 {
     load_result sum = {0};
@@ -113,7 +98,7 @@ void scan_load_print(mg_report **rs, size_t n, const mg_device *dev, const load_
             printf("  %s: not verified: %s\n", rs[i]->path, lr[i].skipped_reason);
         for (uint32_t k = 0; k < lr[i].ndis && k < LOAD_MAX_DIS; k++) {
             char a[256];
-            fatbin_archs(rs[i], lr[i].dis[k].fatbin, a, sizeof a);
+            mg_fatbin_archs_str(rs[i], lr[i].dis[k].fatbin, a, sizeof a);
             printf("  %s fatbin #%u [%s]: mlgate says %s, driver: %s (%d)\n", rs[i]->path, lr[i].dis[k].fatbin, a,
                    mg_status_str(lr[i].dis[k].status), lr[i].dis[k].code ? mg_cu_name(lr[i].dis[k].code) : "loaded",
                    lr[i].dis[k].code);
@@ -142,7 +127,7 @@ void scan_load_json(jw *w, const mg_report *r, const load_result *lr)
     jw_begin_arr(w);
     for (uint32_t k = 0; k < lr->ndis && k < LOAD_MAX_DIS; k++) {
         char a[256];
-        fatbin_archs(r, lr->dis[k].fatbin, a, sizeof a);
+        mg_fatbin_archs_str(r, lr->dis[k].fatbin, a, sizeof a);
         jw_begin_obj(w);
         jw_key(w, "fatbin");
         jw_uint(w, lr->dis[k].fatbin);

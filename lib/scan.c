@@ -2,6 +2,7 @@
  * scan.c - one ELF image in memory -> a report: find every fatbin and bare
  * cubin, read their entries, check cubin headers, and judge each target.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -506,6 +507,31 @@ void mg_report_free(mg_report *r)
         return;
     mg_arena_free(r->arena);
     free(r);
+}
+
+const char *mg_entry_arch_str(const mg_entry *e, char *buf, size_t n)
+{
+    const char *pre = e->kind == MG_KIND_PTX ? "compute_" : e->kind == MG_KIND_LTOIR ? "lto_" : "sm_";
+    return mg_arch_str(e->arch, pre, buf, n);
+}
+
+const char *mg_fatbin_archs_str(const mg_report *r, uint32_t i, char *buf, size_t n)
+{
+    size_t w = 0;
+    if (n)
+        buf[0] = 0;
+    if (i >= r->nfatbins)
+        return buf;
+    const mg_fatbin *f = &r->fatbins[i];
+    for (uint32_t k = 0; k < f->count && w + 1 < n; k++) {
+        char s[24];
+        int m = snprintf(buf + w, n - w, "%s%s", k ? " " : "",
+                         mg_entry_arch_str(&r->entries[f->first + k], s, sizeof s));
+        if (m < 0)
+            break;
+        w += (size_t)m;
+    }
+    return buf;
 }
 
 static int arch_cmp(const void *a, const void *b)

@@ -74,6 +74,10 @@ typedef struct mg_report {
     struct mg_arena *arena; /* owns everything above */
 } mg_report;
 
+/* An image's architecture as cuobjdump spells it by kind: sm_90a, compute_120f, lto_90. */
+const char *mg_entry_arch_str(const mg_entry *e, char *buf, size_t n);
+/* The images of fatbin i, space-separated ("sm_80 sm_90 compute_90"). */
+const char *mg_fatbin_archs_str(const mg_report *r, uint32_t i, char *buf, size_t n);
 /* Distinct architectures of one kind in a report, sorted; returns how many (up to max). */
 size_t mg_report_archs(const mg_report *r, mg_kind kind, mg_arch *out, size_t max);
 /* How one fatbin alone fares on a target: native, jit or none (no file-level reasoning). */
