@@ -1,6 +1,7 @@
 # Makefile - the two set-up commands, `make run` and `make test`; CMake does the building.
 BUILD ?= build
 CMAKE_FLAGS ?=
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: all deps build run test asan bench fixtures clean

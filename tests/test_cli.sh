@@ -31,6 +31,10 @@ check "unknown command" 2 "$mlgate" frobnicate
 check "missing file" 1 "$mlgate" scan --gpu H100 /nonexistent/lib.so
 check "help" 0 "$mlgate" scan --help
 check "version" 0 "$mlgate" --version
+if ! ls /dev/nvidia0 >/dev/null 2>&1; then   # no GPU here: --load must say why, not crash
+    check "load without a driver" 2 "$mlgate" scan --load "$fx/libtwo.so"
+    contains "load explains" "libcuda.so.1" "$mlgate" scan --load "$fx/libtwo.so"
+fi
 contains "suggestion" "did you mean 'RTX 5090'" "$mlgate" scan --gpu "RTX 5900" "$fx"
 contains "kernel named" "_Z8kern_twoPf" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
 contains "partial cell" "partial 1/2" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
