@@ -460,7 +460,7 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
         snprintf(v->reason, sizeof v->reason, "no CUDA code");
         return MG_OK;
     }
-    fbj *fj = mg_arena_array(r->arena, r->nfatbins, sizeof *fj);
+    fbj *fj = calloc(r->nfatbins, sizeof *fj);   /* scratch for this judgment only */
     if (!fj)
         return MG_E_NOMEM;
 
@@ -579,8 +579,10 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
     uint32_t keep = v->nmissing < o->max_missing ? v->nmissing : o->max_missing;
     if (keep) {
         v->missing = mg_arena_array(r->arena, keep, sizeof *v->missing);
-        if (!v->missing)
+        if (!v->missing) {
+            free(fj);
             return MG_E_NOMEM;
+        }
         for (uint32_t i = 0; i < r->nfatbins && v->nmissing_kept < keep; i++) {
             if (!fj[i].counts || fj[i].j.level >= MG_LV_JIT)
                 continue;
@@ -598,6 +600,7 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
     else
         v->status = v->covered ? MG_ST_PARTIAL : MG_ST_NONE;
     describe(r, t, v, fj, why_count);
+    free(fj);
     return MG_OK;
 }
 
