@@ -204,6 +204,8 @@ static void print_details(const mg_report *r, int verbose)
                 printf(", %s", r->verdicts[u].target.name);
             }
         printf(": %s%s%s - %s\n", col(status_colour(v->status)), mg_status_str(v->status), col(C_RESET), v->reason);
+        if (v->status == MG_ST_NONE && !verbose)
+            continue;   /* nothing runs: the reason says it all; -v lists the kernels */
         for (uint32_t m = 0; m < v->nmissing_kept; m++) {
             const mg_missing *x = &v->missing[m];
             print_fatbin_line(r, x->fatbin, "      ");
@@ -215,6 +217,16 @@ static void print_details(const mg_report *r, int verbose)
         if (v->nmissing > v->nmissing_kept)
             printf("      ... %u more fatbins without an image\n", v->nmissing - v->nmissing_kept);
     }
+}
+
+/* A table cell: the status, with the share of fatbins that run when partial. */
+static const char *status_cell(const mg_verdict *v, char *buf, size_t n)
+{
+    if (v->status == MG_ST_PARTIAL)
+        snprintf(buf, n, "partial %u/%u", v->covered, v->total);
+    else
+        snprintf(buf, n, "%s", mg_status_str(v->status));
+    return buf;
 }
 
 static void print_human(mg_report **rs, size_t n, const mg_target *tg, size_t nt, const mg_scan_result *res,
@@ -233,28 +245,36 @@ static void print_human(mg_report **rs, size_t n, const mg_target *tg, size_t nt
         fails += w >= MG_ST_PARTIAL;
         jits += w == MG_ST_JIT;
     }
-    /* The table: one line per file, one column per target. */
+    /* The table: one line per file, one column per target, each as wide as its widest cell. */
+    int width[64] = {0}, total_width = 0;
+    for (size_t t = 0; t < nt && t < 64; t++) {
+        width[t] = (int)strlen(tg[t].name) > 20 ? 20 : (int)strlen(tg[t].name);
+        if (width[t] < 7)
+            width[t] = 7;
+        for (size_t i = 0; i < n; i++) {
+            char cell[32];
+            if (!rs[i]->err && t < rs[i]->nverdicts && (int)strlen(status_cell(&rs[i]->verdicts[t], cell, sizeof cell)) > width[t])
+                width[t] = (int)strlen(cell);
+        }
+        total_width += width[t] + 2;
+    }
     if (nt) {
-        for (size_t t = 0; t < nt; t++)
-            printf("%s%-12.12s%s ", col(C_BOLD), tg[t].name, col(C_RESET));
+        for (size_t t = 0; t < nt && t < 64; t++)
+            printf("%s%-*.*s%s  ", col(C_BOLD), width[t], width[t], tg[t].name, col(C_RESET));
         printf("%sFILE%s\n", col(C_BOLD), col(C_RESET));
     }
     for (size_t i = 0; i < n; i++) {
         const mg_report *r = rs[i];
         if (r->err) {
-            printf("%s%-*s%s %s: %s%s%s\n", col(C_RED), nt ? (int)(13 * nt - 1) : 5, "error", col(C_RESET),
+            printf("%s%-*s%s %s: %s%s%s\n", col(C_RED), nt ? total_width - 1 : 5, "error", col(C_RESET),
                    r->path, mg_strerror((mg_err)r->err), r->detail ? ": " : "", r->detail ? r->detail : "");
             continue;
         }
         if (nt) {
-            for (size_t t = 0; t < r->nverdicts; t++) {
-                const mg_verdict *v = &r->verdicts[t];
-                char cell[24];
-                if (v->status == MG_ST_PARTIAL)
-                    snprintf(cell, sizeof cell, "partial %u/%u", v->covered, v->total);
-                else
-                    snprintf(cell, sizeof cell, "%s", mg_status_str(v->status));
-                printf("%s%-12s%s ", col(status_colour(v->status)), cell, col(C_RESET));
+            for (size_t t = 0; t < r->nverdicts && t < 64; t++) {
+                char cell[32];
+                status_cell(&r->verdicts[t], cell, sizeof cell);
+                printf("%s%-*s%s  ", col(status_colour(r->verdicts[t].status)), width[t], cell, col(C_RESET));
             }
             printf("%s\n", r->path);
         } else {
