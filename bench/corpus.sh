@@ -13,5 +13,9 @@ for spec in torch==2.5.1 torch vllm sgl-kernel kt-kernel bitsandbytes==0.42.0 bi
     pip download -q --no-deps --only-binary=:all: --python-version 3.11 --implementation cp $plat -d "$dir" "$spec" ||
         echo "corpus: $spec has no binary wheel for this platform" >&2
 done
+# An aarch64 wheel (DGX Spark / GH200 hosts are aarch64): CUDA 12.6's cuRAND.
+pip download -q --no-deps --only-binary=:all: --python-version 3.11 --implementation cp \
+    --platform manylinux2014_aarch64 -d "$dir" nvidia-curand-cu12==10.3.7.77 ||
+    echo "corpus: no aarch64 cuRAND wheel" >&2
 # flash-attn publishes only an sdist on PyPI (its wheels live on GitHub releases): nothing to scan.
 ls -l "$dir"

@@ -364,6 +364,8 @@ static void json_report(jw *w, const mg_report *r, int list, const load_result *
     jw_null(w);
     jw_key(w, "size");
     jw_uint(w, r->size);
+    jw_key(w, "machine");
+    jw_str(w, r->machine == 62 ? "x86-64" : r->machine == 183 ? "aarch64" : r->machine == 190 ? "cuda" : "other");
     jw_key(w, "fatbins");
     jw_uint(w, r->nfatbins);
     jw_key(w, "sass");

@@ -11,3 +11,5 @@ fact "vLLM's FlashAttention-3 runs on an H100"          'vllm-*.whl' vllm/vllm_f
 fact "vLLM's FA2 reaches Hopper only through PTX"       'vllm-*.whl' vllm/vllm_flash_attn/_vllm_fa2_C.abi3.so H100 jit
 fact "onnxruntime-gpu's CUDA provider lacks sm_121"     'onnxruntime_gpu-*.whl' libonnxruntime_providers_cuda.so GB10 none
 fact "bitsandbytes' CUDA 12.8 build runs on Blackwell"  'bitsandbytes-0.[5-9]*.whl' libbitsandbytes_cuda128.so "RTX 5090" native
+fact "aarch64 cuRAND (CUDA 12.6) reaches GB10 only by PTX" 'nvidia_curand_cu12-*aarch64.whl' libcurand.so.10 GB10 jit
+fact "aarch64 cuRAND (CUDA 12.6) is native on GH200"        'nvidia_curand_cu12-*aarch64.whl' libcurand.so.10 GH200 native

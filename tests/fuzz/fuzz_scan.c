@@ -1,0 +1,41 @@
+/* fuzz_scan.c - libFuzzer target: any bytes as an ELF image, and as a zip archive. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fmt/fmt.h"
+#include "mlgate/mlgate.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static mg_target t[3];
+    static size_t nt;
+    if (!nt) {
+        char err[64];
+        mg_targets_parse("sm_75,sm_90,sm_121", t, 3, &nt, err, sizeof err);
+    }
+    /* A private copy of exactly `size` bytes, so ASan catches any read past the end. */
+    uint8_t *b = malloc(size ? size : 1);
+    if (!b)
+        return 0;
+    memcpy(b, data, size);
+    mg_scan_opts o = {0};
+    o.targets = t;
+    o.ntargets = nt;
+    o.deep = size & 1;   /* half the inputs decompress every image */
+    mg_report_free(mg_scan_buffer(&o, "fuzz", b, size));
+
+    mg_zip z;
+    mg_zip_member m;
+    const char *why;
+    if (mg_zip_open(&z, b, size, &why) == MG_OK)
+        for (int i = 0; i < 64 && mg_zip_next(&z, &m, &why) == 1; i++) {
+            uint8_t head[64];
+            if (m.usize >= sizeof head)
+                mg_zip_extract(&z, &m, head, sizeof head, &why);
+        }
+    free(b);
+    return 0;
+}
