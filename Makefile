@@ -4,7 +4,7 @@ CMAKE_FLAGS ?=
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build run test asan bench fixtures clean
+.PHONY: all deps build run test asan bench fuzz fixtures clean
 
 all: build
 
@@ -31,9 +31,13 @@ asan: deps
 bench: build
 	@bench/scan-speed.sh $(BUILD)/mlgate
 
+# libFuzzer (clang) over the parsers, seeded with the fixtures: FUZZ_SECONDS=600 make fuzz
+fuzz:
+	@tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+
 # Rebuilds tests/fixtures with nvcc (only needed when a fixture changes).
 fixtures:
 	@tests/fixtures/build.sh
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
