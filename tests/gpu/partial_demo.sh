@@ -10,19 +10,15 @@ cat > "$tmp/a.cu" <<'CU'
 __global__ void kern_one(int *p) { p[threadIdx.x] = 1; }
 extern "C" int launch1(void) {
     int *p; cudaMalloc(&p, 128); kern_one<<<1, 32>>>(p);
-    cudaError_t e = cudaDeviceSynchronize(); cudaFree(p);
-    return e == cudaSuccess ? 0 : (int)cudaGetLastError() ? (int)e : (int)e;
+    cudaError_t e = cudaGetLastError(); cudaDeviceSynchronize(); cudaFree(p);
+    return (int)e;
 }
 CU
 cat > "$tmp/b.cu" <<'CU'
 __global__ void kern_two(int *p) { p[threadIdx.x] = 2; }
 extern "C" int launch2(void) {
     int *p; cudaMalloc(&p, 128); kern_two<<<1, 32>>>(p);
-    cudaError_t e = cudaGetLastError(); cudaFree(p);
-    return (int)e;
-}
-CU
-cat > "$tmp/main.c" <<'C'
+ <<'C'
 #include <stdio.h>
 int launch1(void);
 int launch2(void);
