@@ -18,7 +18,11 @@ cat > "$tmp/b.cu" <<'CU'
 __global__ void kern_two(int *p) { p[threadIdx.x] = 2; }
 extern "C" int launch2(void) {
     int *p; cudaMalloc(&p, 128); kern_two<<<1, 32>>>(p);
- <<'C'
+    cudaError_t e = cudaGetLastError(); cudaDeviceSynchronize(); cudaFree(p);
+    return (int)e;
+}
+CU
+cat > "$tmp/main.c" <<'C'
 #include <stdio.h>
 int launch1(void);
 int launch2(void);
