@@ -19,7 +19,7 @@ echo "machine: $(nproc) cores, $(uname -m); paths: $*; $(du -shL "$@" 2>/dev/nul
 echo "inventory (no --gpu):          $(t "$mlgate" scan "$@")"
 echo "--gpu H100:                    $(t "$mlgate" scan --gpu H100 "$@")"
 echo "--gpu H100,RTX 5090,GB10,B200: $(t "$mlgate" scan --gpu "H100,RTX 5090,GB10,B200" "$@")"
-echo "--gpu all (13 capabilities):   $(t "$mlgate" scan --gpu all "$@")"
+echo "--gpu all (17 capabilities):   $(t "$mlgate" scan --gpu all "$@")"
 echo "inventory, 1 thread:           $(t "$mlgate" scan -j1 "$@")"
 if command -v cuobjdump >/dev/null; then
     files=$("$mlgate" scan --json "$@" | python3 -c 'import json,sys; [print(f["path"]) for f in json.load(sys.stdin)["files"] if not f["error"] and "!" not in f["path"]]')
