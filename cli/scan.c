@@ -21,7 +21,9 @@ static const char help[] =
     "each target GPU can run it - without needing a GPU.\n"
     "\n"
     "  -g, --gpu LIST        targets: sm_XY, X.Y or GPU names, comma-separated\n"
-    "                        ('H100,RTX 5090,sm_61'; 'all' = every capability in the table)\n"
+    "                        ('H100,RTX 5090,sm_61'; 'all' = every capability in the table).\n"
+    "                        Default: this machine's GPUs and driver (NVML, else the PCI bus)\n"
+    "      --no-detect       without --gpu, only list what each file carries\n"
     "  -d, --driver VER      NVIDIA driver version for PTX JIT reasoning (e.g. 570.124.06\n"
     "                        or 580); without it JIT verdicts state the driver they need\n"
     "      --json            machine-readable report on stdout (schema: docs/json.md)\n"
@@ -594,7 +596,7 @@ static void list_gpus(void)
 
 int cmd_scan(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET };
+    enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET, O_NODETECT };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},     {"driver", required_argument, 0, 'd'},
         {"json", no_argument, 0, O_JSON},       {"list", no_argument, 0, 'l'},
@@ -603,12 +605,13 @@ int cmd_scan(int argc, char **argv)
         {"max-member", required_argument, 0, O_MAXMEM}, {"color", required_argument, 0, O_COLOR},
         {"colour", required_argument, 0, O_COLOR}, {"list-gpus", no_argument, 0, O_LISTGPUS},
         {"load", no_argument, 0, O_LOAD},       {"load-budget", required_argument, 0, O_BUDGET},
+        {"no-detect", no_argument, 0, O_NODETECT},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     mg_target targets[MAX_TARGETS];
     size_t ntargets = 0;
     mg_driver driver = {0, 0, 0};
     mg_scan_opts o = {0};
-    int json = 0, list = 0, verbose = 0, load = 0, c;
+    int json = 0, list = 0, verbose = 0, load = 0, no_detect = 0, c;
     double budget = 120;
     const char *colour_mode = "auto";
     char err[512];
@@ -651,6 +654,7 @@ int cmd_scan(int argc, char **argv)
         case O_COLOR: colour_mode = optarg; break;
         case O_LISTGPUS: list_gpus(); return EXIT_PASS;
         case O_LOAD: load = 1; break;
+        case O_NODETECT: no_detect = 1; break;
         case O_BUDGET:
             budget = atof(optarg);
             if (budget <= 0) {
@@ -669,6 +673,25 @@ int cmd_scan(int argc, char **argv)
     if (out_colour_init(colour_mode, stdout)) {
         fprintf(stderr, "mlgate scan: --color wants auto, always or never\n");
         return EXIT_USAGE;
+    }
+    if (ntargets == 0 && !load && !no_detect) {
+        /* No --gpu: judge against this machine's GPUs (NVML, else the PCI bus). */
+        mg_host_paths hp = {"", getenv("MLGATE_NVML")};
+        mg_gpu_probe *probe = malloc(sizeof *probe);
+        if (probe) {
+            mg_host_targets(&hp, targets, MAX_TARGETS, &ntargets, probe);
+            if (!mg_driver_known(driver))
+                driver = probe->driver;
+            char dv[32];
+            if (ntargets)
+                fprintf(stderr, "mlgate scan: judging against this machine's %zu GPU%s (%s%s%s); --gpu chooses others\n",
+                        ntargets, ntargets == 1 ? "" : "s", probe->backend,
+                        mg_driver_known(driver) ? ", driver " : "", mg_driver_known(driver) ? mg_driver_str(driver, dv, sizeof dv) : "");
+            else
+                fprintf(stderr, "mlgate scan: no GPU found on this machine (%s): listing what each file carries; "
+                        "--gpu judges against named GPUs\n", probe->ok && probe->backend[0] == 'n' ? "NVML sees none" : probe->error[0] ? probe->error : "none on the PCI bus");
+            free(probe);
+        }
     }
     for (size_t t = 0; t < ntargets; t++)
         targets[t].driver = driver;

@@ -52,6 +52,8 @@ typedef struct mg_gpu_info {
 const mg_gpu_info *mg_gpu_table(size_t *n);
 /* Case-, space- and dash-insensitive; "NVIDIA " / "GeForce " / "Tesla " prefixes ignored. */
 const mg_gpu_info *mg_gpu_find(const char *name);
+/* The GPU with this PCI device id (vendor 0x10de), or NULL. */
+const mg_gpu_info *mg_gpu_by_pci(uint16_t device);
 /* Up to `max` names closest to an unknown one, for error messages. */
 size_t mg_gpu_suggest(const char *name, const mg_gpu_info **out, size_t max);
 

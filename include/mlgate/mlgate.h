@@ -34,5 +34,7 @@ const char *mg_strerror(mg_err e);
 #include "mlgate/fatbin.h"
 #include "mlgate/scan.h"
 #include "mlgate/load.h"
+#include "mlgate/host.h"
+#include "mlgate/doctor.h"
 
 #endif

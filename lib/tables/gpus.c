@@ -83,3 +83,30 @@ const mg_gpu_info *mg_gpu_table(size_t *n)
     *n = sizeof gpus / sizeof gpus[0];
     return gpus;
 }
+
+/*
+ * PCI device ids (vendor 0x10de) of the GPUs above, for the PCI fallback when
+ * the driver is missing or broken. From the PCI ID repository; ids marked
+ * [K] are from memory and unverified. H100 SXM5 (0x2330) was read on the GPU machine.
+ */
+static const struct { uint16_t id; const char *name; } pci_ids[] = {
+    {0x1b06, "GTX 1080 Ti"}, {0x1b80, "GTX 1080"}, {0x1b81, "GTX 1070"}, {0x15f8, "Tesla P100"},
+    {0x1b38, "Tesla P40"},   {0x1db1, "V100"},     {0x1db4, "V100"},     {0x1db5, "V100 32GB"},
+    {0x1db6, "V100 32GB"},   {0x1eb8, "T4"},       {0x1e04, "RTX 2080 Ti"}, {0x1e07, "RTX 2080 Ti"},
+    {0x20b0, "A100 40GB"},   {0x20f1, "A100 40GB"}, {0x20b2, "A100"},    {0x20b5, "A100"},
+    {0x20b7, "A30"},         {0x2236, "A10"},      {0x2237, "A10G"},     {0x2235, "A40"},
+    {0x2230, "RTX A6000"},   {0x2204, "RTX 3090"}, {0x2203, "RTX 3090"}, {0x2206, "RTX 3080"},
+    {0x2684, "RTX 4090"},    {0x2704, "RTX 4080"}, {0x27b8, "L4"},       {0x26b5, "L40"},
+    {0x26b9, "L40S"},        {0x26b1, "RTX 6000 Ada"}, {0x2330, "H100"}, {0x2331, "H100"},
+    {0x2321, "H100 NVL"},    {0x2335, "H200"},     {0x2342, "GH200"},
+    {0x2901, "B200"} /* [K] */, {0x2b85, "RTX 5090"} /* [K] */, {0x2c02, "RTX 5080"} /* [K] */,
+    {0x2bb1, "RTX PRO 6000 Blackwell"} /* [K] */, {0x2e12, "GB10"} /* [K] */,
+};
+
+const mg_gpu_info *mg_gpu_by_pci(uint16_t device)
+{
+    for (size_t i = 0; i < sizeof pci_ids / sizeof pci_ids[0]; i++)
+        if (pci_ids[i].id == device)
+            return mg_gpu_find(pci_ids[i].name);
+    return NULL;
+}

@@ -1,0 +1,98 @@
+/* host.h - what `mlgate doctor` learns about this machine: GPUs (NVML, libcuda, PCI), CPU, NUMA, memory. */
+#ifndef MLGATE_HOST_H
+#define MLGATE_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mlgate/arch.h"
+
+/* One GPU as a backend sees it; fields a backend cannot know stay 0 / empty. */
+typedef struct mg_host_gpu {
+    int index;
+    char name[96];
+    char uuid[96];
+    char pci_bus_id[32];        /* "00000000:01:00.0" */
+    uint16_t pci_device;        /* PCI device id (vendor 0x10de) */
+    uint16_t cc;                /* compute capability major*10+minor, 0 unknown */
+    char arch[16];              /* "Hopper", "Blackwell" */
+    uint64_t mem_total, mem_free, mem_reserved, mem_used;   /* bytes */
+    int mig;                    /* -1 unknown / not supported, 0 disabled, 1 enabled */
+    int persistence;            /* -1 unknown, 0, 1 */
+    int bus_type;               /* NVML bus type: 2 PCIe; -1 unknown */
+    int unified_memory;         /* 1: shares system memory (GB10, Jetson): do not count twice */
+} mg_host_gpu;
+
+#define MG_MAX_GPUS 64
+
+/* What one discovery backend found. */
+typedef struct mg_gpu_probe {
+    const char *backend;        /* "nvml", "pci" */
+    int ok;                     /* the backend worked (even with 0 GPUs) */
+    int code;                   /* backend-specific error code (NVML return) when !ok */
+    char error[256];            /* why it failed, in plain words */
+    mg_driver driver;           /* driver version, when known */
+    int cuda_version;           /* CUDA driver API version (12080 = 12.8), 0 unknown */
+    size_t ngpus;
+    mg_host_gpu gpus[MG_MAX_GPUS];
+} mg_gpu_probe;
+
+/* Where the readers look: "/" normally; a fake tree in tests. */
+typedef struct mg_host_paths {
+    const char *root;           /* prefix for /proc and /sys (default "") */
+    const char *nvml_lib;       /* default "libnvidia-ml.so.1" */
+} mg_host_paths;
+
+/* A GPU discovery backend: one file each under lib/gpu, so others can be added. */
+typedef struct mg_gpu_backend {
+    const char *name;
+    int (*probe)(const mg_host_paths *p, mg_gpu_probe *out);
+} mg_gpu_backend;
+
+extern const mg_gpu_backend mg_gpu_nvml;
+extern const mg_gpu_backend mg_gpu_pci;
+
+/* CPU (lib/host/cpu.c). */
+typedef struct mg_cpu {
+    char arch[16];              /* "x86_64", "aarch64" */
+    char model[128];
+    int logical, physical;      /* CPUs online; cores (0 unknown) */
+    uint64_t features;          /* MG_CPU_* bits */
+} mg_cpu;
+
+enum {
+    MG_CPU_AVX = 1u << 0, MG_CPU_AVX2 = 1u << 1, MG_CPU_FMA = 1u << 2, MG_CPU_F16C = 1u << 3,
+    MG_CPU_AVX512F = 1u << 4, MG_CPU_AVX512BW = 1u << 5, MG_CPU_AVX512CD = 1u << 6, MG_CPU_AVX512DQ = 1u << 7,
+    MG_CPU_AVX512VL = 1u << 8, MG_CPU_AVX512BF16 = 1u << 9, MG_CPU_AVX512FP16 = 1u << 10,
+    MG_CPU_AVX512VNNI = 1u << 11, MG_CPU_AVXVNNI = 1u << 12, MG_CPU_AMX_TILE = 1u << 13,
+    MG_CPU_AMX_INT8 = 1u << 14, MG_CPU_AMX_BF16 = 1u << 15,
+    MG_CPU_NEON = 1u << 16, MG_CPU_SVE = 1u << 17, MG_CPU_SVE2 = 1u << 18, MG_CPU_I8MM = 1u << 19,
+    MG_CPU_DOTPROD = 1u << 20, MG_CPU_BF16 = 1u << 21,
+};
+
+/* Name of one feature bit ("avx512bw"), and the bits in table order for printing. */
+const char *mg_cpu_feature_name(uint64_t bit);
+
+/* Memory and NUMA (lib/host/mem.c). */
+typedef struct mg_numa_node {
+    int id;
+    uint64_t mem_total;         /* bytes */
+    int ncpus;
+} mg_numa_node;
+
+#define MG_MAX_NUMA 64
+
+typedef struct mg_memory {
+    uint64_t total, available, swap_total, swap_free;   /* bytes */
+    uint64_t hugepages_total, hugepage_size;            /* pages, bytes */
+    uint64_t cgroup_limit;      /* bytes; 0 = none */
+    size_t nnodes;
+    mg_numa_node nodes[MG_MAX_NUMA];
+} mg_memory;
+
+int mg_cpu_read(const mg_host_paths *p, mg_cpu *out);
+int mg_memory_read(const mg_host_paths *p, mg_memory *out);
+
+/* GPU discovery as scan's default target: NVML first, else the PCI bus. */
+int mg_host_targets(const mg_host_paths *p, mg_target *out, size_t max, size_t *n, mg_gpu_probe *probe);
+
+#endif
