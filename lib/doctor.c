@@ -230,7 +230,7 @@ int mg_host_targets(const mg_host_paths *p, mg_target *out, size_t max, size_t *
         mg_target *t = &out[(*n)++];
         memset(t, 0, sizeof *t);
         const mg_gpu_info *known = g->name[0] ? mg_gpu_find(g->name) : NULL;
-        snprintf(t->name, sizeof t->name, "GPU%d %s", g->index, known ? known->name : g->name);
+        snprintf(t->name, sizeof t->name, "GPU%d %.40s", g->index, known ? known->name : g->name);
         t->cc = g->cc;
         t->driver = probe->driver;
     }

@@ -4,6 +4,7 @@
 set -u
 mlgate=$1
 fx=$2
+fake_nvml=${3:-}
 pass=0
 fail=0
 check() { # check NAME EXPECTED_EXIT COMMAND...
@@ -43,6 +44,33 @@ contains "wheel member" "tiny-0.1-cp311-cp311-linux_x86_64.whl!tiny/libpartial.s
 contains "no colour in a pipe" "partial" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
 if "$mlgate" scan --gpu H100 "$fx/libpartial.so" | grep -q "$(printf '\033')"; then
     fail=$((fail + 1)); echo "FAIL colour escapes written to a pipe"; else pass=$((pass + 1)); fi
+
+# doctor, against the fake NVML of the tests (FAKE_NVML_SCENARIO picks the machine).
+if [ -n "$fake_nvml" ]; then
+    export MLGATE_NVML="$fake_nvml"
+    FAKE_NVML_SCENARIO=pro6000_5090 check "doctor healthy" 0 "$mlgate" doctor
+    FAKE_NVML_SCENARIO=mismatch check "doctor mismatch fails" 1 "$mlgate" doctor
+    FAKE_NVML_SCENARIO=mismatch contains "doctor says reboot" "reboot" "$mlgate" doctor
+    check "doctor bad option" 2 "$mlgate" doctor --frobnicate
+    FAKE_NVML_SCENARIO=pro6000_5090 contains "scan defaults to the GPUs" "GPU1 RTX 5090" "$mlgate" scan "$fx/ptx_120.o"
+    FAKE_NVML_SCENARIO=gb10 check "scan on GB10: ptx_120 JITs" 0 "$mlgate" scan "$fx/ptx_120.o"
+    FAKE_NVML_SCENARIO=gb10 check "scan on GB10: libtwo has nothing" 1 "$mlgate" scan "$fx/libtwo.so"
+    FAKE_NVML_SCENARIO=gb10 check "--no-detect lists only" 0 "$mlgate" scan --no-detect "$fx/libtwo.so"
+    FAKE_NVML_SCENARIO=1080ti check "--gpu overrides" 0 "$mlgate" scan --gpu H100 "$fx/sass_90.o"
+    if command -v python3 >/dev/null; then
+        if FAKE_NVML_SCENARIO=pro6000_5090 "$mlgate" doctor --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+g = d["nvml"]["gpus"]
+assert d["nvml"]["ok"] and d["nvml"]["driver"] == "580.95.05" and d["nvml"]["cuda"] == "13.0", d["nvml"]
+assert [x["compute_capability"] for x in g] == ["12.0", "12.0"], g
+assert g[0]["memory"]["total"] == 97887 << 20 and g[1]["mig"] is None and g[0]["mig"] is False
+assert d["status"] in ("ok", "warn") and all(f["severity"] in ("ok", "warn", "fail") for f in d["findings"])
+assert d["cpu"]["threads"] >= 1 and d["memory"]["total"] > 0
+'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL doctor json"; fi
+    fi
+    unset MLGATE_NVML
+fi
 
 # JSON: valid, and the fields docs/json.md promises.
 if command -v python3 >/dev/null; then

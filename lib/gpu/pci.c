@@ -35,20 +35,22 @@ static int probe(const mg_host_paths *p, mg_gpu_probe *out)
     while ((de = readdir(d)) != NULL && out->ngpus < MG_MAX_GPUS) {
         if (de->d_name[0] == '.' || strlen(de->d_name) > 64)
             continue;
+        char dev_dir[72];   /* "0000:01:00.0" */
+        snprintf(dev_dir, sizeof dev_dir, "%.64s", de->d_name);
         char f[160];
-        snprintf(f, sizeof f, "/sys/bus/pci/devices/%s/vendor", de->d_name);
+        snprintf(f, sizeof f, "/sys/bus/pci/devices/%s/vendor", dev_dir);
         if (mg_read_num(root, f) != 0x10de)
             continue;
-        snprintf(f, sizeof f, "/sys/bus/pci/devices/%s/class", de->d_name);
+        snprintf(f, sizeof f, "/sys/bus/pci/devices/%s/class", dev_dir);
         int64_t cls = mg_read_num(root, f);
         if (cls < 0 || (cls >> 16) != 0x03)   /* display controllers only: not audio, not NVSwitch */
             continue;
-        snprintf(f, sizeof f, "/sys/bus/pci/devices/%s/device", de->d_name);
+        snprintf(f, sizeof f, "/sys/bus/pci/devices/%s/device", dev_dir);
         int64_t dev = mg_read_num(root, f);
         mg_host_gpu *g = &out->gpus[out->ngpus++];
         memset(g, 0, sizeof *g);
         g->mig = g->persistence = g->bus_type = -1;
-        snprintf(g->pci_bus_id, sizeof g->pci_bus_id, "%s", de->d_name);
+        snprintf(g->pci_bus_id, sizeof g->pci_bus_id, "%.31s", dev_dir);
         g->pci_device = dev > 0 && dev <= 0xffff ? (uint16_t)dev : 0;
         const mg_gpu_info *known = g->pci_device ? mg_gpu_by_pci(g->pci_device) : NULL;
         if (known) {

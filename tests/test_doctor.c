@@ -1,0 +1,329 @@
+/*
+ * test_doctor.c - the host audit without a GPU: a fake NVML library (tests/fake_nvml.c)
+ * playing several machines, and fake /proc + /sys trees written here.
+ */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mlgate/mlgate.h"
+
+static char root[64];
+
+/* Writes root+path (creating directories), with printf-style content. */
+__attribute__((format(printf, 2, 3)))
+static void put(const char *path, const char *fmt, ...)
+{
+    char full[512];
+    snprintf(full, sizeof full, "%s%s", root, path);
+    for (char *p = full + strlen(root) + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(full, 0755);
+            *p = '/';
+        }
+    FILE *f = fopen(full, "w");
+    assert_non_null(f);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fclose(f);
+}
+
+static void fresh_root(void)
+{
+    if (root[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        assert_int_equal(system(cmd), 0);
+    }
+    snprintf(root, sizeof root, "/tmp/mlgate-host-XXXXXX");
+    assert_non_null(mkdtemp(root));
+}
+
+static mg_gpu_probe nvml_as(const char *scenario)
+{
+    setenv("FAKE_NVML_SCENARIO", scenario, 1);
+    mg_host_paths p = {"", FAKE_NVML};
+    mg_gpu_probe g;
+    mg_gpu_nvml.probe(&p, &g);
+    return g;
+}
+
+static int has_finding(const mg_doctor *d, int sev, const char *needle)
+{
+    for (size_t i = 0; i < d->nfindings; i++)
+        if (d->findings[i].severity == sev &&
+            (strstr(d->findings[i].cause, needle) || strstr(d->findings[i].fix, needle)))
+            return 1;
+    return 0;
+}
+
+static void asymmetric_workstation(void **state)
+{
+    (void)state;
+    mg_gpu_probe g = nvml_as("pro6000_5090");
+    assert_true(g.ok);
+    assert_int_equal(g.ngpus, 2);
+    assert_int_equal(g.driver.major, 580);
+    assert_int_equal(g.driver.minor, 95);
+    assert_int_equal(g.cuda_version, 13000);
+    assert_string_equal(g.gpus[0].name, "NVIDIA RTX PRO 6000 Blackwell Workstation Edition");
+    assert_int_equal(g.gpus[0].cc, 120);
+    assert_string_equal(g.gpus[0].arch, "Blackwell");
+    assert_true(g.gpus[0].mem_total == 97887ull << 20);
+    assert_true(g.gpus[0].mem_reserved == 512ull << 20);
+    assert_int_equal(g.gpus[0].mig, 0);
+    assert_int_equal(g.gpus[0].persistence, 1);
+    assert_int_equal(g.gpus[0].bus_type, 2);
+    assert_int_equal(g.gpus[0].pci_device, 0x2bb1);
+    assert_string_equal(g.gpus[0].pci_bus_id, "00000000:01:00.0");
+    assert_string_equal(g.gpus[1].name, "NVIDIA GeForce RTX 5090");
+    assert_true(g.gpus[1].mem_total == 32607ull << 20);
+    assert_int_equal(g.gpus[1].mig, -1);   /* GeForce: not supported, not "off" */
+    assert_false(g.gpus[0].unified_memory);
+
+    /* scan's default targets: both GPUs, with the driver. */
+    mg_host_paths p = {"", FAKE_NVML};
+    mg_target t[8];
+    size_t n;
+    mg_host_targets(&p, t, 8, &n, &g);
+    assert_int_equal(n, 2);
+    assert_int_equal(t[0].cc, 120);
+    assert_int_equal(t[0].driver.major, 580);
+    assert_non_null(strstr(t[0].name, "RTX PRO 6000"));
+    assert_non_null(strstr(t[1].name, "RTX 5090"));
+}
+
+static void gb10_unified(void **state)
+{
+    (void)state;
+    mg_gpu_probe g = nvml_as("gb10");
+    assert_true(g.ok);
+    assert_int_equal(g.ngpus, 1);
+    assert_int_equal(g.gpus[0].cc, 121);
+    assert_true(g.gpus[0].unified_memory);
+    assert_int_equal(g.gpus[0].mem_total, 0);
+    assert_int_equal(g.gpus[0].bus_type, 3);   /* NVLink-C2C, not PCIe */
+}
+
+static void pascal(void **state)
+{
+    (void)state;
+    mg_gpu_probe g = nvml_as("1080ti");
+    assert_int_equal(g.gpus[0].cc, 61);
+    assert_int_equal(g.cuda_version, 12090);
+    assert_int_equal(g.driver.major, 575);
+}
+
+static void broken_drivers(void **state)
+{
+    (void)state;
+    mg_gpu_probe g = nvml_as("mismatch");
+    assert_false(g.ok);
+    assert_int_equal(g.code, 18);
+    assert_non_null(strstr(g.error, "without a reboot"));
+    g = nvml_as("noload");
+    assert_false(g.ok);
+    assert_int_equal(g.code, 9);
+    g = nvml_as("nogpu");
+    assert_true(g.ok);
+    assert_int_equal(g.ngpus, 0);
+    mg_host_paths p = {"", "/nonexistent/libnvidia-ml.so.1"};
+    mg_gpu_nvml.probe(&p, &g);
+    assert_false(g.ok);
+    assert_int_equal(g.code, 12);
+}
+
+static void garbage_from_nvml(void **state)
+{
+    (void)state;
+    mg_gpu_probe g = nvml_as("garbage");
+    assert_true(g.ok);
+    assert_int_equal(g.ngpus, 3);
+    assert_true(strlen(g.gpus[0].name) < sizeof g.gpus[0].name);   /* terminated despite NVML */
+    assert_null(strchr(g.gpus[0].name, '\033'));                    /* control bytes dropped */
+    assert_int_equal(g.gpus[0].cc, 0);                              /* 99.-7 is no capability */
+    assert_int_equal(g.gpus[0].mem_free, 0);                        /* free > total: not trusted */
+    assert_non_null(strstr(g.gpus[2].name, "fallen off the bus"));  /* its handle failed */
+}
+
+/* A 96-core Threadripper: cpuinfo with 192 threads, AVX-512, and 1 or 4 NUMA nodes. */
+static void threadripper(int nodes)
+{
+    fresh_root();
+    char *cpuinfo = malloc(1 << 20);
+    size_t w = 0;
+    for (int i = 0; i < 192; i++)
+        w += (size_t)snprintf(cpuinfo + w, (1 << 20) - w,
+                              "processor\t: %d\nmodel name\t: AMD Ryzen Threadripper PRO 7995WX 96-Cores\n"
+                              "physical id\t: 0\ncore id\t\t: %d\n"
+                              "flags\t\t: fpu sse sse2 avx avx2 fma f16c avx512f avx512bw avx512cd avx512dq "
+                              "avx512vl avx512_bf16 avx512_vnni\n\n", i, i % 96);
+    put("/proc/cpuinfo", "%s", cpuinfo);
+    free(cpuinfo);
+    put("/proc/meminfo", "MemTotal:       395182080 kB\nMemAvailable:   380000000 kB\nSwapTotal: 0 kB\n"
+                         "SwapFree: 0 kB\nHugePages_Total:       0\nHugepagesize:       2048 kB\n");
+    for (int n = 0; n < nodes; n++) {
+        char path[128];
+        snprintf(path, sizeof path, "/sys/devices/system/node/node%d/meminfo", n);
+        put(path, "Node %d MemTotal:       %llu kB\nNode %d MemFree: 1 kB\n", n, 395182080ull / (unsigned)nodes, n);
+        snprintf(path, sizeof path, "/sys/devices/system/node/node%d/cpulist", n);
+        put(path, "%d-%d,%d-%d\n", n * 96 / nodes, (n + 1) * 96 / nodes - 1, 96 + n * 96 / nodes,
+            96 + (n + 1) * 96 / nodes - 1);
+    }
+}
+
+static void cpu_and_numa(void **state)
+{
+    (void)state;
+    for (int nodes = 1; nodes <= 4; nodes += 3) {
+        threadripper(nodes);
+        mg_host_paths p = {root, "/nonexistent/libnvidia-ml.so.1"};
+        mg_doctor *d = malloc(sizeof *d);
+        mg_doctor_run(&p, d);
+        assert_true(d->cpu_ok);
+        assert_string_equal(d->cpu.arch, "x86_64");
+        assert_int_equal(d->cpu.logical, 192);
+        assert_int_equal(d->cpu.physical, 96);
+        assert_true(d->cpu.features & MG_CPU_AVX512BF16);
+        assert_false(d->cpu.features & MG_CPU_AMX_TILE);
+        assert_int_equal(d->mem.nnodes, (size_t)nodes);
+        assert_int_equal(d->mem.nodes[0].ncpus, 192 / nodes);
+        assert_true(d->mem.total == 395182080ull * 1024);
+        assert_int_equal(has_finding(d, MG_SEV_WARN, "NUMA nodes"), nodes > 1);
+        assert_true(has_finding(d, MG_SEV_WARN, "no NVIDIA GPU"));
+        free(d);
+    }
+}
+
+static void arm_and_pci_fallback(void **state)
+{
+    (void)state;
+    fresh_root();
+    put("/proc/cpuinfo", "processor\t: 0\nBogoMIPS\t: 2000.00\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 "
+                         "crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp sve i8mm bf16 sve2\n"
+                         "CPU implementer\t: 0x41\nCPU part\t: 0xd85\n\nprocessor\t: 1\n");
+    put("/proc/meminfo", "MemTotal: 128000000 kB\nMemAvailable: 120000000 kB\n");
+    /* The driver is not loaded, but the bus shows an RTX 5090 (and its audio function). */
+    put("/sys/bus/pci/devices/0000:01:00.0/vendor", "0x10de\n");
+    put("/sys/bus/pci/devices/0000:01:00.0/device", "0x2b85\n");
+    put("/sys/bus/pci/devices/0000:01:00.0/class", "0x030000\n");
+    put("/sys/bus/pci/devices/0000:01:00.1/vendor", "0x10de\n");
+    put("/sys/bus/pci/devices/0000:01:00.1/device", "0x22e8\n");
+    put("/sys/bus/pci/devices/0000:01:00.1/class", "0x040300\n");
+    put("/sys/bus/pci/devices/0000:02:00.0/vendor", "0x8086\n");
+    put("/sys/bus/pci/devices/0000:02:00.0/class", "0x030000\n");
+    put("/.dockerenv", "\n");
+    setenv("FAKE_NVML_SCENARIO", "noload", 1);
+    mg_host_paths p = {root, FAKE_NVML};
+    mg_doctor *d = malloc(sizeof *d);
+    mg_doctor_run(&p, d);
+    assert_string_equal(d->cpu.arch, "aarch64");
+    assert_int_equal(d->cpu.logical, 2);
+    assert_true(d->cpu.features & MG_CPU_SVE2);
+    assert_true(d->cpu.features & MG_CPU_I8MM);
+    assert_true(d->cpu.features & MG_CPU_NEON);
+    assert_false(d->nvml.ok);
+    assert_int_equal(d->pci.ngpus, 1);
+    assert_string_equal(d->pci.gpus[0].name, "RTX 5090");
+    assert_int_equal(d->pci.gpus[0].cc, 120);
+    /* In a container without /dev/nvidia*: the finding says how to give it the GPU. */
+    assert_true(d->in_container);
+    assert_true(has_finding(d, MG_SEV_FAIL, "--gpus all"));
+    assert_int_equal(mg_doctor_worst(d), MG_SEV_FAIL);
+    free(d);
+}
+
+static void mismatch_and_mig(void **state)
+{
+    (void)state;
+    threadripper(1);
+    mg_host_paths p = {root, FAKE_NVML};
+    mg_doctor *d = malloc(sizeof *d);
+    setenv("FAKE_NVML_SCENARIO", "mismatch", 1);
+    mg_doctor_run(&p, d);
+    assert_true(has_finding(d, MG_SEV_FAIL, "reboot"));
+    setenv("FAKE_NVML_SCENARIO", "mig_busy", 1);
+    mg_doctor_run(&p, d);
+    assert_true(has_finding(d, MG_SEV_WARN, "MIG enabled"));
+    assert_true(has_finding(d, MG_SEV_WARN, "something else holds its memory"));
+    setenv("FAKE_NVML_SCENARIO", "1080ti", 1);
+    mg_doctor_run(&p, d);
+    assert_true(has_finding(d, MG_SEV_WARN, "sm_61"));
+    assert_true(has_finding(d, MG_SEV_OK, "CUDA 12.9"));
+    setenv("FAKE_NVML_SCENARIO", "nolibcuda", 1);
+    mg_doctor_run(&p, d);
+    assert_true(has_finding(d, MG_SEV_WARN, "libcuda.so.1 was not found"));
+    setenv("FAKE_NVML_SCENARIO", "gb10", 1);
+    mg_doctor_run(&p, d);
+    assert_true(has_finding(d, MG_SEV_OK, "shares system memory"));
+    free(d);
+}
+
+static void hostile_trees(void **state)
+{
+    (void)state;
+    fresh_root();
+    /* Binary junk, absurd numbers, missing files: readers say "unknown", nothing crashes. */
+    char junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (char)(i * 131 + 7);
+    junk[sizeof junk - 1] = 0;
+    put("/proc/cpuinfo", "%s", junk);
+    put("/proc/meminfo", "MemTotal: 99999999999999999999999 kB\nMemAvailable: -5 kB\n");
+    put("/sys/devices/system/node/node0/cpulist", "5-2,,-,99999999999-\n");
+    put("/sys/devices/system/node/nodeX/meminfo", "nothing\n");
+    put("/sys/bus/pci/devices/bad/vendor", "0x10de\n");
+    put("/sys/bus/pci/devices/bad/class", "0x030000\n");
+    put("/sys/bus/pci/devices/bad/device", "0xfffffffff\n");
+    put("/sys/fs/cgroup/memory.max", "max\n");
+    mg_host_paths p = {root, "/nonexistent/libnvidia-ml.so.1"};
+    mg_doctor *d = malloc(sizeof *d);
+    mg_doctor_run(&p, d);
+    assert_int_equal(d->mem.cgroup_limit, 0);
+    assert_int_equal(d->mem.nnodes, 1);
+    assert_int_equal(d->pci.ngpus, 1);
+    assert_int_equal(d->pci.gpus[0].cc, 0);   /* an unknown device id is not guessed */
+    free(d);
+    /* An empty root: nothing readable at all. */
+    fresh_root();
+    mg_host_paths q = {root, "/nonexistent/libnvidia-ml.so.1"};
+    d = malloc(sizeof *d);
+    mg_doctor_run(&q, d);
+    assert_false(d->cpu_ok);
+    assert_false(d->mem_ok);
+    assert_true(d->nfindings > 0);
+    free(d);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (root[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+        return system(cmd);
+    }
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(asymmetric_workstation), cmocka_unit_test(gb10_unified), cmocka_unit_test(pascal),
+        cmocka_unit_test(broken_drivers),         cmocka_unit_test(garbage_from_nvml),
+        cmocka_unit_test(cpu_and_numa),           cmocka_unit_test(arm_and_pci_fallback),
+        cmocka_unit_test(mismatch_and_mig),       cmocka_unit_test(hostile_trees),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
