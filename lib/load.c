@@ -164,27 +164,21 @@ static double now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/*
+ * The driver version from the kernel module: the first X.Y.Z token of
+ * "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06  ..." or
+ * "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build ...".
+ */
 static void read_driver_version(mg_driver *d)
 {
     FILE *f = fopen("/proc/driver/nvidia/version", "r");
     char line[512];
     if (!f)
         return;
-    if (fgets(line, sizeof line, f)) {
-        /* "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  Thu ..." */
-        char *p = strstr(line, "Module");
-        if (p) {
-            p += 6;
-            while (*p == ' ')
-                p++;
-            char v[32];
-            size_t k = 0;
-            while (k + 1 < sizeof v && ((*p >= '0' && *p <= '9') || *p == '.'))
-                v[k++] = *p++;
-            v[k] = 0;
-            mg_driver_parse(v, d);
-        }
-    }
+    if (fgets(line, sizeof line, f))
+        for (char *tok = strtok(line, " \t\n"); tok; tok = strtok(NULL, " \t\n"))
+            if (tok[0] >= '0' && tok[0] <= '9' && strchr(tok, '.') && mg_driver_parse(tok, d) == MG_OK)
+                break;
     fclose(f);
 }
 
