@@ -13,6 +13,12 @@ static const char help[] =
     "is missing or broken), driver and CUDA version, CPU features, NUMA, memory. Every\n"
     "finding has a severity, a cause and a fix.\n"
     "\n"
+    "      --models DIR  a directory models are stored in, for the free-space check (repeatable;\n"
+    "                    default: ~/.cache/huggingface, ~/.ollama/models, ~/.cache/llama.cpp)\n"
+    "      --python PATH a Python (executable, venv or site-packages) to audit (repeatable)\n"
+    "      --only-given  audit only the --python environments, not the usual places\n"
+    "      --no-scan     do not scan the environments' CUDA libraries against the GPUs\n"
+    "      --no-cuda     do not initialise libcuda (cuInit) to confirm the driver works\n"
     "      --json        machine-readable report (schema: docs/json.md)\n"
     "      --color WHEN  auto, always or never\n"
     "      --nvml LIB    the NVML library to load (default libnvidia-ml.so.1; env MLGATE_NVML)\n"
@@ -100,9 +106,39 @@ static void print_host(const mg_doctor *d)
     }
 }
 
+static void print_more(const mg_doctor *d)
+{
+    char a[32], b[32];
+    if (d->cuda_tried) {
+        printf("%sCUDA driver (libcuda)%s\n", col(C_BOLD), col(C_RESET));
+        if (d->cuda.ok)
+            printf("  cuInit ok, driver API %d.%d, GPU 0: %s (sm_%u)\n", d->cuda.cuda_version / 1000,
+                   d->cuda.cuda_version % 1000 / 10, d->cuda.name, d->cuda.cc);
+        else
+            printf("  %s\n", d->cuda.err);
+    }
+    printf("%sDisk%s\n", col(C_BOLD), col(C_RESET));
+    for (size_t i = 0; i < d->ndisks; i++) {
+        gib(a, sizeof a, d->disks[i].free);
+        gib(b, sizeof b, d->disks[i].total);
+        printf("  %s: %s free of %s\n", d->disks[i].path, a, b);
+    }
+    printf("%sPython environments%s\n", col(C_BOLD), col(C_RESET));
+    if (!d->npyenvs)
+        printf("  none found\n");
+    for (size_t i = 0; i < d->npyenvs; i++) {
+        const mg_pyenv *e = &d->pyenvs[i];
+        printf("  %s (python %s, %s)", e->site, e->python[0] ? e->python : "?", e->origin);
+        if (e->has_torch)
+            printf(": torch %s, %s", e->torch_version, e->torch_cuda[0] ? e->torch_cuda : "CPU-only");
+        printf("\n");
+    }
+}
+
 static void print_human(const mg_doctor *d)
 {
     print_gpus(d);
+    print_more(d);
     print_host(d);
     printf("%sFindings%s\n", col(C_BOLD), col(C_RESET));
     size_t count[3] = {0};
@@ -251,6 +287,52 @@ static void print_json(const mg_doctor *d)
     jw_key(&w, "nvidia_device_nodes");
     jw_bool(&w, d->dev_nodes);
     jw_end_obj(&w);
+    jw_key(&w, "cuda");
+    if (!d->cuda_tried) {
+        jw_null(&w);
+    } else {
+        jw_begin_obj(&w);
+        jw_key(&w, "ok");
+        jw_bool(&w, d->cuda.ok);
+        jw_key(&w, "error");
+        jw_str(&w, d->cuda.ok ? NULL : d->cuda.err);
+        jw_key(&w, "driver_api");
+        char v[16];
+        snprintf(v, sizeof v, "%d.%d", d->cuda.cuda_version / 1000, d->cuda.cuda_version % 1000 / 10);
+        jw_str(&w, d->cuda.ok ? v : NULL);
+        jw_end_obj(&w);
+    }
+    jw_key(&w, "disks");
+    jw_begin_arr(&w);
+    for (size_t i = 0; i < d->ndisks; i++) {
+        jw_begin_obj(&w);
+        jw_key(&w, "path");
+        jw_str(&w, d->disks[i].path);
+        jw_key(&w, "free");
+        jw_uint(&w, d->disks[i].free);
+        jw_key(&w, "total");
+        jw_uint(&w, d->disks[i].total);
+        jw_end_obj(&w);
+    }
+    jw_end_arr(&w);
+    jw_key(&w, "python");
+    jw_begin_arr(&w);
+    for (size_t i = 0; i < d->npyenvs; i++) {
+        const mg_pyenv *e = &d->pyenvs[i];
+        jw_begin_obj(&w);
+        jw_key(&w, "site_packages");
+        jw_str(&w, e->site);
+        jw_key(&w, "found_by");
+        jw_str(&w, e->origin);
+        jw_key(&w, "python");
+        jw_str(&w, e->python[0] ? e->python : NULL);
+        jw_key(&w, "torch");
+        jw_str(&w, e->has_torch ? e->torch_version : NULL);
+        jw_key(&w, "torch_cuda");
+        jw_str(&w, e->has_torch && e->torch_cuda[0] ? e->torch_cuda : NULL);
+        jw_end_obj(&w);
+    }
+    jw_end_arr(&w);
     jw_key(&w, "findings");
     jw_begin_arr(&w);
     for (size_t i = 0; i < d->nfindings; i++) {
@@ -274,14 +356,19 @@ static void print_json(const mg_doctor *d)
 
 int cmd_doctor(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_COLOR, O_NVML, O_ROOT };
+    enum { O_JSON = 256, O_COLOR, O_NVML, O_ROOT, O_MODELS, O_PYTHON, O_ONLY, O_NOSCAN, O_NOCUDA };
     static const struct option opts[] = {{"json", no_argument, 0, O_JSON},     {"color", required_argument, 0, O_COLOR},
                                          {"colour", required_argument, 0, O_COLOR}, {"nvml", required_argument, 0, O_NVML},
                                          {"root", required_argument, 0, O_ROOT},   {"help", no_argument, 0, 'h'},
+                                         {"models", required_argument, 0, O_MODELS}, {"python", required_argument, 0, O_PYTHON},
+                                         {"only-given", no_argument, 0, O_ONLY},   {"no-scan", no_argument, 0, O_NOSCAN},
+                                         {"no-cuda", no_argument, 0, O_NOCUDA},
                                          {0, 0, 0, 0}};
     mg_host_paths p = {"", getenv("MLGATE_NVML")};
     int json = 0, c;
     const char *colour_mode = "auto";
+    const char *models[MG_MAX_DISKS], *pythons[MG_MAX_PYENVS];
+    mg_doctor_opts o = {models, 0, pythons, 0, 0, 0, 0};
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -289,6 +376,17 @@ int cmd_doctor(int argc, char **argv)
         case O_COLOR: colour_mode = optarg; break;
         case O_NVML: p.nvml_lib = optarg; break;
         case O_ROOT: p.root = optarg; break;
+        case O_MODELS:
+            if (o.nmodels < MG_MAX_DISKS)
+                models[o.nmodels++] = optarg;
+            break;
+        case O_PYTHON:
+            if (o.npythons < MG_MAX_PYENVS)
+                pythons[o.npythons++] = optarg;
+            break;
+        case O_ONLY: o.no_common_envs = 1; break;
+        case O_NOSCAN: o.no_scan = 1; break;
+        case O_NOCUDA: o.no_cuda = 1; break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
         default: fprintf(stderr, "Try 'mlgate doctor --help'.\n"); return EXIT_USAGE;
         }
@@ -304,7 +402,7 @@ int cmd_doctor(int argc, char **argv)
     mg_doctor *d = malloc(sizeof *d);
     if (!d)
         return EXIT_USAGE;
-    mg_doctor_run(&p, d);
+    mg_doctor_run(&p, &o, d);
     if (json)
         print_json(d);
     else

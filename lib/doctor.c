@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "host/sysfs.h"
@@ -191,7 +193,140 @@ static void judge_memory(mg_doctor *d)
     }
 }
 
-void mg_doctor_run(const mg_host_paths *p, mg_doctor *d)
+static void judge_cuda(mg_doctor *d)
+{
+    if (!d->cuda_tried)
+        return;
+    if (d->cuda.ok) {
+        find(d, MG_SEV_OK, "cuda", "libcuda: cuInit works, driver API CUDA %d.%d, GPU 0 is %s (sm_%u)",
+             d->cuda.cuda_version / 1000, d->cuda.cuda_version % 1000 / 10, d->cuda.name, d->cuda.cc);
+        if (d->nvml.ok && d->nvml.cuda_version && d->nvml.cuda_version != d->cuda.cuda_version)
+            find(d, MG_SEV_WARN, "cuda", "NVML reports CUDA %d.%d but the libcuda loaded here is %d.%d: two driver "
+                 "versions on this system (a forward-compatibility package or a stale libcuda?)",
+                 d->nvml.cuda_version / 1000, d->nvml.cuda_version % 1000 / 10, d->cuda.cuda_version / 1000,
+                 d->cuda.cuda_version % 1000 / 10);
+    } else {
+        find(d, MG_SEV_FAIL, "cuda", "libcuda: %s", d->cuda.err);
+        if (strstr(d->cuda.err, "STUB"))
+            fix(d, "a CUDA toolkit stub libcuda.so is on the library path: remove .../lib64/stubs from LD_LIBRARY_PATH");
+        else if (strstr(d->cuda.err, "NO_DEVICE") || strstr(d->cuda.err, "no usable"))
+            fix(d, "check CUDA_VISIBLE_DEVICES and, in a container, its GPU access");
+        else
+            fix(d, "see 'dmesg | grep -i nvrm'; reinstall the driver if libcuda and the kernel module disagree");
+    }
+}
+
+static void check_disks(mg_doctor *d, const mg_doctor_opts *o)
+{
+    const char *home = getenv("HOME");
+    char buf[3][512];
+    const char *dirs[MG_MAX_DISKS];
+    size_t n = 0;
+    for (size_t i = 0; o && i < o->nmodels && n < MG_MAX_DISKS; i++)
+        dirs[n++] = o->models[i];
+    if (!n && home) {
+        const char *usual[] = {"/.cache/huggingface", "/.ollama/models", "/.cache/llama.cpp"};
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(buf[i], sizeof buf[i], "%.400s%s", home, usual[i]);
+            if (access(buf[i], F_OK) == 0)
+                dirs[n++] = buf[i];
+        }
+        if (!n)
+            dirs[n++] = home;
+    }
+    char a[32], b[32];
+    for (size_t i = 0; i < n; i++) {
+        struct statvfs sv;
+        if (statvfs(dirs[i], &sv) != 0) {
+            find(d, MG_SEV_WARN, "disk", "cannot read free space of %s", dirs[i]);
+            continue;
+        }
+        mg_disk *k = &d->disks[d->ndisks++];
+        snprintf(k->path, sizeof k->path, "%s", dirs[i]);
+        k->free = (uint64_t)sv.f_bavail * sv.f_frsize;
+        k->total = (uint64_t)sv.f_blocks * sv.f_frsize;
+        gib(a, sizeof a, k->free);
+        gib(b, sizeof b, k->total);
+        if (k->free < (20ull << 30))
+            find(d, MG_SEV_WARN, "disk", "%s: only %s free of %s: a large model download will fail late", k->path, a, b);
+        else
+            find(d, MG_SEV_OK, "disk", "%s: %s free of %s", k->path, a, b);
+    }
+}
+
+/* Python environments: PyTorch's build, and a scan of their CUDA libraries against the GPUs here. */
+static void check_envs(mg_doctor *d, const mg_doctor_opts *o, const mg_host_paths *p)
+{
+    mg_pyenv_find(o ? o->pythons : NULL, o ? o->npythons : 0, !(o && o->no_common_envs), d->pyenvs, MG_MAX_PYENVS,
+                  &d->npyenvs);
+    const mg_gpu_probe *g = mg_doctor_gpus(d);
+    mg_target t[MG_MAX_GPUS];
+    size_t nt = 0;
+    for (size_t i = 0; i < g->ngpus && nt < MG_MAX_GPUS; i++)
+        if (g->gpus[i].cc) {
+            memset(&t[nt], 0, sizeof t[nt]);
+            snprintf(t[nt].name, sizeof t[nt].name, "GPU %d (%.30s)", g->gpus[i].index, g->gpus[i].name);
+            t[nt].cc = g->gpus[i].cc;
+            t[nt].driver = g->driver;
+            nt++;
+        }
+    (void)p;
+    for (size_t i = 0; i < d->npyenvs; i++) {
+        const mg_pyenv *e = &d->pyenvs[i];
+        if (e->has_torch && !e->torch_cuda[0] && g->ngpus)
+            find(d, MG_SEV_FAIL, "python", "torch %s in %s has no CUDA at all (a CPU-only build): the GPU goes unused",
+                 e->torch_version, e->site);
+        if (e->has_torch && !e->torch_cuda[0] && g->ngpus)
+            fix(d, "install a CUDA build of torch (pip install torch --index-url https://download.pytorch.org/whl/cu130; "
+                   "on aarch64 the PyPI wheel has no CUDA)");
+        if (e->has_torch && e->torch_cuda[0])
+            find(d, MG_SEV_OK, "python", "torch %s (CUDA %s) in %s", e->torch_version, e->torch_cuda, e->site);
+        if (!nt || (o && o->no_scan))
+            continue;
+        mg_scan_opts so = {0};
+        so.targets = t;
+        so.ntargets = nt;
+        const char *paths[1] = {e->site};
+        mg_scan_result res;
+        if (mg_scan_paths(&so, paths, 1, &res) != MG_OK)
+            continue;
+        size_t bad = 0, jit = 0, ncuda = 0, shown = 0;
+        for (size_t k = 0; k < res.nreports; k++) {
+            const mg_report *r = res.reports[k];
+            if (r->err || !r->nfatbins)
+                continue;
+            ncuda++;
+            for (size_t v = 0; v < r->nverdicts; v++) {
+                const mg_verdict *x = &r->verdicts[v];
+                const char *rel = r->path + strlen(e->site) + (strlen(r->path) > strlen(e->site));
+                if (x->status >= MG_ST_PARTIAL) {
+                    bad++;
+                    if (shown++ < 6)
+                        find(d, MG_SEV_FAIL, "python", "%s is sm_%u; %s (in %s) %s: %s", x->target.name, x->target.cc,
+                             rel, e->site, x->status == MG_ST_NONE ? "has no image for it" : "lacks code for it",
+                             x->reason);
+                } else if (x->status == MG_ST_JIT) {
+                    jit++;
+                    if (shown++ < 6)
+                        find(d, MG_SEV_WARN, "python", "%s is sm_%u; %s (in %s) runs through PTX JIT only: first start "
+                             "slow (%s)", x->target.name, x->target.cc, rel, e->site, x->reason);
+                }
+            }
+        }
+        if (bad)
+            fix(d, "install builds of these packages for sm_%u (e.g. a newer PyTorch CUDA build), or rebuild the "
+                   "extension with TORCH_CUDA_ARCH_LIST including %u.%u", t[0].cc, t[0].cc / 10, t[0].cc % 10);
+        if (ncuda && !bad && !jit)
+            find(d, MG_SEV_OK, "python", "%s: %zu libraries with CUDA code, all native on this machine's GPU%s", e->site,
+                 ncuda, nt > 1 ? "s" : "");
+        else if (shown > 6)
+            find(d, bad ? MG_SEV_FAIL : MG_SEV_WARN, "python", "%s: %zu more verdicts like these ('mlgate scan %s')",
+                 e->site, shown - 6, e->site);
+        mg_scan_result_free(&res);
+    }
+}
+
+void mg_doctor_run(const mg_host_paths *p, const mg_doctor_opts *o, mg_doctor *d)
 {
     memset(d, 0, sizeof *d);
     const char *root = p && p->root ? p->root : "";
@@ -205,8 +340,15 @@ void mg_doctor_run(const mg_host_paths *p, mg_doctor *d)
     d->wsl = exists(root, "/usr/lib/wsl/lib") ||
              (mg_read_file(root, "/proc/version", ver, sizeof ver) > 0 && strstr(ver, "icrosoft"));
     judge_gpus(d);
+    if (!(o && o->no_cuda) && (d->nvml.ok ? d->nvml.ngpus : d->pci.ngpus) && !root[0]) {
+        d->cuda_tried = 1;
+        mg_load_device(0, &d->cuda);   /* in a child process: a broken driver cannot hang or crash us */
+        judge_cuda(d);
+    }
     judge_cpu(d);
     judge_memory(d);
+    check_disks(d, o);
+    check_envs(d, o, p);
 }
 
 mg_severity mg_doctor_worst(const mg_doctor *d)

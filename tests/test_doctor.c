@@ -17,6 +17,8 @@
 #include "mlgate/mlgate.h"
 
 static char root[64];
+/* Only what the test sets up: no environments of this machine, no libcuda. */
+static const mg_doctor_opts hermetic = {NULL, 0, NULL, 0, 1, 1, 1};
 
 /* Writes root+path (creating directories), with printf-style content. */
 __attribute__((format(printf, 2, 3)))
@@ -190,7 +192,7 @@ static void cpu_and_numa(void **state)
         threadripper(nodes);
         mg_host_paths p = {root, "/nonexistent/libnvidia-ml.so.1"};
         mg_doctor *d = malloc(sizeof *d);
-        mg_doctor_run(&p, d);
+        mg_doctor_run(&p, &hermetic, d);
         assert_true(d->cpu_ok);
         assert_string_equal(d->cpu.arch, "x86_64");
         assert_int_equal(d->cpu.logical, 192);
@@ -227,7 +229,7 @@ static void arm_and_pci_fallback(void **state)
     setenv("FAKE_NVML_SCENARIO", "noload", 1);
     mg_host_paths p = {root, FAKE_NVML};
     mg_doctor *d = malloc(sizeof *d);
-    mg_doctor_run(&p, d);
+    mg_doctor_run(&p, &hermetic, d);
     assert_string_equal(d->cpu.arch, "aarch64");
     assert_int_equal(d->cpu.logical, 2);
     assert_true(d->cpu.features & MG_CPU_SVE2);
@@ -251,21 +253,21 @@ static void mismatch_and_mig(void **state)
     mg_host_paths p = {root, FAKE_NVML};
     mg_doctor *d = malloc(sizeof *d);
     setenv("FAKE_NVML_SCENARIO", "mismatch", 1);
-    mg_doctor_run(&p, d);
+    mg_doctor_run(&p, &hermetic, d);
     assert_true(has_finding(d, MG_SEV_FAIL, "reboot"));
     setenv("FAKE_NVML_SCENARIO", "mig_busy", 1);
-    mg_doctor_run(&p, d);
+    mg_doctor_run(&p, &hermetic, d);
     assert_true(has_finding(d, MG_SEV_WARN, "MIG enabled"));
     assert_true(has_finding(d, MG_SEV_WARN, "something else holds its memory"));
     setenv("FAKE_NVML_SCENARIO", "1080ti", 1);
-    mg_doctor_run(&p, d);
+    mg_doctor_run(&p, &hermetic, d);
     assert_true(has_finding(d, MG_SEV_WARN, "sm_61"));
     assert_true(has_finding(d, MG_SEV_OK, "CUDA 12.9"));
     setenv("FAKE_NVML_SCENARIO", "nolibcuda", 1);
-    mg_doctor_run(&p, d);
+    mg_doctor_run(&p, &hermetic, d);
     assert_true(has_finding(d, MG_SEV_WARN, "libcuda.so.1 was not found"));
     setenv("FAKE_NVML_SCENARIO", "gb10", 1);
-    mg_doctor_run(&p, d);
+    mg_doctor_run(&p, &hermetic, d);
     assert_true(has_finding(d, MG_SEV_OK, "shares system memory"));
     free(d);
 }
@@ -289,7 +291,7 @@ static void hostile_trees(void **state)
     put("/sys/fs/cgroup/memory.max", "max\n");
     mg_host_paths p = {root, "/nonexistent/libnvidia-ml.so.1"};
     mg_doctor *d = malloc(sizeof *d);
-    mg_doctor_run(&p, d);
+    mg_doctor_run(&p, &hermetic, d);
     assert_int_equal(d->mem.cgroup_limit, 0);
     assert_int_equal(d->mem.nnodes, 1);
     assert_int_equal(d->pci.ngpus, 1);
@@ -299,10 +301,52 @@ static void hostile_trees(void **state)
     fresh_root();
     mg_host_paths q = {root, "/nonexistent/libnvidia-ml.so.1"};
     d = malloc(sizeof *d);
-    mg_doctor_run(&q, d);
+    mg_doctor_run(&q, &hermetic, d);
     assert_false(d->cpu_ok);
     assert_false(d->mem_ok);
     assert_true(d->nfindings > 0);
+    free(d);
+}
+
+/* A venv with a CUDA 12.1 torch whose library stops at sm_90, on an RTX 5090; and a CPU-only torch. */
+static void python_envs(void **state)
+{
+    (void)state;
+    threadripper(1);
+    put("/venv/lib/python3.12/site-packages/torch/version.py",
+        "from typing import Optional\n__version__ = '2.5.1+cu121'\ndebug = False\ncuda: Optional[str] = '12.1'\n");
+    char src[400], dst[200], cmd[1024];
+    snprintf(src, sizeof src, "%s/libtwo.so", FIXTURES);
+    snprintf(dst, sizeof dst, "%s/venv/lib/python3.12/site-packages/torch/lib", root);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s' '%s/libtorch_cuda.so'", dst, src, dst);
+    assert_int_equal(system(cmd), 0);
+    put("/cpu/lib/python3.11/site-packages/torch/version.py", "__version__ = '2.9.0+cpu'\ncuda = None\n");
+    setenv("FAKE_NVML_SCENARIO", "pro6000_5090", 1);
+    char venv[128], cpu[128], py[160];
+    snprintf(venv, sizeof venv, "%s/venv", root);
+    snprintf(cpu, sizeof cpu, "%s/cpu/lib/python3.11/site-packages", root);
+    snprintf(py, sizeof py, "%s/venv/bin/python3", root);
+    put("/venv/bin/python3", "#!/bin/false\n");
+    const char *pythons[] = {py, cpu};
+    mg_doctor_opts o = {NULL, 0, pythons, 2, 1, 0, 1};
+    mg_host_paths p = {root, FAKE_NVML};
+    mg_doctor *d = malloc(sizeof *d);
+    mg_doctor_run(&p, &o, d);
+    assert_int_equal(d->npyenvs, 2);
+    assert_string_equal(d->pyenvs[0].torch_version, "2.5.1+cu121");
+    assert_string_equal(d->pyenvs[0].torch_cuda, "12.1");
+    assert_string_equal(d->pyenvs[0].python, "3.12");
+    assert_true(d->pyenvs[1].has_torch);
+    assert_string_equal(d->pyenvs[1].torch_cuda, "");
+    assert_true(has_finding(d, MG_SEV_FAIL, "no CUDA at all"));
+    assert_true(has_finding(d, MG_SEV_FAIL, "torch/lib/libtorch_cuda.so"));   /* sm_80/sm_90 only, GPUs are sm_120 */
+    assert_true(has_finding(d, MG_SEV_FAIL, "TORCH_CUDA_ARCH_LIST"));
+    /* Disk: the directories given. */
+    const char *models[] = {root};
+    mg_doctor_opts o2 = {models, 1, NULL, 0, 1, 1, 1};
+    mg_doctor_run(&p, &o2, d);
+    assert_int_equal(d->ndisks, 1);
+    assert_true(d->disks[0].total > 0);
     free(d);
 }
 
@@ -324,6 +368,7 @@ int main(void)
         cmocka_unit_test(broken_drivers),         cmocka_unit_test(garbage_from_nvml),
         cmocka_unit_test(cpu_and_numa),           cmocka_unit_test(arm_and_pci_fallback),
         cmocka_unit_test(mismatch_and_mig),       cmocka_unit_test(hostile_trees),
+        cmocka_unit_test(python_envs),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -92,6 +92,27 @@ typedef struct mg_memory {
 int mg_cpu_read(const mg_host_paths *p, mg_cpu *out);
 int mg_memory_read(const mg_host_paths *p, mg_memory *out);
 
+/* A Python environment, read without running Python (lib/host/python.c). */
+typedef struct mg_pyenv {
+    char site[512];             /* its site-packages (or dist-packages) directory */
+    char origin[32];            /* how it was found: "--python", "VIRTUAL_ENV", "./venv", "home", "system" */
+    char python[12];            /* "3.12" */
+    int has_torch;
+    char torch_version[64];     /* "2.11.0+cu130" */
+    char torch_cuda[16];        /* "13.0"; "" for a CPU-only build */
+} mg_pyenv;
+
+#define MG_MAX_PYENVS 32
+
+/* Environments given (python executables, prefixes or site-packages), then, with `common`, the usual places. */
+int mg_pyenv_find(const char *const *given, size_t ngiven, int common, mg_pyenv *out, size_t max, size_t *n);
+
+/* Free space where models go (checked by lib/doctor.c). */
+typedef struct mg_disk {
+    char path[512];
+    uint64_t free, total;       /* bytes, of its filesystem */
+} mg_disk;
+
 /* GPU discovery as scan's default target: NVML first, else the PCI bus. */
 int mg_host_targets(const mg_host_paths *p, mg_target *out, size_t max, size_t *n, mg_gpu_probe *probe);
 

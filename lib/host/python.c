@@ -1,0 +1,172 @@
+/*
+ * python.c - Python environments on this machine, read without running Python:
+ * their site-packages, Python version, and PyTorch's version and CUDA build
+ * (torch/version.py, *.dist-info/METADATA).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mlgate/host.h"
+#include "mlgate/mlgate.h"
+#include "sysfs.h"
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A quoted value after `key` on some line of a version.py: __version__ = '2.11.0+cu130'. */
+static int py_value(const char *text, const char *key, char *out, size_t n)
+{
+    for (const char *p = text; (p = strstr(p, key)) != NULL; p++) {
+        if (p != text && p[-1] != '\n')
+            continue;
+        const char *eq = strchr(p, '=');
+        const char *nl = strchr(p, '\n');
+        if (!eq || (nl && eq > nl))
+            continue;
+        const char *q = eq + 1;
+        while (*q == ' ')
+            q++;
+        if (strncmp(q, "None", 4) == 0) {
+            out[0] = 0;
+            return 1;   /* present, and None */
+        }
+        if (*q != '\'' && *q != '"')
+            continue;
+        char quote = *q++;
+        size_t l = 0;
+        while (q[l] && q[l] != quote && q[l] != '\n' && l + 1 < n)
+            l++;
+        memcpy(out, q, l);
+        out[l] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void read_torch(mg_pyenv *e)
+{
+    char path[700], text[4096];
+    snprintf(path, sizeof path, "%s/torch/version.py", e->site);
+    if (mg_read_file("", path, text, sizeof text) > 0) {
+        e->has_torch = 1;
+        py_value(text, "__version__", e->torch_version, sizeof e->torch_version);
+        if (!py_value(text, "cuda:", e->torch_cuda, sizeof e->torch_cuda))
+            py_value(text, "cuda", e->torch_cuda, sizeof e->torch_cuda);
+        return;
+    }
+    /* No version.py (a broken install?): the wheel's metadata still says which torch. */
+    glob_t g;
+    snprintf(path, sizeof path, "%s/torch-*.dist-info/METADATA", e->site);
+    if (glob(path, 0, NULL, &g) == 0 && g.gl_pathc) {
+        if (mg_read_file("", g.gl_pathv[0], text, sizeof text) > 0) {
+            e->has_torch = 1;
+            mg_field(text, "Version", e->torch_version, sizeof e->torch_version);
+        }
+    }
+    globfree(&g);
+}
+
+static int add(mg_pyenv *out, size_t max, size_t *n, const char *site, const char *origin)
+{
+    char real[PATH_MAX];
+    if (!is_dir(site) || !realpath(site, real) || strlen(real) >= sizeof out->site)
+        return 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!strcmp(out[i].site, real))
+            return 0;
+    if (*n >= max)
+        return -1;
+    mg_pyenv *e = &out[(*n)++];
+    memset(e, 0, sizeof *e);
+    memcpy(e->site, real, strlen(real) + 1);
+    snprintf(e->origin, sizeof e->origin, "%s", origin);
+    const char *py = strstr(real, "/python3");
+    if (py) {
+        size_t l = strcspn(py + 7, "/");
+        snprintf(e->python, sizeof e->python, "%.*s", (int)(l < 8 ? l : 8), py + 7);
+    }
+    read_torch(e);
+    return 0;
+}
+
+/* Adds the site-packages under a prefix (a venv, conda env, pyenv version, /usr). */
+static void add_prefix(mg_pyenv *out, size_t max, size_t *n, const char *prefix, const char *origin)
+{
+    char pat[600];
+    glob_t g;
+    snprintf(pat, sizeof pat, "%s/lib/python3*/site-packages", prefix);
+    if (glob(pat, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            add(out, max, n, g.gl_pathv[i], origin);
+    globfree(&g);
+    snprintf(pat, sizeof pat, "%s/lib/python3*/dist-packages", prefix);
+    if (glob(pat, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            add(out, max, n, g.gl_pathv[i], origin);
+    globfree(&g);
+    snprintf(pat, sizeof pat, "%s/lib/python3/dist-packages", prefix);
+    add(out, max, n, pat, origin);
+}
+
+int mg_pyenv_find(const char *const *given, size_t ngiven, int common, mg_pyenv *out, size_t max, size_t *n)
+{
+    *n = 0;
+    for (size_t i = 0; i < ngiven; i++) {
+        /* A python executable, a prefix/venv, or a site-packages directory itself. */
+        char p[600];
+        snprintf(p, sizeof p, "%s", given[i]);
+        struct stat st;
+        if (stat(p, &st) != 0)
+            continue;
+        if (!S_ISDIR(st.st_mode)) {
+            char *slash = strrchr(p, '/');
+            if (slash)
+                *slash = 0;   /* .../bin */
+            slash = strrchr(p, '/');
+            if (slash)
+                *slash = 0;   /* the prefix */
+        }
+        size_t before = *n;
+        add_prefix(out, max, n, p, "--python");
+        if (*n == before)
+            add(out, max, n, p, "--python");
+    }
+    if (!common)
+        return MG_OK;
+    const char *env[] = {"VIRTUAL_ENV", "CONDA_PREFIX"};
+    for (size_t i = 0; i < 2; i++)
+        if (getenv(env[i]) && *getenv(env[i]))
+            add_prefix(out, max, n, getenv(env[i]), env[i]);
+    const char *here[] = {"./venv", "./.venv", "./env"};
+    for (size_t i = 0; i < 3; i++)
+        add_prefix(out, max, n, here[i], here[i]);
+    const char *home = getenv("HOME");
+    const char *globs[] = {"/.pyenv/versions/*", "/miniconda3", "/anaconda3", "/miniforge3",
+                           "/miniconda3/envs/*", "/.venv", "/venv"};
+    for (size_t i = 0; home && i < sizeof globs / sizeof globs[0]; i++) {
+        char pat[600];
+        glob_t g;
+        snprintf(pat, sizeof pat, "%.500s%s", home, globs[i]);
+        if (glob(pat, GLOB_ONLYDIR, NULL, &g) == 0)
+            for (size_t k = 0; k < g.gl_pathc; k++)
+                add_prefix(out, max, n, g.gl_pathv[k], "home");
+        globfree(&g);
+    }
+    const char *sys[] = {"/opt/*/.venv", "/opt/*/venv", "/opt/conda", "/usr/local", "/usr"};
+    for (size_t i = 0; i < sizeof sys / sizeof sys[0]; i++) {
+        glob_t g;
+        if (glob(sys[i], GLOB_ONLYDIR, NULL, &g) == 0)
+            for (size_t k = 0; k < g.gl_pathc; k++)
+                add_prefix(out, max, n, g.gl_pathv[k], "system");
+        globfree(&g);
+    }
+    return MG_OK;
+}
