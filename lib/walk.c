@@ -410,7 +410,8 @@ int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths
         rc = add_path(&t, &sn, paths[i]);
     free(sn.v);
     /* Largest first, so one big library does not finish last on one core. */
-    qsort(t.v, t.n, sizeof *t.v, by_size_desc);
+    if (t.n)
+        qsort(t.v, t.n, sizeof *t.v, by_size_desc);
 
     pool p = {0};
     p.o = o;

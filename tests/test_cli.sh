@@ -48,9 +48,9 @@ if "$mlgate" scan --gpu H100 "$fx/libpartial.so" | grep -q "$(printf '\033')"; t
 # doctor, against the fake NVML of the tests (FAKE_NVML_SCENARIO picks the machine).
 if [ -n "$fake_nvml" ]; then
     export MLGATE_NVML="$fake_nvml"
-    FAKE_NVML_SCENARIO=pro6000_5090 check "doctor healthy" 0 "$mlgate" doctor
-    FAKE_NVML_SCENARIO=mismatch check "doctor mismatch fails" 1 "$mlgate" doctor
-    FAKE_NVML_SCENARIO=mismatch contains "doctor says reboot" "reboot" "$mlgate" doctor
+    FAKE_NVML_SCENARIO=pro6000_5090 check "doctor healthy" 0 "$mlgate" doctor --only-given --no-cuda
+    FAKE_NVML_SCENARIO=mismatch check "doctor mismatch fails" 1 "$mlgate" doctor --only-given --no-cuda
+    FAKE_NVML_SCENARIO=mismatch contains "doctor says reboot" "reboot" "$mlgate" doctor --only-given --no-cuda
     check "doctor bad option" 2 "$mlgate" doctor --frobnicate
     FAKE_NVML_SCENARIO=pro6000_5090 contains "scan defaults to the GPUs" "GPU1 RTX 5090" "$mlgate" scan "$fx/ptx_120.o"
     FAKE_NVML_SCENARIO=gb10 check "scan on GB10: ptx_120 JITs" 0 "$mlgate" scan "$fx/ptx_120.o"
@@ -58,7 +58,7 @@ if [ -n "$fake_nvml" ]; then
     FAKE_NVML_SCENARIO=gb10 check "--no-detect lists only" 0 "$mlgate" scan --no-detect "$fx/libtwo.so"
     FAKE_NVML_SCENARIO=1080ti check "--gpu overrides" 0 "$mlgate" scan --gpu H100 "$fx/sass_90.o"
     if command -v python3 >/dev/null; then
-        if FAKE_NVML_SCENARIO=pro6000_5090 "$mlgate" doctor --json | python3 -c '
+        if FAKE_NVML_SCENARIO=pro6000_5090 "$mlgate" doctor --json --only-given --no-cuda | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 g = d["nvml"]["gpus"]
