@@ -111,11 +111,15 @@ static void print_more(const mg_doctor *d)
     char a[32], b[32];
     if (d->cuda_tried) {
         printf("%sCUDA driver (libcuda)%s\n", col(C_BOLD), col(C_RESET));
-        if (d->cuda.ok)
-            printf("  cuInit ok, driver API %d.%d, GPU 0: %s (sm_%u)\n", d->cuda.cuda_version / 1000,
-                   d->cuda.cuda_version % 1000 / 10, d->cuda.name, d->cuda.cc);
-        else
-            printf("  %s\n", d->cuda.err);
+        if (d->cuda.ok) {
+            printf("  cuInit ok, driver API %d.%d, %zu GPU%s\n", d->cuda.cuda_version / 1000,
+                   d->cuda.cuda_version % 1000 / 10, d->cuda.ngpus, d->cuda.ngpus == 1 ? "" : "s");
+            for (size_t i = 0; i < d->cuda.ngpus; i++)
+                printf("  %d  %s sm_%u %s\n", d->cuda.gpus[i].index, d->cuda.gpus[i].name, d->cuda.gpus[i].cc,
+                       d->cuda.gpus[i].pci_bus_id);
+        } else {
+            printf("  %s\n", d->cuda.error);
+        }
     }
     printf("%sDisk%s\n", col(C_BOLD), col(C_RESET));
     for (size_t i = 0; i < d->ndisks; i++) {
@@ -295,11 +299,18 @@ static void print_json(const mg_doctor *d)
         jw_key(&w, "ok");
         jw_bool(&w, d->cuda.ok);
         jw_key(&w, "error");
-        jw_str(&w, d->cuda.ok ? NULL : d->cuda.err);
+        jw_str(&w, d->cuda.ok ? NULL : d->cuda.error);
+        jw_key(&w, "code");
+        jw_int(&w, d->cuda.code);
         jw_key(&w, "driver_api");
         char v[16];
         snprintf(v, sizeof v, "%d.%d", d->cuda.cuda_version / 1000, d->cuda.cuda_version % 1000 / 10);
         jw_str(&w, d->cuda.ok ? v : NULL);
+        jw_key(&w, "gpus");
+        jw_begin_arr(&w);
+        for (size_t i = 0; i < d->cuda.ngpus; i++)
+            json_gpu(&w, &d->cuda.gpus[i]);
+        jw_end_arr(&w);
         jw_end_obj(&w);
     }
     jw_key(&w, "disks");

@@ -56,7 +56,11 @@ static int exists(const char *root, const char *path)
 
 const mg_gpu_probe *mg_doctor_gpus(const mg_doctor *d)
 {
-    return d->nvml.ok ? &d->nvml : &d->pci;
+    if (d->nvml.ok)
+        return &d->nvml;
+    if (d->cuda_tried && d->cuda.ok && d->cuda.ngpus)
+        return &d->cuda;   /* WSL2 and other places without a working NVML */
+    return &d->pci;
 }
 
 static void gib(char *buf, size_t n, uint64_t bytes)
@@ -198,18 +202,19 @@ static void judge_cuda(mg_doctor *d)
     if (!d->cuda_tried)
         return;
     if (d->cuda.ok) {
-        find(d, MG_SEV_OK, "cuda", "libcuda: cuInit works, driver API CUDA %d.%d, GPU 0 is %s (sm_%u)",
-             d->cuda.cuda_version / 1000, d->cuda.cuda_version % 1000 / 10, d->cuda.name, d->cuda.cc);
+        find(d, MG_SEV_OK, "cuda", "libcuda: cuInit works, driver API CUDA %d.%d, %zu GPU%s%s%s", d->cuda.cuda_version / 1000,
+             d->cuda.cuda_version % 1000 / 10, d->cuda.ngpus, d->cuda.ngpus == 1 ? "" : "s",
+             d->cuda.ngpus ? ", GPU 0 is " : "", d->cuda.ngpus ? d->cuda.gpus[0].name : "");
         if (d->nvml.ok && d->nvml.cuda_version && d->nvml.cuda_version != d->cuda.cuda_version)
             find(d, MG_SEV_WARN, "cuda", "NVML reports CUDA %d.%d but the libcuda loaded here is %d.%d: two driver "
                  "versions on this system (a forward-compatibility package or a stale libcuda?)",
                  d->nvml.cuda_version / 1000, d->nvml.cuda_version % 1000 / 10, d->cuda.cuda_version / 1000,
                  d->cuda.cuda_version % 1000 / 10);
     } else {
-        find(d, MG_SEV_FAIL, "cuda", "libcuda: %s", d->cuda.err);
-        if (strstr(d->cuda.err, "STUB"))
+        find(d, MG_SEV_FAIL, "cuda", "libcuda: %s", d->cuda.error);
+        if (strstr(d->cuda.error, "STUB"))
             fix(d, "a CUDA toolkit stub libcuda.so is on the library path: remove .../lib64/stubs from LD_LIBRARY_PATH");
-        else if (strstr(d->cuda.err, "NO_DEVICE") || strstr(d->cuda.err, "no usable"))
+        else if (strstr(d->cuda.error, "NO_DEVICE"))
             fix(d, "check CUDA_VISIBLE_DEVICES and, in a container, its GPU access");
         else
             fix(d, "see 'dmesg | grep -i nvrm'; reinstall the driver if libcuda and the kernel module disagree");
@@ -339,12 +344,12 @@ void mg_doctor_run(const mg_host_paths *p, const mg_doctor_opts *o, mg_doctor *d
     char ver[512];
     d->wsl = exists(root, "/usr/lib/wsl/lib") ||
              (mg_read_file(root, "/proc/version", ver, sizeof ver) > 0 && strstr(ver, "icrosoft"));
-    judge_gpus(d);
-    if (!(o && o->no_cuda) && (d->nvml.ok ? d->nvml.ngpus : d->pci.ngpus) && !root[0]) {
+    if (!(o && o->no_cuda) && !root[0] && (d->nvml.ngpus || d->pci.ngpus || d->wsl)) {
         d->cuda_tried = 1;
-        mg_load_device(0, &d->cuda);   /* in a child process: a broken driver cannot hang or crash us */
-        judge_cuda(d);
+        mg_gpu_cuda.probe(p, &d->cuda);   /* in a child process: a broken driver cannot hang or crash us */
     }
+    judge_gpus(d);
+    judge_cuda(d);
     judge_cpu(d);
     judge_memory(d);
     check_disks(d, o);

@@ -3,7 +3,6 @@
 #define MLGATE_DOCTOR_H
 
 #include "mlgate/host.h"
-#include "mlgate/load.h"
 
 typedef enum mg_severity { MG_SEV_OK = 0, MG_SEV_WARN, MG_SEV_FAIL } mg_severity;
 
@@ -37,7 +36,7 @@ typedef struct mg_doctor {
     int mem_ok;
     int in_container, wsl, dev_nodes;   /* /.dockerenv etc., WSL2, /dev/nvidia* present */
     int cuda_tried;
-    mg_device cuda;             /* libcuda's view: cuInit, API version, GPU 0 */
+    mg_gpu_probe cuda;          /* libcuda's view: cuInit, driver API version, its GPUs */
     size_t ndisks;
     mg_disk disks[MG_MAX_DISKS];
     size_t npyenvs;
@@ -48,7 +47,7 @@ typedef struct mg_doctor {
 
 /* Reads everything and derives the findings. Never fails as a whole: what cannot be read is a finding. */
 void mg_doctor_run(const mg_host_paths *p, const mg_doctor_opts *o, mg_doctor *d);
-/* The GPUs to trust: NVML's when it worked, else those seen on the PCI bus. */
+/* The GPUs to trust: NVML's when it worked, else libcuda's, else those seen on the PCI bus. */
 const mg_gpu_probe *mg_doctor_gpus(const mg_doctor *d);
 mg_severity mg_doctor_worst(const mg_doctor *d);
 const char *mg_severity_str(mg_severity s);

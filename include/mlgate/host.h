@@ -48,8 +48,9 @@ typedef struct mg_gpu_backend {
     int (*probe)(const mg_host_paths *p, mg_gpu_probe *out);
 } mg_gpu_backend;
 
-extern const mg_gpu_backend mg_gpu_nvml;
-extern const mg_gpu_backend mg_gpu_pci;
+extern const mg_gpu_backend mg_gpu_nvml;    /* lib/gpu/nvml.c: NVML */
+extern const mg_gpu_backend mg_gpu_cuda;    /* lib/gpu/cuda.c: the CUDA driver API, in a child process */
+extern const mg_gpu_backend mg_gpu_pci;     /* lib/gpu/pci.c: the PCI bus (no driver needed) */
 
 /* CPU (lib/host/cpu.c). */
 typedef struct mg_cpu {
