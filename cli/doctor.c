@@ -53,7 +53,10 @@ static void print_gpus(const mg_doctor *d)
         printf("  %d  %-28s sm_%-4u %-10s", x->index, x->name, x->cc, x->arch[0] ? x->arch : "?");
         if (x->unified_memory)
             printf(" memory shared with the CPU");
-        else if (x->mem_total) {
+        else if (x->mem_total && !x->mem_free && !x->mem_used) {   /* libcuda knows the total only */
+            gib(a, sizeof a, x->mem_total);
+            printf(" %s total", a);
+        } else if (x->mem_total) {
             gib(a, sizeof a, x->mem_total);
             gib(b, sizeof b, x->mem_free);
             gib(c, sizeof c, x->mem_reserved);

@@ -368,8 +368,10 @@ mg_severity mg_doctor_worst(const mg_doctor *d)
 int mg_host_targets(const mg_host_paths *p, mg_target *out, size_t max, size_t *n, mg_gpu_probe *probe)
 {
     *n = 0;
+    /* NVML, else libcuda (WSL2), else the PCI bus: the first that sees a GPU. */
     if (mg_gpu_nvml.probe(p, probe) != MG_OK || !probe->ok)
-        mg_gpu_pci.probe(p, probe);
+        if ((p && p->root && p->root[0]) || mg_gpu_cuda.probe(p, probe) != MG_OK || !probe->ngpus)
+            mg_gpu_pci.probe(p, probe);
     for (size_t i = 0; i < probe->ngpus && *n < max; i++) {
         const mg_host_gpu *g = &probe->gpus[i];
         if (!g->cc)

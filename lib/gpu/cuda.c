@@ -85,6 +85,9 @@ static void child(int fd, const char *lib)
                 if (bus)
                     bus(g->pci_bus_id, sizeof g->pci_bus_id - 1, d);
                 g->unified_memory = integrated == 1;
+                const mg_gpu_info *known = mg_gpu_find(g->name);
+                if (known)
+                    snprintf(g->arch, sizeof g->arch, "%s", known->family);
             }
         }
     }
