@@ -6,15 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef int nvmlReturn_t;
-typedef struct nvmlDevice_st *nvmlDevice_t;
-typedef struct { unsigned long long total, free, used; } nvmlMemory_v1_t;
-typedef struct { unsigned int version; unsigned long long total, reserved, free, used; } nvmlMemory_v2_t;
-typedef struct {
-    char busIdLegacy[16];
-    unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
-    char busId[32];
-} nvmlPciInfo_t;
+#include "gpu/nvml_abi.h"
 
 typedef struct gpu {
     const char *name, *uuid, *bus;
@@ -117,7 +109,7 @@ nvmlReturn_t nvmlDeviceGetArchitecture(nvmlDevice_t d, unsigned *a)
 nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t d, nvmlMemory_v2_t *m)
 {
     const gpu *g = of(d);
-    if (m->version != (unsigned)(sizeof(nvmlMemory_v2_t) | (2u << 24)))
+    if (m->version != NVML_MEMORY_V2)
         return 25;   /* ARGUMENT_VERSION_MISMATCH: the caller's struct is wrong */
     if (!g->total)
         return 3;    /* NOT_SUPPORTED: unified memory (GB10) */

@@ -11,19 +11,8 @@
 #include "mlgate/host.h"
 #include "mlgate/mlgate.h"
 
-typedef int nvmlReturn_t;
-typedef struct nvmlDevice_st *nvmlDevice_t;
+#include "nvml_abi.h"
 
-typedef struct { unsigned long long total, free, used; } nvmlMemory_v1_t;
-typedef struct { unsigned int version; unsigned long long total, reserved, free, used; } nvmlMemory_v2_t;
-typedef struct {
-    char busIdLegacy[16];
-    unsigned int domain, bus, device, pciDeviceId, pciSubSystemId;
-    char busId[32];
-} nvmlPciInfo_t;
-
-#define NVML_SUCCESS 0
-#define NVML_MEMORY_V2 ((unsigned int)(sizeof(nvmlMemory_v2_t) | (2u << 24)))
 #define NVML_BUS_TYPE_PCIE 2
 
 typedef struct nvml {
