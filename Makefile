@@ -15,7 +15,7 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# Scans this machine's CUDA libraries and Python environments for a set of common GPUs.
+# Audits this machine, then scans its CUDA libraries and Python environments for common GPUs.
 run: build
 	@scripts/run-default.sh $(BUILD)/mlgate
 

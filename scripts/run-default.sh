@@ -1,7 +1,11 @@
 #!/bin/sh
-# run-default.sh - `make run`: scan this machine's CUDA libraries and Python environments.
+# run-default.sh - `make run`: audit this machine, then scan its CUDA libraries and Python environments.
 set -u
 mlgate=${1:-build/mlgate}
+echo "make run: $mlgate doctor" >&2
+"$mlgate" doctor
+[ $? -le 1 ] || exit 2
+echo >&2
 gpus=${MLGATE_GPUS:-"GTX 1080 Ti,V100,T4,A100,RTX 4090,H100,B200,RTX 5090,GB10"}
 set --
 for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/*/lib "${VIRTUAL_ENV:-}" ./venv ./.venv \
