@@ -36,5 +36,6 @@ const char *mg_strerror(mg_err e);
 #include "mlgate/load.h"
 #include "mlgate/host.h"
 #include "mlgate/doctor.h"
+#include "mlgate/model.h"
 
 #endif

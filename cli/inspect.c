@@ -1,0 +1,292 @@
+/* inspect.c - `mlgate inspect`: what a model file really is, read from its header (GGUF). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mlgate/mlgate.h"
+
+static const char help[] =
+    "usage: mlgate inspect [options] MODEL.gguf...\n"
+    "\n"
+    "Reads a model file's header and says what it really is: architecture, parameters,\n"
+    "true size and bits per weight, types, context length and shape, and whether\n"
+    "llama.cpp's own reader would accept it. Split GGUFs (-00001-of-00009.gguf) are read\n"
+    "shard by shard and totalled.\n"
+    "\n"
+    "      --json        machine-readable report\n"
+    "      --tensors     list every tensor\n"
+    "      --metadata    list every metadata key\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "Exit status: 0 every file read, 1 some file is malformed or truncated, 2 usage error.\n";
+
+static const char *human(uint64_t b, char *buf, size_t n) { return human_bytes(b, buf, n); }
+
+static const char *ftype_name(uint64_t f)
+{
+    static const char *const t[] = {"ALL_F32", "MOSTLY_F16", "Q4_0", "Q4_1", "Q4_1_SOME_F16", "?", "?", "Q8_0",
+                                    "Q5_0", "Q5_1", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M",
+                                    "Q5_K_S", "Q5_K_M", "Q6_K", "IQ2_XXS", "IQ2_XS", "Q2_K_S", "IQ3_XS", "IQ3_XXS",
+                                    "IQ1_S", "IQ4_NL", "IQ3_S", "IQ3_M", "IQ2_S", "IQ2_M", "IQ4_XS", "IQ1_M",
+                                    "BF16", "?", "?", "?", "TQ1_0", "TQ2_0", "MXFP4_MOE", "NVFP4", "Q1_0", "Q2_0"};
+    return f < sizeof t / sizeof t[0] ? t[f] : f == 1024 ? "GUESSED" : "?";
+}
+
+/* A per-architecture key: "{arch}.context_length". */
+static uint64_t arch_u64(const mg_gguf *g, const char *arch, const char *key)
+{
+    char k[160];
+    snprintf(k, sizeof k, "%s.%s", arch ? arch : "", key);
+    return mg_gguf_u64(g, k, 0);
+}
+
+static void print_model(const mg_gguf_model *md, int tensors, int metadata)
+{
+    const mg_gguf_file *first = &md->shards[0];
+    char b1[32], b2[32];
+    uint64_t params = 0, bytes = 0, ntensors = 0, by_type[64] = {0}, cnt_type[64] = {0};
+    int bad = 0;
+    for (size_t i = 0; i < md->nshards; i++) {
+        const mg_gguf_file *s = &md->shards[i];
+        if (s->err) {
+            printf("%s%s%s: %s: %s\n", col(C_RED), s->path, col(C_RESET), mg_strerror((mg_err)s->err), s->msg);
+            bad = 1;
+            continue;
+        }
+        params += s->g.params;
+        bytes += s->g.data_bytes;
+        ntensors += s->g.n_tensors;
+        for (uint64_t t = 0; t < s->g.n_tensors; t++)
+            if (s->g.tensors[t].type < 64) {
+                by_type[s->g.tensors[t].type] += s->g.tensors[t].nbytes;
+                cnt_type[s->g.tensors[t].type]++;
+            }
+    }
+    if (first->err)
+        return;
+    const mg_gguf *g = &first->g;
+    const char *arch = mg_gguf_str(g, "general.architecture");
+    const char *name = mg_gguf_str(g, "general.name");
+    printf("%s%s%s: GGUF v%u, %s%s%s%s, %.2f B parameters, %s of tensors, %.2f bits per weight\n", col(C_BOLD),
+           first->path, col(C_RESET), g->version, arch ? arch : "(no architecture)", name ? " (" : "",
+           name ? name : "", name ? ")" : "", (double)params / 1e9, human(bytes, b1, sizeof b1),
+           params ? 8.0 * (double)bytes / (double)params : 0.0);
+    if (md->nshards > 1)
+        printf("  split into %zu shards%s\n", md->nshards, bad ? " (some unreadable: totals are partial)" : "");
+    const mg_gguf_kv *ft = mg_gguf_find(g, "general.file_type");
+    if (ft)
+        printf("  file type: %s (%llu)\n", ftype_name(ft->v.u), (unsigned long long)ft->v.u);
+    uint64_t ctxlen = arch_u64(g, arch, "context_length"), layers = arch_u64(g, arch, "block_count");
+    uint64_t emb = arch_u64(g, arch, "embedding_length"), heads = arch_u64(g, arch, "attention.head_count");
+    uint64_t kvh = arch_u64(g, arch, "attention.head_count_kv");
+    const mg_gguf_kv *tok = mg_gguf_find(g, "tokenizer.ggml.tokens");
+    printf("  context %llu, %llu layers, embedding %llu, %llu heads (%llu KV), vocabulary %llu\n",
+           (unsigned long long)ctxlen, (unsigned long long)layers, (unsigned long long)emb, (unsigned long long)heads,
+           (unsigned long long)(kvh ? kvh : heads), (unsigned long long)(tok ? tok->arr_count : 0));
+    printf("  %llu tensors:", (unsigned long long)ntensors);
+    for (uint32_t t = 0; t < 64; t++)
+        if (cnt_type[t]) {
+            const mg_ggml_type *ty = mg_ggml_type_get(t);
+            printf(" %s %s (%llu)", ty ? ty->name : "?", human(by_type[t], b2, sizeof b2),
+                   (unsigned long long)cnt_type[t]);
+        }
+    printf("\n  header %s, %llu metadata keys\n", human(g->header_bytes, b1, sizeof b1), (unsigned long long)g->n_kv);
+    for (size_t i = 0; i < md->nshards; i++)
+        for (size_t k = 0; k < md->shards[i].g.nissues; k++)
+            printf("  %swarning%s: %s\n", col(C_YELLOW), col(C_RESET), md->shards[i].g.issues[k]);
+    if (metadata)
+        for (uint64_t i = 0; i < g->n_kv; i++) {
+            const mg_gguf_kv *kv = &g->kv[i];
+            printf("    %-48s ", kv->key);
+            switch (kv->type) {
+            case MG_GGUF_STRING: printf("\"%.80s\"\n", kv->str ? kv->str : ""); break;
+            case MG_GGUF_ARRAY: printf("[%llu x type %u]\n", (unsigned long long)kv->arr_count, kv->arr_type); break;
+            case MG_GGUF_F32: case MG_GGUF_F64: printf("%g\n", kv->v.f); break;
+            case MG_GGUF_I8: case MG_GGUF_I16: case MG_GGUF_I32: case MG_GGUF_I64: printf("%lld\n", (long long)kv->v.i); break;
+            default: printf("%llu\n", (unsigned long long)kv->v.u);
+            }
+        }
+    if (tensors)
+        for (size_t i = 0; i < md->nshards; i++)
+            for (uint64_t t = 0; t < md->shards[i].g.n_tensors; t++) {
+                const mg_gguf_tensor *x = &md->shards[i].g.tensors[t];
+                const mg_ggml_type *ty = mg_ggml_type_get(x->type);
+                printf("    %-48s %-8s [%llu, %llu, %llu, %llu] %s\n", x->name, ty ? ty->name : "?",
+                       (unsigned long long)x->ne[0], (unsigned long long)x->ne[1], (unsigned long long)x->ne[2],
+                       (unsigned long long)x->ne[3], human(x->nbytes, b1, sizeof b1));
+            }
+}
+
+static void json_model(jw *w, const mg_gguf_model *md)
+{
+    const mg_gguf_file *first = &md->shards[0];
+    jw_begin_obj(w);
+    jw_key(w, "path");
+    jw_str(w, first->path);
+    jw_key(w, "format");
+    jw_str(w, "gguf");
+    jw_key(w, "shards");
+    jw_begin_arr(w);
+    uint64_t params = 0, bytes = 0, ntensors = 0;
+    for (size_t i = 0; i < md->nshards; i++) {
+        const mg_gguf_file *s = &md->shards[i];
+        jw_begin_obj(w);
+        jw_key(w, "path");
+        jw_str(w, s->path);
+        jw_key(w, "error");
+        jw_str(w, s->err ? s->msg : NULL);
+        jw_key(w, "tensors");
+        jw_uint(w, s->err ? 0 : s->g.n_tensors);
+        jw_key(w, "header_bytes");
+        jw_uint(w, s->err ? 0 : s->g.header_bytes);
+        jw_end_obj(w);
+        if (!s->err) {
+            params += s->g.params;
+            bytes += s->g.data_bytes;
+            ntensors += s->g.n_tensors;
+        }
+    }
+    jw_end_arr(w);
+    if (!first->err) {
+        const mg_gguf *g = &first->g;
+        const char *arch = mg_gguf_str(g, "general.architecture");
+        jw_key(w, "version");
+        jw_uint(w, g->version);
+        jw_key(w, "architecture");
+        jw_str(w, arch);
+        jw_key(w, "name");
+        jw_str(w, mg_gguf_str(g, "general.name"));
+        jw_key(w, "parameters");
+        jw_uint(w, params);
+        jw_key(w, "tensor_bytes");
+        jw_uint(w, bytes);
+        jw_key(w, "tensors");
+        jw_uint(w, ntensors);
+        jw_key(w, "bits_per_weight");
+        jw_num(w, params ? 8.0 * (double)bytes / (double)params : 0.0);
+        jw_key(w, "context_length");
+        jw_uint(w, arch_u64(g, arch, "context_length"));
+        jw_key(w, "block_count");
+        jw_uint(w, arch_u64(g, arch, "block_count"));
+        jw_key(w, "embedding_length");
+        jw_uint(w, arch_u64(g, arch, "embedding_length"));
+        jw_key(w, "head_count");
+        jw_uint(w, arch_u64(g, arch, "attention.head_count"));
+        jw_key(w, "head_count_kv");
+        jw_uint(w, arch_u64(g, arch, "attention.head_count_kv"));
+        const mg_gguf_kv *tok = mg_gguf_find(g, "tokenizer.ggml.tokens");
+        jw_key(w, "vocabulary");
+        jw_uint(w, tok ? tok->arr_count : 0);
+        jw_key(w, "metadata_keys");
+        jw_uint(w, g->n_kv);
+        jw_key(w, "issues");
+        jw_begin_arr(w);
+        for (size_t i = 0; i < md->nshards; i++)
+            for (size_t k = 0; k < md->shards[i].g.nissues; k++)
+                jw_str(w, md->shards[i].g.issues[k]);
+        jw_end_arr(w);
+        jw_key(w, "types");
+        jw_begin_obj(w);
+        for (uint32_t t = 0; t < 64; t++) {
+            uint64_t b = 0, p = 0;
+            for (size_t i = 0; i < md->nshards; i++)
+                if (!md->shards[i].err) {
+                    b += md->shards[i].g.bytes_by_type[t];
+                    p += md->shards[i].g.params_by_type[t];
+                }
+            if (!p && !b)
+                continue;
+            const mg_ggml_type *ty = mg_ggml_type_get(t);
+            char nm[16];
+            snprintf(nm, sizeof nm, "%u", t);
+            jw_key(w, ty ? ty->name : nm);
+            jw_begin_obj(w);
+            jw_key(w, "bytes");
+            jw_uint(w, b);
+            jw_key(w, "parameters");
+            jw_uint(w, p);
+            jw_end_obj(w);
+        }
+        jw_end_obj(w);
+        jw_key(w, "tensor_list");
+        jw_begin_arr(w);
+        for (size_t i = 0; i < md->nshards; i++)
+            for (uint64_t t = 0; t < md->shards[i].g.n_tensors; t++) {
+                const mg_gguf_tensor *x = &md->shards[i].g.tensors[t];
+                jw_begin_obj(w);
+                jw_key(w, "name");
+                jw_str(w, x->name);
+                jw_key(w, "type");
+                jw_uint(w, x->type);
+                jw_key(w, "shape");
+                jw_begin_arr(w);
+                for (uint32_t d = 0; d < x->n_dims; d++)
+                    jw_uint(w, x->ne[d]);
+                jw_end_arr(w);
+                jw_key(w, "bytes");
+                jw_uint(w, x->nbytes);
+                jw_key(w, "offset");
+                jw_uint(w, x->offset);
+                jw_end_obj(w);
+            }
+        jw_end_arr(w);
+    }
+    jw_end_obj(w);
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    enum { O_JSON = 256, O_TENSORS, O_META };
+    static const struct option opts[] = {{"json", no_argument, 0, O_JSON}, {"tensors", no_argument, 0, O_TENSORS},
+                                         {"metadata", no_argument, 0, O_META}, {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int json = 0, tensors = 0, metadata = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_JSON: json = 1; break;
+        case O_TENSORS: tensors = 1; break;
+        case O_META: metadata = 1; break;
+        case 'h': fputs(help, stdout); return EXIT_PASS;
+        default: fprintf(stderr, "Try 'mlgate inspect --help'.\n"); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "mlgate inspect: no MODEL given\n%s", help);
+        return EXIT_USAGE;
+    }
+    out_colour_init("auto", stdout);
+    jw w = {stdout, 0, {0}, 0};
+    if (json) {
+        jw_begin_obj(&w);
+        jw_key(&w, "mlgate");
+        jw_str(&w, MLGATE_VERSION);
+        jw_key(&w, "command");
+        jw_str(&w, "inspect");
+        jw_key(&w, "models");
+        jw_begin_arr(&w);
+    }
+    int status = EXIT_PASS;
+    for (int i = optind; i < argc; i++) {
+        mg_gguf_model *md = mg_gguf_model_open(argv[i]);
+        if (!md) {
+            fprintf(stderr, "mlgate inspect: out of memory\n");
+            return EXIT_USAGE;
+        }
+        for (size_t k = 0; k < md->nshards; k++)
+            if (md->shards[k].err)
+                status = EXIT_FAIL;
+        if (json)
+            json_model(&w, md);
+        else
+            print_model(md, tensors, metadata);
+        mg_gguf_model_free(md);
+    }
+    if (json) {
+        jw_end_arr(&w);
+        jw_end_obj(&w);
+    }
+    return status;
+}

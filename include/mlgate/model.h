@@ -1,0 +1,97 @@
+/* model.h - model files: GGUF (and later safetensors) parsed from their headers. */
+#ifndef MLGATE_MODEL_H
+#define MLGATE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One row of the ggml type table (lib/tables/ggml.c). */
+typedef struct mg_ggml_type {
+    uint32_t id;
+    const char *name;       /* "Q4_K" */
+    uint32_t blck;          /* elements per block */
+    uint32_t bytes;         /* bytes per block */
+} mg_ggml_type;
+
+/* NULL for unknown and removed ids. */
+const mg_ggml_type *mg_ggml_type_get(uint32_t id);
+uint32_t mg_ggml_type_count(void);
+
+/* GGUF metadata value types. */
+enum {
+    MG_GGUF_U8 = 0, MG_GGUF_I8, MG_GGUF_U16, MG_GGUF_I16, MG_GGUF_U32, MG_GGUF_I32, MG_GGUF_F32,
+    MG_GGUF_BOOL, MG_GGUF_STRING, MG_GGUF_ARRAY, MG_GGUF_U64, MG_GGUF_I64, MG_GGUF_F64, MG_GGUF_NTYPES
+};
+
+typedef struct mg_gguf_kv {
+    const char *key;
+    uint32_t type;          /* MG_GGUF_* */
+    union { uint64_t u; int64_t i; double f; } v;   /* scalars (bool in u) */
+    const char *str;        /* STRING: NUL-terminated copy (capped at 4 KiB); ARRAY of STRING: first element */
+    uint32_t arr_type;      /* ARRAY: element type */
+    uint64_t arr_count;     /* ARRAY: element count */
+} mg_gguf_kv;
+
+typedef struct mg_gguf_tensor {
+    const char *name;
+    uint32_t n_dims;
+    uint64_t ne[4];
+    uint32_t type;          /* ggml type id */
+    uint64_t offset;        /* relative to the data section */
+    uint64_t nbytes;        /* 0 when the type is unknown */
+} mg_gguf_tensor;
+
+#define MG_GGUF_MAX_ISSUES 8
+
+/* A parsed GGUF header: metadata, tensor table, totals. */
+typedef struct mg_gguf {
+    uint32_t version;
+    uint64_t n_kv, n_tensors;
+    mg_gguf_kv *kv;
+    mg_gguf_tensor *tensors;
+    uint32_t alignment;
+    uint64_t header_bytes;  /* where the data section starts (bytes of header to read remotely) */
+    uint64_t data_bytes;    /* Σ padded tensor sizes: the data section's size */
+    uint64_t params;        /* Σ elements */
+    uint64_t bytes_by_type[64];
+    uint64_t params_by_type[64];
+    uint32_t unknown_types; /* tensors of a type this table does not know */
+    size_t nissues;         /* what llama.cpp's own reader would reject, in words */
+    const char *issues[MG_GGUF_MAX_ISSUES];
+} mg_gguf;
+
+struct mg_arena;
+
+/*
+ * Parses the GGUF header in buf (the whole file, or at least its header).
+ * Returns MG_OK, MG_E_TRUNCATED when buf ends inside the header (need more
+ * bytes: *need says how many if known), or another error with err filled.
+ */
+int mg_gguf_parse(const uint8_t *buf, size_t len, struct mg_arena *a, mg_gguf *out, uint64_t *need,
+                  char *err, size_t errlen);
+
+const mg_gguf_kv *mg_gguf_find(const mg_gguf *g, const char *key);
+/* A numeric value as u64 (any integer type), or def. */
+uint64_t mg_gguf_u64(const mg_gguf *g, const char *key, uint64_t def);
+const char *mg_gguf_str(const mg_gguf *g, const char *key);
+
+/* A model on disk: one GGUF, or every shard of "name-00001-of-00009.gguf". */
+typedef struct mg_gguf_file {
+    char path[1024];
+    mg_gguf g;
+    uint64_t size;          /* bytes on disk */
+    int err;                /* mg_err */
+    char msg[256];          /* why, when err */
+} mg_gguf_file;
+
+typedef struct mg_gguf_model {
+    size_t nshards;
+    mg_gguf_file *shards;
+    struct mg_arena *arena;
+} mg_gguf_model;
+
+/* Reads the file (and its sibling shards); per-shard errors are in shards[i].err. NULL on OOM. */
+mg_gguf_model *mg_gguf_model_open(const char *path);
+void mg_gguf_model_free(mg_gguf_model *m);
+
+#endif

@@ -1,0 +1,238 @@
+/* test_gguf.c - the GGUF reader: a file built here byte by byte, the type table, and hostile headers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "mlgate/mlgate.h"
+
+/* A growing byte buffer with little-endian writers. */
+typedef struct buf { uint8_t *p; size_t n, cap; } buf;
+
+static void put(buf *b, const void *src, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+static void u32(buf *b, uint32_t v) { uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)}; put(b, x, 4); }
+static void u64(buf *b, uint64_t v) { u32(b, (uint32_t)v); u32(b, (uint32_t)(v >> 32)); }
+static void str(buf *b, const char *s) { u64(b, strlen(s)); put(b, s, strlen(s)); }
+
+/* GGUF v3: 2 tensors (a Q4_K 512x4 and an F32 512), arch llama, a string array, a u32. */
+static buf good(void)
+{
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 2);   /* tensors */
+    u64(&b, 4);   /* kv */
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "llama");
+    str(&b, "llama.context_length"); u32(&b, MG_GGUF_U32); u32(&b, 8192);
+    str(&b, "tokenizer.ggml.tokens"); u32(&b, MG_GGUF_ARRAY); u32(&b, MG_GGUF_STRING); u64(&b, 3);
+    str(&b, "a"); str(&b, "bb"); str(&b, "ccc");
+    str(&b, "general.alignment"); u32(&b, MG_GGUF_U32); u32(&b, 32);
+    str(&b, "blk.0.w"); u32(&b, 2); u64(&b, 512); u64(&b, 4); u32(&b, 12); u64(&b, 0);
+    str(&b, "blk.0.n"); u32(&b, 1); u64(&b, 512); u32(&b, 0); u64(&b, 1152);   /* 512/256*144*4 = 1152 */
+    while (b.n % 32)
+        put(&b, "", 1);
+    size_t data = 1152 + 2048;
+    uint8_t *z = calloc(1, data);
+    put(&b, z, data);
+    free(z);
+    return b;
+}
+
+static int parse(const buf *b, mg_gguf *g, mg_arena *a)
+{
+    char err[256];
+    uint64_t need;
+    return mg_gguf_parse(b->p, b->n, a, g, &need, err, sizeof err);
+}
+
+static void reads_a_good_file(void **state)
+{
+    (void)state;
+    buf b = good();
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    assert_int_equal(parse(&b, &g, a), MG_OK);
+    assert_int_equal(g.version, 3);
+    assert_int_equal(g.n_tensors, 2);
+    assert_string_equal(mg_gguf_str(&g, "general.architecture"), "llama");
+    assert_int_equal(mg_gguf_u64(&g, "llama.context_length", 0), 8192);
+    assert_int_equal(mg_gguf_find(&g, "tokenizer.ggml.tokens")->arr_count, 3);
+    assert_string_equal(mg_gguf_find(&g, "tokenizer.ggml.tokens")->str, "a");
+    assert_int_equal(g.tensors[0].nbytes, 1152);
+    assert_int_equal(g.tensors[1].nbytes, 2048);
+    assert_int_equal(g.params, 512 * 4 + 512);
+    assert_int_equal(g.bytes_by_type[12], 1152);
+    assert_int_equal(g.data_bytes, 1152 + 2048);
+    assert_int_equal(g.header_bytes % 32, 0);
+    assert_int_equal(g.nissues, 0);
+    mg_arena_free(a);
+    free(b.p);
+}
+
+static void type_table(void **state)
+{
+    (void)state;
+    struct { uint32_t id; const char *name; double bpw; } t[] = {
+        {0, "F32", 32}, {1, "F16", 16}, {2, "Q4_0", 4.5}, {8, "Q8_0", 8.5}, {10, "Q2_K", 2.625},
+        {12, "Q4_K", 4.5}, {14, "Q6_K", 6.5625}, {19, "IQ1_S", 1.5625}, {23, "IQ4_XS", 4.25}, {30, "BF16", 16},
+        {39, "MXFP4", 4.25}, {40, "NVFP4", 4.5}, {41, "Q1_0", 1.125}, {42, "Q2_0", 2.25},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        const mg_ggml_type *ty = mg_ggml_type_get(t[i].id);
+        assert_non_null(ty);
+        assert_string_equal(ty->name, t[i].name);
+        assert_true(ty->bytes * 8.0 / ty->blck == t[i].bpw);
+    }
+    assert_null(mg_ggml_type_get(4));    /* removed */
+    assert_null(mg_ggml_type_get(31));   /* removed from gguf files */
+    assert_null(mg_ggml_type_get(43));   /* past the table */
+}
+
+static void truncated_everywhere(void **state)
+{
+    (void)state;
+    buf b = good();
+    for (size_t cut = 0; cut < b.n; cut++) {
+        uint8_t *c = malloc(cut ? cut : 1);
+        memcpy(c, b.p, cut);
+        mg_arena *a = mg_arena_new();
+        mg_gguf g;
+        char err[256];
+        uint64_t need = 0;
+        int rc = mg_gguf_parse(c, cut, a, &g, &need, err, sizeof err);
+        /* Before the data section: truncated, saying how much it needs. After: parsed. */
+        if (rc == MG_E_TRUNCATED)
+            assert_true(need > cut);
+        else
+            assert_int_equal(rc, cut < 8 ? MG_E_TRUNCATED : MG_OK);
+        mg_arena_free(a);
+        free(c);
+    }
+    free(b.p);
+}
+
+static int with_patch(const char *what, size_t at, const void *bytes, size_t n)
+{
+    buf b = good();
+    memcpy(b.p + at, bytes, n);
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    char err[256];
+    uint64_t need;
+    int rc = mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err);
+    (void)what;
+    mg_arena_free(a);
+    free(b.p);
+    return rc;
+}
+
+static void hostile_headers(void **state)
+{
+    (void)state;
+    uint8_t big[8] = {0, 0, 0, 0, 0, 0, 0, 0x80};   /* 2^63 */
+    assert_int_equal(with_patch("tensor count 2^63", 8, big, 8), MG_E_LIMIT);
+    assert_int_equal(with_patch("kv count 2^63", 16, big, 8), MG_E_LIMIT);
+    /* The first key's length: 2^63 -> runs past the end. */
+    assert_int_equal(with_patch("string past EOF", 24, big, 8), MG_E_TRUNCATED);
+    uint8_t ver[4] = {0, 0, 0, 3};   /* big-endian version 3 */
+    assert_int_equal(with_patch("big endian", 4, ver, 4), MG_E_UNSUPPORTED);
+    uint8_t v9[4] = {9, 0, 0, 0};
+    assert_int_equal(with_patch("version 9", 4, v9, 4), MG_E_UNSUPPORTED);
+    assert_int_equal(with_patch("bad magic", 0, "GGUG", 4), MG_E_FORMAT);
+    /* The value type of the first key (offset 24 + 8 + 20 = 52): 99. */
+    uint8_t t99[4] = {99, 0, 0, 0};
+    assert_int_equal(with_patch("unknown value type", 52, t99, 4), MG_E_FORMAT);
+}
+
+static void huge_arrays_and_nesting(void **state)
+{
+    (void)state;
+    /* An array of 2^62 u64 in a tiny file: truncated, nothing allocated. */
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 0);
+    u64(&b, 1);
+    str(&b, "x");
+    u32(&b, MG_GGUF_ARRAY);
+    u32(&b, MG_GGUF_U64);
+    u64(&b, 1ull << 62);
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    assert_int_equal(parse(&b, &g, a), MG_E_TRUNCATED);
+    free(b.p);
+    /* Arrays nested 5 deep: refused; 2 deep: read, with llama.cpp's objection noted. */
+    for (int depth = 2; depth <= 5; depth += 3) {
+        buf c = {0};
+        put(&c, "GGUF", 4);
+        u32(&c, 3);
+        u64(&c, 0);
+        u64(&c, 1);
+        str(&c, "nest");
+        u32(&c, MG_GGUF_ARRAY);
+        for (int d = 1; d < depth; d++) {
+            u32(&c, MG_GGUF_ARRAY);
+            u64(&c, 1);
+        }
+        u32(&c, MG_GGUF_U8);
+        u64(&c, 1);
+        put(&c, "\x07", 1);
+        int rc = parse(&c, &g, a);
+        if (depth == 2) {
+            assert_int_equal(rc, MG_OK);
+            assert_true(g.nissues == 1 && strstr(g.issues[0], "nested"));
+        } else {
+            assert_int_equal(rc, MG_E_LIMIT);
+        }
+        free(c.p);
+    }
+    mg_arena_free(a);
+}
+
+/* A file whose second tensor is not where llama.cpp expects it, and one with an unknown type. */
+static void llama_cpp_objections(void **state)
+{
+    (void)state;
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 2);
+    u64(&b, 0);
+    str(&b, "a"); u32(&b, 1); u64(&b, 32); u32(&b, 0); u64(&b, 0);
+    str(&b, "b"); u32(&b, 1); u64(&b, 32); u32(&b, 77); u64(&b, 4096);
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    assert_int_equal(parse(&b, &g, a), MG_OK);
+    assert_int_equal(g.unknown_types, 1);
+    int unknown = 0, offset = 0;
+    for (size_t i = 0; i < g.nissues; i++) {
+        unknown += strstr(g.issues[i], "unknown") != NULL;
+        offset += strstr(g.issues[i], "offset 4096") != NULL;
+    }
+    assert_int_equal(unknown, 1);
+    assert_int_equal(offset, 1);
+    mg_arena_free(a);
+    free(b.p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reads_a_good_file), cmocka_unit_test(type_table), cmocka_unit_test(truncated_everywhere),
+        cmocka_unit_test(hostile_headers),   cmocka_unit_test(huge_arrays_and_nesting),
+        cmocka_unit_test(llama_cpp_objections),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
