@@ -24,6 +24,8 @@ typedef enum { C_RESET, C_BOLD, C_DIM, C_GREEN, C_YELLOW, C_RED, C_MAGENTA, C_CY
 int out_colour_init(const char *mode, FILE *f);
 const char *col(colour c);
 const char *human_bytes(uint64_t n, char *buf, size_t len);
+/* 7.62 B, 68.1 K: parameter counts. */
+const char *human_count(uint64_t n, char *buf, size_t len);
 int parse_size(const char *s, uint64_t *out);
 
 /* ---- JSON writer (cli/json.c): commas and escaping handled here ---- */

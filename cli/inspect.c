@@ -8,12 +8,14 @@
 #include "mlgate/mlgate.h"
 
 static const char help[] =
-    "usage: mlgate inspect [options] MODEL.gguf...\n"
+    "usage: mlgate inspect [options] MODEL...\n"
     "\n"
-    "Reads a model file's header and says what it really is: architecture, parameters,\n"
-    "true size and bits per weight, types, context length and shape, and whether\n"
-    "llama.cpp's own reader would accept it. Split GGUFs (-00001-of-00009.gguf) are read\n"
-    "shard by shard and totalled.\n"
+    "Reads a model's headers and says what it really is: architecture, parameters, true\n"
+    "size and bits per weight, types, context length and shape. MODEL is a GGUF file\n"
+    "(split GGUFs, -00001-of-00009.gguf, are read shard by shard and totalled; llama.cpp's\n"
+    "own checks are applied), or a safetensors checkpoint: a .safetensors file, a\n"
+    "model.safetensors.index.json, or a directory (diffusers: transformer/, unet/), with\n"
+    "config.json read beside it. Validated like the reference implementations.\n"
     "\n"
     "      --json        machine-readable report\n"
     "      --tensors     list every tensor\n"
@@ -56,8 +58,9 @@ static void print_model(const mg_gguf_model *md, int tensors, int metadata)
             continue;
         }
         params += s->g.params;
-        bytes += s->g.data_bytes;
         ntensors += s->g.n_tensors;
+        for (uint64_t t = 0; t < s->g.n_tensors; t++)
+            bytes += s->g.tensors[t].nbytes;
         for (uint64_t t = 0; t < s->g.n_tensors; t++)
             if (s->g.tensors[t].type < 64) {
                 by_type[s->g.tensors[t].type] += s->g.tensors[t].nbytes;
@@ -69,9 +72,10 @@ static void print_model(const mg_gguf_model *md, int tensors, int metadata)
     const mg_gguf *g = &first->g;
     const char *arch = mg_gguf_str(g, "general.architecture");
     const char *name = mg_gguf_str(g, "general.name");
-    printf("%s%s%s: GGUF v%u, %s%s%s%s, %.2f B parameters, %s of tensors, %.2f bits per weight\n", col(C_BOLD),
+    char pc[32];
+    printf("%s%s%s: GGUF v%u, %s%s%s%s, %s parameters, %s of tensors, %.2f bits per weight\n", col(C_BOLD),
            first->path, col(C_RESET), g->version, arch ? arch : "(no architecture)", name ? " (" : "",
-           name ? name : "", name ? ")" : "", (double)params / 1e9, human(bytes, b1, sizeof b1),
+           name ? name : "", name ? ")" : "", human_count(params, pc, sizeof pc), human(bytes, b1, sizeof b1),
            params ? 8.0 * (double)bytes / (double)params : 0.0);
     if (md->nshards > 1)
         printf("  split into %zu shards%s\n", md->nshards, bad ? " (some unreadable: totals are partial)" : "");
@@ -144,8 +148,9 @@ static void json_model(jw *w, const mg_gguf_model *md)
         jw_end_obj(w);
         if (!s->err) {
             params += s->g.params;
-            bytes += s->g.data_bytes;
             ntensors += s->g.n_tensors;
+            for (uint64_t t = 0; t < s->g.n_tensors; t++)
+                bytes += s->g.tensors[t].nbytes;
         }
     }
     jw_end_arr(w);
@@ -236,6 +241,184 @@ static void json_model(jw *w, const mg_gguf_model *md)
     jw_end_obj(w);
 }
 
+static void print_st(const mg_st_model *m, int tensors)
+{
+    char b1[32], b2[32];
+    uint64_t params = 0, bytes = 0, aux = 0, n = 0, pb[MG_ST_NDTYPES] = {0}, bb[MG_ST_NDTYPES] = {0};
+    int bad = 0;
+    for (size_t i = 0; i < m->nshards; i++) {
+        const mg_st_file *s = &m->shards[i];
+        if (s->err) {
+            printf("%s%s%s: %s: %s\n", col(C_RED), s->path, col(C_RESET), mg_strerror((mg_err)s->err), s->msg);
+            bad = 1;
+            continue;
+        }
+        params += s->st.params;
+        bytes += s->st.data_bytes;
+        n += s->st.n;
+        for (size_t t = 0; t < s->st.n; t++)
+            aux += s->st.tensors[t].aux;
+        for (unsigned d = 0; d < MG_ST_NDTYPES; d++) {
+            pb[d] += s->st.params_by_dtype[d];
+            bb[d] += s->st.bytes_by_dtype[d];
+        }
+    }
+    if (!m->nshards) {
+        printf("%s%s%s: no safetensors or GGUF model found here\n", col(C_RED), m->path, col(C_RESET));
+        return;
+    }
+    char pc[32];
+    printf("%s%s%s: safetensors, %zu file%s, %s%s%s%s, %s parameters, %s of tensors\n", col(C_BOLD), m->path,
+           col(C_RESET), m->nshards, m->nshards == 1 ? "" : "s", m->architecture[0] ? m->architecture : "(no config.json)",
+           m->model_type[0] ? " (" : "", m->model_type, m->model_type[0] ? ")" : "", human_count(params, pc, sizeof pc),
+           human(bytes, b1, sizeof b1));
+    if (bad)
+        printf("  some files could not be read: totals are partial\n");
+    if (aux)
+        printf("  %llu tensors are quantization scales or zero-points, not counted as parameters\n", (unsigned long long)aux);
+    if (m->has_config)
+        printf("  config: hidden %llu, %llu layers, %llu heads (%llu KV), context %llu, vocabulary %llu, dtype %s%s%s\n",
+               (unsigned long long)m->hidden_size, (unsigned long long)m->layers, (unsigned long long)m->heads,
+               (unsigned long long)(m->kv_heads ? m->kv_heads : m->heads), (unsigned long long)m->context,
+               (unsigned long long)m->vocab, m->torch_dtype[0] ? m->torch_dtype : "?",
+               m->quant_method[0] ? ", quantization " : "", m->quant_method);
+    printf("  %llu tensors:", (unsigned long long)n);
+    for (unsigned d = 0; d < MG_ST_NDTYPES; d++)
+        if (bb[d])
+            printf(" %s %s (%s)", mg_st_dtype_name((uint8_t)d), human(bb[d], b2, sizeof b2), human_count(pb[d], pc, sizeof pc));
+    printf("\n");
+    if (m->index_total_size && m->index_total_size != bytes && !bad)
+        printf("  %swarning%s: the index says %llu bytes of tensors, the headers %llu\n", col(C_YELLOW), col(C_RESET),
+               (unsigned long long)m->index_total_size, (unsigned long long)bytes);
+    printf("  loaders that materialise the whole checkpoint in RAM need at least %s of RAM\n", human(bytes, b1, sizeof b1));
+    if (tensors)
+        for (size_t i = 0; i < m->nshards; i++)
+            for (size_t t = 0; t < m->shards[i].st.n; t++) {
+                const mg_st_tensor *x = &m->shards[i].st.tensors[t];
+                printf("    %-56s %-8s %s%s\n", x->name, mg_st_dtype_name(x->dtype), human(x->end - x->begin, b1, sizeof b1),
+                       x->aux ? " (aux)" : "");
+            }
+}
+
+static void json_st(jw *w, const mg_st_model *m)
+{
+    uint64_t params = 0, bytes = 0, n = 0;
+    jw_begin_obj(w);
+    jw_key(w, "path");
+    jw_str(w, m->path);
+    jw_key(w, "format");
+    jw_str(w, "safetensors");
+    jw_key(w, "shards");
+    jw_begin_arr(w);
+    for (size_t i = 0; i < m->nshards; i++) {
+        const mg_st_file *s = &m->shards[i];
+        jw_begin_obj(w);
+        jw_key(w, "path");
+        jw_str(w, s->path);
+        jw_key(w, "error");
+        jw_str(w, s->err ? s->msg : NULL);
+        jw_key(w, "tensors");
+        jw_uint(w, s->err ? 0 : s->st.n);
+        jw_key(w, "header_bytes");
+        jw_uint(w, s->err ? 0 : 8 + s->st.header_len);
+        jw_end_obj(w);
+        if (!s->err) {
+            params += s->st.params;
+            bytes += s->st.data_bytes;
+            n += s->st.n;
+        }
+    }
+    jw_end_arr(w);
+    jw_key(w, "architecture");
+    jw_str(w, m->architecture[0] ? m->architecture : NULL);
+    jw_key(w, "model_type");
+    jw_str(w, m->model_type[0] ? m->model_type : NULL);
+    jw_key(w, "parameters");
+    jw_uint(w, params);
+    jw_key(w, "tensor_bytes");
+    jw_uint(w, bytes);
+    jw_key(w, "tensors");
+    jw_uint(w, n);
+    jw_key(w, "config");
+    if (!m->has_config) {
+        jw_null(w);
+    } else {
+        jw_begin_obj(w);
+        jw_key(w, "hidden_size");
+        jw_uint(w, m->hidden_size);
+        jw_key(w, "num_hidden_layers");
+        jw_uint(w, m->layers);
+        jw_key(w, "num_attention_heads");
+        jw_uint(w, m->heads);
+        jw_key(w, "num_key_value_heads");
+        jw_uint(w, m->kv_heads);
+        jw_key(w, "max_position_embeddings");
+        jw_uint(w, m->context);
+        jw_key(w, "torch_dtype");
+        jw_str(w, m->torch_dtype[0] ? m->torch_dtype : NULL);
+        jw_key(w, "quant_method");
+        jw_str(w, m->quant_method[0] ? m->quant_method : NULL);
+        jw_end_obj(w);
+    }
+    jw_key(w, "dtypes");
+    jw_begin_obj(w);
+    for (unsigned d = 0; d < MG_ST_NDTYPES; d++) {
+        uint64_t b = 0, p = 0;
+        for (size_t i = 0; i < m->nshards; i++)
+            if (!m->shards[i].err) {
+                b += m->shards[i].st.bytes_by_dtype[d];
+                p += m->shards[i].st.params_by_dtype[d];
+            }
+        if (!b)
+            continue;
+        jw_key(w, mg_st_dtype_name((uint8_t)d));
+        jw_begin_obj(w);
+        jw_key(w, "bytes");
+        jw_uint(w, b);
+        jw_key(w, "parameters");
+        jw_uint(w, p);
+        jw_end_obj(w);
+    }
+    jw_end_obj(w);
+    jw_key(w, "tensor_list");
+    jw_begin_arr(w);
+    for (size_t i = 0; i < m->nshards; i++)
+        for (size_t t = 0; t < m->shards[i].st.n; t++) {
+            const mg_st_tensor *x = &m->shards[i].st.tensors[t];
+            jw_begin_obj(w);
+            jw_key(w, "name");
+            jw_str(w, x->name);
+            jw_key(w, "dtype");
+            jw_str(w, mg_st_dtype_name(x->dtype));
+            jw_key(w, "shape");
+            jw_begin_arr(w);
+            for (uint32_t d = 0; d < x->ndims; d++)
+                jw_uint(w, x->shape[d]);
+            jw_end_arr(w);
+            jw_key(w, "data_offsets");
+            jw_begin_arr(w);
+            jw_uint(w, x->begin);
+            jw_uint(w, x->end);
+            jw_end_arr(w);
+            jw_key(w, "aux");
+            jw_bool(w, x->aux);
+            jw_end_obj(w);
+        }
+    jw_end_arr(w);
+    jw_end_obj(w);
+}
+
+static int is_gguf(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char m[4] = {0};
+    if (!f)
+        return strstr(path, ".gguf") != NULL;   /* let the GGUF reader say what is wrong */
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    return n == 4 && !memcmp(m, "GGUF", 4);
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     enum { O_JSON = 256, O_TENSORS, O_META };
@@ -270,6 +453,24 @@ int cmd_inspect(int argc, char **argv)
     }
     int status = EXIT_PASS;
     for (int i = optind; i < argc; i++) {
+        if (!is_gguf(argv[i])) {
+            mg_st_model *sm = mg_st_model_open(argv[i]);
+            if (!sm) {
+                fprintf(stderr, "mlgate inspect: out of memory\n");
+                return EXIT_USAGE;
+            }
+            if (!sm->nshards)
+                status = EXIT_FAIL;
+            for (size_t k = 0; k < sm->nshards; k++)
+                if (sm->shards[k].err)
+                    status = EXIT_FAIL;
+            if (json)
+                json_st(&w, sm);
+            else
+                print_st(sm, tensors);
+            mg_st_model_free(sm);
+            continue;
+        }
         mg_gguf_model *md = mg_gguf_model_open(argv[i]);
         if (!md) {
             fprintf(stderr, "mlgate inspect: out of memory\n");

@@ -66,3 +66,16 @@ int parse_size(const char *s, uint64_t *out)
     *out = (uint64_t)(v * mult);
     return 0;
 }
+
+const char *human_count(uint64_t n, char *buf, size_t len)
+{
+    if (n >= 1000000000ull)
+        snprintf(buf, len, "%.2f B", (double)n / 1e9);
+    else if (n >= 1000000ull)
+        snprintf(buf, len, "%.2f M", (double)n / 1e6);
+    else if (n >= 1000ull)
+        snprintf(buf, len, "%.1f K", (double)n / 1e3);
+    else
+        snprintf(buf, len, "%llu", (unsigned long long)n);
+    return buf;
+}

@@ -1,5 +1,6 @@
 /* model.c - model files on disk: a GGUF, or all shards of a split GGUF, mapped and parsed. */
 #define _GNU_SOURCE
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -80,6 +81,200 @@ mg_gguf_model *mg_gguf_model_open(const char *path)
 }
 
 void mg_gguf_model_free(mg_gguf_model *m)
+{
+    if (!m)
+        return;
+    mg_arena_free(m->arena);
+    free(m->shards);
+    free(m);
+}
+
+/* ---- safetensors: one file, an index of shards, or a directory --------- */
+
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *b = malloc(max + 1);
+    size_t n = b ? fread(b, 1, max, f) : 0;
+    fclose(f);
+    if (!b)
+        return NULL;
+    b[n] = 0;
+    *len = n;
+    return b;
+}
+
+static void read_st(mg_st_file *s, mg_arena *a)
+{
+    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        s->err = MG_E_IO;
+        snprintf(s->msg, sizeof s->msg, "cannot open: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    s->size = (uint64_t)st.st_size;
+    void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    close(fd);
+    if (m == MAP_FAILED) {
+        s->err = MG_E_FORMAT;
+        snprintf(s->msg, sizeof s->msg, "empty or unmappable file");
+        return;
+    }
+    uint64_t need;
+    s->err = mg_safetensors_parse(m, (size_t)st.st_size, s->size, a, &s->st, &need, s->msg, sizeof s->msg);
+    munmap(m, (size_t)st.st_size);
+}
+
+static void read_config(mg_st_model *m, const char *dir)
+{
+    char path[1100];
+    size_t len;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    char *txt = slurp(path, 4u << 20, &len);
+    if (!txt)
+        return;
+    cJSON *c = cJSON_ParseWithLength(txt, len);
+    free(txt);
+    if (!c)
+        return;
+    m->has_config = 1;
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(c, "architectures");
+    if (cJSON_IsArray(arch) && cJSON_IsString(arch->child))
+        snprintf(m->architecture, sizeof m->architecture, "%s", arch->child->valuestring);
+    /* Multimodal configs keep the language model's shape in text_config. */
+    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(c, "text_config");
+    const cJSON *src = cJSON_IsObject(tc) ? tc : c;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(c, "model_type");
+    if (cJSON_IsString(mt))
+        snprintf(m->model_type, sizeof m->model_type, "%s", mt->valuestring);
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(c, "torch_dtype");
+    if (!cJSON_IsString(dt))
+        dt = cJSON_GetObjectItemCaseSensitive(c, "dtype");
+    if (cJSON_IsString(dt))
+        snprintf(m->torch_dtype, sizeof m->torch_dtype, "%s", dt->valuestring);
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(c, "quantization_config");
+    const cJSON *qm = cJSON_IsObject(q) ? cJSON_GetObjectItemCaseSensitive(q, "quant_method") : NULL;
+    if (cJSON_IsString(qm))
+        snprintf(m->quant_method, sizeof m->quant_method, "%s", qm->valuestring);
+    struct { const char *key; uint64_t *out; } nums[] = {
+        {"hidden_size", &m->hidden_size}, {"num_hidden_layers", &m->layers}, {"num_attention_heads", &m->heads},
+        {"num_key_value_heads", &m->kv_heads}, {"max_position_embeddings", &m->context}, {"vocab_size", &m->vocab},
+        {"head_dim", &m->head_dim},
+    };
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, nums[i].key);
+        if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15)
+            *nums[i].out = (uint64_t)v->valuedouble;
+    }
+    cJSON_Delete(c);
+}
+
+static int add_st(mg_st_model *m, const char *path)
+{
+    for (size_t i = 0; i < m->nshards; i++)
+        if (!strcmp(m->shards[i].path, path))
+            return 0;
+    if (m->nshards >= MAX_SHARDS)
+        return -1;
+    snprintf(m->shards[m->nshards++].path, sizeof m->shards[0].path, "%s", path);
+    return 0;
+}
+
+mg_st_model *mg_st_model_open(const char *path)
+{
+    mg_st_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->arena = mg_arena_new();
+    m->shards = calloc(MAX_SHARDS, sizeof *m->shards);
+    if (!m->arena || !m->shards) {
+        mg_st_model_free(m);
+        return NULL;
+    }
+    char dir[1024], index[1100];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s", path);
+    int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!is_dir) {
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = 0;
+        else
+            snprintf(dir, sizeof dir, ".");
+    } else {
+        /* A diffusers layout keeps the weights of the main model in transformer/ or unet/. */
+        const char *sub[] = {"", "/transformer", "/unet"};
+        for (size_t i = 0; i < 3; i++) {
+            char d[1024];
+            snprintf(d, sizeof d, "%.900s%s", path, sub[i]);
+            snprintf(index, sizeof index, "%s/model.safetensors.index.json", d);
+            char single[1100];
+            snprintf(single, sizeof single, "%s/model.safetensors", d);
+            char diff[1100];
+            snprintf(diff, sizeof diff, "%s/diffusion_pytorch_model.safetensors", d);
+            if (access(index, F_OK) == 0 || access(single, F_OK) == 0 || access(diff, F_OK) == 0 ||
+                (snprintf(diff, sizeof diff, "%s/diffusion_pytorch_model.safetensors.index.json", d), access(diff, F_OK) == 0)) {
+                snprintf(dir, sizeof dir, "%s", d);
+                break;
+            }
+        }
+    }
+    snprintf(m->path, sizeof m->path, "%s", path);
+    read_config(m, dir);
+    /* Which shards: the index's weight_map, a single file, or every .safetensors in the directory. */
+    const char *idx_names[] = {"model.safetensors.index.json", "diffusion_pytorch_model.safetensors.index.json"};
+    int have_index = 0;
+    for (size_t k = 0; k < 2 && !have_index; k++) {
+        if (!is_dir && strstr(path, ".index.json"))
+            snprintf(index, sizeof index, "%s", path);
+        else
+            snprintf(index, sizeof index, "%s/%s", dir, idx_names[k]);
+        size_t len;
+        char *txt = (is_dir || strstr(path, ".index.json")) ? slurp(index, 512u << 20, &len) : NULL;
+        if (!txt)
+            continue;
+        cJSON *j = cJSON_ParseWithLength(txt, len);
+        free(txt);
+        const cJSON *wm = j ? cJSON_GetObjectItemCaseSensitive(j, "weight_map") : NULL;
+        if (cJSON_IsObject(wm)) {
+            have_index = 1;
+            for (const cJSON *e = wm->child; e; e = e->next)
+                if (cJSON_IsString(e) && !strchr(e->valuestring, '/')) {
+                    char p[1100];
+                    snprintf(p, sizeof p, "%s/%s", dir, e->valuestring);
+                    add_st(m, p);
+                }
+            const cJSON *md = cJSON_GetObjectItemCaseSensitive(j, "metadata");
+            const cJSON *ts = md ? cJSON_GetObjectItemCaseSensitive(md, "total_size") : NULL;
+            if (cJSON_IsNumber(ts))
+                m->index_total_size = (uint64_t)ts->valuedouble;
+        }
+        cJSON_Delete(j);
+    }
+    if (!have_index) {
+        if (!is_dir) {
+            add_st(m, path);
+        } else {
+            const char *names[] = {"model.safetensors", "diffusion_pytorch_model.safetensors"};
+            for (size_t k = 0; k < 2; k++) {
+                char p[1100];
+                snprintf(p, sizeof p, "%s/%s", dir, names[k]);
+                if (access(p, F_OK) == 0)
+                    add_st(m, p);
+            }
+        }
+    }
+    for (size_t i = 0; i < m->nshards; i++)
+        read_st(&m->shards[i], m->arena);
+    return m;
+}
+
+void mg_st_model_free(mg_st_model *m)
 {
     if (!m)
         return;

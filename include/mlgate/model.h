@@ -75,6 +75,40 @@ const mg_gguf_kv *mg_gguf_find(const mg_gguf *g, const char *key);
 uint64_t mg_gguf_u64(const mg_gguf *g, const char *key, uint64_t def);
 const char *mg_gguf_str(const mg_gguf *g, const char *key);
 
+/* safetensors dtypes (lib/fmt/safetensors.c). */
+enum {
+    MG_ST_BOOL = 0, MG_ST_F4, MG_ST_F6_E2M3, MG_ST_F6_E3M2, MG_ST_U8, MG_ST_I8, MG_ST_F8_E5M2, MG_ST_F8_E4M3,
+    MG_ST_F8_E8M0, MG_ST_F8_E4M3FNUZ, MG_ST_F8_E5M2FNUZ, MG_ST_I16, MG_ST_U16, MG_ST_F16, MG_ST_BF16, MG_ST_I32,
+    MG_ST_U32, MG_ST_F32, MG_ST_C64, MG_ST_F64, MG_ST_I64, MG_ST_U64, MG_ST_NDTYPES
+};
+
+typedef struct mg_st_tensor {
+    const char *name;
+    uint8_t dtype;
+    uint8_t aux;            /* a quantization scale/zero-point, not a parameter */
+    uint32_t ndims;
+    uint64_t shape[8];
+    uint64_t numel;
+    uint64_t begin, end;    /* in the byte buffer after the header */
+} mg_st_tensor;
+
+typedef struct mg_safetensors {
+    uint64_t header_len;    /* N: the JSON header's bytes (data starts at 8 + N) */
+    size_t n;
+    mg_st_tensor *tensors;
+    const char *format;     /* __metadata__.format ("pt"), or NULL */
+    uint64_t data_bytes;
+    uint64_t params;        /* elements of non-auxiliary tensors */
+    uint64_t params_by_dtype[MG_ST_NDTYPES], bytes_by_dtype[MG_ST_NDTYPES];
+} mg_safetensors;
+
+/* file_size 0: unknown (remote header only). MG_E_TRUNCATED with *need when buf is short. */
+int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, struct mg_arena *a,
+                         mg_safetensors *out, uint64_t *need, char *err, size_t errlen);
+const char *mg_st_dtype_name(uint8_t id);
+unsigned mg_st_dtype_bits(uint8_t id);
+int mg_st_is_aux(const char *name, uint8_t dtype);
+
 /* A model on disk: one GGUF, or every shard of "name-00001-of-00009.gguf". */
 typedef struct mg_gguf_file {
     char path[1024];
@@ -89,6 +123,29 @@ typedef struct mg_gguf_model {
     mg_gguf_file *shards;
     struct mg_arena *arena;
 } mg_gguf_model;
+
+/* A safetensors checkpoint: one file, an index of shards, or a directory (diffusers: transformer/, unet/). */
+typedef struct mg_st_file {
+    char path[1100];
+    mg_safetensors st;
+    uint64_t size;
+    int err;
+    char msg[256];
+} mg_st_file;
+
+typedef struct mg_st_model {
+    char path[1024];
+    size_t nshards;
+    mg_st_file *shards;
+    uint64_t index_total_size;  /* the index's metadata.total_size, 0 if none */
+    int has_config;             /* config.json beside it: */
+    char architecture[96], model_type[64], torch_dtype[32], quant_method[32];
+    uint64_t hidden_size, layers, heads, kv_heads, context, vocab, head_dim;
+    struct mg_arena *arena;
+} mg_st_model;
+
+mg_st_model *mg_st_model_open(const char *path);
+void mg_st_model_free(mg_st_model *m);
 
 /* Reads the file (and its sibling shards); per-shard errors are in shards[i].err. NULL on OOM. */
 mg_gguf_model *mg_gguf_model_open(const char *path);

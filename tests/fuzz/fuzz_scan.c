@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "fmt/fmt.h"
 #include "mlgate/mlgate.h"
 
@@ -36,6 +37,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (m.usize >= sizeof head)
                 mg_zip_extract(&z, &m, head, sizeof head, &why);
         }
+    /* The same bytes as model headers. */
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    mg_safetensors st;
+    char err[256];
+    uint64_t need;
+    if (a) {
+        mg_gguf_parse(b, size, a, &g, &need, err, sizeof err);
+        mg_safetensors_parse(b, size, size, a, &st, &need, err, sizeof err);
+        mg_arena_free(a);
+    }
     free(b);
     return 0;
 }
