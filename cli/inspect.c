@@ -79,6 +79,21 @@ static void print_model(const mg_gguf_model *md, int tensors, int metadata)
            params ? 8.0 * (double)bytes / (double)params : 0.0);
     if (md->nshards > 1)
         printf("  split into %zu shards%s\n", md->nshards, bad ? " (some unreadable: totals are partial)" : "");
+    const char *gtype = mg_gguf_str(g, "general.type");
+    if (arch && !strcmp(arch, "clip"))
+        printf("  a multimodal projector (mmproj, architecture 'clip'): used with a language model, not alone\n");
+    else if (gtype && !strcmp(gtype, "adapter"))
+        printf("  a LoRA adapter (general.type 'adapter'): applied to a base model, not loaded alone\n");
+    else if (arch && mg_llama_cpp_knows(arch))
+        printf("  llama.cpp: architecture '%s' is known to the newest llama.cpp mlgate knows (%zu architectures)\n",
+               arch, mg_llama_cpp_count());
+    else if (arch && mg_llama_cpp_spelling(arch))
+        printf("  %sllama.cpp%s: no release known to mlgate loads architecture '%s'; llama.cpp spells it '%s': "
+               "the file was written by another tool or version\n", col(C_RED), col(C_RESET), arch,
+               mg_llama_cpp_spelling(arch));
+    else
+        printf("  %sllama.cpp%s: no release known to mlgate loads architecture '%s' (\"unknown model architecture\")\n",
+               col(C_RED), col(C_RESET), arch ? arch : "");
     const mg_gguf_kv *ft = mg_gguf_find(g, "general.file_type");
     if (ft)
         printf("  file type: %s (%llu)\n", ftype_name(ft->v.u), (unsigned long long)ft->v.u);
@@ -186,6 +201,13 @@ static void json_model(jw *w, const mg_gguf_model *md)
         jw_uint(w, tok ? tok->arr_count : 0);
         jw_key(w, "metadata_keys");
         jw_uint(w, g->n_kv);
+        jw_key(w, "llama_cpp");
+        jw_begin_obj(w);
+        jw_key(w, "known");
+        jw_bool(w, arch && mg_llama_cpp_knows(arch));
+        jw_key(w, "spelling");
+        jw_str(w, arch ? mg_llama_cpp_spelling(arch) : NULL);
+        jw_end_obj(w);
         jw_key(w, "issues");
         jw_begin_arr(w);
         for (size_t i = 0; i < md->nshards; i++)

@@ -227,12 +227,28 @@ static void llama_cpp_objections(void **state)
     free(b.p);
 }
 
+static void engine_table(void **state)
+{
+    (void)state;
+    assert_true(mg_llama_cpp_knows("llama"));
+    assert_true(mg_llama_cpp_knows("gpt-oss"));
+    assert_true(mg_llama_cpp_knows("nemotron_h"));
+    assert_true(mg_llama_cpp_knows("deepseek32"));
+    assert_false(mg_llama_cpp_knows("deepseek3_2"));   /* the error users hit */
+    assert_false(mg_llama_cpp_knows("Llama"));         /* exact match, as llama.cpp compares */
+    assert_string_equal(mg_llama_cpp_spelling("deepseek3_2"), "deepseek32");
+    assert_string_equal(mg_llama_cpp_spelling("GPT_OSS"), "gpt-oss");
+    assert_null(mg_llama_cpp_spelling("llama"));       /* already right */
+    assert_null(mg_llama_cpp_spelling("minimax-m3"));  /* not known at all */
+    assert_int_equal(mg_llama_cpp_count(), 135);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_a_good_file), cmocka_unit_test(type_table), cmocka_unit_test(truncated_everywhere),
         cmocka_unit_test(hostile_headers),   cmocka_unit_test(huge_arrays_and_nesting),
-        cmocka_unit_test(llama_cpp_objections),
+        cmocka_unit_test(llama_cpp_objections), cmocka_unit_test(engine_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

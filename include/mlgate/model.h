@@ -17,6 +17,12 @@ typedef struct mg_ggml_type {
 const mg_ggml_type *mg_ggml_type_get(uint32_t id);
 uint32_t mg_ggml_type_count(void);
 
+/* Engine support (lib/tables/engines.c): does llama.cpp know this general.architecture (exact match)? */
+int mg_llama_cpp_knows(const char *arch);
+/* The spelling llama.cpp uses for a name that differs only in punctuation or case, or NULL. */
+const char *mg_llama_cpp_spelling(const char *arch);
+size_t mg_llama_cpp_count(void);
+
 /* GGUF metadata value types. */
 enum {
     MG_GGUF_U8 = 0, MG_GGUF_I8, MG_GGUF_U16, MG_GGUF_I16, MG_GGUF_U32, MG_GGUF_I32, MG_GGUF_F32,
