@@ -299,6 +299,13 @@ int mg_gguf_parse(const uint8_t *buf, size_t len, mg_arena *a, mg_gguf *g, uint6
                  (unsigned long long)g->n_tensors, (unsigned long long)g->n_kv);
         return MG_E_LIMIT;
     }
+    /* Each metadata pair takes at least 12 bytes and each tensor info 24: do not allocate for
+       entries the buffer cannot hold (a 100-byte file declaring 2^24 tensors). */
+    uint64_t floor_bytes = g->n_kv * 12 + g->n_tensors * 24;
+    if (floor_bytes > len - c->pos) {
+        c->need = c->pos + floor_bytes;
+        goto truncated;
+    }
     g->kv = mg_arena_array(a, g->n_kv ? (size_t)g->n_kv : 1, sizeof *g->kv);
     g->tensors = mg_arena_array(a, g->n_tensors ? (size_t)g->n_tensors : 1, sizeof *g->tensors);
     if (!g->kv || !g->tensors) {
