@@ -16,6 +16,8 @@ static const char help[] =
     "own checks are applied), or a safetensors checkpoint: a .safetensors file, a\n"
     "model.safetensors.index.json, or a directory (diffusers: transformer/, unet/), with\n"
     "config.json read beside it. Validated like the reference implementations.\n"
+    "MODEL may be an http(s):// URL (hub /resolve/main/ URLs too): only the header bytes\n"
+    "are fetched, with Range requests; HF_TOKEN (or MLGATE_TOKEN) is sent for gated files.\n"
     "\n"
     "      --json        machine-readable report\n"
     "      --tensors     list every tensor\n"
@@ -112,6 +114,9 @@ static void print_model(const mg_gguf_model *md, int tensors, int metadata)
                    (unsigned long long)cnt_type[t]);
         }
     printf("\n  header %s, %llu metadata keys\n", human(g->header_bytes, b1, sizeof b1), (unsigned long long)g->n_kv);
+    if (md->remote.requests)
+        printf("  read over HTTP: %ld request%s, %s\n", md->remote.requests, md->remote.requests == 1 ? "" : "s",
+               human(md->remote.bytes, b1, sizeof b1));
     for (size_t i = 0; i < md->nshards; i++)
         for (size_t k = 0; k < md->shards[i].g.nissues; k++)
             printf("  %swarning%s: %s\n", col(C_YELLOW), col(C_RESET), md->shards[i].g.issues[k]);
@@ -146,6 +151,13 @@ static void json_model(jw *w, const mg_gguf_model *md)
     jw_str(w, first->path);
     jw_key(w, "format");
     jw_str(w, "gguf");
+    jw_key(w, "remote");
+    jw_begin_obj(w);
+    jw_key(w, "requests");
+    jw_int(w, md->remote.requests);
+    jw_key(w, "bytes");
+    jw_uint(w, md->remote.bytes);
+    jw_end_obj(w);
     jw_key(w, "shards");
     jw_begin_arr(w);
     uint64_t params = 0, bytes = 0, ntensors = 0;
@@ -313,6 +325,9 @@ static void print_st(const mg_st_model *m, int tensors)
         printf("  %swarning%s: the index says %llu bytes of tensors, the headers %llu\n", col(C_YELLOW), col(C_RESET),
                (unsigned long long)m->index_total_size, (unsigned long long)bytes);
     printf("  loaders that materialise the whole checkpoint in RAM need at least %s of RAM\n", human(bytes, b1, sizeof b1));
+    if (m->remote.requests)
+        printf("  read over HTTP: %ld request%s, %s\n", m->remote.requests, m->remote.requests == 1 ? "" : "s",
+               human(m->remote.bytes, b1, sizeof b1));
     if (tensors)
         for (size_t i = 0; i < m->nshards; i++)
             for (size_t t = 0; t < m->shards[i].st.n; t++) {
@@ -330,6 +345,13 @@ static void json_st(jw *w, const mg_st_model *m)
     jw_str(w, m->path);
     jw_key(w, "format");
     jw_str(w, "safetensors");
+    jw_key(w, "remote");
+    jw_begin_obj(w);
+    jw_key(w, "requests");
+    jw_int(w, m->remote.requests);
+    jw_key(w, "bytes");
+    jw_uint(w, m->remote.bytes);
+    jw_end_obj(w);
     jw_key(w, "shards");
     jw_begin_arr(w);
     for (size_t i = 0; i < m->nshards; i++) {

@@ -16,6 +16,38 @@
 
 #define MAX_SHARDS 512
 
+static int is_url(const char *p) { return !strncmp(p, "http://", 7) || !strncmp(p, "https://", 8); }
+
+/*
+ * A GGUF header over HTTP: the first 4 MiB (one request for nearly every model),
+ * then as much more as the parser says it needs, doubling, up to MG_REMOTE_MAX.
+ */
+static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st)
+{
+    uint64_t want = 4u << 20, total = 0;
+    for (;;) {
+        uint8_t *buf;
+        size_t got;
+        s->err = mg_remote_read(s->path, 0, want, &buf, &got, &total, st, s->msg, sizeof s->msg);
+        if (s->err)
+            return;
+        s->size = total;
+        uint64_t need = 0;
+        s->err = mg_gguf_parse(buf, got, a, &s->g, &need, s->msg, sizeof s->msg);
+        free(buf);
+        if (s->err != MG_E_TRUNCATED || got < want || want >= MG_REMOTE_MAX)
+            break;   /* parsed, broken, or the file itself ends there */
+        want = need > want * 2 ? need : want * 2;
+        if (want > MG_REMOTE_MAX)
+            want = MG_REMOTE_MAX;
+    }
+    if (!s->err && s->size && s->g.header_bytes + s->g.data_bytes > s->size) {
+        s->err = MG_E_TRUNCATED;
+        snprintf(s->msg, sizeof s->msg, "truncated: the tensors need %llu bytes, the file has %llu",
+                 (unsigned long long)(s->g.header_bytes + s->g.data_bytes), (unsigned long long)s->size);
+    }
+}
+
 static void read_shard(mg_gguf_file *s, mg_arena *a)
 {
     int fd = open(s->path, O_RDONLY | O_CLOEXEC);
@@ -75,8 +107,12 @@ mg_gguf_model *mg_gguf_model_open(const char *path)
         return NULL;
     }
     m->nshards = shard_names(path, m->shards, MAX_SHARDS);
-    for (size_t i = 0; i < m->nshards; i++)
-        read_shard(&m->shards[i], m->arena);
+    for (size_t i = 0; i < m->nshards; i++) {
+        if (is_url(m->shards[i].path))
+            read_gguf_remote(&m->shards[i], m->arena, &m->remote);
+        else
+            read_shard(&m->shards[i], m->arena);
+    }
     return m;
 }
 
@@ -130,12 +166,50 @@ static void read_st(mg_st_file *s, mg_arena *a)
     munmap(m, (size_t)st.st_size);
 }
 
+/* A whole small remote file (an index or config.json), NUL-terminated; NULL if absent. */
+static char *fetch_text(const char *url, size_t max, size_t *len, mg_fetch_stats *st)
+{
+    uint8_t *buf;
+    size_t got;
+    uint64_t total;
+    char err[256];
+    if (mg_remote_read(url, 0, max, &buf, &got, &total, st, err, sizeof err))
+        return NULL;
+    char *t = realloc(buf, got + 1);
+    if (!t) {
+        free(buf);
+        return NULL;
+    }
+    t[got] = 0;
+    *len = got;
+    return t;
+}
+
+static void read_st_remote(mg_st_file *s, mg_arena *a, mg_fetch_stats *st)
+{
+    uint64_t want = 1u << 20, total = 0;
+    for (int round = 0; round < 2; round++) {
+        uint8_t *buf;
+        size_t got;
+        s->err = mg_remote_read(s->path, 0, want, &buf, &got, &total, st, s->msg, sizeof s->msg);
+        if (s->err)
+            return;
+        s->size = total;
+        uint64_t need = 0;
+        s->err = mg_safetensors_parse(buf, got, s->size, a, &s->st, &need, s->msg, sizeof s->msg);
+        free(buf);
+        if (s->err != MG_E_TRUNCATED || !need || need <= want || need > MG_REMOTE_MAX)
+            return;
+        want = need;   /* the header is longer than 1 MiB: one more request for exactly it */
+    }
+}
+
 static void read_config(mg_st_model *m, const char *dir)
 {
     char path[1100];
     size_t len;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    char *txt = slurp(path, 4u << 20, &len);
+    char *txt = is_url(dir) ? fetch_text(path, 4u << 20, &len, &m->remote) : slurp(path, 4u << 20, &len);
     if (!txt)
         return;
     cJSON *c = cJSON_ParseWithLength(txt, len);
@@ -199,7 +273,8 @@ mg_st_model *mg_st_model_open(const char *path)
     char dir[1024], index[1100];
     struct stat st;
     snprintf(dir, sizeof dir, "%s", path);
-    int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    int remote = is_url(path);
+    int is_dir = !remote && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
     if (!is_dir) {
         char *slash = strrchr(dir, '/');
         if (slash)
@@ -235,7 +310,8 @@ mg_st_model *mg_st_model_open(const char *path)
         else
             snprintf(index, sizeof index, "%s/%s", dir, idx_names[k]);
         size_t len;
-        char *txt = (is_dir || strstr(path, ".index.json")) ? slurp(index, 512u << 20, &len) : NULL;
+        char *txt = !(is_dir || strstr(path, ".index.json")) ? NULL
+                    : remote ? fetch_text(index, MG_REMOTE_MAX, &len, &m->remote) : slurp(index, 512u << 20, &len);
         if (!txt)
             continue;
         cJSON *j = cJSON_ParseWithLength(txt, len);
@@ -269,8 +345,12 @@ mg_st_model *mg_st_model_open(const char *path)
             }
         }
     }
-    for (size_t i = 0; i < m->nshards; i++)
-        read_st(&m->shards[i], m->arena);
+    for (size_t i = 0; i < m->nshards; i++) {
+        if (remote)
+            read_st_remote(&m->shards[i], m->arena, &m->remote);
+        else
+            read_st(&m->shards[i], m->arena);
+    }
     return m;
 }
 

@@ -115,6 +115,23 @@ const char *mg_st_dtype_name(uint8_t id);
 unsigned mg_st_dtype_bits(uint8_t id);
 int mg_st_is_aux(const char *name, uint8_t dtype);
 
+/* Remote reading (lib/remote.c): byte ranges over HTTP(S), counted. */
+#define MG_REMOTE_MAX (256ull << 20)    /* the largest header mlgate fetches */
+
+typedef struct mg_fetch_stats {
+    long requests;          /* HTTP requests, redirects included */
+    uint64_t bytes;         /* body bytes received */
+} mg_fetch_stats;
+
+/*
+ * Reads [off, off+len) of url into a new buffer (*out, free it). With Range support
+ * the server sends just that; without it, a read from 0 takes the first len bytes and
+ * stops the transfer. Bearer token from MLGATE_TOKEN or HF_TOKEN. Never follows to
+ * non-HTTP schemes; times out on stalls and slow drips.
+ */
+int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
+                   mg_fetch_stats *st, char *err, size_t errlen);
+
 /* A model on disk: one GGUF, or every shard of "name-00001-of-00009.gguf". */
 typedef struct mg_gguf_file {
     char path[1024];
@@ -127,6 +144,7 @@ typedef struct mg_gguf_file {
 typedef struct mg_gguf_model {
     size_t nshards;
     mg_gguf_file *shards;
+    mg_fetch_stats remote;      /* what reading it over HTTP took */
     struct mg_arena *arena;
 } mg_gguf_model;
 
@@ -147,6 +165,7 @@ typedef struct mg_st_model {
     int has_config;             /* config.json beside it: */
     char architecture[96], model_type[64], torch_dtype[32], quant_method[32];
     uint64_t hidden_size, layers, heads, kv_heads, context, vocab, head_dim;
+    mg_fetch_stats remote;      /* what reading it over HTTP took */
     struct mg_arena *arena;
 } mg_st_model;
 

@@ -1,0 +1,149 @@
+/*
+ * remote.c - read byte ranges of a model file over HTTP(S) with libcurl: only
+ * the header bytes, never the whole file. Redirects followed (hub URLs), every
+ * request bounded in time and size, a server that ignores Range read only as
+ * far as needed, and a bearer token from the environment sent, never printed.
+ */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mlgate/mlgate.h"
+#include "mlgate/model.h"
+
+typedef struct sink {
+    uint8_t *buf;
+    size_t len, cap;        /* cap: the most we accept from this response */
+    int full;               /* stopped on purpose after cap bytes */
+} sink;
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    sink *s = ud;
+    size_t bytes = size * n, take = bytes;
+    if (s->len + take > s->cap) {
+        take = s->cap - s->len;
+        s->full = 1;
+    }
+    memcpy(s->buf + s->len, p, take);
+    s->len += take;
+    return s->full ? 0 : bytes;   /* 0 aborts: endless or Range-ignoring servers stop here */
+}
+
+/* Content-Range: bytes 0-99/12345 -> the file's size. */
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    uint64_t *total = ud;
+    size_t len = size * n;
+    if (len > 20 && !strncasecmp(p, "content-range:", 14)) {
+        const char *slash = memchr(p, '/', len);
+        if (slash && slash[1] >= '0' && slash[1] <= '9')
+            *total = strtoull(slash + 1, NULL, 10);
+    }
+    return len;
+}
+
+static int curl_ready(void)
+{
+    static int done;
+    if (!done)
+        done = curl_global_init(CURL_GLOBAL_DEFAULT) == 0 ? 1 : -1;
+    return done == 1;
+}
+
+int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
+                   mg_fetch_stats *st, char *err, size_t errlen)
+{
+    *out = NULL;
+    *got = 0;
+    if (len == 0 || len > MG_REMOTE_MAX) {
+        snprintf(err, errlen, "refusing to fetch %llu bytes of a header", (unsigned long long)len);
+        return MG_E_LIMIT;
+    }
+    if (!curl_ready()) {
+        snprintf(err, errlen, "libcurl could not start");
+        return MG_E_IO;
+    }
+    sink s = {malloc((size_t)len), 0, (size_t)len, 0};
+    CURL *c = curl_easy_init();
+    if (!s.buf || !c) {
+        free(s.buf);
+        if (c)
+            curl_easy_cleanup(c);
+        snprintf(err, errlen, "out of memory");
+        return MG_E_NOMEM;
+    }
+    char range[64];
+    snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)off, (unsigned long long)(off + len - 1));
+    struct curl_slist *hdr = NULL;
+    const char *tok = getenv("MLGATE_TOKEN");
+    if (!tok || !*tok)
+        tok = getenv("HF_TOKEN");
+    if (tok && *tok) {
+        char *h = malloc(strlen(tok) + 32);
+        if (h) {
+            sprintf(h, "Authorization: Bearer %s", tok);
+            hdr = curl_slist_append(hdr, h);
+            memset(h, 0, strlen(h));   /* the token lives in libcurl's copy only */
+            free(h);
+        }
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_RANGE, range);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 64L);   /* a slow drip is a failure, */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 15L);    /* not a 10-hour wait */
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    uint64_t range_total = 0;
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &range_total);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "mlgate/" MLGATE_VERSION);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0, redirects = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(c, CURLINFO_REDIRECT_COUNT, &redirects);
+    curl_off_t clen = -1;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+    if (st) {
+        st->requests += 1 + redirects;
+        st->bytes += s.len;
+    }
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hdr);
+    int result = MG_OK;
+    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.full)) {
+        snprintf(err, errlen, "%s: %s", url, curl_easy_strerror(rc));
+        result = MG_E_IO;
+    } else if (code == 401 || code == 403) {
+        snprintf(err, errlen, "HTTP %ld: the file is gated or private; set HF_TOKEN (or MLGATE_TOKEN)", code);
+        result = MG_E_IO;
+    } else if (code != 206 && code != 200) {
+        snprintf(err, errlen, "HTTP %ld for %s", code, url);
+        result = MG_E_IO;
+    } else if (code == 200 && off > 0) {
+        /* No Range support: the body starts at 0, not at off. Only a read from 0 can use it. */
+        snprintf(err, errlen, "the server ignores Range requests; mlgate reads only headers, from offset 0");
+        result = MG_E_UNSUPPORTED;
+    }
+    if (result == MG_OK && total) {
+        /* 206: Content-Range carries the total; 200: the body length is the file (when not cut short). */
+        *total = code == 206 ? range_total : clen >= 0 ? (uint64_t)clen : 0;
+    }
+    if (result != MG_OK) {
+        free(s.buf);
+        return result;
+    }
+    *out = s.buf;
+    *got = s.len;
+    return MG_OK;
+}
