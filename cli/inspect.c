@@ -106,6 +106,22 @@ static void print_model(const mg_gguf_model *md, int tensors, int metadata)
     printf("  context %llu, %llu layers, embedding %llu, %llu heads (%llu KV), vocabulary %llu\n",
            (unsigned long long)ctxlen, (unsigned long long)layers, (unsigned long long)emb, (unsigned long long)heads,
            (unsigned long long)(kvh ? kvh : heads), (unsigned long long)(tok ? tok->arr_count : 0));
+    mg_kv_model *kvm = malloc(sizeof *kvm);
+    if (kvm && mg_kv_from_gguf(g, kvm) == MG_OK) {
+        static const uint64_t ctxs[] = {8192, 32768, 131072};
+        printf("  KV cache (f16, one sequence):");
+        for (size_t i = 0; i < 3; i++) {
+            mg_kv_opts o = {ctxs[i], 1, 1, 1, 512, 0};
+            printf(" %lluk %s%s", (unsigned long long)(ctxs[i] / 1024), human(mg_kv_bytes(kvm, &o), b1, sizeof b1),
+                   i < 2 ? "," : "");
+        }
+        if (ctxlen) {
+            mg_kv_opts o = {ctxlen, 1, 1, 1, 512, 0};
+            printf("; at its context %llu: %s", (unsigned long long)ctxlen, human(mg_kv_bytes(kvm, &o), b1, sizeof b1));
+        }
+        printf("%s%s\n", kvm->mla ? " (MLA: K only)" : "", kvm->n_swa ? " (sliding-window layers counted)" : "");
+    }
+    free(kvm);
     printf("  %llu tensors:", (unsigned long long)ntensors);
     for (uint32_t t = 0; t < 64; t++)
         if (cnt_type[t]) {
@@ -213,6 +229,23 @@ static void json_model(jw *w, const mg_gguf_model *md)
         jw_uint(w, tok ? tok->arr_count : 0);
         jw_key(w, "metadata_keys");
         jw_uint(w, g->n_kv);
+        jw_key(w, "kv_cache_f16");
+        mg_kv_model *kvm = malloc(sizeof *kvm);
+        if (kvm && mg_kv_from_gguf(g, kvm) == MG_OK) {
+            static const uint64_t ctxs[] = {8192, 32768, 131072};
+            char k[24];
+            jw_begin_obj(w);
+            for (size_t i = 0; i < 3; i++) {
+                mg_kv_opts o = {ctxs[i], 1, 1, 1, 512, 0};
+                snprintf(k, sizeof k, "%llu", (unsigned long long)ctxs[i]);
+                jw_key(w, k);
+                jw_uint(w, mg_kv_bytes(kvm, &o));
+            }
+            jw_end_obj(w);
+        } else {
+            jw_null(w);
+        }
+        free(kvm);
         jw_key(w, "llama_cpp");
         jw_begin_obj(w);
         jw_key(w, "known");

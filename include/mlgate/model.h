@@ -36,6 +36,7 @@ typedef struct mg_gguf_kv {
     const char *str;        /* STRING: NUL-terminated copy (capped at 4 KiB); ARRAY of STRING: first element */
     uint32_t arr_type;      /* ARRAY: element type */
     uint64_t arr_count;     /* ARRAY: element count */
+    uint64_t *arr_values;   /* ARRAY of integers/bools with at most 4096 elements: the values, else NULL */
 } mg_gguf_kv;
 
 typedef struct mg_gguf_tensor {
@@ -114,6 +115,32 @@ int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, str
 const char *mg_st_dtype_name(uint8_t id);
 unsigned mg_st_dtype_bits(uint8_t id);
 int mg_st_is_aux(const char *name, uint8_t dtype);
+
+/* The KV cache and recurrent state llama.cpp allocates (lib/kv.c). */
+#define MG_KV_MAX_LAYERS 1024
+
+typedef struct mg_kv_model {
+    char arch[64];
+    uint32_t n_layer, n_layer_kv;           /* layers; those that own a cache (shared-KV models) */
+    uint32_t n_head_kv[MG_KV_MAX_LAYERS];   /* per layer; 0 = no attention */
+    uint64_t head_k, head_v;                /* elements per head for K and V */
+    int mla;                                /* multi-head latent attention: K only */
+    uint32_t n_swa;                         /* sliding window (0: none) */
+    uint8_t swa[MG_KV_MAX_LAYERS];          /* layer uses the window */
+    uint8_t recurrent[MG_KV_MAX_LAYERS];    /* layer keeps recurrent state instead of KV */
+    uint64_t recurrent_r, recurrent_s;      /* recurrent state elements per layer and sequence (F32) */
+} mg_kv_model;
+
+typedef struct mg_kv_opts {
+    uint64_t n_ctx;
+    uint32_t type_k, type_v;                /* ggml types: 1 f16, 8 q8_0, 2 q4_0 ... */
+    uint32_t n_seq;                         /* parallel sequences (1) */
+    uint32_t n_ubatch;                      /* 512 */
+    int swa_full;                           /* --swa-full: window layers keep the whole context */
+} mg_kv_opts;
+
+int mg_kv_from_gguf(const mg_gguf *g, mg_kv_model *m);
+uint64_t mg_kv_bytes(const mg_kv_model *m, const mg_kv_opts *o);
 
 /* Remote reading (lib/remote.c): byte ranges over HTTP(S), counted. */
 #define MG_REMOTE_MAX (256ull << 20)    /* the largest header mlgate fetches */

@@ -133,6 +133,19 @@ static int value(ctx *x, uint32_t t, int depth, mg_gguf_kv *kv)
                 c->need = n > UINT64_MAX / scalar_size[et] ? UINT64_MAX : c->pos + n * scalar_size[et];
                 return MG_E_TRUNCATED;
             }
+            /* Small integer arrays (per-layer head counts, SWA patterns) are kept. */
+            if (kv && depth == 0 && n <= 4096 && et != MG_GGUF_F32 && et != MG_GGUF_F64 &&
+                (kv->arr_values = mg_arena_array(x->a, n ? (size_t)n : 1, sizeof *kv->arr_values)) != NULL) {
+                kv->arr_type = et;
+                mg_gguf_kv tmp;
+                size_t at = c->pos;
+                for (uint64_t i = 0; i < n; i++) {
+                    memset(&tmp, 0, sizeof tmp);
+                    value(x, et, depth + 1, &tmp);
+                    kv->arr_values[i] = tmp.v.u;
+                }
+                c->pos = at;
+            }
             c->pos += (size_t)(n * scalar_size[et]);
             return MG_OK;
         }

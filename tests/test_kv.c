@@ -1,0 +1,179 @@
+/* test_kv.c - KV cache sizes for the worked examples of ../shared/reference models.md §2.2, from GGUF metadata. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "mlgate/mlgate.h"
+
+typedef struct buf { uint8_t *p; size_t n, cap; } buf;
+
+static void put(buf *b, const void *src, size_t n)
+{
+    if (b->n + n > b->cap) {
+        b->cap = (b->n + n) * 2 + 64;
+        b->p = realloc(b->p, b->cap);
+    }
+    memcpy(b->p + b->n, src, n);
+    b->n += n;
+}
+static void u32(buf *b, uint32_t v) { uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)}; put(b, x, 4); }
+static void u64(buf *b, uint64_t v) { u32(b, (uint32_t)v); u32(b, (uint32_t)(v >> 32)); }
+static void str(buf *b, const char *s) { u64(b, strlen(s)); put(b, s, strlen(s)); }
+
+/* A metadata-only GGUF: arch, then "key=value" u32 pairs (key without the arch prefix). */
+static mg_kv_model model(const char *arch, const char *const *keys, const uint32_t *vals, size_t n)
+{
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 0);
+    u64(&b, n + 1);
+    str(&b, "general.architecture");
+    u32(&b, MG_GGUF_STRING);
+    str(&b, arch);
+    for (size_t i = 0; i < n; i++) {
+        char k[128];
+        snprintf(k, sizeof k, "%s.%s", arch, keys[i]);
+        str(&b, k);
+        u32(&b, MG_GGUF_U32);
+        u32(&b, vals[i]);
+    }
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err), MG_OK);
+    mg_kv_model m;
+    assert_int_equal(mg_kv_from_gguf(&g, &m), MG_OK);
+    mg_arena_free(a);
+    free(b.p);
+    return m;
+}
+
+static uint64_t kv(const mg_kv_model *m, uint64_t ctx, uint32_t type)
+{
+    mg_kv_opts o = {ctx, type, type, 1, 512, 0};
+    return mg_kv_bytes(m, &o);
+}
+
+#define KIB 1024ull
+#define GIB (1024ull * 1024 * 1024)
+
+static void llama_31(void **state)
+{
+    (void)state;
+    const char *k[] = {"block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"};
+    uint32_t v8[] = {32, 4096, 32, 8}, v70[] = {80, 8192, 64, 8};
+    mg_kv_model m = model("llama", k, v8, 4);
+    assert_int_equal(kv(&m, 1, 1), 128 * KIB);     /* per token */
+    assert_int_equal(kv(&m, 8192, 1), 1 * GIB);
+    assert_int_equal(kv(&m, 32768, 1), 4 * GIB);
+    assert_int_equal(kv(&m, 131072, 1), 16 * GIB);
+    assert_int_equal(kv(&m, 32768, 8), 4 * GIB * 34 / 64);   /* q8_0: 34 bytes per 32 */
+    assert_int_equal(kv(&m, 32768, 2), 4 * GIB * 18 / 64);   /* q4_0: 18 bytes per 32 */
+    m = model("llama", k, v70, 4);
+    assert_int_equal(kv(&m, 1, 1), 320 * KIB);
+    assert_int_equal(kv(&m, 131072, 1), 40 * GIB);
+}
+
+static void qwen25_7b(void **state)
+{
+    (void)state;
+    const char *k[] = {"block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"};
+    uint32_t v[] = {28, 3584, 28, 4};
+    mg_kv_model m = model("qwen2", k, v, 4);
+    assert_int_equal(kv(&m, 1, 1), 56 * KIB);
+    assert_int_equal(kv(&m, 131072, 1), 7 * GIB);
+}
+
+static void gemma3_27b_swa(void **state)
+{
+    (void)state;
+    const char *k[] = {"block_count", "embedding_length", "attention.head_count", "attention.head_count_kv",
+                       "attention.key_length", "attention.value_length", "attention.sliding_window"};
+    uint32_t v[] = {62, 5376, 32, 16, 128, 128, 1024};
+    mg_kv_model m = model("gemma3", k, v, 7);
+    int full = 0;
+    for (uint32_t il = 0; il < m.n_layer; il++)
+        full += !m.swa[il];
+    assert_int_equal(full, 10);   /* 10 global layers, 52 sliding */
+    /* 10 x 32768 x 8 KiB + 52 x 1536 x 8 KiB = 3.11 GiB (15.5 GiB if the window were ignored) */
+    uint64_t b32 = kv(&m, 32768, 1), b128 = kv(&m, 131072, 1);
+    assert_int_equal(b32, 10ull * 32768 * 8192 + 52ull * 1536 * 8192);
+    assert_true(b32 > 3.0 * GIB && b32 < 3.2 * GIB);
+    assert_true(b128 > 10.5 * GIB && b128 < 10.7 * GIB);
+    mg_kv_opts full_swa = {32768, 1, 1, 1, 512, 1};
+    assert_int_equal(mg_kv_bytes(&m, &full_swa), 62ull * 32768 * 8192);   /* --swa-full */
+}
+
+static void deepseek_v3_mla(void **state)
+{
+    (void)state;
+    const char *k[] = {"block_count", "embedding_length", "attention.head_count", "attention.head_count_kv",
+                       "attention.key_length", "attention.value_length", "attention.key_length_mla",
+                       "attention.value_length_mla"};
+    uint32_t v[] = {61, 7168, 128, 1, 576, 512, 192, 128};
+    mg_kv_model m = model("deepseek2", k, v, 8);
+    assert_true(m.mla);
+    assert_int_equal(kv(&m, 1, 1), 61 * 576 * 2);   /* 68.6 KiB: K only */
+    uint64_t b = kv(&m, 131072, 1);
+    assert_true(b > 8.5 * GIB && b < 8.7 * GIB);    /* not 16.2 (K+V) nor 610 GiB (naive MHA) */
+}
+
+static void mamba_recurrent(void **state)
+{
+    (void)state;
+    const char *k[] = {"block_count", "embedding_length", "ssm.conv_kernel", "ssm.inner_size", "ssm.state_size"};
+    uint32_t v[] = {64, 2560, 4, 5120, 16};
+    mg_kv_model m = model("mamba", k, v, 5);
+    uint64_t a = kv(&m, 4096, 1), b = kv(&m, 131072, 1);
+    assert_int_equal(a, b);   /* independent of the context */
+    assert_int_equal(a, 4ull * (3 * 5120 + 16 * 5120) * 64);
+}
+
+/* A hybrid (jamba-like): per-layer head_count_kv with zeros marks the recurrent layers. */
+static void hybrid_per_layer(void **state)
+{
+    (void)state;
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 0);
+    u64(&b, 7);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "jamba");
+    str(&b, "jamba.block_count"); u32(&b, MG_GGUF_U32); u32(&b, 4);
+    str(&b, "jamba.embedding_length"); u32(&b, MG_GGUF_U32); u32(&b, 1024);
+    str(&b, "jamba.attention.head_count"); u32(&b, MG_GGUF_U32); u32(&b, 8);
+    str(&b, "jamba.attention.head_count_kv"); u32(&b, MG_GGUF_ARRAY); u32(&b, MG_GGUF_U32); u64(&b, 4);
+    u32(&b, 0); u32(&b, 2); u32(&b, 0); u32(&b, 0);
+    str(&b, "jamba.ssm.inner_size"); u32(&b, MG_GGUF_U32); u32(&b, 2048);
+    str(&b, "jamba.ssm.state_size"); u32(&b, MG_GGUF_U32); u32(&b, 16);
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err), MG_OK);
+    mg_kv_model m;
+    assert_int_equal(mg_kv_from_gguf(&g, &m), MG_OK);
+    assert_int_equal(m.n_head_kv[1], 2);
+    assert_true(m.recurrent[0] && !m.recurrent[1] && m.recurrent[2] && m.recurrent[3]);
+    /* One attention layer: 2 heads x (128 + 128) x 2 B per token; three layers of F32 state. */
+    assert_int_equal(kv(&m, 1000, 1), 1000ull * 2 * 256 * 2 + 4ull * 16 * 2048 * 3);
+    mg_arena_free(a);
+    free(b.p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(llama_31), cmocka_unit_test(qwen25_7b), cmocka_unit_test(gemma3_27b_swa),
+        cmocka_unit_test(deepseek_v3_mla), cmocka_unit_test(mamba_recurrent), cmocka_unit_test(hybrid_per_layer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
