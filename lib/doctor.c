@@ -72,7 +72,11 @@ static void judge_gpus(mg_doctor *d)
 {
     const mg_gpu_probe *g = mg_doctor_gpus(d);
     char a[32], b[32];
-    if (!d->nvml.ok) {
+    if (!d->nvml.ok && d->cuda_tried && d->cuda.ok && d->cuda.ngpus) {
+        /* WSL2 and some containers: no usable NVML, but CUDA itself works. */
+        find(d, MG_SEV_WARN, "driver", "NVML is not usable (%s), but libcuda sees %zu GPU%s: CUDA programs can run; "
+             "memory and driver details are missing", d->nvml.error, d->cuda.ngpus, d->cuda.ngpus == 1 ? "" : "s");
+    } else if (!d->nvml.ok) {
         size_t seen = d->pci.ngpus;
         if (d->nvml.code == 18) {
             find(d, MG_SEV_FAIL, "driver", "%s", d->nvml.error);
