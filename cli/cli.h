@@ -14,6 +14,7 @@ struct cmd {
 int cmd_scan(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
 
 /* Exit codes shared by every subcommand. */
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };

@@ -10,6 +10,7 @@ static int cmd_version(int argc, char **argv);
 
 static const struct cmd commands[] = {
     {"doctor", cmd_doctor, "audit this machine: GPUs, driver, CUDA, CPU features, NUMA, memory"},
+    {"fit", cmd_fit, "will this GGUF fit on these GPUs and this RAM, as llama.cpp places it"},
     {"inspect", cmd_inspect, "what a GGUF model file really is: architecture, parameters, true size, types"},
     {"scan", cmd_scan, "which GPUs can run the CUDA code in these binaries, directories and wheels"},
     {"help", cmd_help, "show help for mlgate or one command"},

@@ -109,22 +109,26 @@ int mg_kv_from_gguf(const mg_gguf *g, mg_kv_model *m)
 
 static uint64_t pad(uint64_t v, uint64_t p) { return (v + p - 1) / p * p; }
 
-uint64_t mg_kv_bytes(const mg_kv_model *m, const mg_kv_opts *o)
+uint64_t mg_kv_layer_bytes(const mg_kv_model *m, const mg_kv_opts *o, uint32_t il)
 {
     uint64_t n_ctx = o->n_ctx, n_seq = o->n_seq ? o->n_seq : 1, ubatch = o->n_ubatch ? o->n_ubatch : 512;
+    if (il >= m->n_layer)
+        return 0;
+    if (m->recurrent[il])
+        return 4 * (m->recurrent_r + m->recurrent_s) * n_seq;
+    if (il >= m->n_layer_kv || !m->n_head_kv[il])
+        return 0;
     uint64_t size_swa = o->swa_full ? n_ctx : pad(n_ctx < m->n_swa * n_seq + ubatch ? n_ctx : m->n_swa * n_seq + ubatch, 256);
+    uint64_t cells = m->swa[il] && m->n_swa ? size_swa : n_ctx;
+    uint64_t k = row_size(o->type_k, m->head_k * m->n_head_kv[il]) * cells;
+    uint64_t v = m->mla ? 0 : row_size(o->type_v, m->head_v * m->n_head_kv[il]) * cells;
+    return k + v;
+}
+
+uint64_t mg_kv_bytes(const mg_kv_model *m, const mg_kv_opts *o)
+{
     uint64_t total = 0;
-    for (uint32_t il = 0; il < m->n_layer_kv; il++) {
-        if (m->recurrent[il] || !m->n_head_kv[il])
-            continue;
-        uint64_t cells = m->swa[il] && m->n_swa ? size_swa : n_ctx;
-        uint64_t k = row_size(o->type_k, m->head_k * m->n_head_kv[il]) * cells;
-        uint64_t v = m->mla ? 0 : row_size(o->type_v, m->head_v * m->n_head_kv[il]) * cells;
-        total += k + v;
-    }
-    uint64_t rec = 0;
     for (uint32_t il = 0; il < m->n_layer; il++)
-        rec += m->recurrent[il];
-    total += 4 * (m->recurrent_r + m->recurrent_s) * n_seq * rec;
+        total += mg_kv_layer_bytes(m, o, il);
     return total;
 }

@@ -72,6 +72,18 @@ assert d["cpu"]["threads"] >= 1 and d["memory"]["total"] > 0
     unset MLGATE_NVML
 fi
 
+# fit and inspect on the committed tiny GGUF.
+check "fit: fits" 0 "$mlgate" fit --vram 2G "$fx/tiny.gguf"
+check "fit: a 100 MiB GPU cannot hold the CUDA context" 1 "$mlgate" fit --vram 100M "$fx/tiny.gguf"
+check "fit: bad size" 2 "$mlgate" fit --vram banana "$fx/tiny.gguf"
+check "fit: unknown GPU" 2 "$mlgate" fit --gpu "Voodoo 2" "$fx/tiny.gguf"
+check "fit: not a model" 1 "$mlgate" fit --vram 2G "$fx/libtwo.so"
+contains "fit: split by free memory" "0.75,0.25" "$mlgate" fit --gpu "RTX PRO 6000,RTX 5090" "$fx/tiny.gguf"
+check "inspect: gguf" 0 "$mlgate" inspect "$fx/tiny.gguf"
+check "inspect: safetensors" 0 "$mlgate" inspect "$fx/tiny.safetensors"
+check "inspect: not a model" 1 "$mlgate" inspect "$fx/libtwo.so"
+contains "inspect: llama.cpp knows llama" "known to the newest llama.cpp" "$mlgate" inspect "$fx/tiny.gguf"
+
 # JSON: valid, and the fields docs/json.md promises.
 if command -v python3 >/dev/null; then
     "$mlgate" scan --json --list --gpu "H100,RTX 5090" "$fx" > /tmp/mlgate-cli-$$.json

@@ -8,23 +8,10 @@
 #include <string.h>
 
 #include "arena.h"
+#include "gguf_writer.h"
 #include "mlgate/mlgate.h"
 
 /* A growing byte buffer with little-endian writers. */
-typedef struct buf { uint8_t *p; size_t n, cap; } buf;
-
-static void put(buf *b, const void *src, size_t n)
-{
-    if (b->n + n > b->cap) {
-        b->cap = (b->n + n) * 2 + 64;
-        b->p = realloc(b->p, b->cap);
-    }
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-static void u32(buf *b, uint32_t v) { uint8_t x[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)}; put(b, x, 4); }
-static void u64(buf *b, uint64_t v) { u32(b, (uint32_t)v); u32(b, (uint32_t)(v >> 32)); }
-static void str(buf *b, const char *s) { u64(b, strlen(s)); put(b, s, strlen(s)); }
 
 /* GGUF v3: 2 tensors (a Q4_K 512x4 and an F32 512), arch llama, a string array, a u32. */
 static buf good(void)

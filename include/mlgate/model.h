@@ -141,6 +141,55 @@ typedef struct mg_kv_opts {
 
 int mg_kv_from_gguf(const mg_gguf *g, mg_kv_model *m);
 uint64_t mg_kv_bytes(const mg_kv_model *m, const mg_kv_opts *o);
+/* The cache (or recurrent state) of layer il alone: it lives on that layer's device. */
+uint64_t mg_kv_layer_bytes(const mg_kv_model *m, const mg_kv_opts *o, uint32_t il);
+
+/* Fitting a model on GPUs and RAM the way llama.cpp places it (lib/fit.c). */
+#define MG_FIT_MAX_DEV 16
+
+typedef struct mg_fit_device {
+    char name[64];
+    uint64_t total, free;           /* bytes */
+} mg_fit_device;
+
+typedef struct mg_fit_opts {
+    uint64_t n_ctx;                 /* 0: the model's training context */
+    uint32_t type_k, type_v;        /* ggml types of the cache (1 = f16) */
+    uint32_t n_seq;                 /* parallel sequences */
+    int ngl;                        /* -1: the most that fits */
+    double split[MG_FIT_MAX_DEV];   /* --tensor-split; nsplit 0: by free memory */
+    size_t nsplit;
+    double headroom;                /* fraction of each GPU's free memory kept free (0.10) */
+    uint64_t ram;                   /* RAM (+ swap) available for what stays on the host; 0: unknown */
+} mg_fit_opts;
+
+typedef struct mg_fit_model {
+    mg_kv_model kv;
+    uint64_t n_embd, n_vocab, n_ctx_train;
+    uint64_t slot_bytes[MG_KV_MAX_LAYERS + 1];  /* weights per block, [n_layer] = output */
+    uint64_t input_bytes;           /* token_embd and other host-resident tensors */
+    uint64_t token_embd_bytes, total_bytes;
+    int has_output;                 /* a separate output.weight (else tied to token_embd) */
+} mg_fit_model;
+
+typedef struct mg_fit_plan {
+    int ngl;
+    uint64_t n_ctx;
+    double split[MG_FIT_MAX_DEV];
+    int layers[MG_FIT_MAX_DEV];     /* slots (blocks + output) on each GPU */
+    uint64_t weights[MG_FIT_MAX_DEV], kv[MG_FIT_MAX_DEV], compute[MG_FIT_MAX_DEV];
+    uint64_t need[MG_FIT_MAX_DEV], usable[MG_FIT_MAX_DEV];
+    uint64_t ram_weights, ram_kv, ram_other, ram_need;
+    int fits_gpu, fits_ram;
+} mg_fit_plan;
+
+struct mg_gguf_model;
+int mg_fit_model_from(const struct mg_gguf_model *m, mg_fit_model *fm);
+int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o, int ngl,
+                    uint64_t n_ctx, mg_fit_plan *p);
+/* The most layers that fit at the requested context, and the largest context at that placement. */
+int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o,
+                  mg_fit_plan *best, uint64_t *max_ctx);
 
 /* Remote reading (lib/remote.c): byte ranges over HTTP(S), counted. */
 #define MG_REMOTE_MAX (256ull << 20)    /* the largest header mlgate fetches */

@@ -1,0 +1,258 @@
+/* fit.c - `mlgate fit`: will this GGUF fit on these GPUs and this RAM, as llama.cpp would place it? */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mlgate/mlgate.h"
+
+static const char help[] =
+    "usage: mlgate fit [options] MODEL.gguf\n"
+    "\n"
+    "Where a llama.cpp run of MODEL puts its memory: weights per GPU for -ngl and\n"
+    "--tensor-split (the output head counts as one of n_layer+1 slots; token_embd stays in\n"
+    "RAM), the KV cache with the architecture's rules, compute buffers (estimated), what\n"
+    "stays in RAM; then the most layers that fit and the largest context at that placement.\n"
+    "\n"
+    "  -g, --gpu LIST        GPUs by name or sm_XY, memory from the GPU table ('RTX PRO 6000,RTX 5090')\n"
+    "      --vram LIST       GPU memory sizes instead (96G,32G)\n"
+    "                        default: this machine's GPUs and their free memory (NVML)\n"
+    "      --ram SIZE        RAM (+swap) for what stays on the host (default: available + free swap)\n"
+    "  -c, --ctx N           context (default: the model's)\n"
+    "      --ctk/--ctv TYPE  cache type: f16 (default), q8_0, q4_0, f32, bf16\n"
+    "      --ngl N           layers on the GPUs, as llama.cpp's -ngl (default: the most that fit)\n"
+    "      --tensor-split L  proportions per GPU (default: by free memory)\n"
+    "      --parallel N      sequences (default 1)\n"
+    "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
+    "      --json            machine-readable answer\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Exit status: 0 it fits fully on the GPUs, 1 it does not (or only partly), 2 usage error.\n";
+
+static int cache_type(const char *s, uint32_t *t)
+{
+    static const struct { const char *n; uint32_t id; } c[] = {{"f16", 1}, {"f32", 0}, {"bf16", 30}, {"q8_0", 8},
+                                                                {"q4_0", 2}, {"q4_1", 3}, {"q5_0", 6}, {"q5_1", 7},
+                                                                {"iq4_nl", 20}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (!strcmp(s, c[i].n)) {
+            *t = c[i].id;
+            return 0;
+        }
+    return -1;
+}
+
+static int devices_from_gpus(const char *list, mg_fit_device *d, size_t *n)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *tok = strtok(buf, ","); tok && *n < MG_FIT_MAX_DEV; tok = strtok(NULL, ",")) {
+        while (*tok == ' ')
+            tok++;
+        const mg_gpu_info *g = mg_gpu_find(tok);
+        if (!g || !g->mem_mib) {
+            fprintf(stderr, "mlgate fit: '%s' is %s; give --vram sizes\n", tok,
+                    g ? "a GPU sharing system memory" : "not in the GPU table");
+            return -1;
+        }
+        snprintf(d[*n].name, sizeof d[*n].name, "%s", g->name);
+        d[*n].total = d[*n].free = (uint64_t)g->mem_mib << 20;
+        (*n)++;
+    }
+    return 0;
+}
+
+int cmd_fit(int argc, char **argv)
+{
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON };
+    static const struct option opts[] = {
+        {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
+        {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
+        {"ctk", required_argument, 0, O_CTK},     {"ctv", required_argument, 0, O_CTV},
+        {"ngl", required_argument, 0, O_NGL},     {"tensor-split", required_argument, 0, O_SPLIT},
+        {"parallel", required_argument, 0, O_PAR}, {"headroom", required_argument, 0, O_HEAD},
+        {"json", no_argument, 0, O_JSON},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    mg_fit_device dev[MG_FIT_MAX_DEV];
+    size_t nd = 0;
+    mg_fit_opts o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10};
+    int json = 0, c, have_dev = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "g:c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'g':
+            if (devices_from_gpus(optarg, dev, &nd))
+                return EXIT_USAGE;
+            have_dev = 1;
+            break;
+        case O_VRAM: {
+            char buf[512];
+            snprintf(buf, sizeof buf, "%s", optarg);
+            for (char *t = strtok(buf, ","); t && nd < MG_FIT_MAX_DEV; t = strtok(NULL, ",")) {
+                uint64_t v;
+                if (parse_size(t, &v) || !v) {
+                    fprintf(stderr, "mlgate fit: '%s' is not a size (like 96G)\n", t);
+                    return EXIT_USAGE;
+                }
+                snprintf(dev[nd].name, sizeof dev[nd].name, "GPU%zu", nd);
+                dev[nd].total = dev[nd].free = v;
+                nd++;
+            }
+            have_dev = 1;
+            break;
+        }
+        case O_RAM:
+            if (parse_size(optarg, &o.ram)) {
+                fprintf(stderr, "mlgate fit: '%s' is not a size\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'c': o.n_ctx = strtoull(optarg, NULL, 10); break;
+        case O_CTK:
+        case O_CTV:
+            if (cache_type(optarg, c == O_CTK ? &o.type_k : &o.type_v)) {
+                fprintf(stderr, "mlgate fit: cache type '%s' is not one of f16 f32 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case O_NGL: o.ngl = atoi(optarg); break;
+        case O_SPLIT: {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", optarg);
+            for (char *t = strtok(buf, ",/"); t && o.nsplit < MG_FIT_MAX_DEV; t = strtok(NULL, ",/"))
+                o.split[o.nsplit++] = atof(t);
+            break;
+        }
+        case O_PAR: o.n_seq = (uint32_t)atoi(optarg); break;
+        case O_HEAD: o.headroom = atof(optarg); break;
+        case O_JSON: json = 1; break;
+        case 'h': fputs(help, stdout); return EXIT_PASS;
+        default: fprintf(stderr, "Try 'mlgate fit --help'.\n"); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "mlgate fit: give one MODEL\n%s", help);
+        return EXIT_USAGE;
+    }
+    if (o.headroom < 0 || o.headroom >= 1 || o.n_seq < 1 || o.n_seq > 256) {
+        fprintf(stderr, "mlgate fit: --headroom wants 0..1 and --parallel 1..256\n");
+        return EXIT_USAGE;
+    }
+    if (!have_dev) {   /* this machine's GPUs, with their free memory */
+        mg_host_paths hp = {"", getenv("MLGATE_NVML")};
+        mg_gpu_probe *pr = malloc(sizeof *pr);
+        if (pr && mg_gpu_nvml.probe(&hp, pr) == MG_OK)
+            for (size_t i = 0; i < pr->ngpus && nd < MG_FIT_MAX_DEV; i++)
+                if (pr->gpus[i].mem_total) {
+                    snprintf(dev[nd].name, sizeof dev[nd].name, "GPU%d %.50s", pr->gpus[i].index, pr->gpus[i].name);
+                    dev[nd].total = pr->gpus[i].mem_total;
+                    dev[nd].free = pr->gpus[i].mem_free;
+                    nd++;
+                }
+        free(pr);
+        if (!nd)
+            fprintf(stderr, "mlgate fit: no GPU found here: judging a CPU-only run (give --gpu or --vram)\n");
+    }
+    if (!o.ram) {
+        mg_host_paths hp = {"", NULL};
+        mg_memory mem;
+        if (mg_memory_read(&hp, &mem) == MG_OK)
+            o.ram = mem.available + mem.swap_free;
+    }
+    mg_gguf_model *m = mg_gguf_model_open(argv[optind]);
+    mg_fit_model *fm = malloc(sizeof *fm);
+    if (!m || !fm) {
+        fprintf(stderr, "mlgate fit: out of memory\n");
+        return EXIT_USAGE;
+    }
+    int rc = m->nshards && !m->shards[0].err ? mg_fit_model_from(m, fm) : MG_E_FORMAT;
+    if (rc) {
+        fprintf(stderr, "mlgate fit: %s: %s\n", argv[optind],
+                m->nshards && m->shards[0].err ? m->shards[0].msg : "not a GGUF model with block_count (safetensors: see 'inspect')");
+        mg_gguf_model_free(m);
+        free(fm);
+        return EXIT_FAIL;
+    }
+    out_colour_init("auto", stdout);
+    mg_fit_plan p;
+    uint64_t max_ctx;
+    mg_fit_search(fm, dev, nd, &o, &p, &max_ctx);
+    int full = p.ngl == (int)fm->kv.n_layer + 1 && p.fits_gpu && p.fits_ram;
+    char a[32], b[32], x[32], y[32], z[32];
+    if (json) {
+        jw w = {stdout, 0, {0}, 0};
+        jw_begin_obj(&w);
+        jw_key(&w, "mlgate"); jw_str(&w, MLGATE_VERSION);
+        jw_key(&w, "command"); jw_str(&w, "fit");
+        jw_key(&w, "model"); jw_str(&w, argv[optind]);
+        jw_key(&w, "fits_fully_on_gpus"); jw_bool(&w, full);
+        jw_key(&w, "ngl"); jw_int(&w, p.ngl);
+        jw_key(&w, "n_layer"); jw_uint(&w, fm->kv.n_layer);
+        jw_key(&w, "context"); jw_uint(&w, p.n_ctx);
+        jw_key(&w, "max_context"); jw_uint(&w, max_ctx);
+        jw_key(&w, "tensor_split");
+        jw_begin_arr(&w);
+        for (size_t i = 0; i < nd; i++) jw_num(&w, p.split[i]);
+        jw_end_arr(&w);
+        jw_key(&w, "gpus");
+        jw_begin_arr(&w);
+        for (size_t i = 0; i < nd; i++) {
+            jw_begin_obj(&w);
+            jw_key(&w, "name"); jw_str(&w, dev[i].name);
+            jw_key(&w, "slots"); jw_int(&w, p.layers[i]);
+            jw_key(&w, "weights"); jw_uint(&w, p.weights[i]);
+            jw_key(&w, "kv"); jw_uint(&w, p.kv[i]);
+            jw_key(&w, "compute"); jw_uint(&w, p.compute[i]);
+            jw_key(&w, "need"); jw_uint(&w, p.need[i]);
+            jw_key(&w, "usable"); jw_uint(&w, p.usable[i]);
+            jw_end_obj(&w);
+        }
+        jw_end_arr(&w);
+        jw_key(&w, "ram");
+        jw_begin_obj(&w);
+        jw_key(&w, "weights"); jw_uint(&w, p.ram_weights);
+        jw_key(&w, "kv"); jw_uint(&w, p.ram_kv);
+        jw_key(&w, "other"); jw_uint(&w, p.ram_other);
+        jw_key(&w, "need"); jw_uint(&w, p.ram_need);
+        jw_key(&w, "available"); jw_uint(&w, o.ram);
+        jw_key(&w, "fits"); jw_bool(&w, p.fits_ram);
+        jw_end_obj(&w);
+        jw_end_obj(&w);
+    } else {
+        printf("%s%s%s: %s of weights, %u layers, context %llu, KV %s/%s, %u sequence%s\n", col(C_BOLD), argv[optind],
+               col(C_RESET), human_bytes(fm->total_bytes, a, sizeof a), fm->kv.n_layer, (unsigned long long)p.n_ctx,
+               mg_ggml_type_get(o.type_k) ? mg_ggml_type_get(o.type_k)->name : "?",
+               mg_ggml_type_get(o.type_v) ? mg_ggml_type_get(o.type_v)->name : "?", o.n_seq, o.n_seq == 1 ? "" : "s");
+        for (size_t i = 0; i < nd; i++)
+            printf("  %-28s %2d slots  weights %9s  KV %9s  compute %9s  = %9s of %9s usable%s\n", dev[i].name,
+                   p.layers[i], human_bytes(p.weights[i], a, sizeof a), human_bytes(p.kv[i], b, sizeof b),
+                   human_bytes(p.compute[i], x, sizeof x), human_bytes(p.need[i], y, sizeof y),
+                   human_bytes(p.usable[i], z, sizeof z), p.need[i] > p.usable[i] ? "  OVER" : "");
+        printf("  %-28s           weights %9s  KV %9s  other   %9s  = %9s", "RAM", human_bytes(p.ram_weights, a, sizeof a),
+               human_bytes(p.ram_kv, b, sizeof b), human_bytes(p.ram_other, x, sizeof x), human_bytes(p.ram_need, y, sizeof y));
+        if (o.ram)
+            printf(" of %s available%s", human_bytes(o.ram, z, sizeof z), p.fits_ram ? "" : "  OVER");
+        printf("\n");
+        if (full)
+            printf("%sFits fully on the GPU%s%s with %.0f%% headroom: -ngl %d; largest context there %llu.\n",
+                   col(C_GREEN), nd > 1 ? "s" : "", col(C_RESET), o.headroom * 100, p.ngl, (unsigned long long)max_ctx);
+        else if (p.fits_gpu && p.fits_ram)
+            printf("%sDoes not fit fully:%s best is -ngl %d of %u (%u slots stay on the CPU); largest context at that "
+                   "placement %llu.\n", col(C_YELLOW), col(C_RESET), p.ngl, fm->kv.n_layer + 1,
+                   fm->kv.n_layer + 1 - (unsigned)p.ngl, (unsigned long long)max_ctx);
+        else
+            printf("%sDoes not fit%s at context %llu even with every layer on the CPU%s; largest context that fits: %llu.\n",
+                   col(C_RED), col(C_RESET), (unsigned long long)p.n_ctx, p.fits_ram ? "" : " (RAM too small)",
+                   (unsigned long long)max_ctx);
+        if (nd > 1) {
+            printf("  --tensor-split");
+            for (size_t i = 0; i < nd; i++)
+                printf("%s%.2f", i ? "," : " ", p.split[i]);
+            printf("\n");
+        }
+        printf("  (compute buffers are estimates: llama.cpp sizes them from a worst-case graph)\n");
+    }
+    mg_gguf_model_free(m);
+    free(fm);
+    return full ? EXIT_PASS : EXIT_FAIL;
+}

@@ -1,0 +1,177 @@
+/*
+ * fit.c - where a GGUF model's memory goes on given GPUs with llama.cpp's own
+ * placement rules (llama_model::load_tensors): -ngl counts the output head as one
+ * of n_layer+1 slots, token_embd stays in host RAM (tied embeddings are
+ * duplicated onto the output's device), layers split across GPUs by
+ * --tensor-split or free memory, each layer's KV cache on its layer's device.
+ * Compute buffers are estimates (llama.cpp reserves a worst-case graph: no closed form).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlgate/mlgate.h"
+#include "mlgate/model.h"
+
+#define MIB (1024ull * 1024)
+#define CUDA_CONTEXT (457 * MIB)   /* per GPU: CUDA context + cuBLAS workspace (Ollama's MinimumMemory) */
+#define HOST_FOOTPRINT (150 * MIB) /* process, tokenizer, host buffers */
+
+/* Which slot a tensor belongs to: 0..n_layer-1 blocks, n_layer the output, -1 the input (host). */
+static int slot_of(const char *name, uint32_t n_layer)
+{
+    unsigned il;
+    if (sscanf(name, "blk.%u.", &il) == 1)
+        return il < n_layer ? (int)il : -1;
+    if (!strncmp(name, "output", 6))
+        return (int)n_layer;
+    return -1;   /* token_embd, rope tables, anything else: host */
+}
+
+static uint64_t usable(const mg_fit_device *d, double headroom)
+{
+    double u = (double)d->free * (1.0 - headroom);
+    return u > 0 ? (uint64_t)u : 0;
+}
+
+int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o, int ngl,
+                    uint64_t n_ctx, mg_fit_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    uint32_t n_layer = fm->kv.n_layer;
+    p->ngl = ngl;
+    p->n_ctx = n_ctx;
+    if (nd > MG_FIT_MAX_DEV)
+        return MG_E_LIMIT;
+    /* Splits: as given, else by usable memory; prefix-summed and normalised. */
+    double split[MG_FIT_MAX_DEV], sum = 0;
+    for (size_t i = 0; i < nd; i++) {
+        split[i] = o->nsplit ? (i < o->nsplit ? o->split[i] : 0) : (double)usable(&dev[i], o->headroom);
+        sum += split[i];
+    }
+    double acc = 0;
+    for (size_t i = 0; i < nd; i++) {
+        p->split[i] = sum > 0 ? split[i] / sum : 1.0 / (double)nd;
+        acc += p->split[i];
+        split[i] = acc;   /* now the prefix sums */
+    }
+    int i_gpu_start = (int)n_layer + 1 - ngl;
+    if (i_gpu_start < 0)
+        i_gpu_start = 0;
+    int act = nd ? (ngl < (int)n_layer + 1 ? ngl : (int)n_layer + 1) : 0;
+    int slot_dev[MG_KV_MAX_LAYERS + 1];
+    for (int il = 0; il <= (int)n_layer; il++) {
+        slot_dev[il] = -1;
+        if (il < i_gpu_start || il - i_gpu_start >= act)
+            continue;
+        double f = (double)(il - i_gpu_start) / (double)act;
+        size_t d = 0;
+        while (d + 1 < nd && f >= split[d])
+            d++;
+        slot_dev[il] = (int)d;
+        p->layers[d]++;
+    }
+    mg_kv_opts ko = {n_ctx, o->type_k ? o->type_k : 1, o->type_v ? o->type_v : 1, o->n_seq ? o->n_seq : 1, 512, 0};
+    for (uint32_t il = 0; il <= n_layer; il++) {
+        uint64_t w = fm->slot_bytes[il];
+        if (il == n_layer && !fm->has_output)
+            w += fm->token_embd_bytes;   /* tied: llama.cpp duplicates token_embd as the output */
+        uint64_t kv = il < n_layer ? mg_kv_layer_bytes(&fm->kv, &ko, il) : 0;
+        if (slot_dev[il] >= 0) {
+            p->weights[slot_dev[il]] += w;
+            p->kv[slot_dev[il]] += kv;
+        } else {
+            p->ram_weights += w;
+            p->ram_kv += kv;
+        }
+    }
+    p->ram_weights += fm->input_bytes;
+    /* Compute buffers: one ubatch of activations, and the logits on the output's device. */
+    uint64_t act_bytes = 512ull * fm->n_embd * 4 * 6;
+    uint64_t logits = 512ull * (fm->n_embd + fm->n_vocab) * 4;
+    p->fits_gpu = 1;
+    for (size_t d = 0; d < nd; d++) {
+        if (p->layers[d])
+            p->compute[d] = CUDA_CONTEXT + act_bytes + (slot_dev[n_layer] == (int)d ? logits : 0);
+        p->need[d] = p->weights[d] + p->kv[d] + p->compute[d];
+        p->usable[d] = usable(&dev[d], o->headroom);
+        if (p->need[d] > p->usable[d])
+            p->fits_gpu = 0;
+    }
+    p->ram_other = HOST_FOOTPRINT + logits + (slot_dev[n_layer] < 0 ? act_bytes : 0);
+    p->ram_need = p->ram_weights + p->ram_kv + p->ram_other;
+    p->fits_ram = !o->ram || p->ram_need <= o->ram;
+    return MG_OK;
+}
+
+int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
+{
+    memset(fm, 0, sizeof *fm);
+    if (!m->nshards || m->shards[0].err)
+        return MG_E_FORMAT;
+    const mg_gguf *g = &m->shards[0].g;
+    int rc = mg_kv_from_gguf(g, &fm->kv);
+    if (rc)
+        return rc;
+    const char *arch = mg_gguf_str(g, "general.architecture");
+    char k[160];
+    snprintf(k, sizeof k, "%s.embedding_length", arch);
+    fm->n_embd = mg_gguf_u64(g, k, 0);
+    snprintf(k, sizeof k, "%s.context_length", arch);
+    fm->n_ctx_train = mg_gguf_u64(g, k, 0);
+    const mg_gguf_kv *tok = mg_gguf_find(g, "tokenizer.ggml.tokens");
+    fm->n_vocab = tok ? tok->arr_count : 0;
+    for (size_t s = 0; s < m->nshards; s++) {
+        if (m->shards[s].err)
+            return m->shards[s].err;
+        const mg_gguf *x = &m->shards[s].g;
+        for (uint64_t t = 0; t < x->n_tensors; t++) {
+            const mg_gguf_tensor *ts = &x->tensors[t];
+            int slot = slot_of(ts->name, fm->kv.n_layer);
+            if (slot >= 0)
+                fm->slot_bytes[slot] += ts->nbytes;
+            else
+                fm->input_bytes += ts->nbytes;
+            if (!strcmp(ts->name, "output.weight"))
+                fm->has_output = 1;
+            if (!strcmp(ts->name, "token_embd.weight"))
+                fm->token_embd_bytes = ts->nbytes;
+            fm->total_bytes += ts->nbytes;
+        }
+    }
+    return MG_OK;
+}
+
+int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o,
+                  mg_fit_plan *best, uint64_t *max_ctx)
+{
+    uint64_t ctx = o->n_ctx ? o->n_ctx : (fm->n_ctx_train ? fm->n_ctx_train : 4096);
+    int top = (int)fm->kv.n_layer + 1;
+    int from = o->ngl >= 0 ? (o->ngl < top ? o->ngl : top) : top;
+    int to = o->ngl >= 0 ? from : 0;
+    /* The most layers on the GPUs at the requested context. */
+    for (int ngl = from; ngl >= to; ngl--) {
+        mg_fit_evaluate(fm, dev, nd, o, nd ? ngl : 0, ctx, best);
+        if (best->fits_gpu)
+            break;
+    }
+    /* The largest context at that placement (binary search in 256-cell steps). */
+    *max_ctx = 0;
+    uint64_t lo = 256, hi = fm->n_ctx_train ? fm->n_ctx_train : 131072;
+    mg_fit_plan tmp;
+    while (lo <= hi) {
+        uint64_t mid = (lo + hi) / 2 / 256 * 256;
+        if (mid < 256)
+            mid = 256;
+        mg_fit_evaluate(fm, dev, nd, o, best->ngl, mid, &tmp);
+        if (tmp.fits_gpu && tmp.fits_ram) {
+            *max_ctx = mid;
+            lo = mid + 256;
+        } else {
+            if (mid < 512)
+                break;
+            hi = mid - 256;
+        }
+    }
+    return MG_OK;
+}

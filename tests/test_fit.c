@@ -1,0 +1,138 @@
+/* test_fit.c - llama.cpp's placement rules in `fit`: -ngl slots, host embeddings, tied output, splits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "arena.h"
+#include "gguf_writer.h"
+#include "mlgate/mlgate.h"
+
+#define MIB (1024ull * 1024)
+#define GIB (1024 * MIB)
+
+/* A 4-block llama: each block one F32 tensor of `block` bytes, token_embd `embd` bytes, output optional. */
+static mg_fit_model model(uint64_t block, uint64_t embd, int with_output)
+{
+    buf b = {0};
+    uint64_t nt = 4 + 1 + (with_output ? 1 : 0);
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, nt);
+    u64(&b, 6);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "llama");
+    str(&b, "llama.block_count"); u32(&b, MG_GGUF_U32); u32(&b, 4);
+    str(&b, "llama.embedding_length"); u32(&b, MG_GGUF_U32); u32(&b, 1024);
+    str(&b, "llama.attention.head_count"); u32(&b, MG_GGUF_U32); u32(&b, 8);
+    str(&b, "llama.attention.head_count_kv"); u32(&b, MG_GGUF_U32); u32(&b, 8);
+    str(&b, "llama.context_length"); u32(&b, MG_GGUF_U32); u32(&b, 8192);
+    uint64_t off = 0;
+    for (int i = 0; i < 4; i++) {
+        char n[32];
+        snprintf(n, sizeof n, "blk.%d.ffn.weight", i);
+        str(&b, n); u32(&b, 1); u64(&b, block / 4); u32(&b, 0); u64(&b, off);
+        off += block;
+    }
+    str(&b, "token_embd.weight"); u32(&b, 1); u64(&b, embd / 4); u32(&b, 0); u64(&b, off);
+    off += embd;
+    if (with_output) {
+        str(&b, "output.weight"); u32(&b, 1); u64(&b, embd / 4); u32(&b, 0); u64(&b, off);
+    }
+    mg_gguf_model m = {0};
+    mg_gguf_file f;
+    memset(&f, 0, sizeof f);
+    mg_arena *a = mg_arena_new();
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &f.g, &need, err, sizeof err), MG_OK);
+    m.nshards = 1;
+    m.shards = &f;
+    mg_fit_model fm;
+    assert_int_equal(mg_fit_model_from(&m, &fm), MG_OK);
+    mg_arena_free(a);
+    free(b.p);
+    return fm;
+}
+
+static void ngl_counts_the_output_head(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);   /* n_layer + 1: everything */
+    assert_int_equal(p.layers[0], 5);
+    assert_int_equal(p.weights[0], 4 * 100 * MIB + 50 * MIB);
+    assert_int_equal(p.ram_weights, 50 * MIB);         /* token_embd stays on the host */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 4, 4096, &p);   /* -ngl 4 on 4 blocks: block 0 on the CPU */
+    assert_int_equal(p.layers[0], 4);
+    assert_int_equal(p.weights[0], 3 * 100 * MIB + 50 * MIB);
+    assert_int_equal(p.ram_weights, 100 * MIB + 50 * MIB);
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 4096, &p);
+    assert_int_equal(p.layers[0], 0);
+    assert_int_equal(p.need[0], 0);                    /* nothing there, no CUDA context either */
+}
+
+static void tied_embeddings_are_duplicated(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 0);
+    assert_false(fm.has_output);
+    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.weights[0], 4 * 100 * MIB + 50 * MIB);   /* token_embd again, as the output */
+    assert_int_equal(p.ram_weights, 50 * MIB);
+}
+
+static void asymmetric_gpus_split_by_free_memory(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    mg_fit_device gpus[2] = {{"RTX PRO 6000", 96 * GIB, 96 * GIB}, {"RTX 5090", 32 * GIB, 32 * GIB}};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, gpus, 2, &o, 5, 4096, &p);
+    assert_true(p.split[0] > 0.74 && p.split[0] < 0.76);   /* 96:32, not 50/50 */
+    assert_int_equal(p.layers[0] + p.layers[1], 5);
+    assert_true(p.layers[0] > p.layers[1]);
+    o.nsplit = 2;
+    o.split[0] = o.split[1] = 1;
+    mg_fit_evaluate(&fm, gpus, 2, &o, 5, 4096, &p);
+    assert_true(p.split[0] == 0.5);
+}
+
+static void search_reduces_layers_then_finds_the_largest_context(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(1 * GIB, 256 * MIB, 1);
+    /* 3.5 GiB usable after 10% headroom of ~3.9 GiB: the context + 457 MiB leave room for 2 blocks + output. */
+    mg_fit_device gpu = {"small", 4 * GIB, 4 * GIB - 100 * MIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    uint64_t max_ctx;
+    mg_fit_search(&fm, &gpu, 1, &o, &p, &max_ctx);
+    assert_true(p.fits_gpu);
+    assert_true(p.ngl < 5 && p.ngl > 0);
+    assert_true(p.need[0] <= p.usable[0]);
+    mg_fit_plan more;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, p.ngl + 1, 4096, &more);
+    assert_false(more.fits_gpu);                         /* one more slot would not fit */
+    assert_true(max_ctx >= 4096 && max_ctx <= 8192);
+    mg_fit_evaluate(&fm, &gpu, 1, &o, p.ngl, max_ctx, &more);
+    assert_true(more.fits_gpu);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(tied_embeddings_are_duplicated),
+        cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
+        cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
