@@ -62,6 +62,63 @@ static int devices_from_gpus(const char *list, mg_fit_device *d, size_t *n)
     return 0;
 }
 
+/* safetensors: what a transformers/vLLM-style load needs; all of it on the GPUs (or tensor-parallel over them). */
+static int fit_safetensors(const char *path, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o, int json)
+{
+    mg_st_model *m = mg_st_model_open(path);
+    if (!m)
+        return EXIT_USAGE;
+    int bad = !m->nshards;
+    for (size_t i = 0; i < m->nshards; i++)
+        bad |= m->shards[i].err != 0;
+    if (bad) {
+        fprintf(stderr, "mlgate fit: %s: not a readable GGUF or safetensors model\n", path);
+        mg_st_model_free(m);
+        return EXIT_FAIL;
+    }
+    uint64_t ctx = o->n_ctx ? o->n_ctx : (m->context ? m->context : 4096);
+    mg_fit_st f;
+    mg_fit_safetensors(m, ctx, o->n_seq, &f);
+    uint64_t usable = 0;
+    for (size_t i = 0; i < nd; i++)
+        usable += (uint64_t)((double)dev[i].free * (1.0 - o->headroom));
+    uint64_t need = f.weights + f.kv + (nd ? nd : 1) * (457ull << 20);
+    int fits = nd && need <= usable;
+    char a[32], b[32], c[32], d[32];
+    if (json) {
+        jw w = {stdout, 0, {0}, 0};
+        jw_begin_obj(&w);
+        jw_key(&w, "mlgate"); jw_str(&w, MLGATE_VERSION);
+        jw_key(&w, "command"); jw_str(&w, "fit");
+        jw_key(&w, "model"); jw_str(&w, path);
+        jw_key(&w, "format"); jw_str(&w, "safetensors");
+        jw_key(&w, "context"); jw_uint(&w, ctx);
+        jw_key(&w, "weights"); jw_uint(&w, f.weights);
+        jw_key(&w, "kv_per_token"); jw_uint(&w, f.kv_per_token);
+        jw_key(&w, "kv"); jw_uint(&w, f.kv);
+        jw_key(&w, "need"); jw_uint(&w, need);
+        jw_key(&w, "usable"); jw_uint(&w, usable);
+        jw_key(&w, "fits"); jw_bool(&w, fits);
+        jw_key(&w, "ram_to_load"); jw_uint(&w, f.weights);
+        jw_end_obj(&w);
+    } else {
+        printf("%s%s%s: safetensors, weights %s, KV %s at context %llu (%s per token), ~%s with CUDA contexts\n",
+               col(C_BOLD), path, col(C_RESET), human_bytes(f.weights, a, sizeof a), human_bytes(f.kv, b, sizeof b),
+               (unsigned long long)ctx, human_bytes(f.kv_per_token, c, sizeof c), human_bytes(need, d, sizeof d));
+        if (nd)
+            printf("  %s%s%s on %zu GPU%s with %s usable (%.0f%% headroom)\n", fits ? col(C_GREEN) : col(C_RED),
+                   fits ? "fits" : "does not fit", col(C_RESET), nd, nd == 1 ? "" : "s (tensor-parallel)",
+                   human_bytes(usable, a, sizeof a), o->headroom * 100);
+        printf("  loaders that materialise the whole checkpoint in RAM need at least %s of RAM%s\n",
+               human_bytes(f.weights, a, sizeof a), o->ram && f.weights > o->ram ? " - more than is available" : "");
+        if (!f.kv_per_token)
+            printf("  no config.json beside it: the KV cache is not counted\n");
+        printf("  (activations and framework overheads come on top: vLLM reserves --gpu-memory-utilization of the GPU)\n");
+    }
+    mg_st_model_free(m);
+    return fits ? EXIT_PASS : EXIT_FAIL;
+}
+
 int cmd_fit(int argc, char **argv)
 {
     enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON };
@@ -159,6 +216,13 @@ int cmd_fit(int argc, char **argv)
         if (mg_memory_read(&hp, &mem) == MG_OK)
             o.ram = mem.available + mem.swap_free;
     }
+    FILE *mf = fopen(argv[optind], "rb");
+    char magic[4] = {0};
+    size_t got = mf ? fread(magic, 1, 4, mf) : 0;
+    if (mf)
+        fclose(mf);
+    if (got != 4 || memcmp(magic, "GGUF", 4))
+        return fit_safetensors(argv[optind], dev, nd, &o, json);
     mg_gguf_model *m = mg_gguf_model_open(argv[optind]);
     mg_fit_model *fm = malloc(sizeof *fm);
     if (!m || !fm) {

@@ -175,3 +175,30 @@ int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, c
     }
     return MG_OK;
 }
+
+/* Bytes per element of a config.json torch_dtype; 2 when unknown (bf16/f16 checkpoints). */
+static unsigned dtype_bytes(const char *t)
+{
+    if (!strcmp(t, "float32"))
+        return 4;
+    if (!strcmp(t, "float8_e4m3fn") || !strcmp(t, "float8_e5m2"))
+        return 1;
+    return 2;
+}
+
+int mg_fit_safetensors(const mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, mg_fit_st *out)
+{
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < m->nshards; i++) {
+        if (m->shards[i].err)
+            return m->shards[i].err;
+        out->weights += m->shards[i].st.data_bytes;
+    }
+    if (!m->has_config || !m->layers || !m->heads)
+        return MG_OK;   /* weights only: no shape to size a cache from */
+    uint64_t head_dim = m->head_dim ? m->head_dim : m->hidden_size / m->heads;
+    uint64_t kv_heads = m->kv_heads ? m->kv_heads : m->heads;
+    out->kv_per_token = 2 * m->layers * kv_heads * head_dim * dtype_bytes(m->torch_dtype);
+    out->kv = out->kv_per_token * n_ctx * (n_seq ? n_seq : 1);
+    return MG_OK;
+}

@@ -191,6 +191,16 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd,
 int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o,
                   mg_fit_plan *best, uint64_t *max_ctx);
 
+/* A transformers/vLLM-style load of a safetensors checkpoint: weights as stored, K+V per token from config.json. */
+typedef struct mg_fit_st {
+    uint64_t weights;       /* Σ tensor bytes */
+    uint64_t kv_per_token;  /* 2 x layers x kv_heads x head_dim x bytes(torch_dtype); 0 without config.json */
+    uint64_t kv;            /* at n_ctx x n_seq */
+} mg_fit_st;
+
+struct mg_st_model;
+int mg_fit_safetensors(const struct mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, mg_fit_st *out);
+
 /* Remote reading (lib/remote.c): byte ranges over HTTP(S), counted. */
 #define MG_REMOTE_MAX (256ull << 20)    /* the largest header mlgate fetches */
 

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""fit_torch.py - on the GPU machine: `mlgate fit` for safetensors checkpoints against what PyTorch +
+transformers really allocate. Builds LlamaForCausalLM checkpoints with random weights (no downloads),
+saves them, loads them on the GPU, runs a forward pass over N tokens with a KV cache, and compares.
+
+usage: fit_torch.py MLGATE
+"""
+import json, os, shutil, subprocess, sys, tempfile
+
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+SHAPES = [
+    # name, hidden, intermediate, layers, heads, kv_heads, vocab, tokens
+    ("1B-like GQA", 2048, 8192, 16, 32, 8, 128256, 4096),
+    ("3B-like GQA", 3072, 8192, 28, 24, 8, 128256, 8192),
+    ("7B-like MHA", 4096, 11008, 32, 32, 32, 32000, 4096),
+]
+
+
+def kv_bytes(cache):
+    total = 0
+    layers = getattr(cache, "layers", None)
+    if layers is not None:
+        for l in layers:
+            for t in (getattr(l, "keys", None), getattr(l, "values", None)):
+                if t is not None:
+                    total += t.numel() * t.element_size()
+        return total
+    for t in list(getattr(cache, "key_cache", [])) + list(getattr(cache, "value_cache", [])):
+        total += t.numel() * t.element_size()
+    return total
+
+
+def main():
+    mlgate = sys.argv[1]
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}")
+    print(f"{'shape':14} {'weights pred':>13} {'measured':>13} {'err':>7} | {'KV pred':>11} {'measured':>11} {'err':>7} | "
+          f"{'w+KV pred':>11} {'alloc after fwd':>15} {'err':>7}")
+    for name, hidden, inter, layers, heads, kvh, vocab, n in SHAPES:
+        d = tempfile.mkdtemp(prefix="mlgate-fit-")
+        cfg = LlamaConfig(hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
+                          num_attention_heads=heads, num_key_value_heads=kvh, vocab_size=vocab,
+                          max_position_embeddings=n, torch_dtype="bfloat16", tie_word_embeddings=False)
+        with torch.device("cuda"):
+            m = LlamaForCausalLM(cfg).to(torch.bfloat16)
+        m.save_pretrained(d, safe_serialization=True)
+        del m
+        torch.cuda.empty_cache()
+        pred = json.loads(subprocess.run([mlgate, "fit", "--json", "--vram", "80G", "-c", str(n), d],
+                                         capture_output=True, text=True).stdout)
+        base = torch.cuda.memory_allocated()
+        m = LlamaForCausalLM.from_pretrained(d, dtype=torch.bfloat16, device_map="cuda")
+        weights = torch.cuda.memory_allocated() - base
+        ids = torch.randint(0, vocab, (1, n), device="cuda")
+        with torch.no_grad():
+            out = m(ids, use_cache=True, logits_to_keep=1)
+        kv = kv_bytes(out.past_key_values)
+        after = torch.cuda.memory_allocated() - base
+        w_err = (pred["weights"] - weights) / weights * 100
+        k_err = (pred["kv"] - kv) / kv * 100
+        t_err = (pred["weights"] + pred["kv"] - after) / after * 100
+        print(f"{name:14} {pred['weights'] / 2**30:10.2f} GiB {weights / 2**30:10.2f} GiB {w_err:+6.2f}% | "
+              f"{pred['kv'] / 2**30:8.3f} GiB {kv / 2**30:8.3f} GiB {k_err:+6.2f}% | "
+              f"{(pred['weights'] + pred['kv']) / 2**30:8.2f} GiB {after / 2**30:12.2f} GiB {t_err:+6.2f}%")
+        del m, out
+        torch.cuda.empty_cache()
+        shutil.rmtree(d)
+
+
+if __name__ == "__main__":
+    main()
