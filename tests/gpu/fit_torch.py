@@ -36,7 +36,7 @@ def main():
     mlgate = sys.argv[1]
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}")
     print(f"{'shape':14} {'weights pred':>13} {'measured':>13} {'err':>7} | {'KV pred':>11} {'measured':>11} {'err':>7} | "
-          f"{'w+KV pred':>11} {'alloc after fwd':>15} {'err':>7}")
+          f"{'w+KV pred':>11} {'alloc after fwd':>15} {'err':>7} | {'peak in fwd':>11}")
     for name, hidden, inter, layers, heads, kvh, vocab, n in SHAPES:
         d = tempfile.mkdtemp(prefix="mlgate-fit-")
         cfg = LlamaConfig(hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
@@ -53,16 +53,19 @@ def main():
         m = LlamaForCausalLM.from_pretrained(d, dtype=torch.bfloat16, device_map="cuda")
         weights = torch.cuda.memory_allocated() - base
         ids = torch.randint(0, vocab, (1, n), device="cuda")
+        torch.cuda.reset_peak_memory_stats()
         with torch.no_grad():
             out = m(ids, use_cache=True, logits_to_keep=1)
         kv = kv_bytes(out.past_key_values)
         after = torch.cuda.memory_allocated() - base
+        peak = torch.cuda.max_memory_allocated() - base
         w_err = (pred["weights"] - weights) / weights * 100
         k_err = (pred["kv"] - kv) / kv * 100
         t_err = (pred["weights"] + pred["kv"] - after) / after * 100
         print(f"{name:14} {pred['weights'] / 2**30:10.2f} GiB {weights / 2**30:10.2f} GiB {w_err:+6.2f}% | "
               f"{pred['kv'] / 2**30:8.3f} GiB {kv / 2**30:8.3f} GiB {k_err:+6.2f}% | "
-              f"{(pred['weights'] + pred['kv']) / 2**30:8.2f} GiB {after / 2**30:12.2f} GiB {t_err:+6.2f}%")
+              f"{(pred['weights'] + pred['kv']) / 2**30:8.2f} GiB {after / 2**30:12.2f} GiB {t_err:+6.2f}% | "
+              f"{peak / 2**30:8.2f} GiB")
         del m, out
         torch.cuda.empty_cache()
         shutil.rmtree(d)
