@@ -10,8 +10,8 @@ static int cmd_version(int argc, char **argv);
 
 static const struct cmd commands[] = {
     {"doctor", cmd_doctor, "audit this machine: GPUs, driver, CUDA, CPU features, NUMA, memory"},
-    {"fit", cmd_fit, "will this GGUF fit on these GPUs and this RAM, as llama.cpp places it"},
-    {"inspect", cmd_inspect, "what a GGUF model file really is: architecture, parameters, true size, types"},
+    {"fit", cmd_fit, "will this model fit on these GPUs and this RAM (GGUF as llama.cpp places it)"},
+    {"inspect", cmd_inspect, "what a model (GGUF, safetensors; local or URL) really is: size, parameters, types"},
     {"scan", cmd_scan, "which GPUs can run the CUDA code in these binaries, directories and wheels"},
     {"help", cmd_help, "show help for mlgate or one command"},
     {"version", cmd_version, "print mlgate's version"},

@@ -159,6 +159,11 @@ int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, c
     *max_ctx = 0;
     uint64_t lo = 256, hi = fm->n_ctx_train ? fm->n_ctx_train : 131072;
     mg_fit_plan tmp;
+    if (hi < lo) {   /* a tiny training context: just that */
+        mg_fit_evaluate(fm, dev, nd, o, best->ngl, hi, &tmp);
+        *max_ctx = tmp.fits_gpu && tmp.fits_ram ? hi : 0;
+        return MG_OK;
+    }
     while (lo <= hi) {
         uint64_t mid = (lo + hi) / 2 / 256 * 256;
         if (mid < 256)
