@@ -82,7 +82,9 @@ static int fit_safetensors(const char *path, const mg_fit_device *dev, size_t nd
     uint64_t usable = 0;
     for (size_t i = 0; i < nd; i++)
         usable += (uint64_t)((double)dev[i].free * (1.0 - o->headroom));
-    uint64_t need = f.weights + f.kv + (nd ? nd : 1) * (457ull << 20);
+    uint64_t parts[] = {f.weights, f.kv, f.activations, (nd ? nd : 1) * (457ull << 20)}, need = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)   /* saturating: a hostile config.json */
+        need = parts[i] > UINT64_MAX - need ? UINT64_MAX : need + parts[i];
     int fits = nd && need <= usable;
     char a[32], b[32], c[32], d[32];
     if (json) {
@@ -96,15 +98,19 @@ static int fit_safetensors(const char *path, const mg_fit_device *dev, size_t nd
         jw_key(&w, "weights"); jw_uint(&w, f.weights);
         jw_key(&w, "kv_per_token"); jw_uint(&w, f.kv_per_token);
         jw_key(&w, "kv"); jw_uint(&w, f.kv);
+        jw_key(&w, "activations"); jw_uint(&w, f.activations);
         jw_key(&w, "need"); jw_uint(&w, need);
         jw_key(&w, "usable"); jw_uint(&w, usable);
         jw_key(&w, "fits"); jw_bool(&w, fits);
         jw_key(&w, "ram_to_load"); jw_uint(&w, f.weights);
         jw_end_obj(&w);
     } else {
-        printf("%s%s%s: safetensors, weights %s, KV %s at context %llu (%s per token), ~%s with CUDA contexts\n",
+        char e[32];
+        printf("%s%s%s: safetensors, weights %s, KV %s at context %llu (%s per token), activations %s for "
+               "one pass over %llu prompt tokens, ~%s with CUDA contexts\n",
                col(C_BOLD), path, col(C_RESET), human_bytes(f.weights, a, sizeof a), human_bytes(f.kv, b, sizeof b),
-               (unsigned long long)ctx, human_bytes(f.kv_per_token, c, sizeof c), human_bytes(need, d, sizeof d));
+               (unsigned long long)ctx, human_bytes(f.kv_per_token, c, sizeof c),
+               human_bytes(f.activations, e, sizeof e), (unsigned long long)ctx, human_bytes(need, d, sizeof d));
         if (nd)
             printf("  %s%s%s on %zu GPU%s with %s usable (%.0f%% headroom)\n", fits ? col(C_GREEN) : col(C_RED),
                    fits ? "fits" : "does not fit", col(C_RESET), nd, nd == 1 ? "" : "s (tensor-parallel)",
@@ -113,7 +119,8 @@ static int fit_safetensors(const char *path, const mg_fit_device *dev, size_t nd
                human_bytes(f.weights, a, sizeof a), o->ram && f.weights > o->ram ? " - more than is available" : "");
         if (!f.kv_per_token)
             printf("  no config.json beside it: the KV cache is not counted\n");
-        printf("  (activations and framework overheads come on top: vLLM reserves --gpu-memory-utilization of the GPU)\n");
+        printf("  (activations are those of transformers; vLLM instead reserves --gpu-memory-utilization of the GPU\n"
+               "   and fills what the weights leave with KV cache)\n");
     }
     mg_st_model_free(m);
     return fits ? EXIT_PASS : EXIT_FAIL;

@@ -238,7 +238,7 @@ static void read_config(mg_st_model *m, const char *dir)
     struct { const char *key; uint64_t *out; } nums[] = {
         {"hidden_size", &m->hidden_size}, {"num_hidden_layers", &m->layers}, {"num_attention_heads", &m->heads},
         {"num_key_value_heads", &m->kv_heads}, {"max_position_embeddings", &m->context}, {"vocab_size", &m->vocab},
-        {"head_dim", &m->head_dim},
+        {"head_dim", &m->head_dim}, {"intermediate_size", &m->intermediate},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, nums[i].key);

@@ -84,6 +84,20 @@ check "inspect: safetensors" 0 "$mlgate" inspect "$fx/tiny.safetensors"
 check "inspect: not a model" 1 "$mlgate" inspect "$fx/libtwo.so"
 contains "inspect: llama.cpp knows llama" "known to the newest llama.cpp" "$mlgate" inspect "$fx/tiny.gguf"
 
+# fit for a safetensors checkpoint with an 8B-shaped config.json beside it: KV and activations by hand.
+st=$(mktemp -d)
+cp "$fx/tiny.safetensors" "$st/model.safetensors"
+cat > "$st/config.json" <<'JSON'
+{"model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336, "num_hidden_layers": 32,
+ "num_attention_heads": 32, "num_key_value_heads": 8, "torch_dtype": "bfloat16"}
+JSON
+# 8192 x 128 KiB = 1 GiB of KV; 8192 x (3 x 14336 + 4 x 4096) x 2 bytes of activations
+contains "fit: safetensors KV" '"kv":1073741824,' "$mlgate" fit --json --vram 24G -c 8192 "$st"
+contains "fit: safetensors activations" '"activations":973078528,' "$mlgate" fit --json --vram 24G -c 8192 "$st"
+check "fit: safetensors fits 24G" 0 "$mlgate" fit --vram 24G -c 8192 "$st"
+check "fit: safetensors does not fit 2G" 1 "$mlgate" fit --vram 2G -c 8192 "$st"
+rm -rf "$st"
+
 # JSON: valid, and the fields docs/json.md promises.
 if command -v python3 >/dev/null; then
     "$mlgate" scan --json --list --gpu "H100,RTX 5090" "$fx" > /tmp/mlgate-cli-$$.json

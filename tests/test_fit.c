@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "arena.h"
 #include "gguf_writer.h"
@@ -127,12 +128,42 @@ static void search_reduces_layers_then_finds_the_largest_context(void **state)
     assert_true(more.fits_gpu);
 }
 
+/* A Llama-3.1-8B-shaped config.json beside 16 GB of bf16 weights, sized by hand. */
+static void safetensors_weights_kv_and_activations(void **state)
+{
+    (void)state;
+    mg_st_file shard;
+    memset(&shard, 0, sizeof shard);
+    shard.st.data_bytes = 16060522496ull;
+    mg_st_model m;
+    memset(&m, 0, sizeof m);
+    m.nshards = 1;
+    m.shards = &shard;
+    m.has_config = 1;
+    snprintf(m.torch_dtype, sizeof m.torch_dtype, "bfloat16");
+    m.hidden_size = 4096, m.layers = 32, m.heads = 32, m.kv_heads = 8, m.intermediate = 14336;
+    mg_fit_st f;
+    assert_int_equal(mg_fit_safetensors(&m, 8192, 1, &f), MG_OK);
+    assert_int_equal(f.weights, 16060522496ull);
+    assert_int_equal(f.kv_per_token, 128 * 1024);       /* 2 x 32 x 8 x 128 x 2 */
+    assert_int_equal(f.kv, 1 * GIB);
+    /* 8192 x (3 x 14336 + 4 x 4096) x 2 = 928 MiB for an 8k prompt in one pass */
+    assert_int_equal(f.activations, 928 * MIB);
+    assert_int_equal(mg_fit_safetensors(&m, 8192, 4, &f), MG_OK);
+    assert_int_equal(f.kv, 4 * GIB);                     /* four sequences, four caches */
+    /* Absurd numbers from a hostile config.json saturate instead of wrapping to something small. */
+    m.layers = 999999999999999ull, m.intermediate = 999999999999999ull;
+    assert_int_equal(mg_fit_safetensors(&m, 1ull << 40, 1, &f), MG_OK);
+    assert_true(f.kv == UINT64_MAX && f.activations == UINT64_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(tied_embeddings_are_duplicated),
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
         cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
+        cmocka_unit_test(safetensors_weights_kv_and_activations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

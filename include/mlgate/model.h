@@ -196,6 +196,8 @@ typedef struct mg_fit_st {
     uint64_t weights;       /* Σ tensor bytes */
     uint64_t kv_per_token;  /* 2 x layers x kv_heads x head_dim x bytes(torch_dtype); 0 without config.json */
     uint64_t kv;            /* at n_ctx x n_seq */
+    uint64_t activations;   /* peak of one prompt pass over n_ctx tokens at once (transformers):
+                               n_ctx x n_seq x (3 x intermediate + 4 x hidden) x bytes(torch_dtype) */
 } mg_fit_st;
 
 struct mg_st_model;
@@ -250,7 +252,7 @@ typedef struct mg_st_model {
     uint64_t index_total_size;  /* the index's metadata.total_size, 0 if none */
     int has_config;             /* config.json beside it: */
     char architecture[96], model_type[64], torch_dtype[32], quant_method[32];
-    uint64_t hidden_size, layers, heads, kv_heads, context, vocab, head_dim;
+    uint64_t hidden_size, layers, heads, kv_heads, context, vocab, head_dim, intermediate;
     mg_fetch_stats remote;      /* what reading it over HTTP took */
     struct mg_arena *arena;
 } mg_st_model;
