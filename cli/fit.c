@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli.h"
 #include "mlgate/mlgate.h"
@@ -22,12 +23,18 @@ static const char help[] =
     "      --ctk/--ctv TYPE  cache type: f16 (default), q8_0, q4_0, f32, bf16\n"
     "      --ngl N           layers on the GPUs, as llama.cpp's -ngl (default: the most that fit)\n"
     "      --tensor-split L  proportions per GPU (default: by free memory)\n"
+    "      --n-cpu-moe N     keep the experts of the first N blocks in RAM, as llama.cpp (MoE models;\n"
+    "                        default: the fewest that let every layer onto the GPUs)\n"
+    "      --cpu-moe         keep all experts in RAM\n"
+    "  -ot, --override-tensor REGEX=CPU\n"
+    "                        tensors whose name REGEX finds stay in RAM (repeatable, or comma-separated)\n"
     "      --parallel N      sequences (default 1)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
     "      --json            machine-readable answer\n"
     "  -h, --help            this help\n"
     "\n"
-    "Exit status: 0 it fits fully on the GPUs, 1 it does not (or only partly), 2 usage error.\n";
+    "Exit status: 0 it fits on the GPUs as asked, 1 it does not (or only with layers or experts moved\n"
+    "to RAM), 2 usage error.\n";
 
 static int cache_type(const char *s, uint32_t *t)
 {
@@ -128,7 +135,7 @@ static int fit_safetensors(const char *path, const mg_fit_device *dev, size_t nd
 
 int cmd_fit(int argc, char **argv)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -136,11 +143,20 @@ int cmd_fit(int argc, char **argv)
         {"ngl", required_argument, 0, O_NGL},     {"tensor-split", required_argument, 0, O_SPLIT},
         {"parallel", required_argument, 0, O_PAR}, {"headroom", required_argument, 0, O_HEAD},
         {"json", no_argument, 0, O_JSON},         {"help", no_argument, 0, 'h'},
+        {"n-cpu-moe", required_argument, 0, O_NCMOE}, {"cpu-moe", no_argument, 0, O_CMOE},
+        {"override-tensor", required_argument, 0, O_OT},
         {0, 0, 0, 0}};
     mg_fit_device dev[MG_FIT_MAX_DEV];
     size_t nd = 0;
-    mg_fit_opts o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10};
+    mg_fit_opts o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10, .n_cpu_moe = -1};
     int json = 0, c, have_dev = 0;
+    static char ot_buf[16][256];   /* -ot patterns, '=CPU' cut off */
+    const char *ot[16];
+    size_t n_ot = 0;
+    /* llama.cpp spells it -ot: accept that single-dash form too */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-ot"))
+            argv[i] = "--override-tensor";
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -190,6 +206,38 @@ int cmd_fit(int argc, char **argv)
         case O_PAR: o.n_seq = (uint32_t)atoi(optarg); break;
         case O_HEAD: o.headroom = atof(optarg); break;
         case O_JSON: json = 1; break;
+        case O_NCMOE: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 0 || v > 100000) {
+                fprintf(stderr, "mlgate fit: --n-cpu-moe wants a number of blocks, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            o.n_cpu_moe = (int)v;
+            break;
+        }
+        case O_CMOE: o.n_cpu_moe = 1 << 30; break;
+        case O_OT: {
+            char buf[1024];
+            snprintf(buf, sizeof buf, "%s", optarg);
+            for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                char *eq = strrchr(t, '=');
+                if (!eq || eq == t || strcasecmp(eq + 1, "CPU")) {
+                    fprintf(stderr, "mlgate fit: -ot '%s': only REGEX=CPU overrides are modelled "
+                                    "(like -ot 'exps=CPU')\n", t);
+                    return EXIT_USAGE;
+                }
+                if (n_ot == sizeof ot / sizeof ot[0] || (size_t)(eq - t) >= sizeof ot_buf[0]) {
+                    fprintf(stderr, "mlgate fit: too many or too long -ot patterns\n");
+                    return EXIT_USAGE;
+                }
+                *eq = 0;
+                snprintf(ot_buf[n_ot], sizeof ot_buf[0], "%s", t);
+                ot[n_ot] = ot_buf[n_ot];
+                n_ot++;
+            }
+            break;
+        }
         case 'h': fputs(help, stdout); return EXIT_PASS;
         default: fprintf(stderr, "Try 'mlgate fit --help'.\n"); return EXIT_USAGE;
         }
@@ -244,11 +292,21 @@ int cmd_fit(int argc, char **argv)
         free(fm);
         return EXIT_FAIL;
     }
+    char ot_err[256];
+    if (n_ot && mg_fit_override_cpu(m, ot, n_ot, fm, ot_err, sizeof ot_err)) {
+        fprintf(stderr, "mlgate fit: %s\n", ot_err);
+        mg_gguf_model_free(m);
+        free(fm);
+        return EXIT_USAGE;
+    }
     out_colour_init("auto", stdout);
     mg_fit_plan p;
     uint64_t max_ctx;
     mg_fit_search(fm, dev, nd, &o, &p, &max_ctx);
-    int full = p.ngl == (int)fm->kv.n_layer + 1 && p.fits_gpu && p.fits_ram;
+    /* Fully: every slot on the GPUs, with no experts moved to RAM beyond what was asked for. */
+    int asked_moe = o.n_cpu_moe >= 0;
+    int full = p.ngl == (int)fm->kv.n_layer + 1 && p.fits_gpu && p.fits_ram && (asked_moe || !p.n_cpu_moe);
+    int moe_plan = !asked_moe && p.n_cpu_moe && p.fits_gpu && p.fits_ram;
     char a[32], b[32], x[32], y[32], z[32];
     if (json) {
         jw w = {stdout, 0, {0}, 0};
@@ -258,6 +316,8 @@ int cmd_fit(int argc, char **argv)
         jw_key(&w, "model"); jw_str(&w, argv[optind]);
         jw_key(&w, "fits_fully_on_gpus"); jw_bool(&w, full);
         jw_key(&w, "ngl"); jw_int(&w, p.ngl);
+        jw_key(&w, "n_cpu_moe"); jw_int(&w, p.n_cpu_moe > (int)fm->kv.n_layer ? (int)fm->kv.n_layer : p.n_cpu_moe);
+        jw_key(&w, "moe"); jw_bool(&w, fm->n_exps_tensors > 0);
         jw_key(&w, "n_layer"); jw_uint(&w, fm->kv.n_layer);
         jw_key(&w, "context"); jw_uint(&w, p.n_ctx);
         jw_key(&w, "max_context"); jw_uint(&w, max_ctx);
@@ -305,8 +365,14 @@ int cmd_fit(int argc, char **argv)
             printf(" of %s available%s", human_bytes(o.ram, z, sizeof z), p.fits_ram ? "" : "  OVER");
         printf("\n");
         if (full)
-            printf("%sFits fully on the GPU%s%s with %.0f%% headroom: -ngl %d; largest context there %llu.\n",
-                   col(C_GREEN), nd > 1 ? "s" : "", col(C_RESET), o.headroom * 100, p.ngl, (unsigned long long)max_ctx);
+            printf("%sFits on the GPU%s%s with %.0f%% headroom: -ngl %d%s; largest context there %llu.\n",
+                   col(C_GREEN), nd > 1 ? "s" : "", col(C_RESET), o.headroom * 100, p.ngl,
+                   p.n_cpu_moe ? " with the experts asked for in RAM" : "", (unsigned long long)max_ctx);
+        else if (moe_plan)
+            printf("%sDoes not fit fully:%s every layer fits on the GPU%s with the experts of the first %d of %u "
+                   "blocks in RAM: -ngl %d --n-cpu-moe %d; largest context at that placement %llu.\n",
+                   col(C_YELLOW), col(C_RESET), nd > 1 ? "s" : "", p.n_cpu_moe, fm->kv.n_layer, p.ngl, p.n_cpu_moe,
+                   (unsigned long long)max_ctx);
         else if (p.fits_gpu && p.fits_ram)
             printf("%sDoes not fit fully:%s best is -ngl %d of %u (%u slots stay on the CPU); largest context at that "
                    "placement %llu.\n", col(C_YELLOW), col(C_RESET), p.ngl, fm->kv.n_layer + 1,

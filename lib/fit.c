@@ -3,9 +3,11 @@
  * placement rules (llama_model::load_tensors): -ngl counts the output head as one
  * of n_layer+1 slots, token_embd stays in host RAM (tied embeddings are
  * duplicated onto the output's device), layers split across GPUs by
- * --tensor-split or free memory, each layer's KV cache on its layer's device.
+ * --tensor-split or free memory, each layer's KV cache on its layer's device;
+ * MoE experts kept in RAM by --n-cpu-moe / --cpu-moe / -ot REGEX=CPU.
  * Compute buffers are estimates (llama.cpp reserves a worst-case graph: no closed form).
  */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,18 @@ static int slot_of(const char *name, uint32_t n_layer)
     return -1;   /* token_embd, rope tables, anything else: host */
 }
 
+/* A routed-expert tensor: llama.cpp's LLM_FFN_EXPS_REGEX "\\.ffn_(up|down|gate|gate_up)_(ch|)exps",
+ * the pattern --cpu-moe and --n-cpu-moe put on the CPU. */
+static int is_expert(const char *name)
+{
+    static const char *const k[] = {".ffn_up_exps", ".ffn_down_exps", ".ffn_gate_exps", ".ffn_gate_up_exps",
+                                    ".ffn_up_chexps", ".ffn_down_chexps", ".ffn_gate_chexps", ".ffn_gate_up_chexps"};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (strstr(name, k[i]))
+            return 1;
+    return 0;
+}
+
 static uint64_t usable(const mg_fit_device *d, double headroom)
 {
     double u = (double)d->free * (1.0 - headroom);
@@ -41,6 +55,9 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd,
     uint32_t n_layer = fm->kv.n_layer;
     p->ngl = ngl;
     p->n_ctx = n_ctx;
+    int ncm = o->n_cpu_moe > 0 ? o->n_cpu_moe : 0;
+    p->n_cpu_moe = ncm;
+    uint64_t moved_any = 0;
     if (nd > MG_FIT_MAX_DEV)
         return MG_E_LIMIT;
     /* Splits: as given, else by usable memory; prefix-summed and normalised. */
@@ -78,7 +95,11 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd,
             w += fm->token_embd_bytes;   /* tied: llama.cpp duplicates token_embd as the output */
         uint64_t kv = il < n_layer ? mg_kv_layer_bytes(&fm->kv, &ko, il) : 0;
         if (slot_dev[il] >= 0) {
-            p->weights[slot_dev[il]] += w;
+            /* -ot ...=CPU and --n-cpu-moe keep these in RAM; the layer's KV stays on its GPU */
+            uint64_t moved = fm->ot_bytes[il] + ((int)il < ncm ? fm->exps_bytes[il] - fm->ot_exps_bytes[il] : 0);
+            p->weights[slot_dev[il]] += w - moved;
+            p->ram_weights += moved;
+            moved_any += moved;
             p->kv[slot_dev[il]] += kv;
         } else {
             p->ram_weights += w;
@@ -98,7 +119,7 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd,
         if (p->need[d] > p->usable[d])
             p->fits_gpu = 0;
     }
-    p->ram_other = HOST_FOOTPRINT + logits + (slot_dev[n_layer] < 0 ? act_bytes : 0);
+    p->ram_other = HOST_FOOTPRINT + logits + (slot_dev[n_layer] < 0 || moved_any ? act_bytes : 0);
     p->ram_need = p->ram_weights + p->ram_kv + p->ram_other;
     p->fits_ram = !o->ram || p->ram_need <= o->ram;
     return MG_OK;
@@ -128,9 +149,13 @@ int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
         for (uint64_t t = 0; t < x->n_tensors; t++) {
             const mg_gguf_tensor *ts = &x->tensors[t];
             int slot = slot_of(ts->name, fm->kv.n_layer);
-            if (slot >= 0)
+            if (slot >= 0) {
                 fm->slot_bytes[slot] += ts->nbytes;
-            else
+                if (is_expert(ts->name)) {
+                    fm->exps_bytes[slot] += ts->nbytes;
+                    fm->n_exps_tensors++;
+                }
+            } else
                 fm->input_bytes += ts->nbytes;
             if (!strcmp(ts->name, "output.weight"))
                 fm->has_output = 1;
@@ -142,15 +167,68 @@ int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
     return MG_OK;
 }
 
-int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o,
+int mg_fit_override_cpu(const mg_gguf_model *m, const char *const *regex, size_t n, mg_fit_model *fm,
+                        char *err, size_t errlen)
+{
+    regex_t re[16];
+    if (n > sizeof re / sizeof re[0]) {
+        snprintf(err, errlen, "at most %zu -ot patterns", sizeof re / sizeof re[0]);
+        return MG_E_LIMIT;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int rc = regcomp(&re[i], regex[i], REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char why[128];
+            regerror(rc, &re[i], why, sizeof why);
+            snprintf(err, errlen, "-ot '%s': %s", regex[i], why);
+            while (i--)
+                regfree(&re[i]);
+            return MG_E_ARG;
+        }
+    }
+    for (size_t s = 0; s < m->nshards; s++) {
+        const mg_gguf *x = &m->shards[s].g;
+        for (uint64_t t = 0; !m->shards[s].err && t < x->n_tensors; t++) {
+            const mg_gguf_tensor *ts = &x->tensors[t];
+            int slot = slot_of(ts->name, fm->kv.n_layer), hit = 0;
+            for (size_t i = 0; i < n && !hit; i++)
+                hit = !regexec(&re[i], ts->name, 0, NULL, 0);
+            if (!hit || slot < 0)
+                continue;   /* input tensors are in RAM already */
+            fm->ot_bytes[slot] += ts->nbytes;
+            if (is_expert(ts->name))
+                fm->ot_exps_bytes[slot] += ts->nbytes;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        regfree(&re[i]);
+    return MG_OK;
+}
+
+int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o_in,
                   mg_fit_plan *best, uint64_t *max_ctx)
 {
+    mg_fit_opts oo = *o_in;
+    const mg_fit_opts *o = &oo;
     uint64_t ctx = o->n_ctx ? o->n_ctx : (fm->n_ctx_train ? fm->n_ctx_train : 4096);
     int top = (int)fm->kv.n_layer + 1;
     int from = o->ngl >= 0 ? (o->ngl < top ? o->ngl : top) : top;
     int to = o->ngl >= 0 ? from : 0;
+    int found = 0;
+    /* MoE: every layer on the GPUs with the experts of the fewest leading blocks in RAM (what
+     * --n-cpu-moe is for) beats fewer layers; only then are layers taken off. */
+    if (oo.n_cpu_moe < 0) {
+        oo.n_cpu_moe = 0;
+        for (int n = 0; nd && fm->n_exps_tensors && from == top && n <= (int)fm->kv.n_layer && !found; n++) {
+            oo.n_cpu_moe = n;
+            mg_fit_evaluate(fm, dev, nd, o, top, ctx, best);
+            found = best->fits_gpu;
+        }
+        if (!found)
+            oo.n_cpu_moe = 0;
+    }
     /* The most layers on the GPUs at the requested context. */
-    for (int ngl = from; ngl >= to; ngl--) {
+    for (int ngl = from; ngl >= to && !found; ngl--) {
         mg_fit_evaluate(fm, dev, nd, o, nd ? ngl : 0, ctx, best);
         if (best->fits_gpu)
             break;

@@ -14,11 +14,12 @@
 #define MIB (1024ull * 1024)
 #define GIB (1024 * MIB)
 
-/* A 4-block llama: each block one F32 tensor of `block` bytes, token_embd `embd` bytes, output optional. */
-static mg_fit_model model(uint64_t block, uint64_t embd, int with_output)
+/* A 4-block llama: each block one F32 tensor of `block` bytes (and, for MoE, one routed-expert tensor of
+ * `exps` bytes), token_embd `embd` bytes, output optional. */
+static mg_fit_model model_ex(uint64_t block, uint64_t exps, uint64_t embd, int with_output, const char *ot)
 {
     buf b = {0};
-    uint64_t nt = 4 + 1 + (with_output ? 1 : 0);
+    uint64_t nt = 4 + (exps ? 4 : 0) + 1 + (with_output ? 1 : 0);
     put(&b, "GGUF", 4);
     u32(&b, 3);
     u64(&b, nt);
@@ -35,6 +36,11 @@ static mg_fit_model model(uint64_t block, uint64_t embd, int with_output)
         snprintf(n, sizeof n, "blk.%d.ffn.weight", i);
         str(&b, n); u32(&b, 1); u64(&b, block / 4); u32(&b, 0); u64(&b, off);
         off += block;
+        if (exps) {
+            snprintf(n, sizeof n, "blk.%d.ffn_up_exps.weight", i);
+            str(&b, n); u32(&b, 1); u64(&b, exps / 4); u32(&b, 0); u64(&b, off);
+            off += exps;
+        }
     }
     str(&b, "token_embd.weight"); u32(&b, 1); u64(&b, embd / 4); u32(&b, 0); u64(&b, off);
     off += embd;
@@ -52,9 +58,16 @@ static mg_fit_model model(uint64_t block, uint64_t embd, int with_output)
     m.shards = &f;
     mg_fit_model fm;
     assert_int_equal(mg_fit_model_from(&m, &fm), MG_OK);
+    if (ot)
+        assert_int_equal(mg_fit_override_cpu(&m, &ot, 1, &fm, err, sizeof err), MG_OK);
     mg_arena_free(a);
     free(b.p);
     return fm;
+}
+
+static mg_fit_model model(uint64_t block, uint64_t embd, int with_output)
+{
+    return model_ex(block, 0, embd, with_output, NULL);
 }
 
 static void ngl_counts_the_output_head(void **state)
@@ -128,6 +141,70 @@ static void search_reduces_layers_then_finds_the_largest_context(void **state)
     assert_true(more.fits_gpu);
 }
 
+/* --n-cpu-moe N keeps the experts of blocks 0..N-1 in RAM; their attention and KV stay on the GPU. */
+static void n_cpu_moe_moves_leading_experts(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, NULL);
+    assert_int_equal(fm.n_exps_tensors, 4);
+    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = 3};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.layers[0], 5);
+    assert_int_equal(p.weights[0], 4 * 10 * MIB + 1 * GIB + 50 * MIB);   /* block 3's experts only */
+    assert_int_equal(p.ram_weights, 3 * GIB + 50 * MIB);                  /* + token_embd */
+    assert_int_equal(p.n_cpu_moe, 3);
+}
+
+/* A 2.5 GiB GPU cannot hold 4 GiB of experts: the search keeps every layer there and moves the
+ * fewest leading blocks' experts, rather than taking layers off. */
+static void search_prefers_n_cpu_moe_for_moe_models(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, NULL);
+    mg_fit_device gpu = {"small", 3 * GIB, 3 * GIB};
+    mg_fit_opts o = {.n_ctx = 1024, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = -1};
+    mg_fit_plan p;
+    uint64_t max_ctx;
+    mg_fit_search(&fm, &gpu, 1, &o, &p, &max_ctx);
+    assert_true(p.fits_gpu);
+    assert_int_equal(p.ngl, 5);
+    assert_true(p.n_cpu_moe >= 1 && p.n_cpu_moe < 4);
+    mg_fit_plan fewer;   /* one block fewer in RAM would not fit */
+    o.n_cpu_moe = p.n_cpu_moe - 1;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 1024, &fewer);
+    assert_false(fewer.fits_gpu);
+    /* A dense model of the same size has no experts to move: layers come off instead. */
+    mg_fit_model dense = model(1 * GIB + 10 * MIB, 50 * MIB, 1);
+    o.n_cpu_moe = -1;
+    mg_fit_search(&dense, &gpu, 1, &o, &p, &max_ctx);
+    assert_int_equal(p.n_cpu_moe, 0);
+    assert_true(p.ngl < 5);
+}
+
+/* -ot REGEX=CPU: matching tensors stay in RAM; overlapping --n-cpu-moe does not count them twice. */
+static void override_tensor_to_cpu(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, "blk\\.[02]\\.ffn_up_exps");
+    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.ram_weights, 2 * GIB + 50 * MIB);   /* blocks 0 and 2 */
+    o.n_cpu_moe = 2;                                       /* blocks 0, 1 (and 2 from -ot) */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.ram_weights, 3 * GIB + 50 * MIB);
+    assert_int_equal(p.weights[0], 4 * 10 * MIB + 1 * GIB + 50 * MIB);
+    /* A bad regex is a clear error. */
+    mg_gguf_model none = {0};
+    const char *bad = "blk[";
+    char err[256] = "";
+    assert_int_equal(mg_fit_override_cpu(&none, &bad, 1, &fm, err, sizeof err), MG_E_ARG);
+    assert_non_null(strstr(err, "blk["));
+}
+
 /* A Llama-3.1-8B-shaped config.json beside 16 GB of bf16 weights, sized by hand. */
 static void safetensors_weights_kv_and_activations(void **state)
 {
@@ -163,7 +240,8 @@ int main(void)
         cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(tied_embeddings_are_duplicated),
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
         cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
-        cmocka_unit_test(safetensors_weights_kv_and_activations),
+        cmocka_unit_test(safetensors_weights_kv_and_activations), cmocka_unit_test(n_cpu_moe_moves_leading_experts),
+        cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models), cmocka_unit_test(override_tensor_to_cpu),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -161,6 +161,8 @@ typedef struct mg_fit_opts {
     size_t nsplit;
     double headroom;                /* fraction of each GPU's free memory kept free (0.10) */
     uint64_t ram;                   /* RAM (+ swap) available for what stays on the host; 0: unknown */
+    int n_cpu_moe;                  /* --n-cpu-moe: experts of the first N blocks in RAM; -1: the fewest that
+                                       fit, searched for MoE models when all layers are wanted on the GPUs */
 } mg_fit_opts;
 
 typedef struct mg_fit_model {
@@ -170,10 +172,15 @@ typedef struct mg_fit_model {
     uint64_t input_bytes;           /* token_embd and other host-resident tensors */
     uint64_t token_embd_bytes, total_bytes;
     int has_output;                 /* a separate output.weight (else tied to token_embd) */
+    /* MoE: routed-expert tensors per slot (llama.cpp's LLM_FFN_EXPS_REGEX), and what -ot ...=CPU moves
+     * to RAM (mg_fit_override_cpu), and the part of it that is experts, so nothing counts twice. */
+    uint64_t exps_bytes[MG_KV_MAX_LAYERS + 1], ot_bytes[MG_KV_MAX_LAYERS + 1], ot_exps_bytes[MG_KV_MAX_LAYERS + 1];
+    uint64_t n_exps_tensors;
 } mg_fit_model;
 
 typedef struct mg_fit_plan {
     int ngl;
+    int n_cpu_moe;                  /* the --n-cpu-moe this plan uses */
     uint64_t n_ctx;
     double split[MG_FIT_MAX_DEV];
     int layers[MG_FIT_MAX_DEV];     /* slots (blocks + output) on each GPU */
@@ -185,6 +192,10 @@ typedef struct mg_fit_plan {
 
 struct mg_gguf_model;
 int mg_fit_model_from(const struct mg_gguf_model *m, mg_fit_model *fm);
+/* -ot/--override-tensor REGEX=CPU, as llama.cpp: tensors whose name the (POSIX extended) regex finds
+ * stay in RAM whatever -ngl says; the first matching pattern wins. MG_E_ARG with `err` for a bad regex. */
+int mg_fit_override_cpu(const struct mg_gguf_model *m, const char *const *regex, size_t n, mg_fit_model *fm,
+                        char *err, size_t errlen);
 int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o, int ngl,
                     uint64_t n_ctx, mg_fit_plan *p);
 /* The most layers that fit at the requested context, and the largest context at that placement. */
