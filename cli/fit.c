@@ -29,6 +29,8 @@ static const char help[] =
     "  -ot, --override-tensor REGEX=CPU\n"
     "                        tensors whose name REGEX finds stay in RAM (repeatable, or comma-separated)\n"
     "      --parallel N      sequences (default 1)\n"
+    "      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
+    "                        when -np is not given; default here: one stream per sequence)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
     "      --json            machine-readable answer\n"
     "  -h, --help            this help\n"
@@ -135,7 +137,7 @@ static int fit_safetensors(const char *path, const mg_fit_device *dev, size_t nd
 
 int cmd_fit(int argc, char **argv)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -144,7 +146,7 @@ int cmd_fit(int argc, char **argv)
         {"parallel", required_argument, 0, O_PAR}, {"headroom", required_argument, 0, O_HEAD},
         {"json", no_argument, 0, O_JSON},         {"help", no_argument, 0, 'h'},
         {"n-cpu-moe", required_argument, 0, O_NCMOE}, {"cpu-moe", no_argument, 0, O_CMOE},
-        {"override-tensor", required_argument, 0, O_OT},
+        {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
         {0, 0, 0, 0}};
     mg_fit_device dev[MG_FIT_MAX_DEV];
     size_t nd = 0;
@@ -217,6 +219,7 @@ int cmd_fit(int argc, char **argv)
             break;
         }
         case O_CMOE: o.n_cpu_moe = 1 << 30; break;
+        case O_KVU: o.kv_unified = 1; break;
         case O_OT: {
             char buf[1024];
             snprintf(buf, sizeof buf, "%s", optarg);
@@ -368,6 +371,10 @@ int cmd_fit(int argc, char **argv)
             printf("%sFits on the GPU%s%s with %.0f%% headroom: -ngl %d%s; largest context there %llu.\n",
                    col(C_GREEN), nd > 1 ? "s" : "", col(C_RESET), o.headroom * 100, p.ngl,
                    p.n_cpu_moe ? " with the experts asked for in RAM" : "", (unsigned long long)max_ctx);
+        else if (!nd)
+            printf("%s%s in RAM%s for a CPU-only run at context %llu; largest context that fits: %llu.\n",
+                   p.fits_ram ? col(C_GREEN) : col(C_RED), p.fits_ram ? "Fits" : "Does not fit", col(C_RESET),
+                   (unsigned long long)p.n_ctx, (unsigned long long)max_ctx);
         else if (moe_plan)
             printf("%sDoes not fit fully:%s every layer fits on the GPU%s with the experts of the first %d of %u "
                    "blocks in RAM: -ngl %d --n-cpu-moe %d; largest context at that placement %llu.\n",

@@ -111,12 +111,12 @@ static void print_model(const mg_gguf_model *md, int tensors, int metadata)
         static const uint64_t ctxs[] = {8192, 32768, 131072};
         printf("  KV cache (f16, one sequence):");
         for (size_t i = 0; i < 3; i++) {
-            mg_kv_opts o = {ctxs[i], 1, 1, 1, 512, 0};
+            mg_kv_opts o = {ctxs[i], 1, 1, 1, 512, 0, 0};
             printf(" %lluk %s%s", (unsigned long long)(ctxs[i] / 1024), human(mg_kv_bytes(kvm, &o), b1, sizeof b1),
                    i < 2 ? "," : "");
         }
         if (ctxlen) {
-            mg_kv_opts o = {ctxlen, 1, 1, 1, 512, 0};
+            mg_kv_opts o = {ctxlen, 1, 1, 1, 512, 0, 0};
             printf("; at its context %llu: %s", (unsigned long long)ctxlen, human(mg_kv_bytes(kvm, &o), b1, sizeof b1));
         }
         printf("%s%s\n", kvm->mla ? " (MLA: K only)" : "", kvm->n_swa ? " (sliding-window layers counted)" : "");
@@ -236,7 +236,7 @@ static void json_model(jw *w, const mg_gguf_model *md)
             char k[24];
             jw_begin_obj(w);
             for (size_t i = 0; i < 3; i++) {
-                mg_kv_opts o = {ctxs[i], 1, 1, 1, 512, 0};
+                mg_kv_opts o = {ctxs[i], 1, 1, 1, 512, 0, 0};
                 snprintf(k, sizeof k, "%llu", (unsigned long long)ctxs[i]);
                 jw_key(w, k);
                 jw_uint(w, mg_kv_bytes(kvm, &o));

@@ -88,11 +88,14 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd,
         slot_dev[il] = (int)d;
         p->layers[d]++;
     }
-    mg_kv_opts ko = {n_ctx, o->type_k ? o->type_k : 1, o->type_v ? o->type_v : 1, o->n_seq ? o->n_seq : 1, 512, 0};
+    mg_kv_opts ko = {n_ctx, o->type_k ? o->type_k : 1, o->type_v ? o->type_v : 1, o->n_seq ? o->n_seq : 1, 512, 0,
+                     o->kv_unified};
     for (uint32_t il = 0; il <= n_layer; il++) {
         uint64_t w = fm->slot_bytes[il];
-        if (il == n_layer && !fm->has_output)
-            w += fm->token_embd_bytes;   /* tied: llama.cpp duplicates token_embd as the output */
+        /* Tied: llama.cpp duplicates token_embd as the output on the output's GPU; on the CPU the
+         * duplicate is the same tensor in the same buffer (a real CPU run reports it once). */
+        if (il == n_layer && !fm->has_output && slot_dev[il] >= 0)
+            w += fm->token_embd_bytes;
         uint64_t kv = il < n_layer ? mg_kv_layer_bytes(&fm->kv, &ko, il) : 0;
         if (slot_dev[il] >= 0) {
             /* -ot ...=CPU and --n-cpu-moe keep these in RAM; the layer's KV stays on its GPU */

@@ -118,8 +118,12 @@ uint64_t mg_kv_layer_bytes(const mg_kv_model *m, const mg_kv_opts *o, uint32_t i
         return 4 * (m->recurrent_r + m->recurrent_s) * n_seq;
     if (il >= m->n_layer_kv || !m->n_head_kv[il])
         return 0;
-    uint64_t size_swa = o->swa_full ? n_ctx : pad(n_ctx < m->n_swa * n_seq + ubatch ? n_ctx : m->n_swa * n_seq + ubatch, 256);
-    uint64_t cells = m->swa[il] && m->n_swa ? size_swa : n_ctx;
+    /* llama_kv_cache_iswa: a unified cache holds n_ctx cells and a window of n_swa x n_seq + ubatch;
+     * otherwise each sequence has its own stream of n_ctx / n_seq cells and a window of n_swa + ubatch. */
+    uint64_t streams = o->unified ? 1 : n_seq, base = n_ctx / streams;
+    uint64_t want = m->n_swa * (o->unified ? n_seq : 1) + ubatch;
+    uint64_t size_swa = o->swa_full ? base : pad(base < want ? base : want, 256);
+    uint64_t cells = streams * (m->swa[il] && m->n_swa ? size_swa : base);
     uint64_t k = row_size(o->type_k, m->head_k * m->n_head_kv[il]) * cells;
     uint64_t v = m->mla ? 0 : row_size(o->type_v, m->head_v * m->n_head_kv[il]) * cells;
     return k + v;

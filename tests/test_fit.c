@@ -101,6 +101,8 @@ static void tied_embeddings_are_duplicated(void **state)
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
     assert_int_equal(p.weights[0], 4 * 100 * MIB + 50 * MIB);   /* token_embd again, as the output */
     assert_int_equal(p.ram_weights, 50 * MIB);
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 4096, &p);              /* all on the CPU: one copy */
+    assert_int_equal(p.ram_weights, 4 * 100 * MIB + 50 * MIB);
 }
 
 static void asymmetric_gpus_split_by_free_memory(void **state)

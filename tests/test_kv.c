@@ -45,7 +45,7 @@ static mg_kv_model model(const char *arch, const char *const *keys, const uint32
 
 static uint64_t kv(const mg_kv_model *m, uint64_t ctx, uint32_t type)
 {
-    mg_kv_opts o = {ctx, type, type, 1, 512, 0};
+    mg_kv_opts o = {ctx, type, type, 1, 512, 0, 0};
     return mg_kv_bytes(m, &o);
 }
 
@@ -95,8 +95,15 @@ static void gemma3_27b_swa(void **state)
     assert_int_equal(b32, 10ull * 32768 * 8192 + 52ull * 1536 * 8192);
     assert_true(b32 > 3.0 * GIB && b32 < 3.2 * GIB);
     assert_true(b128 > 10.5 * GIB && b128 < 10.7 * GIB);
-    mg_kv_opts full_swa = {32768, 1, 1, 1, 512, 1};
+    mg_kv_opts full_swa = {32768, 1, 1, 1, 512, 1, 0};
     assert_int_equal(mg_kv_bytes(&m, &full_swa), 62ull * 32768 * 8192);   /* --swa-full */
+    /* Four sequences. llama.cpp's default: a stream of 8192 cells per sequence, each window
+     * pad(1024 + 512, 256) = 1536 cells; --kv-unified: one 32768-cell cache, one window of
+     * pad(4 x 1024 + 512, 256) = 4608 cells (llama-kv-cache-iswa.cpp; the per-sequence form is what a CPU llama.cpp build reports in tests/llama/compare.py). */
+    mg_kv_opts seqs = {32768, 1, 1, 4, 512, 0, 0};
+    assert_int_equal(mg_kv_bytes(&m, &seqs), 10ull * 4 * 8192 * 8192 + 52ull * 4 * 1536 * 8192);
+    seqs.unified = 1;
+    assert_int_equal(mg_kv_bytes(&m, &seqs), 10ull * 32768 * 8192 + 52ull * 4608 * 8192);
 }
 
 static void deepseek_v3_mla(void **state)

@@ -137,6 +137,8 @@ typedef struct mg_kv_opts {
     uint32_t n_seq;                         /* parallel sequences (1) */
     uint32_t n_ubatch;                      /* 512 */
     int swa_full;                           /* --swa-full: window layers keep the whole context */
+    int unified;                            /* --kv-unified: one cache shared by all sequences; else (llama.cpp's
+                                               default) one stream of n_ctx / n_seq cells per sequence */
 } mg_kv_opts;
 
 int mg_kv_from_gguf(const mg_gguf *g, mg_kv_model *m);
@@ -161,6 +163,7 @@ typedef struct mg_fit_opts {
     size_t nsplit;
     double headroom;                /* fraction of each GPU's free memory kept free (0.10) */
     uint64_t ram;                   /* RAM (+ swap) available for what stays on the host; 0: unknown */
+    int kv_unified;                 /* --kv-unified */
     int n_cpu_moe;                  /* --n-cpu-moe: experts of the first N blocks in RAM; -1: the fewest that
                                        fit, searched for MoE models when all layers are wanted on the GPUs */
 } mg_fit_opts;
