@@ -8,12 +8,14 @@
 #include "mlgate/mlgate.h"
 
 static const char help[] =
-    "usage: mlgate fit [options] MODEL.gguf\n"
+    "usage: mlgate fit [options] MODEL.gguf | CHECKPOINT(.safetensors, index or directory)\n"
     "\n"
     "Where a llama.cpp run of MODEL puts its memory: weights per GPU for -ngl and\n"
     "--tensor-split (the output head counts as one of n_layer+1 slots; token_embd stays in\n"
     "RAM), the KV cache with the architecture's rules, compute buffers (estimated), what\n"
     "stays in RAM; then the most layers that fit and the largest context at that placement.\n"
+    "For a safetensors checkpoint (config.json beside it): weights, KV cache and the peak of\n"
+    "one prompt pass as transformers loads it, against the GPUs' memory.\n"
     "\n"
     "  -g, --gpu LIST        GPUs by name or sm_XY, memory from the GPU table ('RTX PRO 6000,RTX 5090')\n"
     "      --vram LIST       GPU memory sizes instead (96G,32G)\n"
