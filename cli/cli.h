@@ -28,6 +28,8 @@ const char *human_bytes(uint64_t n, char *buf, size_t len);
 /* 7.62 B, 68.1 K: parameter counts. */
 const char *human_count(uint64_t n, char *buf, size_t len);
 int parse_size(const char *s, uint64_t *out);
+/* A GGUF by its magic; a path that cannot be opened (a URL) by its name. Else safetensors. */
+int path_is_gguf(const char *path);
 
 /* ---- JSON writer (cli/json.c): commas and escaping handled here ---- */
 typedef struct jw {

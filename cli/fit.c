@@ -276,12 +276,7 @@ int cmd_fit(int argc, char **argv)
         if (mg_memory_read(&hp, &mem) == MG_OK)
             o.ram = mem.available + mem.swap_free;
     }
-    FILE *mf = fopen(argv[optind], "rb");
-    char magic[4] = {0};
-    size_t got = mf ? fread(magic, 1, 4, mf) : 0;
-    if (mf)
-        fclose(mf);
-    if (got != 4 || memcmp(magic, "GGUF", 4))
+    if (!path_is_gguf(argv[optind]))
         return fit_safetensors(argv[optind], dev, nd, &o, json);
     mg_gguf_model *m = mg_gguf_model_open(argv[optind]);
     mg_fit_model *fm = malloc(sizeof *fm);

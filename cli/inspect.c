@@ -159,6 +159,53 @@ static void print_model(const mg_gguf_model *md, int tensors, int metadata)
             }
 }
 
+/* ---- JSON pieces both model kinds share (docs/json.md) ---- */
+static void json_remote(jw *w, const mg_fetch_stats *r)
+{
+    jw_key(w, "remote");
+    jw_begin_obj(w);
+    jw_key(w, "requests");
+    jw_int(w, r->requests);
+    jw_key(w, "bytes");
+    jw_uint(w, r->bytes);
+    jw_end_obj(w);
+}
+
+static void json_shard(jw *w, const char *path, const char *error, uint64_t tensors, uint64_t header_bytes)
+{
+    jw_begin_obj(w);
+    jw_key(w, "path");
+    jw_str(w, path);
+    jw_key(w, "error");
+    jw_str(w, error);
+    jw_key(w, "tensors");
+    jw_uint(w, tensors);
+    jw_key(w, "header_bytes");
+    jw_uint(w, header_bytes);
+    jw_end_obj(w);
+}
+
+/* "Q4_K": {"bytes": ..., "parameters": ...} */
+static void json_totals(jw *w, const char *name, uint64_t bytes, uint64_t params)
+{
+    jw_key(w, name);
+    jw_begin_obj(w);
+    jw_key(w, "bytes");
+    jw_uint(w, bytes);
+    jw_key(w, "parameters");
+    jw_uint(w, params);
+    jw_end_obj(w);
+}
+
+static void json_dims(jw *w, const char *key, const uint64_t *dims, uint32_t n)
+{
+    jw_key(w, key);
+    jw_begin_arr(w);
+    for (uint32_t d = 0; d < n; d++)
+        jw_uint(w, dims[d]);
+    jw_end_arr(w);
+}
+
 static void json_model(jw *w, const mg_gguf_model *md)
 {
     const mg_gguf_file *first = &md->shards[0];
@@ -167,28 +214,13 @@ static void json_model(jw *w, const mg_gguf_model *md)
     jw_str(w, first->path);
     jw_key(w, "format");
     jw_str(w, "gguf");
-    jw_key(w, "remote");
-    jw_begin_obj(w);
-    jw_key(w, "requests");
-    jw_int(w, md->remote.requests);
-    jw_key(w, "bytes");
-    jw_uint(w, md->remote.bytes);
-    jw_end_obj(w);
+    json_remote(w, &md->remote);
     jw_key(w, "shards");
     jw_begin_arr(w);
     uint64_t params = 0, bytes = 0, ntensors = 0;
     for (size_t i = 0; i < md->nshards; i++) {
         const mg_gguf_file *s = &md->shards[i];
-        jw_begin_obj(w);
-        jw_key(w, "path");
-        jw_str(w, s->path);
-        jw_key(w, "error");
-        jw_str(w, s->err ? s->msg : NULL);
-        jw_key(w, "tensors");
-        jw_uint(w, s->err ? 0 : s->g.n_tensors);
-        jw_key(w, "header_bytes");
-        jw_uint(w, s->err ? 0 : s->g.header_bytes);
-        jw_end_obj(w);
+        json_shard(w, s->path, s->err ? s->msg : NULL, s->err ? 0 : s->g.n_tensors, s->err ? 0 : s->g.header_bytes);
         if (!s->err) {
             params += s->g.params;
             ntensors += s->g.n_tensors;
@@ -273,13 +305,7 @@ static void json_model(jw *w, const mg_gguf_model *md)
             const mg_ggml_type *ty = mg_ggml_type_get(t);
             char nm[16];
             snprintf(nm, sizeof nm, "%u", t);
-            jw_key(w, ty ? ty->name : nm);
-            jw_begin_obj(w);
-            jw_key(w, "bytes");
-            jw_uint(w, b);
-            jw_key(w, "parameters");
-            jw_uint(w, p);
-            jw_end_obj(w);
+            json_totals(w, ty ? ty->name : nm, b, p);
         }
         jw_end_obj(w);
         jw_key(w, "tensor_list");
@@ -292,11 +318,7 @@ static void json_model(jw *w, const mg_gguf_model *md)
                 jw_str(w, x->name);
                 jw_key(w, "type");
                 jw_uint(w, x->type);
-                jw_key(w, "shape");
-                jw_begin_arr(w);
-                for (uint32_t d = 0; d < x->n_dims; d++)
-                    jw_uint(w, x->ne[d]);
-                jw_end_arr(w);
+                json_dims(w, "shape", x->ne, x->n_dims);
                 jw_key(w, "bytes");
                 jw_uint(w, x->nbytes);
                 jw_key(w, "offset");
@@ -378,27 +400,12 @@ static void json_st(jw *w, const mg_st_model *m)
     jw_str(w, m->path);
     jw_key(w, "format");
     jw_str(w, "safetensors");
-    jw_key(w, "remote");
-    jw_begin_obj(w);
-    jw_key(w, "requests");
-    jw_int(w, m->remote.requests);
-    jw_key(w, "bytes");
-    jw_uint(w, m->remote.bytes);
-    jw_end_obj(w);
+    json_remote(w, &m->remote);
     jw_key(w, "shards");
     jw_begin_arr(w);
     for (size_t i = 0; i < m->nshards; i++) {
         const mg_st_file *s = &m->shards[i];
-        jw_begin_obj(w);
-        jw_key(w, "path");
-        jw_str(w, s->path);
-        jw_key(w, "error");
-        jw_str(w, s->err ? s->msg : NULL);
-        jw_key(w, "tensors");
-        jw_uint(w, s->err ? 0 : s->st.n);
-        jw_key(w, "header_bytes");
-        jw_uint(w, s->err ? 0 : 8 + s->st.header_len);
-        jw_end_obj(w);
+        json_shard(w, s->path, s->err ? s->msg : NULL, s->err ? 0 : s->st.n, s->err ? 0 : 8 + s->st.header_len);
         if (!s->err) {
             params += s->st.params;
             bytes += s->st.data_bytes;
@@ -448,13 +455,7 @@ static void json_st(jw *w, const mg_st_model *m)
             }
         if (!b)
             continue;
-        jw_key(w, mg_st_dtype_name((uint8_t)d));
-        jw_begin_obj(w);
-        jw_key(w, "bytes");
-        jw_uint(w, b);
-        jw_key(w, "parameters");
-        jw_uint(w, p);
-        jw_end_obj(w);
+        json_totals(w, mg_st_dtype_name((uint8_t)d), b, p);
     }
     jw_end_obj(w);
     jw_key(w, "tensor_list");
@@ -467,11 +468,7 @@ static void json_st(jw *w, const mg_st_model *m)
             jw_str(w, x->name);
             jw_key(w, "dtype");
             jw_str(w, mg_st_dtype_name(x->dtype));
-            jw_key(w, "shape");
-            jw_begin_arr(w);
-            for (uint32_t d = 0; d < x->ndims; d++)
-                jw_uint(w, x->shape[d]);
-            jw_end_arr(w);
+            json_dims(w, "shape", x->shape, x->ndims);
             jw_key(w, "data_offsets");
             jw_begin_arr(w);
             jw_uint(w, x->begin);
@@ -483,17 +480,6 @@ static void json_st(jw *w, const mg_st_model *m)
         }
     jw_end_arr(w);
     jw_end_obj(w);
-}
-
-static int is_gguf(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char m[4] = {0};
-    if (!f)
-        return strstr(path, ".gguf") != NULL;   /* let the GGUF reader say what is wrong */
-    size_t n = fread(m, 1, 4, f);
-    fclose(f);
-    return n == 4 && !memcmp(m, "GGUF", 4);
 }
 
 int cmd_inspect(int argc, char **argv)
@@ -530,7 +516,7 @@ int cmd_inspect(int argc, char **argv)
     }
     int status = EXIT_PASS;
     for (int i = optind; i < argc; i++) {
-        if (!is_gguf(argv[i])) {
+        if (!path_is_gguf(argv[i])) {
             mg_st_model *sm = mg_st_model_open(argv[i]);
             if (!sm) {
                 fprintf(stderr, "mlgate inspect: out of memory\n");

@@ -79,3 +79,14 @@ const char *human_count(uint64_t n, char *buf, size_t len)
         snprintf(buf, len, "%llu", (unsigned long long)n);
     return buf;
 }
+
+int path_is_gguf(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char m[4] = {0};
+    if (!f)
+        return strstr(path, ".gguf") != NULL;   /* a URL, or let the GGUF reader say what is wrong */
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    return n == 4 && !memcmp(m, "GGUF", 4);
+}

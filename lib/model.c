@@ -18,6 +18,36 @@
 
 static int is_url(const char *p) { return !strncmp(p, "http://", 7) || !strncmp(p, "https://", 8); }
 
+/* A parsed shard whose tensors reach past the end of the file is truncated. */
+static void check_size(mg_gguf_file *s)
+{
+    if (!s->err && s->g.header_bytes + s->g.data_bytes > s->size) {
+        s->err = MG_E_TRUNCATED;
+        snprintf(s->msg, sizeof s->msg, "truncated: the tensors need %llu bytes, the file has %llu",
+                 (unsigned long long)(s->g.header_bytes + s->g.data_bytes), (unsigned long long)s->size);
+    }
+}
+
+/* The whole file mapped read-only, its size in *size; MAP_FAILED with *err and msg when it cannot be
+ * opened, MAP_FAILED with *err 0 when it is empty or cannot be mapped (the caller says which error). */
+static void *map_file(const char *path, uint64_t *size, int *err, char *msg, size_t msglen)
+{
+    *err = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        *err = MG_E_IO;
+        snprintf(msg, msglen, "cannot open: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return MAP_FAILED;
+    }
+    *size = (uint64_t)st.st_size;
+    void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    close(fd);
+    return m;
+}
+
 /*
  * A GGUF header over HTTP: the first 4 MiB (one request for nearly every model),
  * then as much more as the parser says it needs, doubling, up to MG_REMOTE_MAX.
@@ -41,40 +71,24 @@ static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st)
         if (want > MG_REMOTE_MAX)
             want = MG_REMOTE_MAX;
     }
-    if (!s->err && s->size && s->g.header_bytes + s->g.data_bytes > s->size) {
-        s->err = MG_E_TRUNCATED;
-        snprintf(s->msg, sizeof s->msg, "truncated: the tensors need %llu bytes, the file has %llu",
-                 (unsigned long long)(s->g.header_bytes + s->g.data_bytes), (unsigned long long)s->size);
-    }
+    if (s->size)
+        check_size(s);
 }
 
 static void read_shard(mg_gguf_file *s, mg_arena *a)
 {
-    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        s->err = MG_E_IO;
-        snprintf(s->msg, sizeof s->msg, "cannot open: %s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    s->size = (uint64_t)st.st_size;
-    void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-    close(fd);
+    void *m = map_file(s->path, &s->size, &s->err, s->msg, sizeof s->msg);
     if (m == MAP_FAILED) {
-        s->err = MG_E_IO;
-        snprintf(s->msg, sizeof s->msg, "cannot map (empty file?)");
+        if (!s->err) {
+            s->err = MG_E_IO;
+            snprintf(s->msg, sizeof s->msg, "cannot map (empty file?)");
+        }
         return;
     }
     uint64_t need;
-    s->err = mg_gguf_parse(m, (size_t)st.st_size, a, &s->g, &need, s->msg, sizeof s->msg);
-    if (!s->err && s->g.header_bytes + s->g.data_bytes > s->size) {
-        s->err = MG_E_TRUNCATED;
-        snprintf(s->msg, sizeof s->msg, "truncated: the tensors need %llu bytes, the file has %llu",
-                 (unsigned long long)(s->g.header_bytes + s->g.data_bytes), (unsigned long long)s->size);
-    }
-    munmap(m, (size_t)st.st_size);
+    s->err = mg_gguf_parse(m, (size_t)s->size, a, &s->g, &need, s->msg, sizeof s->msg);
+    check_size(s);
+    munmap(m, (size_t)s->size);
 }
 
 /* "x-00002-of-00009.gguf" -> all nine shard names; otherwise just the file. */
@@ -144,26 +158,17 @@ static char *slurp(const char *path, size_t max, size_t *len)
 
 static void read_st(mg_st_file *s, mg_arena *a)
 {
-    int fd = open(s->path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        s->err = MG_E_IO;
-        snprintf(s->msg, sizeof s->msg, "cannot open: %s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    s->size = (uint64_t)st.st_size;
-    void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-    close(fd);
+    void *m = map_file(s->path, &s->size, &s->err, s->msg, sizeof s->msg);
     if (m == MAP_FAILED) {
-        s->err = MG_E_FORMAT;
-        snprintf(s->msg, sizeof s->msg, "empty or unmappable file");
+        if (!s->err) {
+            s->err = MG_E_FORMAT;
+            snprintf(s->msg, sizeof s->msg, "empty or unmappable file");
+        }
         return;
     }
     uint64_t need;
-    s->err = mg_safetensors_parse(m, (size_t)st.st_size, s->size, a, &s->st, &need, s->msg, sizeof s->msg);
-    munmap(m, (size_t)st.st_size);
+    s->err = mg_safetensors_parse(m, (size_t)s->size, s->size, a, &s->st, &need, s->msg, sizeof s->msg);
+    munmap(m, (size_t)s->size);
 }
 
 /* A whole small remote file (an index or config.json), NUL-terminated; NULL if absent. */

@@ -15,16 +15,7 @@ except ImportError:
     sys.exit(77)
 
 Q = gguf.GGMLQuantizationType
-passed = failed = 0
-
-
-def check(what, ok):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+from checks import check, result
 
 
 def raw(qtype, shape):
@@ -130,8 +121,7 @@ def main():
     r = subprocess.run([sys.argv[1], "inspect", "--json", t], capture_output=True, text=True)
     check("truncated file: exit 1 with a reason", r.returncode == 1 and "truncated" in r.stdout)
     subprocess.run(["rm", "-rf", d])
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return result()
 
 
 if __name__ == "__main__":

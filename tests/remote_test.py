@@ -16,15 +16,7 @@ except ImportError:
 
 ROOT = tempfile.mkdtemp(prefix="mlgate-http-")
 hits = {}
-passed = failed = 0
-
-
-def check(what, ok):
-    global passed, failed
-    passed += bool(ok)
-    failed += not ok
-    if not ok:
-        print("FAIL", what)
+from checks import check, result
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -158,8 +150,7 @@ def main():
     check("404: an error", rc == 1 and "404" in m["shards"][0]["error"])
     srv.shutdown()
     shutil.rmtree(ROOT)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return result()
 
 
 if __name__ == "__main__":

@@ -16,15 +16,19 @@ except ImportError:
     print("safetensors/numpy not installed: skipped")
     sys.exit(77)
 
-passed = failed = 0
+from checks import check, result
 
 
-def check(what, ok):
-    global passed, failed
-    passed += bool(ok)
-    failed += not ok
-    if not ok:
-        print("FAIL", what)
+def move_b(path, offsets):
+    """Rewrites tensor "b" of a hand-written file to `offsets`, with data up to its end."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    h = json.loads(data[8:8 + n])
+    h["b"]["data_offsets"] = offsets
+    hb = json.dumps(h).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)) + hb + bytes(offsets[1]))
 
 
 def inspect(path):
@@ -93,23 +97,9 @@ def main():
         path = os.path.join(d, name.replace(" ", "_") + ".safetensors")
         raw_file(path, tensors)
         if name == "hole":   # make a real gap: second tensor starts 8 bytes late
-            with open(path, "rb") as f:
-                data = f.read()
-            n = struct.unpack("<Q", data[:8])[0]
-            h = json.loads(data[8:8 + n])
-            h["b"]["data_offsets"] = [16, 24]
-            hb = json.dumps(h).encode()
-            with open(path, "wb") as f:
-                f.write(struct.pack("<Q", len(hb)) + hb + bytes(24))
+            move_b(path, [16, 24])
         if name == "overlap":
-            with open(path, "rb") as f:
-                data = f.read()
-            n = struct.unpack("<Q", data[:8])[0]
-            h = json.loads(data[8:8 + n])
-            h["b"]["data_offsets"] = [8, 16]
-            hb = json.dumps(h).encode()
-            with open(path, "wb") as f:
-                f.write(struct.pack("<Q", len(hb)) + hb + bytes(16))
+            move_b(path, [8, 16])
         rc, m = inspect(path)
         check(f"{name}: the reference rejects it", not reference_accepts(path))
         check(f"{name}: mlgate rejects it (exit {rc})", rc == 1 and m["shards"][0]["error"])
@@ -145,8 +135,7 @@ def main():
     rc, m = inspect(df)
     check("diffusers layout found", rc == 0 and m["parameters"] == 64)
     subprocess.run(["rm", "-rf", d])
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return result()
 
 
 if __name__ == "__main__":

@@ -13,6 +13,21 @@
 #include "mlgate/mlgate.h"
 
 
+/* The KV model of a GGUF written into b (freed here). */
+static mg_kv_model parsed(buf *b)
+{
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b->p, b->n, a, &g, &need, err, sizeof err), MG_OK);
+    mg_kv_model m;
+    assert_int_equal(mg_kv_from_gguf(&g, &m), MG_OK);
+    mg_arena_free(a);
+    free(b->p);
+    return m;
+}
+
 /* A metadata-only GGUF: arch, then "key=value" u32 pairs (key without the arch prefix). */
 static mg_kv_model model(const char *arch, const char *const *keys, const uint32_t *vals, size_t n)
 {
@@ -31,16 +46,7 @@ static mg_kv_model model(const char *arch, const char *const *keys, const uint32
         u32(&b, MG_GGUF_U32);
         u32(&b, vals[i]);
     }
-    mg_arena *a = mg_arena_new();
-    mg_gguf g;
-    char err[128];
-    uint64_t need;
-    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err), MG_OK);
-    mg_kv_model m;
-    assert_int_equal(mg_kv_from_gguf(&g, &m), MG_OK);
-    mg_arena_free(a);
-    free(b.p);
-    return m;
+    return parsed(&b);
 }
 
 static uint64_t kv(const mg_kv_model *m, uint64_t ctx, uint32_t type)
@@ -148,19 +154,11 @@ static void hybrid_per_layer(void **state)
     u32(&b, 0); u32(&b, 2); u32(&b, 0); u32(&b, 0);
     str(&b, "jamba.ssm.inner_size"); u32(&b, MG_GGUF_U32); u32(&b, 2048);
     str(&b, "jamba.ssm.state_size"); u32(&b, MG_GGUF_U32); u32(&b, 16);
-    mg_arena *a = mg_arena_new();
-    mg_gguf g;
-    char err[128];
-    uint64_t need;
-    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err), MG_OK);
-    mg_kv_model m;
-    assert_int_equal(mg_kv_from_gguf(&g, &m), MG_OK);
+    mg_kv_model m = parsed(&b);
     assert_int_equal(m.n_head_kv[1], 2);
     assert_true(m.recurrent[0] && !m.recurrent[1] && m.recurrent[2] && m.recurrent[3]);
     /* One attention layer: 2 heads x (128 + 128) x 2 B per token; three layers of F32 state. */
     assert_int_equal(kv(&m, 1000, 1), 1000ull * 2 * 256 * 2 + 4ull * 16 * 2048 * 3);
-    mg_arena_free(a);
-    free(b.p);
 }
 
 int main(void)
