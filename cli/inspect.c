@@ -15,7 +15,8 @@ static const char help[] =
     "(split GGUFs, -00001-of-00009.gguf, are read shard by shard and totalled; llama.cpp's\n"
     "own checks are applied), or a safetensors checkpoint: a .safetensors file, a\n"
     "model.safetensors.index.json, or a directory (diffusers: transformer/, unet/), with\n"
-    "config.json read beside it. Validated like the reference implementations.\n"
+    "config.json read beside it. Validated like the reference implementations. For a GGUF it\n"
+    "says which llama.cpp builds load it (\"b8681 or newer\"), from the builds mlgate has read.\n"
     "MODEL may be an http(s):// URL (hub /resolve/main/ URLs too): only the header bytes\n"
     "are fetched, with Range requests; HF_TOKEN (or MLGATE_TOKEN) is sent for gated files.\n"
     "\n"
@@ -44,6 +45,39 @@ static uint64_t arch_u64(const mg_gguf *g, const char *arch, const char *key)
     char k[160];
     snprintf(k, sizeof k, "%s.%s", arch ? arch : "", key);
     return mg_gguf_u64(g, k, 0);
+}
+
+/* "b10964 (0.4.1)" */
+static const char *build_name(int build, char *buf, size_t n)
+{
+    const char *rel = mg_llama_cpp_release(build);
+    snprintf(buf, n, "b%d%s%s%s", build, rel ? " (" : "", rel ? rel : "", rel ? ")" : "");
+    return buf;
+}
+
+/* Which llama.cpp builds load it, from the builds mlgate has read (lib/tables/engines.c). */
+static void print_llama_cpp(const mg_gguf_model *md, const char *arch)
+{
+    mg_llama_need need;
+    char b1[32], b2[32];
+    mg_llama_cpp_need(md, &need);
+    if (need.build && !need.before)
+        printf("  llama.cpp %s or newer loads this (the oldest build mlgate has read; older ones may too)\n",
+               build_name(need.build, b1, sizeof b1));
+    else if (need.build && need.by_type)
+        printf("  llama.cpp %s or newer loads this: %s tensors are not in %s\n", build_name(need.build, b1, sizeof b1),
+               mg_ggml_type_get(need.type)->name, build_name(need.before, b2, sizeof b2));
+    else if (need.build)
+        printf("  llama.cpp %s or newer loads this: architecture '%s' is not in %s\n",
+               build_name(need.build, b1, sizeof b1), arch, build_name(need.before, b2, sizeof b2));
+    else if (arch && mg_llama_cpp_spelling(arch))
+        printf("  %sllama.cpp%s: no build mlgate has read (up to %s) loads architecture '%s'; llama.cpp spells it "
+               "'%s': the file was written by another tool or version\n", col(C_RED), col(C_RESET),
+               build_name(mg_llama_cpp_newest(), b1, sizeof b1), arch, mg_llama_cpp_spelling(arch));
+    else
+        printf("  %sllama.cpp%s: no build mlgate has read (up to %s) loads architecture '%s' "
+               "(\"unknown model architecture\")\n", col(C_RED), col(C_RESET),
+               build_name(mg_llama_cpp_newest(), b1, sizeof b1), arch ? arch : "");
 }
 
 static void print_model(const mg_gguf_model *md, int tensors, int metadata)
@@ -86,16 +120,8 @@ static void print_model(const mg_gguf_model *md, int tensors, int metadata)
         printf("  a multimodal projector (mmproj, architecture 'clip'): used with a language model, not alone\n");
     else if (gtype && !strcmp(gtype, "adapter"))
         printf("  a LoRA adapter (general.type 'adapter'): applied to a base model, not loaded alone\n");
-    else if (arch && mg_llama_cpp_knows(arch))
-        printf("  llama.cpp: architecture '%s' is known to the newest llama.cpp mlgate knows (%zu architectures)\n",
-               arch, mg_llama_cpp_count());
-    else if (arch && mg_llama_cpp_spelling(arch))
-        printf("  %sllama.cpp%s: no release known to mlgate loads architecture '%s'; llama.cpp spells it '%s': "
-               "the file was written by another tool or version\n", col(C_RED), col(C_RESET), arch,
-               mg_llama_cpp_spelling(arch));
     else
-        printf("  %sllama.cpp%s: no release known to mlgate loads architecture '%s' (\"unknown model architecture\")\n",
-               col(C_RED), col(C_RESET), arch ? arch : "");
+        print_llama_cpp(md, arch);
     const mg_gguf_kv *ft = mg_gguf_find(g, "general.file_type");
     if (ft)
         printf("  file type: %s (%llu)\n", ftype_name(ft->v.u), (unsigned long long)ft->v.u);
@@ -278,12 +304,30 @@ static void json_model(jw *w, const mg_gguf_model *md)
             jw_null(w);
         }
         free(kvm);
+        mg_llama_need need;
+        mg_llama_cpp_need(md, &need);
         jw_key(w, "llama_cpp");
         jw_begin_obj(w);
         jw_key(w, "known");
         jw_bool(w, arch && mg_llama_cpp_knows(arch));
         jw_key(w, "spelling");
         jw_str(w, arch ? mg_llama_cpp_spelling(arch) : NULL);
+        jw_key(w, "since");
+        if (need.build)
+            jw_uint(w, (uint64_t)need.build);
+        else
+            jw_null(w);
+        jw_key(w, "since_release");
+        jw_str(w, mg_llama_cpp_release(need.build));
+        jw_key(w, "not_in");
+        if (need.before)
+            jw_uint(w, (uint64_t)need.before);
+        else
+            jw_null(w);
+        jw_key(w, "decided_by");
+        jw_str(w, !need.build ? NULL : need.by_type ? mg_ggml_type_get(need.type)->name : "architecture");
+        jw_key(w, "newest_read");
+        jw_uint(w, (uint64_t)mg_llama_cpp_newest());
         jw_end_obj(w);
         jw_key(w, "issues");
         jw_begin_arr(w);

@@ -130,6 +130,30 @@ mg_gguf_model *mg_gguf_model_open(const char *path)
     return m;
 }
 
+void mg_llama_cpp_need(const mg_gguf_model *m, mg_llama_need *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *arch = NULL;
+    for (size_t i = 0; i < m->nshards && !arch; i++)
+        if (!m->shards[i].err)
+            arch = mg_gguf_str(&m->shards[i].g, "general.architecture");
+    out->build = mg_llama_cpp_since(arch);
+    if (!out->build)
+        return;
+    for (size_t i = 0; i < m->nshards; i++) {
+        const mg_gguf *g = &m->shards[i].g;
+        for (uint64_t t = 0; !m->shards[i].err && t < g->n_tensors; t++) {
+            int b = mg_llama_cpp_type_since(g->tensors[t].type);
+            if (b > out->build) {
+                out->build = b;
+                out->by_type = 1;
+                out->type = g->tensors[t].type;
+            }
+        }
+    }
+    out->before = mg_llama_cpp_before(out->build);
+}
+
 void mg_gguf_model_free(mg_gguf_model *m)
 {
     if (!m)

@@ -95,13 +95,17 @@ def main():
     check("nested array noted", any("nested" in i for i in m["issues"]))
     check("types", set(m["types"]) == {"Q4_K", "Q6_K", "Q8_0", "F32", "MXFP4", "F16"})
     check("llama is known to llama.cpp", m["llama_cpp"]["known"] is True)
+    check("its MXFP4 tensors need llama.cpp b8681 (not in b5882)",
+          (m["llama_cpp"]["since"], m["llama_cpp"]["not_in"], m["llama_cpp"]["decided_by"]) == (8681, 5882, "MXFP4"))
     # The error users hit: an architecture llama.cpp spells differently.
     ds = os.path.join(d, "ds.gguf")
     w = gguf.GGUFWriter(ds, "deepseek3_2")
     w.add_tensor("x", np.zeros(32, dtype=np.float32))
     w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
     out = json.loads(subprocess.run([sys.argv[1], "inspect", "--json", ds], capture_output=True, text=True).stdout)["models"][0]
-    check("deepseek3_2 is unknown, spelled deepseek32", out["llama_cpp"] == {"known": False, "spelling": "deepseek32"})
+    lc = out["llama_cpp"]
+    check("deepseek3_2 is unknown, spelled deepseek32",
+          (lc["known"], lc["spelling"], lc["since"], lc["decided_by"]) == (False, "deepseek32", None, None))
     # A split model: three shards, totals over all.
     for i in range(3):
         write_llama(os.path.join(d, f"big-{i + 1:05d}-of-00003.gguf"), n_layers=1, split=(i, 3, 21))

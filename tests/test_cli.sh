@@ -87,7 +87,7 @@ contains "fit: dense model has no experts" '"moe":false' "$mlgate" fit --json --
 check "inspect: gguf" 0 "$mlgate" inspect "$fx/tiny.gguf"
 check "inspect: safetensors" 0 "$mlgate" inspect "$fx/tiny.safetensors"
 check "inspect: not a model" 1 "$mlgate" inspect "$fx/libtwo.so"
-contains "inspect: llama.cpp knows llama" "known to the newest llama.cpp" "$mlgate" inspect "$fx/tiny.gguf"
+contains "inspect: llama.cpp b5882 or newer loads tiny" "llama.cpp b5882 or newer loads this" "$mlgate" inspect "$fx/tiny.gguf"
 
 # fit for a safetensors checkpoint with an 8B-shaped config.json beside it: KV and activations by hand.
 st=$(mktemp -d)

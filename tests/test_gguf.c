@@ -1,4 +1,5 @@
 /* test_gguf.c - the GGUF reader: a file built here byte by byte, the type table, and hostile headers. */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,6 +7,8 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "gguf_writer.h"
@@ -223,11 +226,119 @@ static void engine_table(void **state)
     assert_true(mg_llama_cpp_knows("deepseek32"));
     assert_false(mg_llama_cpp_knows("deepseek3_2"));   /* the error users hit */
     assert_false(mg_llama_cpp_knows("Llama"));         /* exact match, as llama.cpp compares */
+    assert_false(mg_llama_cpp_knows("clip"));          /* projectors go through --mmproj */
+    assert_false(mg_llama_cpp_knows(NULL));
     assert_string_equal(mg_llama_cpp_spelling("deepseek3_2"), "deepseek32");
     assert_string_equal(mg_llama_cpp_spelling("GPT_OSS"), "gpt-oss");
     assert_null(mg_llama_cpp_spelling("llama"));       /* already right */
-    assert_null(mg_llama_cpp_spelling("minimax-m3"));  /* not known at all */
-    assert_int_equal(mg_llama_cpp_count(), 135);
+    assert_null(mg_llama_cpp_spelling("qwen9omni"));   /* not known at all */
+    assert_int_equal(mg_llama_cpp_count(), 157);
+    /* first builds, as read from the packages (scripts/llama-builds.py) */
+    assert_int_equal(mg_llama_cpp_oldest(), 5882);
+    assert_int_equal(mg_llama_cpp_newest(), 11669);
+    assert_int_equal(mg_llama_cpp_since("llama"), 5882);
+    assert_int_equal(mg_llama_cpp_since("qwen3next"), 8681);
+    assert_int_equal(mg_llama_cpp_since("gpt-oss"), 8681);
+    assert_int_equal(mg_llama_cpp_since("deepseek32"), 10438);
+    assert_int_equal(mg_llama_cpp_since("k2-horizon"), 11669);
+    assert_int_equal(mg_llama_cpp_since("deepseek3_2"), 0);
+    assert_int_equal(mg_llama_cpp_before(8681), 5882);
+    assert_int_equal(mg_llama_cpp_before(5882), 0);
+    assert_int_equal(mg_llama_cpp_before(1234), 0);
+    assert_string_equal(mg_llama_cpp_release(10964), "0.4.1");
+    assert_null(mg_llama_cpp_release(8681));
+    assert_int_equal(mg_llama_cpp_type_since(12), 5882);   /* Q4_K */
+    assert_int_equal(mg_llama_cpp_type_since(39), 8681);   /* MXFP4 */
+    assert_int_equal(mg_llama_cpp_type_since(41), 10438);  /* Q1_0 */
+    assert_int_equal(mg_llama_cpp_type_since(4), 0);       /* removed Q4_2 */
+    assert_int_equal(mg_llama_cpp_type_since(999), 0);
+}
+
+/* Writes a one-tensor-per-type GGUF to path: arch, then (type, elements) pairs ended by n = 0. */
+static void write_model(const char *path, const char *arch, const uint32_t *type, const uint64_t *n)
+{
+    buf b = {0};
+    size_t nt = 0;
+    while (n[nt])
+        nt++;
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, nt);
+    u64(&b, 1);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, arch);
+    uint64_t off = 0;
+    for (size_t i = 0; i < nt; i++) {
+        const mg_ggml_type *ty = mg_ggml_type_get(type[i]);
+        char name[32];
+        snprintf(name, sizeof name, "t%zu", i);
+        str(&b, name); u32(&b, 1); u64(&b, n[i]); u32(&b, type[i]); u64(&b, off);
+        off += (n[i] / ty->blck * ty->bytes + 31) / 32 * 32;
+    }
+    while (b.n % 32)
+        put(&b, "", 1);
+    uint8_t *z = calloc(1, off + 1);
+    put(&b, z, off);
+    free(z);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b.p, 1, b.n, f), b.n);
+    fclose(f);
+    free(b.p);
+}
+
+static mg_llama_need need_of(const char *path)
+{
+    mg_llama_need need;
+    mg_gguf_model *m = mg_gguf_model_open(path);
+    assert_non_null(m);
+    mg_llama_cpp_need(m, &need);
+    mg_gguf_model_free(m);
+    return need;
+}
+
+/* The build that loads a model: its architecture's or its newest tensor type's, over all shards. */
+static void llama_cpp_build_for_a_model(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mg-need-XXXXXX", p[64], p2[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/m.gguf", dir);
+
+    write_model(p, "llama", (const uint32_t[]){0, 1}, (const uint64_t[]){64, 64, 0});
+    mg_llama_need nd = need_of(p);
+    assert_int_equal(nd.build, 5882);
+    assert_int_equal(nd.before, 0);
+    assert_false(nd.by_type);
+
+    write_model(p, "llama", (const uint32_t[]){0, 39}, (const uint64_t[]){64, 64, 0});   /* MXFP4 */
+    nd = need_of(p);
+    assert_int_equal(nd.build, 8681);
+    assert_int_equal(nd.before, 5882);
+    assert_true(nd.by_type);
+    assert_int_equal(nd.type, 39);
+
+    write_model(p, "deepseek32", (const uint32_t[]){39}, (const uint64_t[]){64, 0});  /* the architecture is newer */
+    nd = need_of(p);
+    assert_int_equal(nd.build, 10438);
+    assert_int_equal(nd.before, 8681);
+    assert_false(nd.by_type);
+
+    write_model(p, "deepseek3_2", (const uint32_t[]){0}, (const uint64_t[]){64, 0});
+    assert_int_equal(need_of(p).build, 0);
+    unlink(p);
+
+    /* split: the Q1_0 tensor is in the second shard */
+    snprintf(p, sizeof p, "%s/m-00001-of-00002.gguf", dir);
+    snprintf(p2, sizeof p2, "%s/m-00002-of-00002.gguf", dir);
+    write_model(p, "qwen3next", (const uint32_t[]){0}, (const uint64_t[]){64, 0});
+    write_model(p2, "qwen3next", (const uint32_t[]){41}, (const uint64_t[]){128, 0});
+    nd = need_of(p);
+    assert_int_equal(nd.build, 10438);
+    assert_true(nd.by_type);
+    assert_int_equal(nd.type, 41);
+    unlink(p);
+    unlink(p2);
+    rmdir(dir);
 }
 
 int main(void)
@@ -236,6 +347,7 @@ int main(void)
         cmocka_unit_test(reads_a_good_file), cmocka_unit_test(type_table), cmocka_unit_test(truncated_everywhere),
         cmocka_unit_test(hostile_headers),   cmocka_unit_test(huge_arrays_and_nesting),
         cmocka_unit_test(llama_cpp_objections), cmocka_unit_test(engine_table),
+        cmocka_unit_test(llama_cpp_build_for_a_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

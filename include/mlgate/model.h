@@ -17,8 +17,18 @@ typedef struct mg_ggml_type {
 const mg_ggml_type *mg_ggml_type_get(uint32_t id);
 uint32_t mg_ggml_type_count(void);
 
-/* Engine support (lib/tables/engines.c): does llama.cpp know this general.architecture (exact match)? */
-int mg_llama_cpp_knows(const char *arch);
+/*
+ * Engine support (lib/tables/engines.c): the llama.cpp builds mlgate has read (b-numbers) and
+ * what each knows. "since" is the first build read that has it (the oldest read build when it
+ * is in all of them), 0 when none has it.
+ */
+int mg_llama_cpp_since(const char *arch);       /* general.architecture, exact match as llama.cpp */
+int mg_llama_cpp_type_since(uint32_t type);     /* ggml tensor type */
+int mg_llama_cpp_knows(const char *arch);       /* since != 0 */
+int mg_llama_cpp_before(int build);             /* the build read before this one, 0 if none */
+int mg_llama_cpp_oldest(void);
+int mg_llama_cpp_newest(void);
+const char *mg_llama_cpp_release(int build);    /* its 0.x release name ("0.7.0"), or NULL */
 /* The spelling llama.cpp uses for a name that differs only in punctuation or case, or NULL. */
 const char *mg_llama_cpp_spelling(const char *arch);
 size_t mg_llama_cpp_count(void);
@@ -277,5 +287,15 @@ void mg_st_model_free(mg_st_model *m);
 /* Reads the file (and its sibling shards); per-shard errors are in shards[i].err. NULL on OOM. */
 mg_gguf_model *mg_gguf_model_open(const char *path);
 void mg_gguf_model_free(mg_gguf_model *m);
+
+/* The oldest llama.cpp build mlgate has read that loads a GGUF model: it must know the
+ * architecture and every tensor type in every readable shard. */
+typedef struct mg_llama_need {
+    int build;              /* 0: no build read loads it (unknown architecture) */
+    int before;             /* the build read before `build`, which lacks what decides it; 0: none */
+    int by_type;            /* a tensor type decides it, not the architecture */
+    uint32_t type;          /* that ggml type */
+} mg_llama_need;
+void mg_llama_cpp_need(const mg_gguf_model *m, mg_llama_need *out);
 
 #endif
