@@ -71,11 +71,11 @@ static void print_llama_cpp(const mg_gguf_model *md, const char *arch)
         printf("  llama.cpp %s or newer loads this: architecture '%s' is not in %s\n",
                build_name(need.build, b1, sizeof b1), arch, build_name(need.before, b2, sizeof b2));
     else if (arch && mg_llama_cpp_spelling(arch))
-        printf("  %sllama.cpp%s: no build mlgate has read (up to %s) loads architecture '%s'; llama.cpp spells it "
+        printf("  %sllama.cpp%s: no build mlgate has read, up to %s, loads architecture '%s'; llama.cpp spells it "
                "'%s': the file was written by another tool or version\n", col(C_RED), col(C_RESET),
                build_name(mg_llama_cpp_newest(), b1, sizeof b1), arch, mg_llama_cpp_spelling(arch));
     else
-        printf("  %sllama.cpp%s: no build mlgate has read (up to %s) loads architecture '%s' "
+        printf("  %sllama.cpp%s: no build mlgate has read, up to %s, loads architecture '%s' "
                "(\"unknown model architecture\")\n", col(C_RED), col(C_RESET),
                build_name(mg_llama_cpp_newest(), b1, sizeof b1), arch ? arch : "");
 }
