@@ -31,6 +31,9 @@ static const char help[] =
     "  -ot, --override-tensor REGEX=CPU\n"
     "                        tensors whose name REGEX finds stay in RAM (repeatable, or comma-separated)\n"
     "      --parallel N      sequences (default 1)\n"
+    "  -fa, --flash-attn on|off|auto\n"
+    "                        as llama.cpp (default auto: on where CUDA has a kernel for the head\n"
+    "                        size); off keeps the attention scores, ubatch x context x heads floats\n"
     "      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
     "                        when -np is not given; default here: one stream per sequence)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
@@ -139,7 +142,7 @@ static int fit_safetensors(const char *path, const mg_fit_device *dev, size_t nd
 
 int cmd_fit(int argc, char **argv)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -149,6 +152,7 @@ int cmd_fit(int argc, char **argv)
         {"json", no_argument, 0, O_JSON},         {"help", no_argument, 0, 'h'},
         {"n-cpu-moe", required_argument, 0, O_NCMOE}, {"cpu-moe", no_argument, 0, O_CMOE},
         {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
+        {"flash-attn", required_argument, 0, O_FA},
         {0, 0, 0, 0}};
     mg_fit_device dev[MG_FIT_MAX_DEV];
     size_t nd = 0;
@@ -161,6 +165,8 @@ int cmd_fit(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-ot"))
             argv[i] = "--override-tensor";
+        else if (!strcmp(argv[i], "-fa"))
+            argv[i] = "--flash-attn";
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -222,6 +228,18 @@ int cmd_fit(int argc, char **argv)
         }
         case O_CMOE: o.n_cpu_moe = 1 << 30; break;
         case O_KVU: o.kv_unified = 1; break;
+        case O_FA:
+            if (!strcmp(optarg, "auto"))
+                o.flash_attn = MG_FA_AUTO;
+            else if (!strcmp(optarg, "on") || !strcmp(optarg, "1"))
+                o.flash_attn = MG_FA_ON;
+            else if (!strcmp(optarg, "off") || !strcmp(optarg, "0"))
+                o.flash_attn = MG_FA_OFF;
+            else {
+                fprintf(stderr, "mlgate fit: --flash-attn takes on, off or auto, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case O_OT: {
             char buf[1024];
             snprintf(buf, sizeof buf, "%s", optarg);
@@ -318,6 +336,7 @@ int cmd_fit(int argc, char **argv)
         jw_key(&w, "ngl"); jw_int(&w, p.ngl);
         jw_key(&w, "n_cpu_moe"); jw_int(&w, p.n_cpu_moe > (int)fm->kv.n_layer ? (int)fm->kv.n_layer : p.n_cpu_moe);
         jw_key(&w, "moe"); jw_bool(&w, fm->n_exps_tensors > 0);
+        jw_key(&w, "flash_attn"); jw_bool(&w, p.flash_attn);
         jw_key(&w, "n_layer"); jw_uint(&w, fm->kv.n_layer);
         jw_key(&w, "context"); jw_uint(&w, p.n_ctx);
         jw_key(&w, "max_context"); jw_uint(&w, max_ctx);
@@ -391,7 +410,8 @@ int cmd_fit(int argc, char **argv)
                 printf("%s%.2f", i ? "," : " ", p.split[i]);
             printf("\n");
         }
-        printf("  (compute buffers are estimates: llama.cpp sizes them from a worst-case graph)\n");
+        printf("  (compute: 700 MiB of CUDA runtime per GPU and llama.cpp's reservation as measured on an H100%s)\n",
+               p.flash_attn ? "" : "; flash attention off: the attention scores count");
     }
     mg_gguf_model_free(m);
     free(fm);

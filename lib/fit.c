@@ -5,7 +5,8 @@
  * duplicated onto the output's device), layers split across GPUs by
  * --tensor-split or free memory, each layer's KV cache on its layer's device;
  * MoE experts kept in RAM by --n-cpu-moe / --cpu-moe / -ot REGEX=CPU.
- * Compute buffers are estimates (llama.cpp reserves a worst-case graph: no closed form).
+ * Compute buffers follow what a CUDA build reserved on an H100 (tests/gpu/fit_llama_cuda.py,
+ * docs/models.md); a GPU without the output head and a CPU-side graph are allowances.
  */
 #include <regex.h>
 #include <stdio.h>
@@ -16,8 +17,12 @@
 #include "mlgate/model.h"
 
 #define MIB (1024ull * 1024)
-#define CUDA_CONTEXT (457 * MIB)   /* per GPU: CUDA context + cuBLAS workspace (Ollama's MinimumMemory) */
+/* Per GPU in use: CUDA context, cuBLAS workspace, graphs - what llama.cpp's memory breakdown calls
+ * "unaccounted": 594-599 MiB on an H100 (CUDA 13.0 build, driver 580) in 15 of 18 runs, 695-698
+ * MiB in the other three (flash attention off; a 16-expert MoE). The larger, to be safe. */
+#define GPU_RUNTIME (700 * MIB)
 #define HOST_FOOTPRINT (150 * MIB) /* process, tokenizer, host buffers */
+#define UBATCH 512ull              /* llama.cpp's default -ub */
 
 /* Which slot a tensor belongs to: 0..n_layer-1 blocks, n_layer the output, -1 the input (host). */
 static int slot_of(const char *name, uint32_t n_layer)
@@ -40,6 +45,18 @@ static int is_expert(const char *name)
         if (strstr(name, k[i]))
             return 1;
     return 0;
+}
+
+int mg_fit_fa_supported(const mg_kv_model *kv)
+{
+    /* ggml-cuda/fattn.cu: K head sizes with a kernel when V has the same size; DeepSeek's MLA
+     * (576/512) and a few asymmetric ones (their GQA conditions are not checked here). */
+    static const uint64_t same[] = {40, 64, 72, 80, 96, 112, 128, 256, 512};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+        if (kv->head_k == same[i] && (kv->head_v == same[i] || kv->mla))
+            return 1;
+    return (kv->head_k == 576 && (kv->head_v == 512 || kv->mla)) || (kv->head_k == 192 && kv->head_v == 128) ||
+           (kv->head_k == 320 && kv->head_v == 256);
 }
 
 static uint64_t usable(const mg_fit_device *d, double headroom)
@@ -110,19 +127,56 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd,
         }
     }
     p->ram_weights += fm->input_bytes;
-    /* Compute buffers: one ubatch of activations, and the logits on the output's device. */
-    uint64_t act_bytes = 512ull * fm->n_embd * 4 * 6;
-    uint64_t logits = 512ull * (fm->n_embd + fm->n_vocab) * 4;
+    /*
+     * Compute buffers. On the output's GPU llama.cpp reserves ubatch x (n_vocab + n_embd) floats:
+     * the logits and the last hidden state (exact in all 9 full-offload runs with flash attention on
+     * the H100, 64.0 to 517 MiB). A partial offload reserved up to 6.5 ubatch x n_embd floats more; a
+     * GPU without the output was not measured (one GPU): both get 8 x ubatch x n_embd floats.
+     * Without flash attention the KQ scores of the largest attention layer, ubatch x cells x heads
+     * floats, dominate: the buffer was 1.07 to 1.24 x that in six runs (507 to 1241 MiB), the graph
+     * allocator reusing the logits' memory: the larger of logits and 1.25 x KQ counts.
+     */
+    uint32_t n_seq = o->n_seq ? o->n_seq : 1;
+    uint64_t cells = o->kv_unified ? n_ctx : n_ctx / n_seq;
+    int full = 0, win = 0;
+    for (uint32_t il = 0; il < n_layer; il++)
+        if (fm->kv.n_head_kv[il] && !fm->kv.recurrent[il]) {
+            full |= !fm->kv.swa[il];
+            win |= fm->kv.swa[il];
+        }
+    uint64_t swa_cells = (fm->kv.n_swa + UBATCH + 255) / 256 * 256;
+    if (swa_cells > cells)
+        swa_cells = cells;
+    p->flash_attn = o->flash_attn == MG_FA_ON || (o->flash_attn == MG_FA_AUTO && mg_fit_fa_supported(&fm->kv));
+    uint64_t kq = 0;
+    if (!p->flash_attn && (full || win))
+        kq = (uint64_t)(1.25 * (double)(UBATCH * (full ? cells : swa_cells) * fm->n_head * 4));
+    uint64_t logits = UBATCH * (fm->n_embd + fm->n_vocab) * 4;
+    uint64_t act_gpu = UBATCH * fm->n_embd * 4 * 8;
+    int partial = ngl < (int)n_layer + 1 || moved_any;
     p->fits_gpu = 1;
     for (size_t d = 0; d < nd; d++) {
-        if (p->layers[d])
-            p->compute[d] = CUDA_CONTEXT + act_bytes + (slot_dev[n_layer] == (int)d ? logits : 0);
+        if (p->layers[d]) {
+            uint64_t graph = slot_dev[n_layer] == (int)d ? logits : 0;
+            p->compute[d] = GPU_RUNTIME + (kq > graph ? kq : graph) +
+                            (slot_dev[n_layer] != (int)d || partial ? act_gpu : 0);
+        }
         p->need[d] = p->weights[d] + p->kv[d] + p->compute[d];
         p->usable[d] = usable(&dev[d], o->headroom);
         if (p->need[d] > p->usable[d])
             p->fits_gpu = 0;
     }
-    p->ram_other = HOST_FOOTPRINT + logits + (slot_dev[n_layer] < 0 || moved_any ? act_bytes : 0);
+    if (slot_dev[n_layer] >= 0) {
+        /* The host side of a GPU run (CUDA_Host buffers, matched to 0.5 MiB): the token embeddings of a
+         * ubatch twice, the KQ masks (f16, ubatch x cells) of full-attention and window layers, and
+         * the output buffer of n_vocab floats per sequence. */
+        uint64_t mask = (full ? UBATCH * cells * 2 : 0) + (win ? UBATCH * swa_cells * 2 : 0);
+        p->ram_other = HOST_FOOTPRINT + UBATCH * fm->n_embd * 4 * 2 + mask + (uint64_t)fm->n_vocab * 4 * n_seq;
+    } else {
+        /* CPU-only: the logits and a graph's activations (a CPU run reserved 64.5-70.3 MiB where this
+         * gives 69.5-73, tests/llama/compare.py) */
+        p->ram_other = HOST_FOOTPRINT + logits + UBATCH * fm->n_embd * 4 * 6;
+    }
     p->ram_need = p->ram_weights + p->ram_kv + p->ram_other;
     p->fits_ram = !o->ram || p->ram_need <= o->ram;
     return MG_OK;
@@ -143,6 +197,8 @@ int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
     fm->n_embd = mg_gguf_u64(g, k, 0);
     snprintf(k, sizeof k, "%s.context_length", arch);
     fm->n_ctx_train = mg_gguf_u64(g, k, 0);
+    snprintf(k, sizeof k, "%s.attention.head_count", arch);
+    fm->n_head = mg_gguf_u64(g, k, 0);
     const mg_gguf_kv *tok = mg_gguf_find(g, "tokenizer.ggml.tokens");
     fm->n_vocab = tok ? tok->arr_count : 0;
     for (size_t s = 0; s < m->nshards; s++) {

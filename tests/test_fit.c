@@ -90,6 +90,43 @@ static void ngl_counts_the_output_head(void **state)
     assert_int_equal(p.need[0], 0);                    /* nothing there, no CUDA context either */
 }
 
+/* Compute buffers as a CUDA build reserved them on an H100 for a 1024-wide, 32,000-token model
+ * (tests/gpu/fit_llama_cuda.py): CUDA0 64.5 MiB, CUDA_Host 12.0 + 0.12 MiB at 8192 tokens. */
+static void compute_buffers_as_measured(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    fm.n_embd = 1024;
+    fm.n_vocab = 32000;
+    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 8192, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
+    assert_int_equal(p.compute[0], 700 * MIB + 64 * MIB + MIB / 2);       /* runtime + logits and hidden */
+    uint64_t host = p.ram_other - 150 * MIB;                                /* less the process footprint */
+    assert_true(host >= 12 * MIB && host <= 12 * MIB + MIB / 8 + 1024);     /* 12.0 + output 0.12 MiB */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 4, 8192, &p);                         /* partial: an allowance more */
+    assert_int_equal(p.compute[0], 700 * MIB + 64 * MIB + MIB / 2 + 16 * MIB);
+    o.n_seq = 4;                                                            /* 4 streams: masks of n_ctx / 4 */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
+    assert_int_equal(p.ram_other - 150 * MIB, 4 * MIB + 2 * MIB + 4 * 32000 * 4);
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 8192, &p);                         /* CPU only: no GPU runtime */
+    assert_int_equal(p.compute[0], 0);
+    /* flash attention off: 1.25 x the KQ scores of 512 tokens x 8192 cells x 8 heads, above the logits */
+    fm.n_head = 8;
+    o.n_seq = 1;
+    o.flash_attn = MG_FA_OFF;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
+    assert_false(p.flash_attn);
+    assert_int_equal(p.compute[0], 700 * MIB + (uint64_t)(1.25 * (double)(512ull * 8192 * 8 * 4)));
+    o.flash_attn = MG_FA_AUTO;                                              /* head size 128: a kernel */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
+    assert_true(p.flash_attn);
+    fm.kv.head_k = fm.kv.head_v = 160;                                      /* none for 160: off */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
+    assert_false(p.flash_attn);
+}
+
 static void tied_embeddings_are_duplicated(void **state)
 {
     (void)state;
@@ -239,7 +276,7 @@ static void safetensors_weights_kv_and_activations(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(tied_embeddings_are_duplicated),
+        cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(compute_buffers_as_measured), cmocka_unit_test(tied_embeddings_are_duplicated),
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
         cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
         cmocka_unit_test(safetensors_weights_kv_and_activations), cmocka_unit_test(n_cpu_moe_moves_leading_experts),

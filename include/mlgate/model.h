@@ -176,11 +176,14 @@ typedef struct mg_fit_opts {
     int kv_unified;                 /* --kv-unified */
     int n_cpu_moe;                  /* --n-cpu-moe: experts of the first N blocks in RAM; -1: the fewest that
                                        fit, searched for MoE models when all layers are wanted on the GPUs */
+    int flash_attn;                 /* MG_FA_AUTO (llama.cpp's default), MG_FA_ON, MG_FA_OFF */
 } mg_fit_opts;
+
+enum { MG_FA_AUTO = 0, MG_FA_ON, MG_FA_OFF };
 
 typedef struct mg_fit_model {
     mg_kv_model kv;
-    uint64_t n_embd, n_vocab, n_ctx_train;
+    uint64_t n_embd, n_vocab, n_ctx_train, n_head;
     uint64_t slot_bytes[MG_KV_MAX_LAYERS + 1];  /* weights per block, [n_layer] = output */
     uint64_t input_bytes;           /* token_embd and other host-resident tensors */
     uint64_t token_embd_bytes, total_bytes;
@@ -201,6 +204,7 @@ typedef struct mg_fit_plan {
     uint64_t need[MG_FIT_MAX_DEV], usable[MG_FIT_MAX_DEV];
     uint64_t ram_weights, ram_kv, ram_other, ram_need;
     int fits_gpu, fits_ram;
+    int flash_attn;                 /* the GPU graph uses flash attention (-fa auto: the head size has a kernel) */
 } mg_fit_plan;
 
 struct mg_gguf_model;
@@ -209,6 +213,8 @@ int mg_fit_model_from(const struct mg_gguf_model *m, mg_fit_model *fm);
  * stay in RAM whatever -ngl says; the first matching pattern wins. MG_E_ARG with `err` for a bad regex. */
 int mg_fit_override_cpu(const struct mg_gguf_model *m, const char *const *regex, size_t n, mg_fit_model *fm,
                         char *err, size_t errlen);
+/* Does llama.cpp's CUDA flash attention have a kernel for this model's K/V head sizes (fattn.cu)? */
+int mg_fit_fa_supported(const mg_kv_model *kv);
 int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o, int ngl,
                     uint64_t n_ctx, mg_fit_plan *p);
 /* The most layers that fit at the requested context, and the largest context at that placement. */
