@@ -104,7 +104,7 @@ def main():
             written = path
         r = subprocess.run([exe, "-m", path, "-c", str(ctx), "-n", "2", "-p", "hello", "-t", "8", "--no-warmup",
                             "-no-cnv", "-v", "-fit", "off", "--no-repack", "--load-mode", "none"] + (lopts if "-ngl" in lopts else lopts + ["-ngl", "99"]),
-                           capture_output=True, text=True, timeout=300)
+                           capture_output=True, text=True, errors="replace", timeout=300)
         got = buffers(r.stdout + r.stderr)
         if os.environ.get("OUT"):
             with open(os.path.join(os.environ["OUT"], re.sub(r"\W+", "_", name) + ".log"), "w") as f:

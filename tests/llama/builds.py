@@ -67,7 +67,8 @@ def run(exe, path):
     else:
         args = [exe, "-m", path, "-n", "2", "-p", "hello", "-t", "2", "--no-warmup", "-no-cnv"]
     try:
-        r = subprocess.run(args, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+        r = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=120,
+                           stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return "timeout", ""
     out = r.stdout + r.stderr

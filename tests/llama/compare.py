@@ -109,7 +109,8 @@ def mib(line):
 
 def llama_run(exe, path, ctx, extra):
     r = subprocess.run([exe, "-m", path, "-c", str(ctx), "-n", "2", "-p", "hello", "-t", "2", "--no-warmup",
-                        "-no-cnv", "-v", "-fit", "off", "--no-repack"] + extra, capture_output=True, text=True, timeout=300)
+                        "-no-cnv", "-v", "-fit", "off", "--no-repack"] + extra, capture_output=True, text=True,
+                       errors="replace", timeout=300)  # the random model's tokens need not be UTF-8
     out = r.stdout + r.stderr
     got = {"model": 0.0, "kv": 0.0, "compute": 0.0}
     for line in out.splitlines():
