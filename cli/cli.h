@@ -15,6 +15,7 @@ int cmd_scan(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 /* Exit codes shared by every subcommand. */
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
@@ -30,6 +31,12 @@ const char *human_count(uint64_t n, char *buf, size_t len);
 int parse_size(const char *s, uint64_t *out);
 /* A GGUF by its magic; a path that cannot be opened (a URL) by its name. Else safetensors. */
 int path_is_gguf(const char *path);
+
+/* targets.c: GPUs to judge against (fit, plan); -1 after printing why */
+struct mg_fit_device;
+int targets_from_gpus(const char *cmd, const char *list, struct mg_fit_device *d, size_t *n);
+int targets_from_vram(const char *cmd, const char *list, struct mg_fit_device *d, size_t *n);
+size_t targets_detect(struct mg_fit_device *d);
 
 /* ---- JSON writer (cli/json.c): commas and escaping handled here ---- */
 typedef struct jw {

@@ -56,26 +56,6 @@ static int cache_type(const char *s, uint32_t *t)
     return -1;
 }
 
-static int devices_from_gpus(const char *list, mg_fit_device *d, size_t *n)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", list);
-    for (char *tok = strtok(buf, ","); tok && *n < MG_FIT_MAX_DEV; tok = strtok(NULL, ",")) {
-        while (*tok == ' ')
-            tok++;
-        const mg_gpu_info *g = mg_gpu_find(tok);
-        if (!g || !g->mem_mib) {
-            fprintf(stderr, "mlgate fit: '%s' is %s; give --vram sizes\n", tok,
-                    g ? "a GPU sharing system memory" : "not in the GPU table");
-            return -1;
-        }
-        snprintf(d[*n].name, sizeof d[*n].name, "%s", g->name);
-        d[*n].total = d[*n].free = (uint64_t)g->mem_mib << 20;
-        (*n)++;
-    }
-    return 0;
-}
-
 /* safetensors: what a transformers/vLLM-style load needs; all of it on the GPUs (or tensor-parallel over them). */
 static int fit_safetensors(const char *path, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o, int json)
 {
@@ -171,26 +151,15 @@ int cmd_fit(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "g:c:h", opts, NULL)) != -1) {
         switch (c) {
         case 'g':
-            if (devices_from_gpus(optarg, dev, &nd))
+            if (targets_from_gpus("fit", optarg, dev, &nd))
                 return EXIT_USAGE;
             have_dev = 1;
             break;
-        case O_VRAM: {
-            char buf[512];
-            snprintf(buf, sizeof buf, "%s", optarg);
-            for (char *t = strtok(buf, ","); t && nd < MG_FIT_MAX_DEV; t = strtok(NULL, ",")) {
-                uint64_t v;
-                if (parse_size(t, &v) || !v) {
-                    fprintf(stderr, "mlgate fit: '%s' is not a size (like 96G)\n", t);
-                    return EXIT_USAGE;
-                }
-                snprintf(dev[nd].name, sizeof dev[nd].name, "GPU%zu", nd);
-                dev[nd].total = dev[nd].free = v;
-                nd++;
-            }
+        case O_VRAM:
+            if (targets_from_vram("fit", optarg, dev, &nd))
+                return EXIT_USAGE;
             have_dev = 1;
             break;
-        }
         case O_RAM:
             if (parse_size(optarg, &o.ram)) {
                 fprintf(stderr, "mlgate fit: '%s' is not a size\n", optarg);
@@ -273,21 +242,8 @@ int cmd_fit(int argc, char **argv)
         fprintf(stderr, "mlgate fit: --headroom wants 0..1 and --parallel 1..256\n");
         return EXIT_USAGE;
     }
-    if (!have_dev) {   /* this machine's GPUs, with their free memory */
-        mg_host_paths hp = {"", getenv("MLGATE_NVML")};
-        mg_gpu_probe *pr = malloc(sizeof *pr);
-        if (pr && mg_gpu_nvml.probe(&hp, pr) == MG_OK)
-            for (size_t i = 0; i < pr->ngpus && nd < MG_FIT_MAX_DEV; i++)
-                if (pr->gpus[i].mem_total) {
-                    snprintf(dev[nd].name, sizeof dev[nd].name, "GPU%d %.50s", pr->gpus[i].index, pr->gpus[i].name);
-                    dev[nd].total = pr->gpus[i].mem_total;
-                    dev[nd].free = pr->gpus[i].mem_free;
-                    nd++;
-                }
-        free(pr);
-        if (!nd)
-            fprintf(stderr, "mlgate fit: no GPU found here: judging a CPU-only run (give --gpu or --vram)\n");
-    }
+    if (!have_dev && !(nd = targets_detect(dev)))   /* this machine's GPUs, with their free memory */
+        fprintf(stderr, "mlgate fit: no GPU found here: judging a CPU-only run (give --gpu or --vram)\n");
     if (!o.ram) {
         mg_host_paths hp = {"", NULL};
         mg_memory mem;

@@ -11,6 +11,7 @@ static int cmd_version(int argc, char **argv);
 static const struct cmd commands[] = {
     {"doctor", cmd_doctor, "audit this machine: GPUs, driver, CUDA, CPU features, NUMA, memory"},
     {"fit", cmd_fit, "will this model fit on these GPUs and this RAM (GGUF as llama.cpp places it)"},
+    {"plan", cmd_plan, "do a model matrix's models fit together on these GPUs (VRAM/RAM budget)"},
     {"inspect", cmd_inspect, "what a model (GGUF, safetensors; local or URL) really is: size, parameters, types"},
     {"scan", cmd_scan, "which GPUs can run the CUDA code in these binaries, directories and wheels"},
     {"help", cmd_help, "show help for mlgate or one command"},

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mlgate/mlgate.h"
 
 static int use_colour;
 
@@ -43,29 +44,7 @@ const char *human_bytes(uint64_t n, char *buf, size_t len)
     return buf;
 }
 
-int parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0)
-        return -1;
-    double mult = 1;
-    switch (toupper((unsigned char)*end)) {
-    case 'K': mult = 1024.0; end++; break;
-    case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
-    default: break;
-    }
-    if (*end == 'i' || *end == 'I')
-        end++;
-    if (*end == 'B' || *end == 'b')
-        end++;
-    if (*end)
-        return -1;
-    *out = (uint64_t)(v * mult);
-    return 0;
-}
+int parse_size(const char *s, uint64_t *out) { return mg_parse_size(s, out); }
 
 const char *human_count(uint64_t n, char *buf, size_t len)
 {

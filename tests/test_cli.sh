@@ -72,6 +72,18 @@ assert d["cpu"]["threads"] >= 1 and d["memory"]["total"] > 0
     unset MLGATE_NVML
 fi
 
+# plan: the model matrix's memory budget.
+mx="$fx/matrix"
+check "plan: the workstation fits" 0 "$mlgate" plan "$mx/workstation.yaml"
+check "plan: 167 GB of residents on 96+32 GB" 1 "$mlgate" plan "$mx/two-gpu-oversubscribed.yaml"
+contains "plan: says by how much" "Oversubscribed by 52.3 GiB: resident models need 167.0 GiB, 114.7 GiB available" "$mlgate" plan "$mx/two-gpu-oversubscribed.yaml"
+contains "plan: names on-demand models that exclude each other" "vision and image cannot be loaded at the same time" "$mlgate" plan "$mx/on-demand-conflict.yaml"
+check "plan: --vram overrides the matrix's GPUs" 0 "$mlgate" plan --vram 96G,96G,32G "$mx/two-gpu-oversubscribed.yaml"
+check "plan: a matrix error is a usage error" 2 "$mlgate" plan "$fx/tiny.gguf"
+contains "plan: errors carry file:line:column" "tiny.gguf:1:1" "$mlgate" plan "$fx/tiny.gguf"
+check "plan: no such matrix" 2 "$mlgate" plan /nonexistent.yaml
+check "plan: --json is valid JSON" 0 sh -c "\"$mlgate\" plan --json \"$mx/on-demand-conflict.yaml\" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d[\"ok\"] and d[\"models\"][2][\"not_together_with\"]==[\"vision\"]'"
+
 # fit and inspect on the committed tiny GGUF.
 check "fit: fits" 0 "$mlgate" fit --vram 2G "$fx/tiny.gguf"
 check "fit: a 100 MiB GPU cannot hold the CUDA context" 1 "$mlgate" fit --vram 100M "$fx/tiny.gguf"

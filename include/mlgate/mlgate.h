@@ -37,5 +37,6 @@ const char *mg_strerror(mg_err e);
 #include "mlgate/host.h"
 #include "mlgate/doctor.h"
 #include "mlgate/model.h"
+#include "mlgate/matrix.h"
 
 #endif

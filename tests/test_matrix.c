@@ -1,0 +1,201 @@
+/* test_matrix.c - the model matrix: the example files, every error at its line and column, and plans for the seed hosts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlgate/mlgate.h"
+
+#define GIB (1024ull * 1024 * 1024)
+
+static mg_matrix *load(const char *name)
+{
+    char path[512], err[512];
+    mg_matrix *m = NULL;
+    snprintf(path, sizeof path, "%s/matrix/%s", FIXTURES, name);
+    int rc = mg_matrix_load(path, &m, err, sizeof err);
+    if (rc)
+        fail_msg("%s", err);
+    return m;
+}
+
+static void reads_the_workstation_example(void **state)
+{
+    (void)state;
+    mg_matrix *m = load("workstation.yaml");
+    assert_int_equal(m->nmodels, 4);
+    assert_true(m->headroom > 0.099 && m->headroom < 0.101);
+    assert_true(m->deadline > 119.9 && m->deadline < 120.1);
+    assert_string_equal(m->gpus, "RTX 5090");
+    assert_string_equal(m->receipts, "/var/lib/mlgate/receipts.db");
+    const mg_matrix_model *tts = &m->models[0], *llm = &m->models[2], *img = &m->models[3];
+    assert_string_equal(tts->name, "kokoro");
+    assert_int_equal(tts->kind, MG_KIND_TTS);
+    assert_int_equal(tts->memory, 2 * GIB);
+    assert_string_equal(tts->probe.voice, "af_heart");
+    assert_true(tts->timeout > 19.9 && tts->timeout < 20.1);
+    assert_int_equal(llm->probe.max_tokens, 8);
+    assert_string_equal(llm->binaries[0], "/usr/local/bin/llama-server");
+    assert_string_equal(llm->api_key_env, "LLAMA_API_KEY");
+    assert_true(llm->timeout > 29.9 && llm->timeout < 30.1);   /* the default */
+    assert_int_equal(llm->gpu, -1);
+    assert_true(img->on_demand);
+    assert_int_equal(img->probe.width, 256);
+    assert_false(llm->on_demand);
+    mg_matrix_free(m);
+}
+
+/* Each bad matrix is refused with the place and the reason. */
+static void errors_name_line_and_column(void **state)
+{
+    (void)state;
+    static const struct { const char *yaml, *want; } cases[] = {
+        {"models:\n  - name: a\n    kind: llm\n    endpoint: http://x\n    memroy: 4G\n",
+         "m.yaml:5:5: unknown key 'memroy' in a model (did you mean 'memory'?)"},
+        {"models:\n  - {name: a, kind: chat, endpoint: http://x}\n", "m.yaml:2:21: kind 'chat'"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, memory: lots}\n", "m.yaml:2:54: memory: 'lots' is not a size"},
+        {"models:\n  - {name: a, kind: tts, endpoint: http://x, exec: [say, hi]}\n", "m.yaml:2:5: model 'a': give exactly one of"},
+        {"models:\n  - {name: a, kind: tts}\n", "give exactly one of endpoint: and exec:"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x}\n  - {name: a, kind: llm, endpoint: http://y}\n",
+         "m.yaml:3:5: model 'a' is defined twice (first at line 2)"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, capability: c}\n"
+         "  - {name: b, kind: llm, endpoint: http://y, capability: c}\n", "capability 'c' is backed by 'a' already"},
+        {"host:\n  headroom: 10\nmodels: []\n", "m.yaml:2:13: headroom '10'"},
+        {"host:\n  deadline: forever\nmodels: []\n", "m.yaml:2:13: deadline: 'forever' is not a duration"},
+        {"models:\n  - name: a\n    kind: llm\n   endpoint: x\n", "m.yaml:4:4: did not find expected '-' indicator"},
+        {"", "m.yaml:1:1: empty matrix"},
+        {"models: 3\n", "models: must be a list"},
+        {"models:\n  - {name: a, kind: llm, endpoint: ftp://x}\n", "endpoint 'ftp://x'"},
+        {"models:\n  - {name: 'a b', kind: llm, endpoint: http://x}\n", "name 'a b'"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, residency: sometimes}\n", "residency 'sometimes'"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, probe: {max_tokens: -1}}\n", "probe.max_tokens: '-1'"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, probe: {temperature: 0}}\n",
+         "unknown key 'temperature' in probe"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, gpu: 99}\n", "gpu: '99' is not a whole number"},
+        {"hosts:\n  vram: 1G\nmodels: []\n", "m.yaml:1:1: unknown key 'hosts' in the matrix (did you mean 'host'?)"},
+        {"models:\n  - {name: a, kind: llm, endpoint: [http://x]}\n", "endpoint must be a single value, not a list"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mg_matrix *m = NULL;
+        char err[512] = "";
+        int rc = mg_matrix_parse(cases[i].yaml, strlen(cases[i].yaml), "m.yaml", &m, err, sizeof err);
+        if (rc != MG_E_FORMAT || !strstr(err, cases[i].want))
+            fail_msg("case %zu: rc %d, '%s' lacks '%s'", i, rc, err, cases[i].want);
+        assert_null(m);
+    }
+    /* caps: more than 32 exec arguments */
+    char big[2048] = "models:\n  - {name: a, kind: tts, exec: [";
+    for (int i = 0; i < 40; i++)
+        strcat(big, i ? ", x" : "x");
+    strcat(big, "]}\n");
+    mg_matrix *m = NULL;
+    char err[512];
+    assert_int_equal(mg_matrix_parse(big, strlen(big), "m.yaml", &m, err, sizeof err), MG_E_FORMAT);
+    assert_non_null(strstr(err, "more than 32 items"));
+}
+
+static int targets(const char *names, mg_fit_device *d)
+{
+    size_t n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", names);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        const mg_gpu_info *g = mg_gpu_find(t);
+        assert_non_null(g);
+        snprintf(d[n].name, sizeof d[n].name, "%s", g->name);
+        d[n].total = d[n].free = (uint64_t)g->mem_mib << 20;
+        n++;
+    }
+    return (int)n;
+}
+
+/* The seed: 96 GB + 32 GB, residents of 167 GB -> rejected, by how much, and no false fix. */
+static void oversubscribed_two_gpu_host(void **state)
+{
+    (void)state;
+    mg_matrix *m = load("two-gpu-oversubscribed.yaml");
+    mg_fit_device d[3];
+    int n = targets(m->gpus, d);
+    assert_int_equal(n, 2);
+    mg_plan *p = malloc(sizeof *p);
+    assert_int_equal(mg_plan_make(m, d, 2, m->headroom, p), MG_OK);
+    assert_false(p->ok);
+    assert_int_equal(p->resident_need, 167 * GIB);
+    assert_true(p->usable_total < 128 * GIB * 9 / 10 + GIB);
+    int added = 0;
+    for (size_t f = 0; f < p->nfixes; f++) {
+        added += strstr(p->fixes[f], "add ") != NULL;
+        assert_null(strstr(p->fixes[f], "on-demand"));   /* qwen-vl-32b would not fit when loaded either */
+    }
+    assert_int_equal(added, 1);
+    /* with a third GPU of 96 GB it fits, and the 66 GB model lands on a 96 GB card */
+    d[2] = d[0];
+    assert_int_equal(mg_plan_make(m, d, 3, m->headroom, p), MG_OK);
+    assert_true(p->ok);
+    assert_int_not_equal(p->models[1].gpu, 1);
+    free(p);
+    mg_matrix_free(m);
+}
+
+/* The seed: an on-demand image model that fits only while the vision model is unloaded. */
+static void on_demand_models_that_exclude_each_other(void **state)
+{
+    (void)state;
+    mg_matrix *m = load("on-demand-conflict.yaml");
+    mg_fit_device d = {"32G", 32 * GIB, 32 * GIB};
+    mg_plan *p = malloc(sizeof *p);
+    assert_int_equal(mg_plan_make(m, &d, 1, m->headroom, p), MG_OK);
+    assert_true(p->ok);
+    assert_true(p->models[1].fits && p->models[2].fits);
+    assert_int_equal(p->models[2].nconflicts, 1);
+    assert_int_equal(p->models[2].conflicts[0], 1);   /* image: not together with vision */
+    assert_int_equal(p->models[0].nconflicts, 0);     /* residents have none */
+    /* on two GPUs they no longer exclude each other */
+    mg_fit_device two[2] = {d, d};
+    assert_int_equal(mg_plan_make(m, two, 2, m->headroom, p), MG_OK);
+    assert_int_equal(p->models[2].nconflicts, 0);
+    free(p);
+    mg_matrix_free(m);
+}
+
+/* Memory from a model file (fit's need, CUDA runtime included), a missing file, a bad pin. */
+static void memory_from_files_and_bad_pins(void **state)
+{
+    (void)state;
+    char yaml[1024], err[512];
+    snprintf(yaml, sizeof yaml,
+             "models:\n"
+             "  - {name: tiny, kind: llm, endpoint: http://x, file: %s/tiny.gguf, ctx: 128}\n"
+             "  - {name: gone, kind: llm, endpoint: http://x, file: /nonexistent/x.gguf}\n"
+             "  - {name: pinned, kind: tts, endpoint: http://x, memory: 1G, gpu: 3}\n"
+             "  - {name: nothing, kind: asr, endpoint: http://x}\n",
+             FIXTURES);
+    mg_matrix *m = NULL;
+    assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
+    mg_fit_device d = {"24G", 24 * GIB, 24 * GIB};
+    mg_plan *p = malloc(sizeof *p);
+    mg_plan_make(m, &d, 1, 0.1, p);
+    assert_string_equal(p->models[0].source, "gguf");
+    assert_true(p->models[0].need > 700ull << 20 && p->models[0].need < 800ull << 20);
+    assert_true(p->models[0].fits);
+    assert_non_null(strstr(p->models[1].why, "cannot read /nonexistent/x.gguf"));
+    assert_non_null(strstr(p->models[2].why, "pinned to GPU 3, but there are 1"));
+    assert_non_null(strstr(p->models[3].why, "no memory"));
+    assert_false(p->ok);
+    free(p);
+    mg_matrix_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(reads_the_workstation_example), cmocka_unit_test(errors_name_line_and_column),
+        cmocka_unit_test(oversubscribed_two_gpu_host), cmocka_unit_test(on_demand_models_that_exclude_each_other),
+        cmocka_unit_test(memory_from_files_and_bad_pins),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
