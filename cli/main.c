@@ -9,6 +9,7 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const struct cmd commands[] = {
+    {"check", cmd_check, "the gate: does every model of a matrix really answer (smoke, up, a real inference)"},
     {"doctor", cmd_doctor, "audit this machine: GPUs, driver, CUDA, CPU features, NUMA, memory"},
     {"fit", cmd_fit, "will this model fit on these GPUs and this RAM (GGUF as llama.cpp places it)"},
     {"plan", cmd_plan, "do a model matrix's models fit together on these GPUs (VRAM/RAM budget)"},

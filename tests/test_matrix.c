@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mlgate/mlgate.h"
+#include "mlgate/check.h"
 
 #define GIB (1024ull * 1024 * 1024)
 
@@ -190,12 +191,50 @@ static void memory_from_files_and_bad_pins(void **state)
     mg_matrix_free(m);
 }
 
+/* The answers' checkers on hostile bytes: lying chunk sizes, truncation everywhere, odd formats. */
+static void audio_and_image_headers(void **state)
+{
+    (void)state;
+    char what[128], why[160];
+    uint8_t w[44 + 16000] = "RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0\x80\x3e\0\0\0\x7d\0\0\x02\0\x10\0data";
+    uint32_t n = 16000;   /* 0.5 s of 16 kHz 16-bit mono */
+    memcpy(w + 40, &n, 4);
+    for (size_t i = 0; i < 8000; i++)
+        w[44 + 2 * i + 1] = (i / 20) % 2 ? 0x30 : 0xd0;   /* a square wave */
+    assert_true(mg_check_audio(w, sizeof w, 0.5, what, sizeof what, why, sizeof why));
+    assert_non_null(strstr(what, "WAV 0.50 s"));
+    assert_false(mg_check_audio(w, sizeof w, 0.6, what, sizeof what, why, sizeof why));
+    for (size_t cut = 0; cut < 60; cut++)          /* every truncation of the header and some data */
+        assert_false(mg_check_audio(w, cut, 0.5, what, sizeof what, why, sizeof why) && cut < sizeof w);
+    uint32_t huge = 0xFFFFFFF0u;                    /* a fmt chunk that claims 4 GiB */
+    uint8_t lie[64];
+    memcpy(lie, w, 64);
+    memcpy(lie + 16, &huge, 4);
+    assert_false(mg_check_audio(lie, sizeof lie, 0.5, what, sizeof what, why, sizeof why));
+    assert_true(mg_check_audio((const uint8_t *)"OggS", 4, 0.5, what, sizeof what, why, sizeof why) == 0);
+    assert_non_null(strstr(why, "Ogg"));           /* recognised, but 4 bytes is no audio */
+    assert_false(mg_check_audio((const uint8_t *)"<html>", 6, 0.5, what, sizeof what, why, sizeof why));
+    assert_non_null(strstr(why, "not audio"));
+
+    const char *fmt;
+    uint32_t iw, ih;
+    static const uint8_t jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0, 0xFF, 0xC0, 0, 11, 8, 0, 32, 0, 64, 3, 0, 0};
+    assert_true(mg_image_size(jpeg, sizeof jpeg, &fmt, &iw, &ih));
+    assert_string_equal(fmt, "JPEG");
+    assert_int_equal(iw, 64);
+    assert_int_equal(ih, 32);
+    for (size_t cut = 0; cut < sizeof jpeg - 8; cut++)
+        assert_false(mg_image_size(jpeg, cut, &fmt, &iw, &ih));
+    static const uint8_t loop[] = {0xFF, 0xD8, 0xFF, 0xE0, 0, 0, 0xFF, 0xE0, 0, 0, 0xFF, 0xE0};   /* length 0 */
+    assert_false(mg_image_size(loop, sizeof loop, &fmt, &iw, &ih));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_the_workstation_example), cmocka_unit_test(errors_name_line_and_column),
         cmocka_unit_test(oversubscribed_two_gpu_host), cmocka_unit_test(on_demand_models_that_exclude_each_other),
-        cmocka_unit_test(memory_from_files_and_bad_pins),
+        cmocka_unit_test(memory_from_files_and_bad_pins), cmocka_unit_test(audio_and_image_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

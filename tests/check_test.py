@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""check_test.py - `mlgate check` against servers on loopback that answer well and badly.
+
+usage: check_test.py MLGATE
+One threaded HTTP server plays an OpenAI-compatible endpoint per path prefix (/good/v1, /hang/v1,
+...): real answers (a 1-second WAV tone, a 256x256 PNG, a vector) and the failures users meet:
+never answering, /models 200 but inference hanging, a 1 byte/s drip, an endless body, invalid JSON,
+silence, a truncated WAV, HTTP 500, empty text, the wrong image size. Each model must end in the
+right stage with the right reason, within its timeout, all in parallel; then the capability file
+and JUnit XML are checked.
+"""
+import base64, http.server, json, math, os, socketserver, struct, subprocess, sys, tempfile, threading, time, zlib
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, result  # noqa: E402
+
+
+def wav(seconds=1.0, amp=12000, rate=16000, claim=None):
+    n = int(seconds * rate)
+    pcm = b"".join(struct.pack("<h", int(amp * math.sin(2 * math.pi * 440 * i / rate))) for i in range(n))
+    data = claim if claim is not None else len(pcm)
+    return (b"RIFF" + struct.pack("<I", 36 + len(pcm)) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+            + b"data" + struct.pack("<I", data) + pcm)
+
+
+def png(w, h):
+    raw = b"".join(b"\0" + b"\xff\0\0" * w for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+GOOD = {
+    "chat/completions": lambda body: {"choices": [{"message": {"role": "assistant", "content": "OK"}}],
+                                      "usage": {"completion_tokens": 1}},
+    "embeddings": lambda body: {"data": [{"embedding": [0.1] * 8}]},
+    "images/generations": lambda body: {"data": [{"b64_json": base64.b64encode(png(
+        *map(int, json.loads(body).get("size", "256x256").split("x")))).decode()}]},
+    "audio/transcriptions": lambda body: {"text": "hello"},
+}
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def send(self, code, data, ctype="application/json"):
+        if isinstance(data, (dict, list)):
+            data = json.dumps(data).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def route(self, body):
+        parts = self.path.split("/", 3)          # '', mode, 'v1', rest
+        mode, rest = parts[1], parts[3] if len(parts) > 3 else ""
+        auth = self.headers.get("Authorization")
+        if mode == "gated" and auth != "Bearer s3cret":
+            return self.send(401, {"error": "no key"})
+        if mode == "never" or (mode in ("hang", "drip", "huge") and rest != "models"):
+            if mode == "hang" or mode == "never":
+                time.sleep(30)
+                return
+            if mode == "drip":
+                self.send_response(200)
+                self.send_header("Content-Length", "100")
+                self.end_headers()
+                for _ in range(100):
+                    self.wfile.write(b"x"); self.wfile.flush(); time.sleep(1)
+                return
+            self.send_response(200)                      # huge: 10 GB announced, sent until stopped
+            self.send_header("Content-Length", str(10 << 30))
+            self.end_headers()
+            chunk = b"y" * (1 << 20)
+            try:
+                for _ in range(10 << 10):
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+            return
+        if rest == "models":
+            return self.send(200, {"data": [{"id": "m"}]})
+        if mode == "e500":
+            return self.send(500, {"error": "CUDA error: out of memory"})
+        if mode == "badjson":
+            return self.send(200, b"<html>oops</html>", "text/html")
+        if mode == "empty" and rest == "chat/completions":
+            return self.send(200, {"choices": [{"message": {"content": ""}}], "usage": {"completion_tokens": 0}})
+        if rest == "audio/speech":
+            audio = {"silence": wav(1.0, 0), "truncated": wav(1.0, claim=10 ** 6)[:20000], "short": wav(0.2)}.get(mode, wav())
+            return self.send(200, audio, "audio/wav")
+        if mode == "wrongsize" and rest == "images/generations":
+            return self.send(200, {"data": [{"b64_json": base64.b64encode(png(128, 128)).decode()}]})
+        if rest in GOOD:
+            return self.send(200, GOOD[rest](body))
+        return self.send(404, {"error": "no route " + rest})
+
+    def do_GET(self):
+        self.route(b"")
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self.route(self.rfile.read(n))
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    request_queue_size = 128   # every model connects at once
+
+    def handle_error(self, request, client_address):
+        pass                       # the gate hangs up on hung and endless answers: expected
+
+
+def main():
+    mlgate = sys.argv[1]
+    srv = Server(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{srv.server_address[1]}"
+    # name, kind, mode, extra YAML -> expected (ok, failed stage, reason fragment)
+    models = [
+        ("chat", "llm", "good", "", (True, None, "OK")),
+        ("vision", "vlm", "good", "", (True, None, "OK")),
+        ("speech", "tts", "good", "", (True, None, "WAV 1.00 s")),
+        ("ears", "asr", "good", "", (True, None, "hello")),
+        ("vectors", "embedding", "good", "probe: {dimensions: 8}", (True, None, "vector of 8")),
+        ("painter", "image", "good", "probe: {width: 64, height: 32}", (True, None, "PNG 64x32")),
+        ("gated", "llm", "gated", "api_key_env: MLGATE_TEST_KEY", (True, None, "OK")),
+        ("wrong-dims", "embedding", "good", "probe: {dimensions: 1024}", (False, "inference", "a vector of 8, not 1024")),
+        ("never", "llm", "never", "", (False, "up", "models: ")),
+        ("health-lies", "llm", "hang", "", (False, "inference", "no complete answer within 2.0 s")),
+        ("drip", "llm", "drip", "", (False, "inference", "no complete answer within 2.0 s")),
+        ("huge", "llm", "huge", "", (False, "inference", "passed 16 MiB")),
+        ("badjson", "llm", "badjson", "", (False, "inference", "not JSON")),
+        ("e500", "llm", "e500", "", (False, "inference", "HTTP 500")),
+        ("empty", "llm", "empty", "", (False, "inference", "no text")),
+        ("silence", "tts", "silence", "", (False, "inference", "silence")),
+        ("truncated", "tts", "truncated", "", (False, "inference", "truncated WAV")),
+        ("short", "tts", "short", "", (False, "inference", "0.20 s of audio")),
+        ("wrongsize", "image", "wrongsize", "", (False, "inference", "a 128x128 PNG, 256x256 was asked for")),
+        ("nokey", "llm", "gated", "", (False, "up", "HTTP 401")),
+    ]
+    execs = [
+        ("echo", "[/bin/echo, hello gate]", "probe: {expect: gate}", (True, None, "exit 0")),
+        ("sleeper", "[/bin/sleep, '30']", "timeout: 1s", (False, "inference", "did not finish within 1.0 s")),
+        ("missing", "[/nonexistent/tts]", "", (False, "up", "not an executable")),
+        ("fails", "[/bin/sh, -c, 'echo broken >&2; exit 3']", "", (False, "inference", "exited with 3: broken")),
+    ]
+    d = tempfile.mkdtemp(prefix="mlgate-check-")
+    caps, junit, mx = os.path.join(d, "caps.json"), os.path.join(d, "junit.xml"), os.path.join(d, "m.yaml")
+    with open(mx, "w") as f:
+        f.write(f"host:\n  capabilities: {caps}\n  deadline: 20s\nmodels:\n")
+        for name, kind, mode, extra, _ in models:
+            f.write(f"  - name: {name}\n    kind: {kind}\n    endpoint: {base}/{mode}/v1\n    model: m\n"
+                    f"    capability: cap.{name}\n    timeout: 2s\n")
+            if extra:
+                f.write(f"    {extra}\n")
+        for name, argv, extra, _ in execs:
+            f.write(f"  - name: {name}\n    kind: tts\n    exec: {argv}\n    capability: cap.{name}\n")
+            if extra:
+                f.write(f"    {extra}\n")
+    env = dict(os.environ, MLGATE_TEST_KEY="s3cret", MLGATE_NVML="/nonexistent")
+    t0 = time.time()
+    r = subprocess.run([mlgate, "check", "--json", "--no-smoke", "--junit", junit, mx], capture_output=True, text=True,
+                       env=env, timeout=120)
+    took = time.time() - t0
+    check("exit 1: some failed", r.returncode == 1)
+    out = json.loads(r.stdout)
+    got = {m["name"]: m for m in out["models"]}
+    for name, *_, (ok, stage, frag) in [(m[0], m[4]) for m in models] + [(e[0], e[3]) for e in execs]:
+        m = got[name]
+        if ok:
+            check(f"{name}: passes, answering '{frag}' (got {json.dumps(m)})", m["ok"] and frag in (m["output"] or ""))
+        else:
+            st = m["stages"].get(stage, {})
+            check(f"{name}: fails at {stage}: '{frag}' (got {json.dumps(m['stages'])})",
+                  not m["ok"] and st.get("ok") is False and frag in (st.get("reason") or ""))
+    check(f"all {len(got)} in parallel: {took:.1f} s, near the slowest probe (2 s), far from the sum",
+          took < 6)
+    check("the key is sent, never printed", "s3cret" not in r.stdout + r.stderr and "s3cret" not in open(junit).read()
+          and "s3cret" not in open(caps).read())
+    c = json.load(open(caps))["capabilities"]
+    check("capability file: ok ones enabled", c["cap.chat"]["status"] == "ok" and c["cap.chat"]["enabled"] is True)
+    check("capability file: failed ones disabled, with stage and reason",
+          c["cap.health-lies"]["enabled"] is False and c["cap.health-lies"]["failed_stage"] == "inference"
+          and "no complete answer" in c["cap.health-lies"]["reason"])
+    check("capability file: one per capability", len(c) == len(models) + len(execs))
+    check("no temp files left", sorted(os.listdir(d)) == ["caps.json", "junit.xml", "m.yaml"])
+    t = ET.parse(junit).getroot()
+    cases = t.findall(".//testcase")
+    check("JUnit: a test case per model, failures as failures",
+          len(cases) == len(got) and int(t.get("failures")) == sum(not m["ok"] for m in got.values())
+          and sum(1 for x in cases if x.find("failure") is not None) == int(t.get("failures")))
+    # a text run: exit code and a line per model
+    r2 = subprocess.run([mlgate, "check", "--no-smoke", "--capabilities", caps, mx], capture_output=True, text=True,
+                        env=env, timeout=120)
+    check("text: a line per model and a tally", r2.returncode == 1 and f"8 of {len(got)} models passed" in r2.stdout)
+    # the gate's deadline bounds everything
+    t0 = time.time()
+    r3 = subprocess.run([mlgate, "check", "--json", "--no-smoke", "--deadline", "1", mx], capture_output=True,
+                        text=True, env=env, timeout=120)
+    took = time.time() - t0
+    check(f"--deadline 1: the whole gate stops in {took:.1f} s", took < 3 and r3.returncode == 1)
+    srv.shutdown()
+    return result()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
