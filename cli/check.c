@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "mlgate/mlgate.h"
@@ -29,6 +30,7 @@ static const char help[] =
     "      --vram LIST       GPU sizes for the plan (96G,32G)\n"
     "      --capabilities F  write the capability file here (default: the matrix's)\n"
     "      --junit FILE      JUnit XML: a test case per model\n"
+    "      --receipts DB     store the run in this SQLite database (default: the matrix's receipts:)\n"
     "      --deadline SECS   the whole gate (default: the matrix's, else 120)\n"
     "      --no-smoke        skip the smoke stage\n"
     "      --json            machine-readable results\n"
@@ -113,15 +115,16 @@ static double wall(void)
 
 int cmd_check(int argc, char **argv)
 {
-    enum { O_VRAM = 256, O_CAPS, O_JUNIT, O_DEADLINE, O_NOSMOKE, O_JSON };
+    enum { O_VRAM = 256, O_CAPS, O_JUNIT, O_DEADLINE, O_NOSMOKE, O_JSON, O_RECEIPTS };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},         {"vram", required_argument, 0, O_VRAM},
         {"capabilities", required_argument, 0, O_CAPS}, {"junit", required_argument, 0, O_JUNIT},
         {"deadline", required_argument, 0, O_DEADLINE}, {"no-smoke", no_argument, 0, O_NOSMOKE},
         {"json", no_argument, 0, O_JSON},           {"help", no_argument, 0, 'h'},
+        {"receipts", required_argument, 0, O_RECEIPTS},
         {0, 0, 0, 0},
     };
-    const char *gpus = NULL, *vram = NULL, *caps = NULL, *junit = NULL;
+    const char *gpus = NULL, *vram = NULL, *caps = NULL, *junit = NULL, *receipts = NULL;
     double deadline = 0;
     int json = 0, no_smoke = 0, c;
     optind = 1;
@@ -131,6 +134,7 @@ int cmd_check(int argc, char **argv)
         case O_VRAM: vram = optarg; break;
         case O_CAPS: caps = optarg; break;
         case O_JUNIT: junit = optarg; break;
+        case O_RECEIPTS: receipts = optarg; break;
         case O_DEADLINE: {
             char *end;
             deadline = strtod(optarg, &end);
@@ -214,6 +218,26 @@ int cmd_check(int argc, char **argv)
     for (size_t i = 0; i < m->nmodels; i++)
         if (!r[i].ok)
             rc = EXIT_FAIL;
+    const char *db = receipts ? receipts : m->receipts;
+    if (db) {
+        char host[256] = "", gl[512] = "";
+        gethostname(host, sizeof host - 1);
+        for (size_t t = 0; t < ntargets; t++) {
+            const char *nm = targets[t].name[0] ? targets[t].name : "?";
+            if (strlen(gl) + strlen(nm) + 2 < sizeof gl) {
+                if (t)
+                    strcat(gl, ",");
+                strcat(gl, nm);
+            }
+        }
+        char dv[32] = "";
+        if (ntargets && mg_driver_known(targets[0].driver))
+            mg_driver_str(targets[0].driver, dv, sizeof dv);
+        if (mg_receipts_store(db, m, r, secs, host, gl, dv, err, sizeof err)) {
+            fprintf(stderr, "mlgate check: receipts: %s\n", err);
+            rc = EXIT_FAIL;
+        }
+    }
     const char *cf = caps ? caps : m->capabilities;
     if (cf && mg_check_write_capabilities(cf, m, r, err, sizeof err)) {
         fprintf(stderr, "mlgate check: capability file: %s\n", err);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # deps.sh - installs the Debian packages mlgate builds with (as root), or prints the apt-get line.
 set -eu
-pkgs="gcc make cmake pkg-config liblz4-dev libzstd-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libcmocka-dev python3"
+pkgs="gcc make cmake pkg-config liblz4-dev libzstd-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libcmocka-dev python3"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

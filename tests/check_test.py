@@ -42,6 +42,9 @@ GOOD = {
 }
 
 
+FLAKY, LOCK = [0], threading.Lock()
+
+
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -86,6 +89,12 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         if rest == "models":
             return self.send(200, {"data": [{"id": "m"}]})
+        if mode == "flaky" and rest == "chat/completions":
+            with LOCK:
+                FLAKY[0] += 1
+                bad = FLAKY[0] % 2 == 0
+            if bad:
+                return self.send(500, {"error": "flaky"})
         if mode == "e500":
             return self.send(500, {"error": "CUDA error: out of memory"})
         if mode == "badjson":
@@ -206,7 +215,69 @@ def main():
                         text=True, env=env, timeout=120)
     took = time.time() - t0
     check(f"--deadline 1: the whole gate stops in {took:.1f} s", took < 3 and r3.returncode == 1)
+    # receipts: three runs of a small matrix with a model that passes, fails, passes
+    db, small = os.path.join(d, "receipts.db"), os.path.join(d, "small.yaml")
+    with open(small, "w") as f:
+        f.write(f"host:\n  receipts: {db}\n  capabilities: {caps}\nmodels:\n"
+                f"  - {{name: steady, kind: llm, endpoint: '{base}/good/v1', capability: cap.steady}}\n"
+                f"  - {{name: flaky, kind: llm, endpoint: '{base}/flaky/v1', capability: cap.flaky}}\n")
+    codes = [subprocess.run([mlgate, "check", "--no-smoke", small], capture_output=True, env=env).returncode
+             for _ in range(3)]
+    check(f"three runs: exit codes {codes}", codes == [0, 1, 0])
+    import sqlite3
+    con = sqlite3.connect(db)
+    check("receipts: 3 runs, a row per model x stage that ran",
+          con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 3 and
+          con.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 3 * 2 * 2)
+    check("receipts: the failure's reason is kept", "HTTP 500" in con.execute(
+        "SELECT reason FROM results WHERE model='flaky' AND ok=0").fetchone()[0])
+    con.close()
+    h = json.loads(subprocess.run([mlgate, "history", "--json", small], capture_output=True, text=True).stdout)
+    hm = {x["model"]: x for x in h["models"]}
+    check("history: flaky flaps (2 flips in 3 runs), steady does not",
+          hm["flaky"]["flapping"] and hm["flaky"]["flips"] == 2 and hm["flaky"]["passed"] == 2
+          and not hm["steady"]["flapping"] and hm["steady"]["passed"] == 3)
+    ht = subprocess.run([mlgate, "history", small], capture_output=True, text=True)
+    check("history: text names the flapping model, exit 1", ht.returncode == 1 and "FLAPPING" in ht.stdout)
+    # SIGKILL in the middle of a run: the capability file is the old one, whole; the database opens
+    before = open(caps).read()
+    with open(small, "a") as f:
+        f.write(f"  - {{name: slow, kind: llm, endpoint: '{base}/hang/v1', capability: cap.slow, timeout: 20s}}\n")
+    p = subprocess.Popen([mlgate, "check", "--no-smoke", small], stdout=subprocess.DEVNULL, env=env)
+    time.sleep(1.0)
+    p.kill()
+    p.wait()
+    check("SIGKILL: the capability file is the previous one, whole", open(caps).read() == before
+          and json.loads(before)["capabilities"])
+    # and at random moments of short runs, writes included: always a whole file, a sound database
+    import random
+    fast = os.path.join(d, "fast.yaml")
+    with open(fast, "w") as f:
+        f.write(f"host:\n  receipts: {db}\n  capabilities: {caps}\nmodels:\n"
+                f"  - {{name: steady, kind: llm, endpoint: '{base}/good/v1', capability: cap.steady}}\n")
+    t0 = time.time()
+    subprocess.run([mlgate, "check", "--no-smoke", fast], capture_output=True, env=env)
+    run_s = time.time() - t0
+    whole = 0
+    for k in range(30):
+        p = subprocess.Popen([mlgate, "check", "--no-smoke", fast], stdout=subprocess.DEVNULL, env=env)
+        time.sleep(random.uniform(0, run_s * 1.2))
+        p.kill()
+        p.wait()
+        try:
+            whole += bool(json.load(open(caps))["capabilities"])
+        except ValueError:
+            pass
+    check(f"SIGKILL at 30 random moments of a {run_s * 1000:.0f} ms run: the capability file always whole",
+          whole == 30)
+    con = sqlite3.connect(db)
+    check("SIGKILL: the receipts database opens and is intact",
+          con.execute("PRAGMA integrity_check").fetchone()[0] == "ok" and
+          con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] >= 4)
+    con.close()
     srv.shutdown()
+    import shutil
+    shutil.rmtree(d, ignore_errors=True)
     return result()
 
 

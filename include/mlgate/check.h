@@ -55,4 +55,18 @@ int mg_check_write_capabilities(const char *path, const mg_matrix *m, const mg_c
 int mg_check_write_junit(const char *path, const mg_matrix *m, const mg_check_result *r, double seconds, char *err,
                          size_t errlen);
 
+/* Receipts (lib/receipts.c, SQLite): one row per run, one per model x stage that ran. */
+int mg_receipts_store(const char *path, const mg_matrix *m, const mg_check_result *r, double seconds,
+                      const char *host, const char *gpus, const char *driver, char *err, size_t errlen);
+
+/* Per model over the last runs: how many, passed, how often the verdict flipped (flapping). */
+typedef struct mg_history_row {
+    const char *model;
+    int runs, passed, flips, last_ok;
+    const char *last_reason;    /* the newest failure's reason, or NULL */
+    const char *last_run;       /* when it was last checked (UTC) */
+} mg_history_row;
+typedef void (*mg_history_cb)(const mg_history_row *row, void *arg);
+int mg_receipts_history(const char *path, int nruns, mg_history_cb cb, void *arg, char *err, size_t errlen);
+
 #endif

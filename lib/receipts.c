@@ -1,0 +1,138 @@
+/* receipts.c - every gate run kept in SQLite: one row per run, one per model x stage; recent runs and flapping models read back. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mlgate/check.h"
+#include "mlgate/mlgate.h"
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE IF NOT EXISTS runs(id INTEGER PRIMARY KEY, started TEXT NOT NULL, matrix TEXT, host TEXT,"
+    " gpus TEXT, driver TEXT, seconds REAL, models INTEGER, passed INTEGER);"
+    "CREATE TABLE IF NOT EXISTS results(run INTEGER NOT NULL REFERENCES runs(id), model TEXT NOT NULL, kind TEXT,"
+    " capability TEXT, stage TEXT NOT NULL, ok INTEGER NOT NULL, seconds REAL, reason TEXT, ttfb REAL,"
+    " tokens INTEGER, output TEXT);"
+    "CREATE INDEX IF NOT EXISTS results_model ON results(model, run);";
+
+static int open_db(const char *path, sqlite3 **db, char *err, size_t errlen)
+{
+    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "cannot open");
+        sqlite3_close(*db);
+        *db = NULL;
+        return MG_E_IO;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    char *msg = NULL;
+    if (sqlite3_exec(*db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, msg ? msg : "schema");
+        sqlite3_free(msg);
+        sqlite3_close(*db);
+        *db = NULL;
+        return MG_E_IO;
+    }
+    return MG_OK;
+}
+
+int mg_receipts_store(const char *path, const mg_matrix *m, const mg_check_result *r, double seconds,
+                      const char *host, const char *gpus, const char *driver, char *err, size_t errlen)
+{
+    sqlite3 *db;
+    int rc = open_db(path, &db, err, errlen);
+    if (rc)
+        return rc;
+    char when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    size_t passed = 0;
+    for (size_t i = 0; i < m->nmodels; i++)
+        passed += r[i].ok;
+    sqlite3_stmt *run = NULL, *res = NULL;
+    int ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(db, "INSERT INTO runs(started, matrix, host, gpus, driver, seconds, models, passed)"
+                                    " VALUES(?,?,?,?,?,?,?,?)", -1, &run, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(db, "INSERT INTO results(run, model, kind, capability, stage, ok, seconds, reason,"
+                                    " ttfb, tokens, output) VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &res, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(run, 1, when, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(run, 2, m->path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(run, 3, host, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(run, 4, gpus, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(run, 5, driver, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(run, 6, seconds);
+        sqlite3_bind_int64(run, 7, (sqlite3_int64)m->nmodels);
+        sqlite3_bind_int64(run, 8, (sqlite3_int64)passed);
+        ok = sqlite3_step(run) == SQLITE_DONE;
+    }
+    sqlite3_int64 id = sqlite3_last_insert_rowid(db);
+    for (size_t i = 0; ok && i < m->nmodels; i++)
+        for (int s = 0; ok && s < MG_NSTAGES; s++) {
+            const mg_stage_result *st = &r[i].stage[s];
+            if (!st->ran)
+                continue;
+            sqlite3_reset(res);
+            sqlite3_bind_int64(res, 1, id);
+            sqlite3_bind_text(res, 2, m->models[i].name, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(res, 3, mg_kind_name(m->models[i].kind), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(res, 4, m->models[i].capability, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(res, 5, mg_stage_name(s), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int(res, 6, st->ok);
+            sqlite3_bind_double(res, 7, st->seconds);
+            if (st->reason[0])
+                sqlite3_bind_text(res, 8, st->reason, -1, SQLITE_TRANSIENT);
+            else
+                sqlite3_bind_null(res, 8);
+            int inf = s == MG_STAGE_INFERENCE;
+            sqlite3_bind_double(res, 9, inf ? r[i].ttfb : 0);
+            sqlite3_bind_int64(res, 10, inf ? (sqlite3_int64)r[i].tokens : 0);
+            sqlite3_bind_text(res, 11, inf ? r[i].output : "", -1, SQLITE_TRANSIENT);
+            ok = sqlite3_step(res) == SQLITE_DONE;
+        }
+    if (!ok)
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+    sqlite3_exec(db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(run);
+    sqlite3_finalize(res);
+    sqlite3_close(db);
+    return ok ? MG_OK : MG_E_IO;
+}
+
+int mg_receipts_history(const char *path, int nruns, mg_history_cb cb, void *arg, char *err, size_t errlen)
+{
+    sqlite3 *db;
+    int rc = open_db(path, &db, err, errlen);
+    if (rc)
+        return rc;
+    /* per model over the last nruns runs: runs seen, passes, and how often the verdict flipped */
+    static const char q[] =
+        "WITH recent AS (SELECT id FROM runs ORDER BY id DESC LIMIT ?),"
+        " per AS (SELECT run, model, MIN(ok) AS ok, MAX(CASE WHEN ok = 0 THEN reason END) AS reason FROM results"
+        "   WHERE run IN (SELECT id FROM recent) GROUP BY run, model),"
+        " seq AS (SELECT model, run, ok, reason, LAG(ok) OVER (PARTITION BY model ORDER BY run) AS prev FROM per)"
+        " SELECT model, COUNT(*), SUM(ok), SUM(CASE WHEN prev IS NOT NULL AND prev != ok THEN 1 ELSE 0 END),"
+        "   (SELECT ok FROM seq s2 WHERE s2.model = seq.model ORDER BY run DESC LIMIT 1),"
+        "   (SELECT reason FROM seq s3 WHERE s3.model = seq.model AND s3.ok = 0 ORDER BY run DESC LIMIT 1),"
+        "   (SELECT started FROM runs WHERE id = (SELECT MAX(run) FROM seq s4 WHERE s4.model = seq.model))"
+        " FROM seq GROUP BY model ORDER BY model";
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return MG_E_IO;
+    }
+    sqlite3_bind_int(st, 1, nruns);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        mg_history_row h = {(const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+                            sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
+                            (const char *)sqlite3_column_text(st, 5), (const char *)sqlite3_column_text(st, 6)};
+        cb(&h, arg);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return MG_OK;
+}
