@@ -32,6 +32,7 @@ bench: build
 	@bench/scan-speed.sh $(BUILD)/mlgate
 	@python3 bench/inspect-speed.py $(BUILD)/mlgate || echo "inspect-speed: needs the gguf package (pip install gguf)"
 	@python3 bench/moe-fit.py $(BUILD)/mlgate || echo "moe-fit: needs the gguf package (pip install gguf)"
+	@python3 bench/check-overhead.py $(BUILD)/mlgate
 
 # libFuzzer (clang) over the parsers, seeded with the fixtures: FUZZ_SECONDS=600 make fuzz
 fuzz:

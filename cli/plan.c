@@ -45,6 +45,8 @@ static void print_plan(const mg_matrix *m, const mg_plan *p)
         const mg_plan_model *pm = &p->models[i];
         if (pm->why[0])
             printf("  %s%s%s: %s\n", col(C_RED), m->models[i].name, col(C_RESET), pm->why);
+        else if (pm->note)
+            printf("  %s: %s\n", m->models[i].name, pm->note);
         for (size_t k = 0; k < pm->nconflicts; k++)
             if ((size_t)pm->conflicts[k] > i)
                 printf("  %s%s%s and %s cannot be loaded at the same time (each fits beside the residents alone)\n",
@@ -103,6 +105,7 @@ static void json_plan(const mg_matrix *m, const mg_plan *p)
             jw_null(&w);
         jw_key(&w, "fits"); jw_bool(&w, pm->fits);
         jw_key(&w, "why"); jw_str(&w, pm->why[0] ? pm->why : NULL);
+        jw_key(&w, "note"); jw_str(&w, pm->note);
         jw_key(&w, "not_together_with");
         jw_begin_arr(&w);
         for (size_t k = 0; k < pm->nconflicts; k++)

@@ -261,7 +261,9 @@ int mg_check_audio(const uint8_t *b, size_t n, double min_seconds, char *what, s
                 if (fmt == 0xFFFE && len >= 26 && off + 8 + 26 <= n)
                     fmt = rd16(b + off + 8 + 24);
             } else if (!memcmp(b + off, "data", 4)) {
-                size_t have = n - off - 8, want = len == 0xFFFFFFFFu || len == 0 ? have : len;
+                /* streaming writers (espeak-ng --stdout, ffmpeg to a pipe) cannot know the size: they
+                 * leave 0 or a placeholder near 2^31 or 2^32; then the audio is what came */
+                size_t have = n - off - 8, want = len == 0 || len >= 0x7FFF0000u ? have : len;
                 if (!rate || !ch || !bits || (fmt != 1 && fmt != 3) || bits % 8 || bits > 32) {
                     snprintf(why, yl, "WAV with a format mlgate does not read (format %u, %u bits)", fmt, bits);
                     return 0;

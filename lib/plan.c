@@ -112,7 +112,7 @@ static int plan(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, dou
             if (md->ram)
                 pm->ram = md->ram;
         } else {
-            snprintf(pm->why, sizeof pm->why, "no memory: declare memory: or give file:");
+            pm->note = "no memory: or file: given: counted as 0 GPU memory (a CPU-only model?)";
         }
         if (!md->on_demand)
             p->resident_need += pm->need;

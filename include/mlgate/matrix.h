@@ -85,6 +85,7 @@ typedef struct mg_plan_model {
     int conflicts[MG_MATRIX_MAX_MODELS];   /* on-demand: others it cannot be loaded together with */
     size_t nconflicts;
     char why[512];              /* when it does not fit, or what it could not read */
+    const char *note;           /* e.g. no memory declared: counted as 0 (a CPU-only model) */
 } mg_plan_model;
 
 typedef struct mg_plan {

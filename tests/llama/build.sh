@@ -12,7 +12,8 @@ src=${sdist%.tar.gz}
 [ -d "$src" ] || tar xzf "$sdist"
 cmake -S "$src/vendor/llama.cpp" -B "$src/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
       -DLLAMA_BUILD_TESTS=OFF >&2
-cmake --build "$src/build" -j "$(nproc)" --target llama-completion >&2
+cmake --build "$src/build" -j "$(nproc)" --target llama-completion llama-server >&2
 mkdir -p bin
 ln -sf "$cache/$src/build/bin/llama-completion" bin/llama-completion
+ln -sf "$cache/$src/build/bin/llama-server" bin/llama-server
 echo "$cache/bin/llama-completion"

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""real_test.py - `mlgate check` against real engines on loopback: llama.cpp's llama-server serving a
+GGUF written here (random weights, a real 32,000-token SentencePiece-style vocabulary; built by
+tests/llama/build.sh) and speech from Debian's espeak-ng (tests/engines/tts_espeak.py, streamed
+WAV). Then the llama-server is stopped and the gate must fail it at "up" and disable its capability.
+usage: real_test.py MLGATE    (exit 77 when neither engine is here)
+"""
+import json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(here, ".."))
+from checks import check, result  # noqa: E402
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_up(url, secs):
+    t0 = time.time()
+    while time.time() - t0 < secs:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def main():
+    mlgate = sys.argv[1]
+    server = os.environ.get("MLGATE_LLAMA_SERVER") or os.path.expanduser("~/.cache/mlgate/llama/bin/llama-server")
+    have_llama = os.access(server, os.X_OK)
+    have_espeak = shutil.which("espeak-ng") is not None
+    try:
+        sys.path.insert(0, os.path.join(here, "..", "llama"))
+        import compare  # noqa: F401  (the GGUF writer; exits 77 without gguf/numpy)
+    except SystemExit:
+        have_llama = False
+    if not have_llama and not have_espeak:
+        print("neither llama-server (tests/llama/build.sh) nor espeak-ng (apt-get install espeak-ng): skipped")
+        return 77
+    d = tempfile.mkdtemp(prefix="mlgate-real-")
+    procs, models = [], []
+    caps = os.path.join(d, "caps.json")
+    if have_espeak:
+        for name, extra in (("espeak", []), ("espeak-mute", ["--silent"])):
+            port = free_port()
+            procs.append(subprocess.Popen([sys.executable, os.path.join(here, "tts_espeak.py"), str(port)] + extra))
+            models.append(f"  - {{name: {name}, kind: tts, endpoint: 'http://127.0.0.1:{port}/v1', model: espeak-ng, "
+                          f"capability: voice.{name}, timeout: 20s}}\n")
+        models.append("  - {name: espeak-exec, kind: tts, exec: [espeak-ng, --stdout, hello], probe: {expect: RIFF}, "
+                      "capability: voice.exec}\n")
+    llama_port = free_port()
+    if have_llama:
+        gguf = os.path.join(d, "tiny-llama.gguf")
+        compare.write(gguf, "llama", 2, 128, 4, 2, 256, compare.gguf.GGMLQuantizationType.F16, False)
+        log = open(os.path.join(d, "llama-server.log"), "w")
+        llama = subprocess.Popen([server, "-m", gguf, "-c", "512", "-t", "2", "--host", "127.0.0.1", "--port",
+                                  str(llama_port), "-np", "1"], stdout=log, stderr=subprocess.STDOUT)
+        procs.append(llama)
+        models.append(f"  - {{name: llama, kind: llm, endpoint: 'http://127.0.0.1:{llama_port}/v1', model: tiny, "
+                      f"file: '{gguf}', ctx: 512, binaries: ['{os.path.realpath(server)}'], capability: chat.complete, "
+                      f"timeout: 60s}}\n")
+    mx = os.path.join(d, "m.yaml")
+    with open(mx, "w") as f:
+        f.write(f"host:\n  vram: 24G\n  capabilities: {caps}\n  receipts: {os.path.join(d, 'r.db')}\nmodels:\n")
+        f.writelines(models)
+    try:
+        ready = all(wait_up(u, 120) for u in
+                    ([f"http://127.0.0.1:{llama_port}/health"] if have_llama else []))
+        check("llama-server came up", ready or not have_llama)
+        time.sleep(0.5)
+        r = subprocess.run([mlgate, "check", "--json", mx], capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, MLGATE_NVML="/nonexistent"))
+        out = {m["name"]: m for m in json.loads(r.stdout)["models"]}
+        for m in out.values():
+            print(f"  {m['name']:12} ok={m['ok']} {m['output']!r} "
+                  + " ".join(f"{k}:{v['ok']}:{v['reason']}" for k, v in m["stages"].items() if not v["ok"]))
+        if have_espeak:
+            check("espeak-ng speech passes: a real, streamed WAV", out["espeak"]["ok"] and "WAV" in out["espeak"]["output"])
+            check("espeak-ng at volume 0 fails: silence", not out["espeak-mute"]["ok"] and
+                  "silence" in out["espeak-mute"]["stages"]["inference"]["reason"])
+            check("espeak-ng as exec passes", out["espeak-exec"]["ok"])
+        if have_llama:
+            lm = out["llama"]
+            check("llama-server: smoke (GGUF read, fits, binary scanned), up and a real completion pass",
+                  lm["ok"] and lm["stages"]["smoke"]["ok"] and lm["tokens"] > 0 and lm["output"])
+            llama.terminate()
+            llama.wait(10)
+            r2 = subprocess.run([mlgate, "check", "--json", mx], capture_output=True, text=True, timeout=300,
+                                env=dict(os.environ, MLGATE_NVML="/nonexistent"))
+            lm2 = {m["name"]: m for m in json.loads(r2.stdout)["models"]}["llama"]
+            c = json.load(open(caps))["capabilities"]["chat.complete"]
+            check("llama-server stopped: fails at up, capability disabled",
+                  r2.returncode == 1 and not lm2["ok"] and lm2["stages"]["up"]["ok"] is False
+                  and c["enabled"] is False and c["failed_stage"] == "up")
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+    return result()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
