@@ -1,4 +1,5 @@
 /* test_matrix.c - the model matrix: the example files, every error at its line and column, and plans for the seed hosts. */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 
 #include "mlgate/mlgate.h"
 #include "mlgate/check.h"
+#include "gguf_writer.h"
+#include <unistd.h>
 
 #define GIB (1024ull * 1024 * 1024)
 
@@ -102,9 +105,9 @@ static void errors_name_line_and_column(void **state)
 static int targets(const char *names, mg_fit_device *d)
 {
     size_t n = 0;
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", names);
-    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+    char list[256];
+    snprintf(list, sizeof list, "%s", names);
+    for (char *t = strtok(list, ","); t; t = strtok(NULL, ",")) {
         const mg_gpu_info *g = mg_gpu_find(t);
         assert_non_null(g);
         snprintf(d[n].name, sizeof d[n].name, "%s", g->name);
@@ -239,12 +242,62 @@ static void audio_and_image_headers(void **state)
     assert_false(mg_image_size(loop, sizeof loop, &fmt, &iw, &ih));
 }
 
+/* A 2 GiB F16 model that fits a 2.5 GiB GPU only as Q4_K_M: plan offers exactly that (a sparse file:
+ * only its header is read). */
+static void quantize_fix(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mg-plan-XXXXXX", path[64], yaml[512], err[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/big.gguf", dir);
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 1);
+    u64(&b, 5);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "llama");
+    str(&b, "llama.block_count"); u32(&b, MG_GGUF_U32); u32(&b, 1);
+    str(&b, "llama.embedding_length"); u32(&b, MG_GGUF_U32); u32(&b, 1024);
+    str(&b, "llama.attention.head_count"); u32(&b, MG_GGUF_U32); u32(&b, 8);
+    str(&b, "llama.context_length"); u32(&b, MG_GGUF_U32); u32(&b, 512);
+    str(&b, "blk.0.ffn.weight"); u32(&b, 1); u64(&b, 1ull << 30); u32(&b, 1); u64(&b, 0);
+    while (b.n % 32)
+        put(&b, "", 1);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(b.p, 1, b.n, f);
+    fclose(f);
+    assert_int_equal(truncate(path, (off_t)(b.n + (2ull << 30))), 0);
+    free(b.p);
+    snprintf(yaml, sizeof yaml, "models:\n  - {name: big, kind: llm, endpoint: http://x, file: %s, ctx: 512}\n", path);
+    mg_matrix *m = NULL;
+    assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
+    mg_fit_device d = {"2.5G", 5 * GIB / 2, 5 * GIB / 2};
+    mg_plan *p = malloc(sizeof *p);
+    mg_plan_make(m, &d, 1, 0.0, p);
+    assert_false(p->ok);
+    assert_true(p->models[0].bpw > 15.9 && p->models[0].bpw < 16.1);
+    int quant = 0;
+    for (size_t i = 0; i < p->nfixes; i++)
+        quant += strstr(p->fixes[i], "quantize 'big' to Q4_K_M") != NULL;
+    assert_int_equal(quant, 1);
+    mg_fit_device d2 = {"1G", GIB, GIB};   /* too small even quantized (0.6 GiB + the 700 MiB runtime) */
+    mg_plan_make(m, &d2, 1, 0.0, p);
+    for (size_t i = 0; i < p->nfixes; i++)
+        assert_null(strstr(p->fixes[i], "quantize"));
+    free(p);
+    mg_matrix_free(m);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_the_workstation_example), cmocka_unit_test(errors_name_line_and_column),
         cmocka_unit_test(oversubscribed_two_gpu_host), cmocka_unit_test(on_demand_models_that_exclude_each_other),
         cmocka_unit_test(memory_from_files_and_bad_pins), cmocka_unit_test(audio_and_image_headers),
+        cmocka_unit_test(quantize_fix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
