@@ -55,6 +55,14 @@ static const char *build_name(int build, char *buf, size_t n)
     return buf;
 }
 
+static void build_or_null(jw *w, int build)
+{
+    if (build)
+        jw_uint(w, (uint64_t)build);
+    else
+        jw_null(w);
+}
+
 /* Which llama.cpp builds load it, from the builds mlgate has read (lib/tables/engines.c). */
 static void print_llama_cpp(const mg_gguf_model *md, const char *arch)
 {
@@ -313,17 +321,11 @@ static void json_model(jw *w, const mg_gguf_model *md)
         jw_key(w, "spelling");
         jw_str(w, arch ? mg_llama_cpp_spelling(arch) : NULL);
         jw_key(w, "since");
-        if (need.build)
-            jw_uint(w, (uint64_t)need.build);
-        else
-            jw_null(w);
+        build_or_null(w, need.build);
         jw_key(w, "since_release");
         jw_str(w, mg_llama_cpp_release(need.build));
         jw_key(w, "not_in");
-        if (need.before)
-            jw_uint(w, (uint64_t)need.before);
-        else
-            jw_null(w);
+        build_or_null(w, need.before);
         jw_key(w, "decided_by");
         jw_str(w, !need.build ? NULL : need.by_type ? mg_ggml_type_get(need.type)->name : "architecture");
         jw_key(w, "newest_read");
