@@ -120,13 +120,13 @@ static int http(const mg_matrix_model *md, const char *path, const char *json, c
     curl_easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME, &r->ttfb);
     curl_easy_getinfo(c, CURLINFO_TOTAL_TIME, &r->total);
     if (r->b.too_big)
-        snprintf(r->err, sizeof r->err, "%s: the answer passed %u MiB, stopped", path, MAX_BODY >> 20);
+        snprintf(r->err, sizeof r->err, "%.120s: the answer passed %u MiB, stopped", url, MAX_BODY >> 20);
     else if (rc == CURLE_OPERATION_TIMEDOUT)
-        snprintf(r->err, sizeof r->err, "%s: no complete answer within %.1f s (%zu bytes came)", path, limit, r->b.n);
+        snprintf(r->err, sizeof r->err, "%.120s: no complete answer within %.1f s (%zu bytes came)", url, limit, r->b.n);
     else if (rc != CURLE_OK)
-        snprintf(r->err, sizeof r->err, "%s: %s", path, curl_easy_strerror(rc));
+        snprintf(r->err, sizeof r->err, "%.120s: %s", url, curl_easy_strerror(rc));
     else if (r->status < 200 || r->status > 299)
-        snprintf(r->err, sizeof r->err, "%s: HTTP %ld: %.120s", path, r->status, r->b.p ? (char *)r->b.p : "");
+        snprintf(r->err, sizeof r->err, "%.120s: HTTP %ld: %.60s", url, r->status, r->b.p ? (char *)r->b.p : "");
     curl_slist_free_all(h);
     curl_mime_free(form);
     curl_easy_cleanup(c);
@@ -381,6 +381,11 @@ static void smoke(job *j, mg_stage_result *s)
         if (s->reason[0])
             return;
     }
+    for (size_t k = 0; k < md->nbinaries && !s->reason[0]; k++)
+        if (access(md->binaries[k], R_OK))
+            snprintf(s->reason, sizeof s->reason, "%.180s: %s", md->binaries[k], strerror(errno));
+    if (s->reason[0])
+        return;
     if (md->nbinaries && j->o->ntargets) {
         mg_scan_opts so = {.targets = j->o->targets, .ntargets = j->o->ntargets, .threads = 1};
         mg_scan_result res;
@@ -398,9 +403,6 @@ static void smoke(job *j, mg_stage_result *s)
         if (s->reason[0])
             return;
     }
-    for (size_t k = 0; k < md->nbinaries && !s->reason[0]; k++)
-        if (access(md->binaries[k], R_OK))
-            snprintf(s->reason, sizeof s->reason, "%.180s: %s", md->binaries[k], strerror(errno));
     s->ok = !s->reason[0];
 }
 

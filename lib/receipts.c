@@ -20,7 +20,8 @@ static const char schema[] =
 static int open_db(const char *path, sqlite3 **db, char *err, size_t errlen)
 {
     if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "cannot open");
+        snprintf(err, errlen, "%s: %s (does its directory exist and can this user write there?)", path,
+                 *db ? sqlite3_errmsg(*db) : "cannot open");
         sqlite3_close(*db);
         *db = NULL;
         return MG_E_IO;
