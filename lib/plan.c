@@ -118,7 +118,6 @@ static int plan(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, dou
             p->resident_need += pm->need;
     }
     /* Residents: pinned ones first, then the largest first onto the GPU with the most room left. */
-    int ok = 1;
     for (int pass = 0; pass < 2; pass++) {
         for (;;) {
             int pick = -1;
@@ -157,13 +156,9 @@ static int plan(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, dou
                 else
                     snprintf(pm->why, sizeof pm->why, "needs %s, the most room left on %s is %s", mg_human(pm->need, a),
                              md->gpu >= 0 ? "its GPU" : "one GPU", mg_human(room, b));
-                ok = 0;
             }
         }
     }
-    for (size_t i = 0; i < m->nmodels; i++)
-        if (!m->models[i].on_demand && p->models[i].why[0] && !p->models[i].fits)
-            ok = 0;
     /* On-demand: each beside the residents, and which of them cannot be loaded together. */
     uint64_t room[MG_PLAN_MAX_GPU];
     for (size_t g = 0; g < ngpus; g++)
@@ -188,7 +183,6 @@ static int plan(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, dou
                     r = room[g];
             snprintf(pm->why, sizeof pm->why, "needs %s, at most %s is free beside the resident models",
                      mg_human(pm->need, a), mg_human(r, b));
-            ok = 0;
         }
     }
     for (size_t i = 0; i < m->nmodels; i++)
@@ -199,7 +193,10 @@ static int plan(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, dou
             if (!together(p, room, a, b, m->models[i].gpu, m->models[j].gpu))
                 a->conflicts[a->nconflicts++] = (int)j;
         }
-    p->ok = ok;
+    /* ok: every model placed (residents) or loadable beside them (on-demand), files read */
+    p->ok = 1;
+    for (size_t i = 0; i < m->nmodels; i++)
+        p->ok &= p->models[i].fits;
     /* The cheapest ways out: each checked by planning again with it applied. */
     if (!p->ok && with_fixes)
         find_fixes(m, gpus, ngpus, headroom, p);

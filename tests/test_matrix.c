@@ -191,6 +191,14 @@ static void memory_from_files_and_bad_pins(void **state)
     assert_string_equal(p->models[3].source, "none");          /* counted as 0, said, not refused */
     assert_true(p->models[3].fits && p->models[3].need == 0 && p->models[3].note);
     assert_false(p->ok);
+    mg_matrix_free(m);
+    /* an on-demand model whose file cannot be read does not pass either */
+    static const char od[] = "models:\n  - {name: gone, kind: llm, endpoint: http://x, file: /nonexistent/x.gguf,"
+                             " residency: on-demand}\n";
+    assert_int_equal(mg_matrix_parse(od, strlen(od), "m.yaml", &m, err, sizeof err), MG_OK);
+    mg_plan_make(m, &d, 1, 0.1, p);
+    assert_false(p->models[0].fits);
+    assert_false(p->ok);
     free(p);
     mg_matrix_free(m);
 }
