@@ -164,24 +164,18 @@ int cmd_check(int argc, char **argv)
     mg_target targets[16];
     size_t ntargets = 0;
     mg_fit_device dev[MG_FIT_MAX_DEV];
-    size_t nd = 0;
-    const char *g = gpus ? gpus : vram ? NULL : m->gpus;
-    const char *v = vram ? vram : gpus ? NULL : m->vram;
-    int bad = 0;
-    if (g) {
-        bad = mg_targets_parse(g, targets, 16, &ntargets, err, sizeof err) != MG_OK;
-        if (bad)
-            fprintf(stderr, "mlgate check: %s\n", err);
-        else
-            bad = targets_from_gpus("check", g, dev, &nd);
-    } else if (v) {
-        bad = targets_from_vram("check", v, dev, &nd);
-    }
-    if (bad) {
+    size_t nd;
+    if (targets_for_matrix("check", gpus, vram, m, dev, &nd)) {
         mg_matrix_free(m);
         return EXIT_USAGE;
     }
-    if (!g) {
+    const char *named = gpus ? gpus : vram ? NULL : m->gpus;   /* GPU names: the binaries are judged for them */
+    if (named && mg_targets_parse(named, targets, 16, &ntargets, err, sizeof err)) {
+        fprintf(stderr, "mlgate check: %s\n", err);
+        mg_matrix_free(m);
+        return EXIT_USAGE;
+    }
+    if (!named) {   /* this machine's GPUs and driver */
         mg_host_paths hp = {"", getenv("MLGATE_NVML")};
         mg_gpu_probe *probe = malloc(sizeof *probe);
         if (probe) {
@@ -190,15 +184,10 @@ int cmd_check(int argc, char **argv)
                 targets[t].driver = probe->driver;
             free(probe);
         }
-        if (!v)
-            nd = targets_detect(dev);
     }
     mg_plan *plan = nd ? malloc(sizeof *plan) : NULL;
-    if (plan) {
-        for (size_t i = 0; i < nd; i++)
-            dev[i].free = dev[i].total;
+    if (plan)
         mg_plan_make(m, dev, nd, m->headroom, plan);
-    }
     mg_check_result *r = calloc(m->nmodels ? m->nmodels : 1, sizeof *r);
     if (!r) {
         free(plan);

@@ -39,6 +39,10 @@ struct mg_fit_device;
 int targets_from_gpus(const char *cmd, const char *list, struct mg_fit_device *d, size_t *n);
 int targets_from_vram(const char *cmd, const char *list, struct mg_fit_device *d, size_t *n);
 size_t targets_detect(struct mg_fit_device *d);
+/* plan and check: --gpu/--vram, else the matrix's host: gpus:/vram:, else this machine's; whole memory */
+struct mg_matrix;
+int targets_for_matrix(const char *cmd, const char *gpus, const char *vram, const struct mg_matrix *m,
+                       struct mg_fit_device *d, size_t *n);
 
 /* ---- JSON writer (cli/json.c): commas and escaping handled here ---- */
 typedef struct jw {

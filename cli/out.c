@@ -1,5 +1,4 @@
 /* out.c - terminal output helpers: colour only on a tty, human-readable sizes. */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,14 +32,8 @@ const char *col(colour c)
 
 const char *human_bytes(uint64_t n, char *buf, size_t len)
 {
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)n;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    char t[32];
+    snprintf(buf, len, "%s", mg_human(n, t));
     return buf;
 }
 

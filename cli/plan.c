@@ -133,21 +133,14 @@ int cmd_plan(int argc, char **argv)
     };
     mg_fit_device dev[MG_FIT_MAX_DEV];
     size_t nd = 0;
-    int json = 0, c, have_dev = 0;
+    int json = 0, c;
+    const char *gpus = NULL, *vram = NULL;
     double headroom = -1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'g':
-            if (targets_from_gpus("plan", optarg, dev, &nd))
-                return EXIT_USAGE;
-            have_dev = 1;
-            break;
-        case O_VRAM:
-            if (targets_from_vram("plan", optarg, dev, &nd))
-                return EXIT_USAGE;
-            have_dev = 1;
-            break;
+        case 'g': gpus = optarg; break;
+        case O_VRAM: vram = optarg; break;
         case O_HEAD: {
             char *end;
             headroom = strtod(optarg, &end);
@@ -174,16 +167,10 @@ int cmd_plan(int argc, char **argv)
     }
     if (headroom >= 0)
         m->headroom = headroom;
-    if (!have_dev && m->gpus && targets_from_gpus("plan", m->gpus, dev, &nd)) {
+    if (targets_for_matrix("plan", gpus, vram, m, dev, &nd)) {
         mg_matrix_free(m);
         return EXIT_USAGE;
     }
-    if (!have_dev && !m->gpus && m->vram && targets_from_vram("plan", m->vram, dev, &nd)) {
-        mg_matrix_free(m);
-        return EXIT_USAGE;
-    }
-    if (!nd && !have_dev && !m->gpus && !m->vram)
-        nd = targets_detect(dev);
     if (!nd)
         fprintf(stderr, "mlgate plan: no GPU to plan for (give --gpu or --vram, or host: gpus: in the matrix)\n");
     mg_plan *p = malloc(sizeof *p);
@@ -191,8 +178,6 @@ int cmd_plan(int argc, char **argv)
         mg_matrix_free(m);
         return EXIT_USAGE;
     }
-    for (size_t g = 0; g < nd; g++)
-        dev[g].free = dev[g].total;   /* a plan is for the whole GPU, whatever runs on it now */
     mg_plan_make(m, dev, nd, m->headroom, p);
     if (json)
         json_plan(m, p);

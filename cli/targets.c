@@ -61,3 +61,21 @@ size_t targets_detect(mg_fit_device *d)
     free(pr);
     return nd;
 }
+
+int targets_for_matrix(const char *cmd, const char *gpus, const char *vram, const mg_matrix *m, mg_fit_device *d,
+                       size_t *n)
+{
+    *n = 0;
+    if (gpus || vram) {   /* the command line: both lists, in that order */
+        if ((gpus && targets_from_gpus(cmd, gpus, d, n)) || (vram && targets_from_vram(cmd, vram, d, n)))
+            return -1;
+    } else if (m->gpus || m->vram) {
+        if (m->gpus ? targets_from_gpus(cmd, m->gpus, d, n) : targets_from_vram(cmd, m->vram, d, n))
+            return -1;
+    } else {
+        *n = targets_detect(d);
+    }
+    for (size_t i = 0; i < *n; i++)
+        d[i].free = d[i].total;   /* a plan is for the whole GPU, whatever runs on it now */
+    return 0;
+}

@@ -217,12 +217,11 @@ static size_t unbase64(const char *s, uint8_t *out, size_t cap)
     int bits = 0;
     size_t n = 0;
     for (; *s && *s != '='; s++) {
+        if (*s == '\n' || *s == '\r')
+            continue;
         const char *k = strchr(b64, *s);
-        if (!k || !*s) {
-            if (*s == '\n' || *s == '\r')
-                continue;
+        if (!k)
             break;
-        }
         acc = acc << 6 | (uint32_t)(k - b64);
         bits += 6;
         if (bits >= 8) {

@@ -85,6 +85,19 @@ int mg_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
+const char *mg_human(uint64_t n, char buf[32])
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, 32, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+    return buf;
+}
+
 static int size_value(ctx *c, yaml_node_t *n, const char *what, uint64_t *out)
 {
     const char *s = NULL;

@@ -10,17 +10,6 @@
 #define GIB (1024ull * MIB)
 #define TORCH_RUNTIME (700 * MIB)   /* CUDA context etc. beside what PyTorch allocates (as lib/fit.c) */
 
-const char *mg_human(uint64_t b, char buf[32])
-{
-    if (b >= GIB)
-        snprintf(buf, 32, "%.1f GiB", (double)b / (double)GIB);
-    else if (b >= MIB)
-        snprintf(buf, 32, "%.0f MiB", (double)b / (double)MIB);
-    else
-        snprintf(buf, 32, "%llu B", (unsigned long long)b);
-    return buf;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);

@@ -99,7 +99,7 @@ typedef struct mg_plan {
     size_t nfixes;
 } mg_plan;
 
-/* "167.0 GiB" into buf */
+/* "167.0 GiB", "512 B" into buf (what the CLI prints everywhere) */
 const char *mg_human(uint64_t bytes, char buf[32]);
 
 /* Memory of each model (declared or from its file) and their placement on the GPUs. */
