@@ -19,6 +19,7 @@
 
 #include "mlgate/check.h"
 #include "mlgate/mlgate.h"
+#include "net.h"
 
 #define MAX_BODY (16u << 20)     /* the largest response read: a 10 GB answer stops here */
 #define MAX_EXEC_OUTPUT (64u << 10)
@@ -734,12 +735,9 @@ static void *check_one(void *arg)
     return NULL;
 }
 
-static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 int mg_check_run(const mg_matrix *m, const mg_check_opts *o, mg_check_result *results)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, global_init);
+    mg_curl_ready();   /* before the threads: libcurl's global set-up is not for concurrent first use */
     memset(results, 0, m->nmodels * sizeof *results);
     job *jobs = calloc(m->nmodels ? m->nmodels : 1, sizeof *jobs);
     pthread_t *th = calloc(m->nmodels ? m->nmodels : 1, sizeof *th);

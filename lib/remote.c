@@ -5,6 +5,7 @@
  * far as needed, and a bearer token from the environment sent, never printed.
  */
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "mlgate/mlgate.h"
 #include "mlgate/model.h"
+#include "net.h"
 
 typedef struct sink {
     uint8_t *buf;
@@ -45,12 +47,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static int curl_ready(void)
+static int curl_ok;
+static void curl_init(void) { curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }
+
+int mg_curl_ready(void)
 {
-    static int done;
-    if (!done)
-        done = curl_global_init(CURL_GLOBAL_DEFAULT) == 0 ? 1 : -1;
-    return done == 1;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;   /* check's threads and the daemon's may all ask */
+    pthread_once(&once, curl_init);
+    return curl_ok;
 }
 
 int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
@@ -62,7 +66,7 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
         snprintf(err, errlen, "refusing to fetch %llu bytes of a header", (unsigned long long)len);
         return MG_E_LIMIT;
     }
-    if (!curl_ready()) {
+    if (!mg_curl_ready()) {
         snprintf(err, errlen, "libcurl could not start");
         return MG_E_IO;
     }
