@@ -17,18 +17,20 @@ static const char schema[] =
     " tokens INTEGER, output TEXT);"
     "CREATE INDEX IF NOT EXISTS results_model ON results(model, run);";
 
-static int open_db(const char *path, sqlite3 **db, char *err, size_t errlen)
+/* write: create the database and its tables if needed; else open an existing one read-only */
+static int open_db(const char *path, int write, sqlite3 **db, char *err, size_t errlen)
 {
-    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: %s (does its directory exist and can this user write there?)", path,
-                 *db ? sqlite3_errmsg(*db) : "cannot open");
+    int flags = (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s (%s)", path, *db ? sqlite3_errmsg(*db) : "cannot open",
+                 write ? "does its directory exist and can this user write there?" : "no receipts: has check run?");
         sqlite3_close(*db);
         *db = NULL;
         return MG_E_IO;
     }
     sqlite3_busy_timeout(*db, 5000);
     char *msg = NULL;
-    if (sqlite3_exec(*db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+    if (write && sqlite3_exec(*db, schema, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, msg ? msg : "schema");
         sqlite3_free(msg);
         sqlite3_close(*db);
@@ -42,7 +44,7 @@ int mg_receipts_store(const char *path, const mg_matrix *m, const mg_check_resul
                       const char *host, const char *gpus, const char *driver, char *err, size_t errlen)
 {
     sqlite3 *db;
-    int rc = open_db(path, &db, err, errlen);
+    int rc = open_db(path, 1, &db, err, errlen);
     if (rc)
         return rc;
     char when[32];
@@ -106,7 +108,7 @@ int mg_receipts_store(const char *path, const mg_matrix *m, const mg_check_resul
 int mg_receipts_history(const char *path, int nruns, mg_history_cb cb, void *arg, char *err, size_t errlen)
 {
     sqlite3 *db;
-    int rc = open_db(path, &db, err, errlen);
+    int rc = open_db(path, 0, &db, err, errlen);   /* reading never creates a database on a mistyped path */
     if (rc)
         return rc;
     /* per model over the last nruns runs: runs seen, passes, and how often the verdict flipped */

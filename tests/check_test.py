@@ -237,6 +237,9 @@ def main():
     check("history: flaky flaps (2 flips in 3 runs), steady does not",
           hm["flaky"]["flapping"] and hm["flaky"]["flips"] == 2 and hm["flaky"]["passed"] == 2
           and not hm["steady"]["flapping"] and hm["steady"]["passed"] == 3)
+    nodb = os.path.join(d, "typo.db")
+    hn = subprocess.run([mlgate, "history", "--receipts", nodb], capture_output=True, text=True)
+    check("history on a missing database: exit 2, and none is created", hn.returncode == 2 and not os.path.exists(nodb))
     ht = subprocess.run([mlgate, "history", small], capture_output=True, text=True)
     check("history: text names the flapping model, exit 1", ht.returncode == 1 and "FLAPPING" in ht.stdout)
     # SIGKILL in the middle of a run: the capability file is the old one, whole; the database opens
