@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """llama-builds.py - read which architectures and ggml types real llama.cpp builds know, from the
-Debian and Ubuntu packages of those builds, and print the rows of lib/tables/engines.c.
+Debian and Ubuntu packages of those builds, and print the rows of lib/models/tables/engines.c.
 
     scripts/llama-builds.py [--cache DIR] [--check]
 
@@ -10,7 +10,7 @@ name pointers are R_X86_64_RELATIVE relocations, ending at "(unknown)". From eac
 it reads ggml's type_traits array: 56-byte rows that start with a name pointer and hold the block
 size and bytes per block. Nothing is executed.
 
---check compares lib/tables/engines.c and lib/tables/ggml.c with what the packages say and exits 1
+--check compares lib/models/tables/engines.c and lib/models/tables/ggml.c with what the packages say and exits 1
 on any difference (run it when a new build is added).
 """
 import os, re, struct, subprocess, sys, urllib.request
@@ -198,7 +198,7 @@ def main():
 
     bad = 0
     here = os.path.dirname(os.path.abspath(__file__))
-    src = open(os.path.join(here, "../lib/tables/engines.c")).read()
+    src = open(os.path.join(here, "../lib/models/tables/engines.c")).read()
     table = dict((a, int(b)) for a, b in re.findall(r'\{"([^"]+)",\s*(\d+)\}', src))
     for a, b in first_arch.items():
         if a == "clip":
@@ -213,7 +213,7 @@ def main():
         want = None if b == builds[0][0] else b
         if ttable.get(i) != want:
             print(f"engines.c: ggml type {i} says {ttable.get(i)}, the builds say b{b}"); bad = 1
-    gsrc = open(os.path.join(here, "../lib/tables/ggml.c")).read()
+    gsrc = open(os.path.join(here, "../lib/models/tables/ggml.c")).read()
     ours = {int(i): (n, int(bl), int(by)) for i, n, bl, by in
             re.findall(r'\{(\d+),\s*"(\w+)",\s*(\d+),\s*(\d+)\}', gsrc)}
     for i, (nm, blck, size) in shape.items():

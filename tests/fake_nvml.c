@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu/nvml_abi.h"
+#include "host/gpu/nvml_abi.h"
 
 typedef struct gpu {
     const char *name, *uuid, *bus;

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "arena.h"
+#include "core/arena.h"
 #include "gguf_writer.h"
 #include "mlgate/mlgate.h"
 

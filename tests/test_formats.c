@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "fmt/fmt.h"
+#include "binaries/fmt.h"
 #include "helpers.h"
 
 /* One expected image: kind, sm, variant, codec, version. */

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "core/arena.h"
 #include "gguf_writer.h"
 #include "mlgate/mlgate.h"
 

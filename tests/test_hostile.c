@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fmt/fmt.h"
+#include "binaries/fmt.h"
 #include "helpers.h"
 
 static mg_target targets[3];

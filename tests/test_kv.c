@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "core/arena.h"
 #include "gguf_writer.h"
 #include "mlgate/mlgate.h"
 

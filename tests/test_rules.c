@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "compat.h"
+#include "binaries/compat.h"
 
 static mg_arch A(uint16_t sm, uint8_t v) { return (mg_arch){sm, v}; }
 

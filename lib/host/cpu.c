@@ -5,7 +5,7 @@
 
 #include "mlgate/host.h"
 #include "mlgate/mlgate.h"
-#include "sysfs.h"
+#include "host/sysfs.h"
 
 #define CPUINFO_MAX (4u << 20)
 

@@ -7,7 +7,7 @@
 
 #include "mlgate/host.h"
 #include "mlgate/mlgate.h"
-#include "sysfs.h"
+#include "host/sysfs.h"
 
 static uint64_t kib(const char *text, const char *key)
 {

@@ -13,7 +13,7 @@
 
 #include "mlgate/host.h"
 #include "mlgate/mlgate.h"
-#include "sysfs.h"
+#include "host/sysfs.h"
 
 static int is_dir(const char *p)
 {

@@ -1,5 +1,5 @@
 /* sysfs.c - bounded reads of small /proc and /sys files; every failure is just "unknown". */
-#include "sysfs.h"
+#include "host/sysfs.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "fmt/fmt.h"
+#include "core/arena.h"
+#include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

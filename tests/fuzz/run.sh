@@ -7,9 +7,8 @@ secs=${1:-60}
 out=build-fuzz
 mkdir -p "$out/corpus"
 cp tests/fixtures/*.o tests/fixtures/*.so tests/fixtures/*.cubin tests/fixtures/*.whl tests/fixtures/*.gguf tests/fixtures/*.safetensors "$out/corpus/"
-src="lib/arena.c lib/arch.c lib/compat.c lib/decompress.c lib/error.c lib/scan.c lib/walk.c lib/load.c
-     lib/fmt/cubin.c lib/fmt/elf.c lib/fmt/fatbin.c lib/fmt/ptx.c lib/fmt/zip.c lib/fmt/gguf.c lib/fmt/safetensors.c
-     lib/tables/cuda.c lib/tables/gpus.c lib/tables/cuerrors.c lib/tables/ggml.c"
+src="lib/core/*.c lib/binaries/*.c lib/binaries/tables/*.c
+     lib/models/gguf.c lib/models/safetensors.c lib/models/tables/ggml.c"
 # shellcheck disable=SC2086
 clang -g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -fsanitize=fuzzer,address,undefined -Iinclude -Ilib \
     $src tests/fuzz/fuzz_scan.c -llz4 -lzstd -lz -lcjson -lpthread -ldl -o "$out/fuzz_scan"

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "fmt.h"
+#include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
-#include "../rd.h"
+#include "core/rd.h"
 
 #define SIG_LOCAL 0x04034b50u
 #define SIG_CENTRAL 0x02014b50u

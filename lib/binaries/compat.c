@@ -20,14 +20,14 @@
  *     ones); sets for other GPUs are counted in other_sets. If no set matches,
  *     every one of them is missing.
  */
-#include "compat.h"
+#include "binaries/compat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "arena.h"
+#include "core/arena.h"
 
 static void split(uint16_t v, unsigned *maj, unsigned *min)
 {

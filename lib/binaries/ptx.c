@@ -2,7 +2,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "fmt.h"
+#include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
 
 static int is_ident(int c) { return isalnum(c) || c == '_' || c == '$' || c == '.' || c == '%'; }

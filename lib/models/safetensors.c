@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../arena.h"
-#include "../rd.h"
+#include "core/arena.h"
+#include "core/rd.h"
 #include "mlgate/mlgate.h"
 #include "mlgate/model.h"
 

@@ -13,7 +13,7 @@
 
 #include "mlgate/mlgate.h"
 #include "mlgate/model.h"
-#include "net.h"
+#include "core/net.h"
 
 typedef struct sink {
     uint8_t *buf;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../host/sysfs.h"
+#include "host/sysfs.h"
 #include "mlgate/host.h"
 #include "mlgate/mlgate.h"
 

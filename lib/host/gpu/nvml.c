@@ -11,7 +11,7 @@
 #include "mlgate/host.h"
 #include "mlgate/mlgate.h"
 
-#include "nvml_abi.h"
+#include "host/gpu/nvml_abi.h"
 
 #define NVML_BUS_TYPE_PCIE 2
 

@@ -19,7 +19,7 @@
 
 #include "mlgate/check.h"
 #include "mlgate/mlgate.h"
-#include "net.h"
+#include "core/net.h"
 
 #define MAX_BODY (16u << 20)     /* the largest response read: a 10 GB answer stops here */
 #define MAX_EXEC_OUTPUT (64u << 10)

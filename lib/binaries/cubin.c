@@ -1,9 +1,9 @@
 /* cubin.c - a cubin's own ELF header, .nv.compat attributes and kernel symbols. */
 #include <string.h>
 
-#include "fmt.h"
+#include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
-#include "../rd.h"
+#include "core/rd.h"
 
 #define STO_CUDA_ENTRY 0x10     /* st_other bit nvcc sets on __global__ functions */
 #define MAX_SYMBOLS (1u << 22)

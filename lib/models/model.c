@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "core/arena.h"
 #include "mlgate/mlgate.h"
 
 #define MAX_SHARDS 512

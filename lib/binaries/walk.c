@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fmt/fmt.h"
-#include "scan_int.h"
+#include "binaries/fmt.h"
+#include "binaries/scan_int.h"
 
 #define MAX_DEPTH 128
 #define DEFAULT_MAX_MEMBER (4ull << 30)

@@ -1,5 +1,5 @@
 /* arena.c - chunked bump allocator; freeing the arena frees every allocation at once. */
-#include "arena.h"
+#include "core/arena.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -2,7 +2,7 @@
 #include <lz4.h>
 #include <zstd.h>
 
-#include "fmt/fmt.h"
+#include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
 
 /* A zstd context is worth reusing across the thousands of cubins of one library. */

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fmt.h"
+#include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
-#include "../rd.h"
+#include "core/rd.h"
 
 #define FLAG_LZ4 0x2000u
 #define FLAG_ZSTD 0x8000u

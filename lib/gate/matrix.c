@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
-#include "arena.h"
+#include "core/arena.h"
 #include "mlgate/matrix.h"
 #include "mlgate/mlgate.h"
 

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "compat.h"
-#include "fmt/fmt.h"
-#include "rd.h"
-#include "scan_int.h"
+#include "core/arena.h"
+#include "binaries/compat.h"
+#include "binaries/fmt.h"
+#include "core/rd.h"
+#include "binaries/scan_int.h"
 
 #define MAX_ENTRIES_PER_FILE (1u << 22)
 #define MAX_FATBINS_PER_FILE (1u << 21)

@@ -1,9 +1,9 @@
 /* elf.c - minimal bounds-checked ELF64 reader for host binaries and cubins. */
 #include <string.h>
 
-#include "fmt.h"
+#include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
-#include "../rd.h"
+#include "core/rd.h"
 
 #define MAX_SECTIONS (1u << 20)
 

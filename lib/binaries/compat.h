@@ -2,7 +2,7 @@
 #ifndef MG_COMPAT_H
 #define MG_COMPAT_H
 
-#include "fmt/fmt.h"
+#include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
 
 /* How well one fatbin serves one target; ordered worst to best. */
