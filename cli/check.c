@@ -3,12 +3,8 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
-#include "mlgate/mlgate.h"
-#include "mlgate/check.h"
 
 static const char help[] =
     "usage: mlgate check [options] MATRIX.yaml\n"
@@ -39,14 +35,16 @@ static const char help[] =
     "API keys: a model's api_key_env: names a variable whose value is sent, never printed or stored.\n"
     "Exit status: 0 every model passed, 1 some failed, 2 matrix or usage error.\n";
 
-static void print_results(const mg_matrix *m, const mg_check_result *r, double secs)
+static void print_results(const mg_gate *g)
 {
-    size_t ok = 0;
-    for (size_t i = 0; i < m->nmodels; i++) {
-        const mg_check_result *x = &r[i];
-        ok += x->ok;
-        printf("%s%-4s%s %-22s %-9s", col(x->ok ? C_GREEN : C_RED), x->ok ? "ok" : "FAIL", col(C_RESET),
-               m->models[i].name, mg_kind_name(m->models[i].kind));
+    const mg_matrix *m = mg_gate_matrix(g);
+    size_t n = mg_matrix_count(m);
+    char nm[32];
+    for (size_t i = 0; i < n; i++) {
+        const mg_check_result *x = mg_gate_result(g, i);
+        const mg_matrix_model *md = mg_matrix_model_at(m, i);
+        printf("%s%-4s%s %-22s %-9s", col(x->ok ? C_GREEN : C_RED), x->ok ? "ok" : "FAIL", col(C_RESET), md->name,
+               mg_model_kind_name(md->kind));
         for (int s = 0; s < MG_NSTAGES; s++)
             if (x->stage[s].ran)
                 printf("  %s %s %.2fs", mg_stage_name(s), x->stage[s].ok ? "ok" : "failed", x->stage[s].seconds);
@@ -58,59 +56,24 @@ static void print_results(const mg_matrix *m, const mg_check_result *r, double s
             if (x->stage[s].ran && !x->stage[s].ok)
                 printf("      %s: %s\n", mg_stage_name(s), x->stage[s].reason);
     }
-    printf("%zu of %zu models passed in %.2f s\n", ok, m->nmodels, secs);
+    printf("%zu of %s passed in %.2f s\n", mg_gate_passed(g), plural(n, "model", "models", nm, sizeof nm),
+           mg_gate_seconds(g));
 }
 
-static void json_results(const mg_matrix *m, const mg_check_result *r, double secs)
+/* Where the run went: the capability file, JUnit, receipts - or that no capability file is configured. */
+static void print_published(const mg_gate *g, FILE *f)
 {
-    jw w = {stdout, 0, {0}, 0};
-    jw_begin_obj(&w);
-    jw_key(&w, "mlgate"); jw_str(&w, MLGATE_VERSION);
-    jw_key(&w, "command"); jw_str(&w, "check");
-    jw_key(&w, "matrix"); jw_str(&w, m->path);
-    jw_key(&w, "seconds"); jw_num(&w, secs);
-    size_t ok = 0;
-    for (size_t i = 0; i < m->nmodels; i++)
-        ok += r[i].ok;
-    jw_key(&w, "ok"); jw_bool(&w, ok == m->nmodels);
-    jw_key(&w, "models");
-    jw_begin_arr(&w);
-    for (size_t i = 0; i < m->nmodels; i++) {
-        jw_begin_obj(&w);
-        jw_key(&w, "name"); jw_str(&w, m->models[i].name);
-        jw_key(&w, "kind"); jw_str(&w, mg_kind_name(m->models[i].kind));
-        jw_key(&w, "capability"); jw_str(&w, m->models[i].capability);
-        jw_key(&w, "ok"); jw_bool(&w, r[i].ok);
-        jw_key(&w, "stages");
-        jw_begin_obj(&w);
-        for (int s = 0; s < MG_NSTAGES; s++) {
-            if (!r[i].stage[s].ran)
-                continue;
-            jw_key(&w, mg_stage_name(s));
-            jw_begin_obj(&w);
-            jw_key(&w, "ok"); jw_bool(&w, r[i].stage[s].ok);
-            jw_key(&w, "seconds"); jw_num(&w, r[i].stage[s].seconds);
-            jw_key(&w, "reason"); jw_str(&w, r[i].stage[s].reason[0] ? r[i].stage[s].reason : NULL);
-            jw_end_obj(&w);
-        }
-        jw_end_obj(&w);
-        jw_key(&w, "ttfb"); jw_num(&w, r[i].ttfb);
-        jw_key(&w, "total"); jw_num(&w, r[i].total);
-        jw_key(&w, "tokens"); jw_uint(&w, r[i].tokens);
-        jw_key(&w, "bytes"); jw_uint(&w, r[i].bytes);
-        jw_key(&w, "output"); jw_str(&w, r[i].output);
-        jw_end_obj(&w);
+    int caps = 0;
+    for (size_t i = 0; i < mg_gate_npublished(g); i++) {
+        const mg_publication *p = mg_gate_published(g, i);
+        caps |= !strcmp(p->what, "capabilities");
+        if (p->ok)
+            fprintf(f, "%s: %s\n", p->what, p->path);
+        else
+            fprintf(stderr, "mlgate check: %s: %s\n", p->what, p->error);
     }
-    jw_end_arr(&w);
-    jw_end_obj(&w);
-    putchar('\n');
-}
-
-static double wall(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    if (!caps)
+        fprintf(f, "capabilities: none written (set host: capabilities: in the matrix, or --capabilities FILE)\n");
 }
 
 int cmd_check(int argc, char **argv)
@@ -124,27 +87,23 @@ int cmd_check(int argc, char **argv)
         {"receipts", required_argument, 0, O_RECEIPTS},
         {0, 0, 0, 0},
     };
-    const char *gpus = NULL, *vram = NULL, *caps = NULL, *junit = NULL, *receipts = NULL;
-    double deadline = 0;
-    int json = 0, no_smoke = 0, c;
+    mg_gate_opts o = {0};
+    int json = 0, c;
+    for (int i = 1; i < argc; i++)
+        json |= !strcmp(argv[i], "--json");
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'g': gpus = optarg; break;
-        case O_VRAM: vram = optarg; break;
-        case O_CAPS: caps = optarg; break;
-        case O_JUNIT: junit = optarg; break;
-        case O_RECEIPTS: receipts = optarg; break;
-        case O_DEADLINE: {
-            char *end;
-            deadline = strtod(optarg, &end);
-            if (*end || !(deadline > 0 && deadline <= 86400)) {
-                fprintf(stderr, "mlgate check: --deadline wants seconds, more than 0\n");
-                return EXIT_USAGE;
-            }
+        case 'g': o.gpus = optarg; break;
+        case O_VRAM: o.vram = optarg; break;
+        case O_CAPS: o.capabilities = optarg; break;
+        case O_JUNIT: o.junit = optarg; break;
+        case O_RECEIPTS: o.receipts = optarg; break;
+        case O_DEADLINE:
+            if (mg_parse_duration(optarg, &o.deadline))
+                return cli_usage("check", json, "--deadline wants seconds, more than 0 (30, 2m)");
             break;
-        }
-        case O_NOSMOKE: no_smoke = 1; break;
+        case O_NOSMOKE: o.skip_smoke = 1; break;
         case O_JSON: json = 1; break;
         case 'h': fputs(help, stdout); return 0;
         default: fputs(help, stderr); return EXIT_USAGE;
@@ -152,92 +111,27 @@ int cmd_check(int argc, char **argv)
     }
     if (optind != argc - 1) {
         fprintf(stderr, "mlgate check: give one MATRIX\n%s", help);
-        return EXIT_USAGE;
+        return json ? cli_usage("check", json, "give one MATRIX") : EXIT_USAGE;
     }
     mg_matrix *m;
     char err[512];
-    if (mg_matrix_load(argv[optind], &m, err, sizeof err)) {
-        fprintf(stderr, "mlgate check: %s\n", err);
-        return EXIT_USAGE;
-    }
-    /* Targets for the binaries, and GPUs for the plan. */
-    mg_target targets[16];
-    size_t ntargets = 0;
-    mg_fit_device dev[MG_FIT_MAX_DEV];
-    size_t nd;
-    if (targets_for_matrix("check", gpus, vram, m, dev, &nd)) {
+    if (mg_matrix_load(argv[optind], &m, err, sizeof err))
+        return cli_usage("check", json, "%s", err);
+    mg_host_paths hp = {"", getenv("MLGATE_NVML")};
+    o.host = &hp;
+    mg_gate *g;
+    int rc = mg_gate_run(m, &o, &g, err, sizeof err);
+    if (rc) {
         mg_matrix_free(m);
-        return EXIT_USAGE;
+        return cli_fail("check", json, EXIT_USAGE, (mg_err)rc, "%s", err);
     }
-    const char *named = gpus ? gpus : vram ? NULL : m->gpus;   /* GPU names: the binaries are judged for them */
-    if (named && mg_targets_parse(named, targets, 16, &ntargets, err, sizeof err)) {
-        fprintf(stderr, "mlgate check: %s\n", err);
-        mg_matrix_free(m);
-        return EXIT_USAGE;
-    }
-    if (!named) {   /* this machine's GPUs and driver */
-        mg_host_paths hp = {"", getenv("MLGATE_NVML")};
-        mg_gpu_probe *probe = malloc(sizeof *probe);
-        if (probe) {
-            mg_host_targets(&hp, targets, 16, &ntargets, probe);
-            for (size_t t = 0; t < ntargets; t++)
-                targets[t].driver = probe->driver;
-            free(probe);
-        }
-    }
-    mg_plan *plan = nd ? malloc(sizeof *plan) : NULL;
-    if (plan)
-        mg_plan_make(m, dev, nd, m->headroom, plan);
-    mg_check_result *r = calloc(m->nmodels ? m->nmodels : 1, sizeof *r);
-    if (!r) {
-        free(plan);
-        mg_matrix_free(m);
-        return EXIT_USAGE;
-    }
-    mg_check_opts o = {.targets = targets, .ntargets = ntargets, .plan = plan,
-                       .deadline = deadline > 0 ? deadline : m->deadline, .skip_smoke = no_smoke};
-    double t0 = wall();
-    mg_check_run(m, &o, r);
-    double secs = wall() - t0;
     if (json)
-        json_results(m, r, secs);
+        mg_gate_json(stdout, g);
     else
-        print_results(m, r, secs);
-    int rc = EXIT_PASS;
-    for (size_t i = 0; i < m->nmodels; i++)
-        if (!r[i].ok)
-            rc = EXIT_FAIL;
-    const char *db = receipts ? receipts : m->receipts;
-    if (db) {
-        char host[256] = "", gl[512] = "";
-        gethostname(host, sizeof host - 1);
-        for (size_t t = 0; t < ntargets; t++) {
-            const char *nm = targets[t].name[0] ? targets[t].name : "?";
-            if (strlen(gl) + strlen(nm) + 2 < sizeof gl) {
-                if (t)
-                    strcat(gl, ",");
-                strcat(gl, nm);
-            }
-        }
-        char dv[32] = "";
-        if (ntargets && mg_driver_known(targets[0].driver))
-            mg_driver_str(targets[0].driver, dv, sizeof dv);
-        if (mg_receipts_store(db, m, r, secs, host, gl, dv, err, sizeof err)) {
-            fprintf(stderr, "mlgate check: receipts: %s\n", err);
-            rc = EXIT_FAIL;
-        }
-    }
-    const char *cf = caps ? caps : m->capabilities;
-    if (cf && mg_check_write_capabilities(cf, m, r, err, sizeof err)) {
-        fprintf(stderr, "mlgate check: capability file: %s\n", err);
-        rc = EXIT_FAIL;
-    }
-    if (junit && mg_check_write_junit(junit, m, r, secs, err, sizeof err)) {
-        fprintf(stderr, "mlgate check: JUnit: %s\n", err);
-        rc = EXIT_FAIL;
-    }
-    free(r);
-    free(plan);
+        print_results(g);
+    print_published(g, json ? stderr : stdout);
+    rc = mg_gate_exit_status(g) ? EXIT_FAIL : EXIT_PASS;
+    mg_gate_free(g);
     mg_matrix_free(m);
     return rc;
 }

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "mlgate/mlgate.h"
 
 static const char help[] =
     "usage: mlgate doctor [options]\n"
@@ -34,9 +33,10 @@ static void gib(char *buf, size_t n, uint64_t bytes)
 
 static colour sev_colour(int s) { return s == MG_SEV_FAIL ? C_RED : s == MG_SEV_WARN ? C_YELLOW : C_GREEN; }
 
-static void print_gpus(const mg_doctor *d)
+static void print_gpus(const mg_doctor *doc)
 {
-    const mg_gpu_probe *g = mg_doctor_gpus(d);
+    const mg_host_facts *d = mg_doctor_facts(doc);
+    const mg_gpu_probe *g = mg_doctor_gpus(doc);
     char dv[32], a[32], b[32], c[32];
     printf("%sGPUs%s (%s", col(C_BOLD), col(C_RESET), g->backend);
     if (mg_driver_known(g->driver))
@@ -50,19 +50,21 @@ static void print_gpus(const mg_doctor *d)
         printf("  none\n");
     for (size_t i = 0; i < g->ngpus; i++) {
         const mg_host_gpu *x = &g->gpus[i];
-        printf("  %d  %-28s sm_%-4u %-10s", x->index, x->name, x->cc, x->arch[0] ? x->arch : "?");
+        char mem[128] = "";
         if (x->unified_memory)
-            printf(" memory shared with the CPU");
+            snprintf(mem, sizeof mem, " memory shared with the CPU");
         else if (x->mem_total && !x->mem_free && !x->mem_used) {   /* libcuda knows the total only */
             gib(a, sizeof a, x->mem_total);
-            printf(" %s total", a);
+            snprintf(mem, sizeof mem, " %s total", a);
         } else if (x->mem_total) {
             gib(a, sizeof a, x->mem_total);
             gib(b, sizeof b, x->mem_free);
             gib(c, sizeof c, x->mem_reserved);
-            printf(" %s total, %s free, %s reserved", a, b, c);
+            snprintf(mem, sizeof mem, " %s total, %s free, %s reserved", a, b, c);
         }
-        printf("\n     pci %s", x->pci_bus_id[0] ? x->pci_bus_id : "?");
+        /* columns padded only when something follows them: no line ends in spaces */
+        printf("  %d  %-28s sm_%-4u %-*s%s\n", x->index, x->name, x->cc, mem[0] ? 10 : 0, x->arch[0] ? x->arch : "?", mem);
+        printf("     pci %s", x->pci_bus_id[0] ? x->pci_bus_id : "?");
         if (x->uuid[0])
             printf("  %s", x->uuid);
         printf("  MIG %s  persistence %s  bus %s\n", x->mig < 0 ? "n/a" : x->mig ? "on" : "off",
@@ -71,7 +73,7 @@ static void print_gpus(const mg_doctor *d)
     }
 }
 
-static void print_host(const mg_doctor *d)
+static void print_host(const mg_host_facts *d)
 {
     char a[32], b[32];
     printf("%sCPU%s\n", col(C_BOLD), col(C_RESET));
@@ -109,7 +111,7 @@ static void print_host(const mg_doctor *d)
     }
 }
 
-static void print_more(const mg_doctor *d)
+static void print_more(const mg_host_facts *d)
 {
     char a[32], b[32];
     if (d->cuda_tried) {
@@ -118,7 +120,8 @@ static void print_more(const mg_doctor *d)
             printf("  cuInit ok, driver API %d.%d, %zu GPU%s\n", d->cuda.cuda_version / 1000,
                    d->cuda.cuda_version % 1000 / 10, d->cuda.ngpus, d->cuda.ngpus == 1 ? "" : "s");
             for (size_t i = 0; i < d->cuda.ngpus; i++)
-                printf("  %d  %s sm_%u %s\n", d->cuda.gpus[i].index, d->cuda.gpus[i].name, d->cuda.gpus[i].cc,
+                printf("  %d  %s sm_%u%s%s\n", d->cuda.gpus[i].index, d->cuda.gpus[i].name, d->cuda.gpus[i].cc,
+                       d->cuda.gpus[i].pci_bus_id[0] ? " " : "",
                        d->cuda.gpus[i].pci_bus_id);
         } else {
             printf("  %s\n", d->cuda.error);
@@ -145,227 +148,20 @@ static void print_more(const mg_doctor *d)
 static void print_human(const mg_doctor *d)
 {
     print_gpus(d);
-    print_more(d);
-    print_host(d);
+    print_more(mg_doctor_facts(d));
+    print_host(mg_doctor_facts(d));
     printf("%sFindings%s\n", col(C_BOLD), col(C_RESET));
     size_t count[3] = {0};
-    for (size_t i = 0; i < d->nfindings; i++) {
-        const mg_finding *f = &d->findings[i];
+    for (size_t i = 0; i < mg_doctor_nfindings(d); i++) {
+        const mg_finding *f = mg_doctor_finding(d, i);
         count[f->severity]++;
         printf("  %s%-4s%s  %-6s  %s\n", col(sev_colour(f->severity)), mg_severity_str(f->severity), col(C_RESET),
                f->area, f->cause);
-        if (f->fix[0])
+        if (f->fix)
             printf("                fix: %s\n", f->fix);
     }
     printf("\n%zu ok, %zu warning%s, %zu failure%s.\n", count[0], count[1], count[1] == 1 ? "" : "s", count[2],
            count[2] == 1 ? "" : "s");
-}
-
-static void json_gpu(jw *w, const mg_host_gpu *x)
-{
-    char s[16];
-    jw_begin_obj(w);
-    jw_key(w, "index");
-    jw_int(w, x->index);
-    jw_key(w, "name");
-    jw_str(w, x->name);
-    jw_key(w, "uuid");
-    jw_str(w, x->uuid[0] ? x->uuid : NULL);
-    jw_key(w, "pci_bus_id");
-    jw_str(w, x->pci_bus_id[0] ? x->pci_bus_id : NULL);
-    jw_key(w, "pci_device_id");
-    snprintf(s, sizeof s, "0x%04x", x->pci_device);
-    jw_str(w, x->pci_device ? s : NULL);
-    jw_key(w, "compute_capability");
-    snprintf(s, sizeof s, "%u.%u", x->cc / 10, x->cc % 10);
-    jw_str(w, x->cc ? s : NULL);
-    jw_key(w, "architecture");
-    jw_str(w, x->arch[0] ? x->arch : NULL);
-    jw_key(w, "memory");
-    jw_begin_obj(w);
-    jw_key(w, "total");
-    jw_uint(w, x->mem_total);
-    jw_key(w, "free");
-    jw_uint(w, x->mem_free);
-    jw_key(w, "reserved");
-    jw_uint(w, x->mem_reserved);
-    jw_key(w, "used");
-    jw_uint(w, x->mem_used);
-    jw_key(w, "unified");
-    jw_bool(w, x->unified_memory);
-    jw_end_obj(w);
-    jw_key(w, "mig");
-    if (x->mig < 0) jw_null(w); else jw_bool(w, x->mig);
-    jw_key(w, "persistence");
-    if (x->persistence < 0) jw_null(w); else jw_bool(w, x->persistence);
-    jw_key(w, "bus");
-    jw_str(w, x->bus_type < 0 ? NULL : x->bus_type == 2 ? "pcie" : "other");
-    jw_end_obj(w);
-}
-
-static void json_probe(jw *w, const mg_gpu_probe *p)
-{
-    char dv[32];
-    jw_begin_obj(w);
-    jw_key(w, "ok");
-    jw_bool(w, p->ok);
-    jw_key(w, "error");
-    jw_str(w, p->ok ? NULL : p->error);
-    jw_key(w, "code");
-    jw_int(w, p->code);
-    jw_key(w, "driver");
-    jw_str(w, mg_driver_known(p->driver) ? mg_driver_str(p->driver, dv, sizeof dv) : NULL);
-    jw_key(w, "cuda");
-    if (p->cuda_version) {
-        snprintf(dv, sizeof dv, "%d.%d", p->cuda_version / 1000, p->cuda_version % 1000 / 10);
-        jw_str(w, dv);
-    } else {
-        jw_null(w);
-    }
-    jw_key(w, "gpus");
-    jw_begin_arr(w);
-    for (size_t i = 0; i < p->ngpus; i++)
-        json_gpu(w, &p->gpus[i]);
-    jw_end_arr(w);
-    jw_end_obj(w);
-}
-
-static void print_json(const mg_doctor *d)
-{
-    jw w = {stdout, 0, {0}, 0};
-    jw_begin_obj(&w);
-    jw_key(&w, "mlgate");
-    jw_str(&w, MLGATE_VERSION);
-    jw_key(&w, "command");
-    jw_str(&w, "doctor");
-    jw_key(&w, "nvml");
-    json_probe(&w, &d->nvml);
-    jw_key(&w, "pci");
-    json_probe(&w, &d->pci);
-    jw_key(&w, "cpu");
-    jw_begin_obj(&w);
-    jw_key(&w, "arch");
-    jw_str(&w, d->cpu_ok ? d->cpu.arch : NULL);
-    jw_key(&w, "model");
-    jw_str(&w, d->cpu_ok ? d->cpu.model : NULL);
-    jw_key(&w, "cores");
-    jw_int(&w, d->cpu.physical);
-    jw_key(&w, "threads");
-    jw_int(&w, d->cpu.logical);
-    jw_key(&w, "features");
-    jw_begin_arr(&w);
-    for (int bit = 0; bit < 64; bit++)
-        if (d->cpu.features & (1ull << bit))
-            jw_str(&w, mg_cpu_feature_name(1ull << bit));
-    jw_end_arr(&w);
-    jw_end_obj(&w);
-    jw_key(&w, "memory");
-    jw_begin_obj(&w);
-    jw_key(&w, "total");
-    jw_uint(&w, d->mem.total);
-    jw_key(&w, "available");
-    jw_uint(&w, d->mem.available);
-    jw_key(&w, "swap_total");
-    jw_uint(&w, d->mem.swap_total);
-    jw_key(&w, "hugepages");
-    jw_uint(&w, d->mem.hugepages_total);
-    jw_key(&w, "cgroup_limit");
-    if (d->mem.cgroup_limit) jw_uint(&w, d->mem.cgroup_limit); else jw_null(&w);
-    jw_key(&w, "numa");
-    jw_begin_arr(&w);
-    for (size_t i = 0; i < d->mem.nnodes; i++) {
-        jw_begin_obj(&w);
-        jw_key(&w, "node");
-        jw_int(&w, d->mem.nodes[i].id);
-        jw_key(&w, "memory");
-        jw_uint(&w, d->mem.nodes[i].mem_total);
-        jw_key(&w, "cpus");
-        jw_int(&w, d->mem.nodes[i].ncpus);
-        jw_end_obj(&w);
-    }
-    jw_end_arr(&w);
-    jw_end_obj(&w);
-    jw_key(&w, "environment");
-    jw_begin_obj(&w);
-    jw_key(&w, "container");
-    jw_bool(&w, d->in_container);
-    jw_key(&w, "wsl");
-    jw_bool(&w, d->wsl);
-    jw_key(&w, "nvidia_device_nodes");
-    jw_bool(&w, d->dev_nodes);
-    jw_end_obj(&w);
-    jw_key(&w, "cuda");
-    if (!d->cuda_tried) {
-        jw_null(&w);
-    } else {
-        jw_begin_obj(&w);
-        jw_key(&w, "ok");
-        jw_bool(&w, d->cuda.ok);
-        jw_key(&w, "error");
-        jw_str(&w, d->cuda.ok ? NULL : d->cuda.error);
-        jw_key(&w, "code");
-        jw_int(&w, d->cuda.code);
-        jw_key(&w, "driver_api");
-        char v[16];
-        snprintf(v, sizeof v, "%d.%d", d->cuda.cuda_version / 1000, d->cuda.cuda_version % 1000 / 10);
-        jw_str(&w, d->cuda.ok ? v : NULL);
-        jw_key(&w, "gpus");
-        jw_begin_arr(&w);
-        for (size_t i = 0; i < d->cuda.ngpus; i++)
-            json_gpu(&w, &d->cuda.gpus[i]);
-        jw_end_arr(&w);
-        jw_end_obj(&w);
-    }
-    jw_key(&w, "disks");
-    jw_begin_arr(&w);
-    for (size_t i = 0; i < d->ndisks; i++) {
-        jw_begin_obj(&w);
-        jw_key(&w, "path");
-        jw_str(&w, d->disks[i].path);
-        jw_key(&w, "free");
-        jw_uint(&w, d->disks[i].free);
-        jw_key(&w, "total");
-        jw_uint(&w, d->disks[i].total);
-        jw_end_obj(&w);
-    }
-    jw_end_arr(&w);
-    jw_key(&w, "python");
-    jw_begin_arr(&w);
-    for (size_t i = 0; i < d->npyenvs; i++) {
-        const mg_pyenv *e = &d->pyenvs[i];
-        jw_begin_obj(&w);
-        jw_key(&w, "site_packages");
-        jw_str(&w, e->site);
-        jw_key(&w, "found_by");
-        jw_str(&w, e->origin);
-        jw_key(&w, "python");
-        jw_str(&w, e->python[0] ? e->python : NULL);
-        jw_key(&w, "torch");
-        jw_str(&w, e->has_torch ? e->torch_version : NULL);
-        jw_key(&w, "torch_cuda");
-        jw_str(&w, e->has_torch && e->torch_cuda[0] ? e->torch_cuda : NULL);
-        jw_end_obj(&w);
-    }
-    jw_end_arr(&w);
-    jw_key(&w, "findings");
-    jw_begin_arr(&w);
-    for (size_t i = 0; i < d->nfindings; i++) {
-        const mg_finding *f = &d->findings[i];
-        jw_begin_obj(&w);
-        jw_key(&w, "severity");
-        jw_str(&w, mg_severity_str((mg_severity)f->severity));
-        jw_key(&w, "area");
-        jw_str(&w, f->area);
-        jw_key(&w, "cause");
-        jw_str(&w, f->cause);
-        jw_key(&w, "fix");
-        jw_str(&w, f->fix[0] ? f->fix : NULL);
-        jw_end_obj(&w);
-    }
-    jw_end_arr(&w);
-    jw_key(&w, "status");
-    jw_str(&w, mg_severity_str(mg_doctor_worst(d)));
-    jw_end_obj(&w);
 }
 
 int cmd_doctor(int argc, char **argv)
@@ -381,8 +177,12 @@ int cmd_doctor(int argc, char **argv)
     mg_host_paths p = {"", getenv("MLGATE_NVML")};
     int json = 0, c;
     const char *colour_mode = "auto";
-    const char *models[MG_MAX_DISKS], *pythons[MG_MAX_PYENVS];
+    const char **models = calloc((size_t)argc, sizeof *models), **pythons = calloc((size_t)argc, sizeof *pythons);
     mg_doctor_opts o = {models, 0, pythons, 0, 0, 0, 0};
+    for (int i = 1; i < argc; i++)
+        json |= !strcmp(argv[i], "--json");
+    if (!models || !pythons)
+        return cli_fail("doctor", json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -390,14 +190,8 @@ int cmd_doctor(int argc, char **argv)
         case O_COLOR: colour_mode = optarg; break;
         case O_NVML: p.nvml_lib = optarg; break;
         case O_ROOT: p.root = optarg; break;
-        case O_MODELS:
-            if (o.nmodels < MG_MAX_DISKS)
-                models[o.nmodels++] = optarg;
-            break;
-        case O_PYTHON:
-            if (o.npythons < MG_MAX_PYENVS)
-                pythons[o.npythons++] = optarg;
-            break;
+        case O_MODELS: models[o.nmodels++] = optarg; break;
+        case O_PYTHON: pythons[o.npythons++] = optarg; break;
         case O_ONLY: o.no_common_envs = 1; break;
         case O_NOSCAN: o.no_scan = 1; break;
         case O_NOCUDA: o.no_cuda = 1; break;
@@ -405,23 +199,20 @@ int cmd_doctor(int argc, char **argv)
         default: fprintf(stderr, "Try 'mlgate doctor --help'.\n"); return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "mlgate doctor: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
-    }
-    if (out_colour_init(colour_mode, stdout)) {
-        fprintf(stderr, "mlgate doctor: --color wants auto, always or never\n");
-        return EXIT_USAGE;
-    }
-    mg_doctor *d = malloc(sizeof *d);
+    if (optind < argc)
+        return cli_usage("doctor", json, "unexpected argument '%s'", argv[optind]);
+    if (out_colour_init(colour_mode, stdout))
+        return cli_usage("doctor", json, "--color wants auto, always or never");
+    mg_doctor *d = mg_doctor_run(&p, &o);
+    free(models);
+    free(pythons);
     if (!d)
-        return EXIT_USAGE;
-    mg_doctor_run(&p, &o, d);
+        return cli_fail("doctor", json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
     if (json)
-        print_json(d);
+        mg_doctor_json(stdout, d);
     else
         print_human(d);
     int rc = mg_doctor_worst(d) == MG_SEV_FAIL ? EXIT_FAIL : EXIT_PASS;
-    free(d);
+    mg_doctor_free(d);
     return rc;
 }

@@ -5,8 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "mlgate/mlgate.h"
-#include "mlgate/check.h"
 
 static const char help[] =
     "usage: mlgate history [options] (MATRIX.yaml | --receipts DB)\n"
@@ -22,35 +20,16 @@ static const char help[] =
     "\n"
     "Exit status: 0 read, 1 some model is flapping or failing now, 2 usage error or no database.\n";
 
-typedef struct acc {
-    jw *w;
-    int bad;
-} acc;
-
-static void row(const mg_history_row *h, void *arg)
+static void print_rows(const mg_history *h)
 {
-    acc *a = arg;
-    int flapping = h->flips >= 2;
-    a->bad |= flapping || !h->last_ok;
-    if (a->w) {
-        jw *w = a->w;
-        jw_begin_obj(w);
-        jw_key(w, "model"); jw_str(w, h->model);
-        jw_key(w, "runs"); jw_int(w, h->runs);
-        jw_key(w, "passed"); jw_int(w, h->passed);
-        jw_key(w, "flips"); jw_int(w, h->flips);
-        jw_key(w, "flapping"); jw_bool(w, flapping);
-        jw_key(w, "last_ok"); jw_bool(w, h->last_ok);
-        jw_key(w, "last_failure"); jw_str(w, h->last_reason);
-        jw_key(w, "last_run"); jw_str(w, h->last_run);
-        jw_end_obj(w);
-        return;
+    for (size_t i = 0; i < mg_history_count(h); i++) {
+        const mg_history_row *x = mg_history_row_at(h, i);
+        printf("%s%-4s%s %-22s %3d/%-3d passed  %d flip%s%s  last %s\n", col(x->last_ok ? C_GREEN : C_RED),
+               x->last_ok ? "ok" : "FAIL", col(C_RESET), x->model, x->passed, x->runs, x->flips, x->flips == 1 ? "" : "s",
+               x->flapping ? "  FLAPPING" : "", x->last_run ? x->last_run : "?");
+        if (x->last_reason && (!x->last_ok || x->flapping))
+            printf("      newest failure: %s\n", x->last_reason);
     }
-    printf("%s%-4s%s %-22s %3d/%-3d passed  %d flip%s%s  last %s\n", col(h->last_ok ? C_GREEN : C_RED),
-           h->last_ok ? "ok" : "FAIL", col(C_RESET), h->model, h->passed, h->runs, h->flips, h->flips == 1 ? "" : "s",
-           flapping ? "  FLAPPING" : "", h->last_run ? h->last_run : "?");
-    if (h->last_reason && (!h->last_ok || flapping))
-        printf("      newest failure: %s\n", h->last_reason);
 }
 
 int cmd_history(int argc, char **argv)
@@ -62,6 +41,8 @@ int cmd_history(int argc, char **argv)
     };
     const char *db = NULL;
     int n = 20, json = 0, c;
+    for (int i = 1; i < argc; i++)
+        json |= !strcmp(argv[i], "--json");
     optind = 1;
     while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
         switch (c) {
@@ -75,37 +56,26 @@ int cmd_history(int argc, char **argv)
     char err[512];
     mg_matrix *m = NULL;
     if (!db && optind == argc - 1) {
-        if (mg_matrix_load(argv[optind], &m, err, sizeof err)) {
-            fprintf(stderr, "mlgate history: %s\n", err);
-            return EXIT_USAGE;
+        if (mg_matrix_load(argv[optind], &m, err, sizeof err))
+            return cli_usage("history", json, "%s", err);
+        db = mg_matrix_get_host(m)->receipts;
+    }
+    mg_history *h = NULL;
+    int rc;
+    if (!db || n < 1)
+        rc = cli_usage("history", json, "give a matrix with receipts: or --receipts DB, and --runs >= 1");
+    else if ((rc = mg_history_read(db, n, &h, err, sizeof err)))
+        rc = cli_usage("history", json, "%s", err);
+    else {
+        if (json)
+            mg_history_json(stdout, h);
+        else {
+            out_colour_init("auto", stdout);
+            print_rows(h);
         }
-        db = m->receipts;
+        rc = mg_history_exit_status(h) ? EXIT_FAIL : EXIT_PASS;
     }
-    if (!db || n < 1) {
-        fprintf(stderr, "mlgate history: give a matrix with receipts: or --receipts DB, and --runs >= 1\n");
-        mg_matrix_free(m);
-        return EXIT_USAGE;
-    }
-    jw w = {stdout, 0, {0}, 0};
-    acc a = {json ? &w : NULL, 0};
-    if (json) {
-        jw_begin_obj(&w);
-        jw_key(&w, "mlgate"); jw_str(&w, MLGATE_VERSION);
-        jw_key(&w, "command"); jw_str(&w, "history");
-        jw_key(&w, "runs"); jw_int(&w, n);
-        jw_key(&w, "models");
-        jw_begin_arr(&w);
-    }
-    int rc = mg_receipts_history(db, n, row, &a, err, sizeof err);
-    if (json) {
-        jw_end_arr(&w);
-        jw_end_obj(&w);
-        putchar('\n');
-    }
+    mg_history_free(h);
     mg_matrix_free(m);
-    if (rc) {
-        fprintf(stderr, "mlgate history: %s\n", err);
-        return EXIT_USAGE;
-    }
-    return a.bad ? EXIT_FAIL : EXIT_PASS;
+    return rc;
 }

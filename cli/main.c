@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "mlgate/mlgate.h"
 
 static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
@@ -17,7 +16,7 @@ static const struct cmd commands[] = {
     {"inspect", cmd_inspect, "what a model (GGUF, safetensors; local or URL) really is: size, parameters, types"},
     {"scan", cmd_scan, "which GPUs can run the CUDA code in these binaries, directories and wheels"},
     {"help", cmd_help, "show help for mlgate or one command"},
-    {"version", cmd_version, "print mlgate's version"},
+    {"version", cmd_version, "print mlgate's version (--json too)"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -57,9 +56,20 @@ static int cmd_help(int argc, char **argv)
 
 static int cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    printf("mlgate %s\n", MLGATE_VERSION);
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = 1;
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: mlgate version [--json]\n\nPrints mlgate's version (also: mlgate --version, mlgate -V).\n");
+            return EXIT_PASS;
+        } else
+            return cli_usage("version", json, "unexpected argument '%s'", argv[i]);
+    }
+    if (json)
+        mg_json_version(stdout);
+    else
+        printf("mlgate %s\n", MLGATE_VERSION);
     return EXIT_PASS;
 }
 
@@ -71,8 +81,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
         return cmd_help(1, argv);
-    if (!strcmp(argv[1], "--version"))
-        return cmd_version(1, argv);
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+        return cmd_version(argc - 1, argv + 1);
     const struct cmd *c = find(argv[1]);
     if (!c) {
         fprintf(stderr, "mlgate: '%s' is not a command. See 'mlgate --help'.\n", argv[1]);

@@ -1,18 +1,18 @@
-/* out.c - terminal output helpers: colour only on a tty, human-readable sizes. */
+/* out.c - what every command's output shares: errors (and their JSON), targets, colour only on a tty, words. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "mlgate/mlgate.h"
 
 static int use_colour;
 
 int out_colour_init(const char *mode, FILE *f)
 {
     if (!mode || !strcmp(mode, "auto")) {
-        const char *nc = getenv("NO_COLOR");
-        use_colour = isatty(fileno(f)) && !(nc && *nc) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        use_colour = isatty(fileno(f)) && !(nc && *nc) && term && strcmp(term, "dumb");
     } else if (!strcmp(mode, "always")) {
         use_colour = 1;
     } else if (!strcmp(mode, "never")) {
@@ -30,35 +30,41 @@ const char *col(colour c)
     return use_colour ? seq[c] : "";
 }
 
-const char *human_bytes(uint64_t n, char *buf, size_t len)
+int cli_fail(const char *cmd, int json, int code, mg_err e, const char *fmt, ...)
 {
-    char t[32];
-    snprintf(buf, len, "%s", mg_human(n, t));
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "mlgate %s: %s\n", cmd, msg);
+    if (json)
+        mg_json_error(stdout, cmd, e, msg);
+    return code;
+}
+
+int cli_targets(const char *cmd, int json, const mg_target_spec *s, mg_targets *out)
+{
+    char err[512];
+    int rc = mg_targets_make(s, out, err, sizeof err);
+    if (rc)
+        cli_fail(cmd, json, EXIT_USAGE, (mg_err)rc, "%s", err);
+    return rc ? -1 : 0;
+}
+
+const char *plural(size_t n, const char *one, const char *many, char *buf, size_t len)
+{
+    snprintf(buf, len, "%zu %s", n, n == 1 ? one : many);
     return buf;
 }
 
-int parse_size(const char *s, uint64_t *out) { return mg_parse_size(s, out); }
-
-const char *human_count(uint64_t n, char *buf, size_t len)
+const char *gpu_model_name(const mg_target *t)
 {
-    if (n >= 1000000000ull)
-        snprintf(buf, len, "%.2f B", (double)n / 1e9);
-    else if (n >= 1000000ull)
-        snprintf(buf, len, "%.2f M", (double)n / 1e6);
-    else if (n >= 1000ull)
-        snprintf(buf, len, "%.1f K", (double)n / 1e3);
-    else
-        snprintf(buf, len, "%llu", (unsigned long long)n);
-    return buf;
-}
-
-int path_is_gguf(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char m[4] = {0};
-    if (!f)
-        return strstr(path, ".gguf") != NULL;   /* a URL, or let the GGUF reader say what is wrong */
-    size_t n = fread(m, 1, 4, f);
-    fclose(f);
-    return n == 4 && !memcmp(m, "GGUF", 4);
+    const char *n = t->name;
+    if (strncmp(n, "GPU", 3) || n[3] < '0' || n[3] > '9')
+        return n;
+    n += 3;
+    while (*n >= '0' && *n <= '9')
+        n++;
+    return *n == ' ' ? n + 1 : n;
 }

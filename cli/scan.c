@@ -1,4 +1,4 @@
-/* scan.c - `mlgate scan`: options, progress, the human report and the JSON report. */
+/* scan.c - `mlgate scan`: options, progress, and the human report (the library writes the JSON). */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <pthread.h>
@@ -8,10 +8,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "mlgate/mlgate.h"
-#include "scan_load.h"
-
-#define MAX_TARGETS 64
 
 static const char help[] =
     "usage: mlgate scan [options] PATH...\n"
@@ -85,53 +81,12 @@ static void on_progress(void *ud, size_t done, size_t total)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* ---- shared helpers ---- */
-
-static const char *arch_list(const mg_report *r, mg_kind k, const char *prefix, char *buf, size_t n)
-{
-    mg_arch a[128];
-    size_t na = mg_report_archs(r, k, a, 128), w = 0;
-    buf[0] = 0;
-    for (size_t i = 0; i < na && w < n; i++) {
-        char s[24];
-        int m = snprintf(buf + w, n - w, "%s%s", i ? " " : "", mg_arch_str(a[i], prefix, s, sizeof s));
-        if (m < 0)
-            break;
-        w += (size_t)m;
-    }
-    return buf;
-}
-
-static const char *why_str(int why)
-{
-    static const char *const s[] = {"no_image", "arch_specific", "ptx_driver", "ltoir_only"};
-    return (unsigned)why < 4 ? s[why] : "unknown";
-}
-
-/* Failing files first (worst status, then how many targets fail), then by path. */
-static int by_severity(const void *a, const void *b)
-{
-    const mg_report *x = *(mg_report *const *)a, *y = *(mg_report *const *)b;
-    int ex = x->err != 0, ey = y->err != 0;
-    if (ex != ey)
-        return ey - ex;
-    int wx = mg_report_worst(x), wy = mg_report_worst(y);
-    if (wx != wy)
-        return wy - wx;
-    size_t fx = 0, fy = 0;
-    for (size_t i = 0; i < x->nverdicts; i++)
-        fx += x->verdicts[i].status >= MG_ST_PARTIAL;
-    for (size_t i = 0; i < y->nverdicts; i++)
-        fy += y->verdicts[i].status >= MG_ST_PARTIAL;
-    if (fx != fy)
-        return fx < fy ? 1 : -1;
-    return strcmp(x->path, y->path);
-}
+/* ---- the human report ---- */
 
 static colour status_colour(int s)
 {
     static const colour c[] = {C_GREEN, C_YELLOW, C_MAGENTA, C_RED};
-    return (unsigned)s <= MG_ST_NONE ? c[s] : C_RED;
+    return (unsigned)s <= MG_STATUS_NONE ? c[s] : C_RED;
 }
 
 /* ---- human report ---- */
@@ -154,8 +109,8 @@ static void print_list(const mg_report *r)
         for (uint32_t k = 0; k < f->count; k++) {
             const mg_entry *e = &r->entries[f->first + k];
             char s[24];
-            printf("      %-5s %-13s", mg_kind_str(e->kind), mg_entry_arch_str(e, s, sizeof s));
-            if (e->kind == MG_KIND_PTX)
+            printf("      %-5s %-13s", mg_image_kind_str(e->kind), mg_entry_arch_str(e, s, sizeof s));
+            if (e->kind == MG_IMAGE_PTX)
                 printf(" isa %u.%u", e->version / 10, e->version % 10);
             printf(" %-4s %10llu bytes", mg_codec_str(e->codec), (unsigned long long)e->usize);
             if (e->codec)
@@ -184,10 +139,10 @@ static void print_details(const mg_report *r, int verbose)
 {
     printf("%s%s%s\n", col(C_BOLD), r->path, col(C_RESET));
     char buf[512];
-    printf("  SASS: %s\n", *arch_list(r, MG_KIND_SASS, "sm_", buf, sizeof buf) ? buf : "-");
-    printf("  PTX:  %s\n", *arch_list(r, MG_KIND_PTX, "compute_", buf, sizeof buf) ? buf : "-");
+    printf("  SASS: %s\n", *mg_report_archs_str(r, MG_IMAGE_SASS, "sm_", buf, sizeof buf) ? buf : "-");
+    printf("  PTX:  %s\n", *mg_report_archs_str(r, MG_IMAGE_PTX, "compute_", buf, sizeof buf) ? buf : "-");
     printf("  %u fatbins (%u empty, %u relocatable); images: %u sass, %u ptx, %u ltoir\n", r->nfatbins,
-           r->nempty, r->nrelocatable, r->images[MG_KIND_SASS], r->images[MG_KIND_PTX], r->images[MG_KIND_LTOIR]);
+           r->nempty, r->nrelocatable, r->images[MG_IMAGE_SASS], r->images[MG_IMAGE_PTX], r->images[MG_IMAGE_LTOIR]);
     if (r->sm_mismatch)
         printf("  %s%u cubins whose own header disagrees with the fatbin's SM%s\n", col(C_RED), r->sm_mismatch,
                col(C_RESET));
@@ -196,7 +151,7 @@ static void print_details(const mg_report *r, int verbose)
     unsigned char done[256] = {0};
     for (size_t t = 0; t < r->nverdicts && t < sizeof done; t++) {
         const mg_verdict *v = &r->verdicts[t];
-        if (done[t] || (!verbose && v->status < MG_ST_PARTIAL))
+        if (done[t] || (!verbose && v->status < MG_STATUS_PARTIAL))
             continue;
         /* Targets with the same verdict and the same missing code share one paragraph. */
         printf("  %s", v->target.name);
@@ -206,7 +161,7 @@ static void print_details(const mg_report *r, int verbose)
                 printf(", %s", r->verdicts[u].target.name);
             }
         printf(": %s%s%s - %s\n", col(status_colour(v->status)), mg_status_str(v->status), col(C_RESET), v->reason);
-        if (v->status == MG_ST_NONE && !verbose)
+        if (v->status == MG_STATUS_NONE && !verbose)
             continue;   /* nothing runs: the reason says it all; -v lists the kernels */
         for (uint32_t m = 0; m < v->nmissing_kept; m++) {
             const mg_missing *x = &v->missing[m];
@@ -224,35 +179,22 @@ static void print_details(const mg_report *r, int verbose)
 /* A table cell: the status, with the share of fatbins that run when partial. */
 static const char *status_cell(const mg_verdict *v, char *buf, size_t n)
 {
-    if (v->status == MG_ST_PARTIAL)
+    if (v->status == MG_STATUS_PARTIAL)
         snprintf(buf, n, "partial %u/%u", v->covered, v->total);
     else
         snprintf(buf, n, "%s", mg_status_str(v->status));
     return buf;
 }
 
-static void print_human(mg_report **rs, size_t n, const mg_target *tg, size_t nt, const mg_scan_result *res,
-                        double secs, int verbose, int list)
+static void print_table(const mg_scan_result *res)
 {
-    char b1[32];
-    size_t ncuda = 0, nerr = 0, fails = 0, jits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rs[i]->err) {
-            nerr++;
-            continue;
-        }
-        if (rs[i]->nfatbins)
-            ncuda++;
-        int w = mg_report_worst(rs[i]);
-        fails += w >= MG_ST_PARTIAL;
-        jits += w == MG_ST_JIT;
-    }
-    /* The table: one line per file, one column per target, each as wide as its widest cell. */
-    int width[64] = {0}, total_width = 0;
-    for (size_t t = 0; t < nt && t < 64; t++) {
-        width[t] = (int)strlen(tg[t].name) > 20 ? 20 : (int)strlen(tg[t].name);
-        if (width[t] < 7)
-            width[t] = 7;
+    mg_report *const *rs = res->reports;
+    size_t n = res->nreports, nt = res->ntargets;
+    const mg_target *tg = res->targets;
+    /* One line per file, one column per target, each as wide as its name or widest cell. */
+    int width[MG_MAX_TARGETS + 1] = {0}, total_width = 0;
+    for (size_t t = 0; t < nt && t <= MG_MAX_TARGETS; t++) {
+        width[t] = (int)strlen(tg[t].name) < 7 ? 7 : (int)strlen(tg[t].name);
         for (size_t i = 0; i < n; i++) {
             char cell[32];
             if (!rs[i]->err && t < rs[i]->nverdicts && (int)strlen(status_cell(&rs[i]->verdicts[t], cell, sizeof cell)) > width[t])
@@ -261,8 +203,8 @@ static void print_human(mg_report **rs, size_t n, const mg_target *tg, size_t nt
         total_width += width[t] + 2;
     }
     if (nt) {
-        for (size_t t = 0; t < nt && t < 64; t++)
-            printf("%s%-*.*s%s  ", col(C_BOLD), width[t], width[t], tg[t].name, col(C_RESET));
+        for (size_t t = 0; t < nt && t <= MG_MAX_TARGETS; t++)
+            printf("%s%-*s%s  ", col(C_BOLD), width[t], tg[t].name, col(C_RESET));
         printf("%sFILE%s\n", col(C_BOLD), col(C_RESET));
     }
     for (size_t i = 0; i < n; i++) {
@@ -273,7 +215,7 @@ static void print_human(mg_report **rs, size_t n, const mg_target *tg, size_t nt
             continue;
         }
         if (nt) {
-            for (size_t t = 0; t < r->nverdicts && t < 64; t++) {
+            for (size_t t = 0; t < r->nverdicts && t <= MG_MAX_TARGETS; t++) {
                 char cell[32];
                 status_cell(&r->verdicts[t], cell, sizeof cell);
                 printf("%s%-*s%s  ", col(status_colour(r->verdicts[t].status)), width[t], cell, col(C_RESET));
@@ -281,16 +223,24 @@ static void print_human(mg_report **rs, size_t n, const mg_target *tg, size_t nt
             printf("%s\n", r->path);
         } else {
             char sass[256], ptx[256];
-            arch_list(r, MG_KIND_SASS, "sm_", sass, sizeof sass);
-            arch_list(r, MG_KIND_PTX, "compute_", ptx, sizeof ptx);
+            mg_report_archs_str(r, MG_IMAGE_SASS, "sm_", sass, sizeof sass);
+            mg_report_archs_str(r, MG_IMAGE_PTX, "compute_", ptx, sizeof ptx);
             printf("%s  [%s%s%s]  %u fatbins\n", r->path, sass, *ptx ? " | " : "", ptx, r->nfatbins);
         }
     }
+}
+
+static void print_human(const mg_scan_result *res, int verbose, int list)
+{
+    char b1[32];
+    mg_scan_summary sum;
+    mg_scan_summarize(res, &sum);
+    print_table(res);
     /* Details for what fails (or everything with -v / -l). */
     int header = 0;
-    for (size_t i = 0; i < n; i++) {
-        const mg_report *r = rs[i];
-        if (r->err || !(verbose || list || mg_report_worst(r) >= MG_ST_PARTIAL))
+    for (size_t i = 0; i < res->nreports; i++) {
+        const mg_report *r = res->reports[i];
+        if (r->err || !(verbose || list || mg_report_worst(r) >= MG_STATUS_PARTIAL))
             continue;
         if (!header++)
             printf("\n");
@@ -298,283 +248,60 @@ static void print_human(mg_report **rs, size_t n, const mg_target *tg, size_t nt
         if (list)
             print_list(r);
     }
-    printf("\n%s%zu file%s with CUDA code%s of %zu examined (%s) in %.2fs", col(C_BOLD), ncuda, ncuda == 1 ? "" : "s",
-           col(C_RESET), res->files, human_bytes(res->bytes, b1, sizeof b1), secs);
-    if (nt)
-        printf(": %zu do not run everywhere, %zu need PTX JIT somewhere, %zu native on every target", fails, jits,
-               ncuda - fails - jits);
-    if (nerr)
-        printf("; %s%zu could not be read%s", col(C_RED), nerr, col(C_RESET));
+    printf("\n%s%zu file%s with CUDA code%s of %zu examined (%s) in %.2fs", col(C_BOLD), sum.with_code,
+           sum.with_code == 1 ? "" : "s", col(C_RESET), res->files, mg_human(res->bytes, b1), res->seconds);
+    if (res->ntargets)
+        printf(": %zu do not run everywhere, %zu need PTX JIT somewhere, %zu native on every target", sum.failing,
+               sum.jit, sum.native);
+    if (sum.errors)
+        printf("; %s%zu could not be read%s", col(C_RED), sum.errors, col(C_RESET));
     if (res->skipped)
         printf("; %zu symlinks/special files left alone", res->skipped);
     printf(".\n");
-    if (!nt)
+    if (!res->ntargets)
         printf("No --gpu given: listed what each file carries. Add --gpu 'RTX 5090,H100' (or 'all') for verdicts.\n");
 }
 
-/* ---- JSON report ---- */
-
-static void json_archs(jw *w, const mg_report *r, mg_kind k, const char *prefix)
+/* --load: what the driver said, and where it disagrees with the verdicts. */
+static void print_load(const mg_scan_result *res)
 {
-    mg_arch a[128];
-    size_t n = mg_report_archs(r, k, a, 128);
-    jw_begin_arr(w);
-    for (size_t i = 0; i < n; i++) {
-        char s[24];
-        jw_str(w, mg_arch_str(a[i], prefix, s, sizeof s));
+    const mg_device *dev = &res->device;
+    mg_load_result sum = {0};
+    size_t files = 0;
+    for (size_t i = 0; i < res->nreports; i++) {
+        const mg_load_result *lr = &res->load[i];
+        if (!lr->tried)
+            continue;
+        files++;
+        sum.loaded += lr->loaded;
+        sum.refused += lr->refused;
+        sum.empty_refused += lr->empty_refused;
+        sum.crashed += lr->crashed;
+        sum.timeout += lr->timeout;
+        sum.not_tried += lr->not_tried;
+        sum.ndisagree += lr->ndisagree;
     }
-    jw_end_arr(w);
-}
-
-static void json_target(jw *w, const mg_target *t)
-{
-    char s[32];
-    jw_begin_obj(w);
-    jw_key(w, "name");
-    jw_str(w, t->name);
-    jw_key(w, "sm");
-    snprintf(s, sizeof s, "sm_%u", t->cc);
-    jw_str(w, s);
-    jw_key(w, "cc");
-    snprintf(s, sizeof s, "%u.%u", t->cc / 10, t->cc % 10);
-    jw_str(w, s);
-    jw_key(w, "driver");
-    if (mg_driver_known(t->driver))
-        jw_str(w, mg_driver_str(t->driver, s, sizeof s));
-    else
-        jw_null(w);
-    jw_end_obj(w);
-}
-
-static void json_report(jw *w, const mg_report *r, int list, const load_result *lr)
-{
-    jw_begin_obj(w);
-    jw_key(w, "path");
-    jw_str(w, r->path);
-    if (r->err) {
-        jw_key(w, "error");
-        jw_begin_obj(w);
-        jw_key(w, "code");
-        jw_str(w, mg_strerror((mg_err)r->err));
-        jw_key(w, "detail");
-        jw_str(w, r->detail);
-        jw_end_obj(w);
-        jw_end_obj(w);
-        return;
-    }
-    jw_key(w, "error");
-    jw_null(w);
-    jw_key(w, "size");
-    jw_uint(w, r->size);
-    jw_key(w, "machine");
-    jw_str(w, r->machine == 62 ? "x86-64" : r->machine == 183 ? "aarch64" : r->machine == 190 ? "cuda" : "other");
-    jw_key(w, "fatbins");
-    jw_uint(w, r->nfatbins);
-    jw_key(w, "sass");
-    json_archs(w, r, MG_KIND_SASS, "sm_");
-    jw_key(w, "ptx");
-    json_archs(w, r, MG_KIND_PTX, "compute_");
-    jw_key(w, "ltoir");
-    json_archs(w, r, MG_KIND_LTOIR, "lto_");
-    jw_key(w, "images");
-    jw_begin_obj(w);
-    jw_key(w, "sass");
-    jw_uint(w, r->images[MG_KIND_SASS]);
-    jw_key(w, "ptx");
-    jw_uint(w, r->images[MG_KIND_PTX]);
-    jw_key(w, "ltoir");
-    jw_uint(w, r->images[MG_KIND_LTOIR]);
-    jw_key(w, "unknown");
-    jw_uint(w, r->images[MG_KIND_UNKNOWN]);
-    jw_end_obj(w);
-    jw_key(w, "relocatable");
-    jw_uint(w, r->nrelocatable);
-    jw_key(w, "empty");
-    jw_uint(w, r->nempty);
-    jw_key(w, "sm_mismatch");
-    jw_uint(w, r->sm_mismatch);
-    jw_key(w, "note");
-    jw_str(w, r->detail);
-    jw_key(w, "verdicts");
-    jw_begin_arr(w);
-    for (size_t t = 0; t < r->nverdicts; t++) {
-        const mg_verdict *v = &r->verdicts[t];
-        char s[32];
-        jw_begin_obj(w);
-        jw_key(w, "target");
-        jw_str(w, v->target.name);
-        jw_key(w, "status");
-        jw_str(w, mg_status_str(v->status));
-        jw_key(w, "covered");
-        jw_uint(w, v->covered);
-        jw_key(w, "total");
-        jw_uint(w, v->total);
-        jw_key(w, "jit");
-        jw_uint(w, v->jit);
-        jw_key(w, "other_sets");
-        jw_uint(w, v->other_sets);
-        jw_key(w, "need_ptx_isa");
-        if (v->need_isa) {
-            snprintf(s, sizeof s, "%u.%u", v->need_isa / 10, v->need_isa % 10);
-            jw_str(w, s);
-        } else {
-            jw_null(w);
+    char d[32];
+    printf("\n%sDriver check%s on %s (sm_%u, driver %s, CUDA %d.%d): %zu files\n", col(C_BOLD), col(C_RESET),
+           dev->name, dev->cc, mg_driver_str(dev->driver, d, sizeof d), dev->cuda_version / 1000,
+           dev->cuda_version % 1000 / 10, files);
+    printf("  %u fatbins loaded, %u refused as mlgate predicted, %u empty ones refused (harmless),\n"
+           "  %u crashed the driver, %u ran out of time, %u not loaded directly (relocatable, LTO-IR, or no time left)\n",
+           sum.loaded, sum.refused, sum.empty_refused, sum.crashed, sum.timeout, sum.not_tried);
+    printf("  %s%u disagreement%s with the static verdict%s\n", sum.ndisagree ? col(C_RED) : col(C_GREEN),
+           sum.ndisagree, sum.ndisagree == 1 ? "" : "s", col(C_RESET));
+    for (size_t i = 0; i < res->nreports; i++) {
+        const mg_load_result *lr = &res->load[i];
+        if (lr->skipped)
+            printf("  %s: not verified: %s\n", res->reports[i]->path, lr->skipped);
+        for (uint32_t k = 0; k < lr->ndisagree && k < MG_LOAD_MAX_DISAGREE; k++) {
+            char a[256];
+            mg_fatbin_archs_str(res->reports[i], lr->disagree[k].fatbin, a, sizeof a);
+            printf("  %s fatbin #%u [%s]: mlgate says %s, driver: %s (%d)\n", res->reports[i]->path,
+                   lr->disagree[k].fatbin, a, mg_status_str((mg_status)lr->disagree[k].status),
+                   lr->disagree[k].code ? mg_cu_name(lr->disagree[k].code) : "loaded", lr->disagree[k].code);
         }
-        jw_key(w, "need_driver");
-        if (mg_driver_known(v->need_driver))
-            jw_str(w, mg_driver_str(v->need_driver, s, sizeof s));
-        else
-            jw_null(w);
-        jw_key(w, "reason");
-        jw_str(w, v->reason);
-        jw_key(w, "missing_fatbins");
-        jw_uint(w, v->nmissing);
-        jw_key(w, "missing_kernel_count");
-        jw_uint(w, v->missing_kernels);
-        jw_key(w, "missing_kernels");
-        jw_begin_arr(w);
-        for (uint32_t m = 0; m < v->nmissing_kept; m++)
-            for (uint32_t k = 0; k < v->missing[m].nnames; k++)
-                jw_str(w, v->missing[m].names[k]);
-        jw_end_arr(w);
-        jw_key(w, "missing");
-        jw_begin_arr(w);
-        for (uint32_t m = 0; m < v->nmissing_kept; m++) {
-            const mg_missing *x = &v->missing[m];
-            jw_begin_obj(w);
-            jw_key(w, "fatbin");
-            jw_uint(w, x->fatbin);
-            jw_key(w, "where");
-            jw_str(w, mg_where_str(r->fatbins[x->fatbin].where));
-            jw_key(w, "offset");
-            jw_uint(w, r->fatbins[x->fatbin].off);
-            jw_key(w, "archs");
-            jw_begin_arr(w);
-            for (uint32_t k = 0; k < r->fatbins[x->fatbin].count; k++) {
-                char a[24];
-                jw_str(w, mg_entry_arch_str(&r->entries[r->fatbins[x->fatbin].first + k], a, sizeof a));
-            }
-            jw_end_arr(w);
-            jw_key(w, "why");
-            jw_str(w, why_str(x->why));
-            jw_key(w, "kernels");
-            jw_uint(w, x->nkernels);
-            jw_end_obj(w);
-        }
-        jw_end_arr(w);
-        jw_end_obj(w);
     }
-    jw_end_arr(w);
-    if (lr && lr->tried) {
-        jw_key(w, "load");
-        scan_load_json(w, r, lr);
-    }
-    if (list) {
-        jw_key(w, "fatbin_list");
-        jw_begin_arr(w);
-        for (uint32_t i = 0; i < r->nfatbins; i++) {
-            const mg_fatbin *f = &r->fatbins[i];
-            jw_begin_obj(w);
-            jw_key(w, "where");
-            jw_str(w, mg_where_str(f->where));
-            jw_key(w, "offset");
-            jw_uint(w, f->off);
-            jw_key(w, "size");
-            jw_uint(w, f->size);
-            jw_key(w, "kernels");
-            jw_int(w, f->nkernels);
-            jw_key(w, "entries");
-            jw_begin_arr(w);
-            for (uint32_t k = 0; k < f->count; k++) {
-                const mg_entry *e = &r->entries[f->first + k];
-                char s[24];
-                jw_begin_obj(w);
-                jw_key(w, "kind");
-                jw_str(w, mg_kind_str(e->kind));
-                jw_key(w, "arch");
-                jw_str(w, mg_entry_arch_str(e, s, sizeof s));
-                jw_key(w, "version");
-                snprintf(s, sizeof s, "%u.%u", e->version / 10, e->version % 10);
-                jw_str(w, s);
-                jw_key(w, "compression");
-                jw_str(w, mg_codec_str(e->codec));
-                jw_key(w, "stored");
-                jw_uint(w, e->size);
-                jw_key(w, "size");
-                jw_uint(w, e->usize);
-                jw_key(w, "relocatable");
-                jw_bool(w, e->relocatable);
-                jw_key(w, "cubin_sm");
-                if (e->cubin_sm)
-                    jw_uint(w, e->cubin_sm);
-                else
-                    jw_null(w);
-                jw_end_obj(w);
-            }
-            jw_end_arr(w);
-            jw_end_obj(w);
-        }
-        jw_end_arr(w);
-    }
-    jw_end_obj(w);
-}
-
-static void print_json(mg_report **rs, size_t n, const mg_target *tg, size_t nt, const mg_scan_result *res,
-                       double secs, int list, const load_result *lr, const mg_device *dev)
-{
-    jw w = {stdout, 0, {0}, 0};
-    jw_begin_obj(&w);
-    jw_key(&w, "mlgate");
-    jw_str(&w, MLGATE_VERSION);
-    jw_key(&w, "command");
-    jw_str(&w, "scan");
-    jw_key(&w, "targets");
-    jw_begin_arr(&w);
-    for (size_t t = 0; t < nt; t++)
-        json_target(&w, &tg[t]);
-    jw_end_arr(&w);
-    jw_key(&w, "files");
-    jw_begin_arr(&w);
-    size_t nerr = 0, fails = 0;
-    for (size_t i = 0; i < n; i++) {
-        json_report(&w, rs[i], list, lr ? &lr[i] : NULL);
-        nerr += rs[i]->err != 0;
-        fails += !rs[i]->err && mg_report_worst(rs[i]) >= MG_ST_PARTIAL;
-    }
-    jw_end_arr(&w);
-    if (dev) {
-        char d[32];
-        jw_key(&w, "device");
-        jw_begin_obj(&w);
-        jw_key(&w, "name");
-        jw_str(&w, dev->name);
-        jw_key(&w, "cc");
-        snprintf(d, sizeof d, "%u.%u", dev->cc / 10, dev->cc % 10);
-        jw_str(&w, d);
-        jw_key(&w, "driver");
-        jw_str(&w, mg_driver_str(dev->driver, d, sizeof d));
-        jw_key(&w, "cuda");
-        jw_int(&w, dev->cuda_version);
-        jw_end_obj(&w);
-    }
-    jw_key(&w, "summary");
-    jw_begin_obj(&w);
-    jw_key(&w, "files_examined");
-    jw_uint(&w, res->files);
-    jw_key(&w, "files_reported");
-    jw_uint(&w, n);
-    jw_key(&w, "failing");
-    jw_uint(&w, fails);
-    jw_key(&w, "errors");
-    jw_uint(&w, nerr);
-    jw_key(&w, "skipped");
-    jw_uint(&w, res->skipped);
-    jw_key(&w, "bytes");
-    jw_uint(&w, res->bytes);
-    jw_key(&w, "seconds");
-    jw_num(&w, secs);
-    jw_end_obj(&w);
-    jw_end_obj(&w);
 }
 
 static void list_gpus(void)
@@ -594,6 +321,19 @@ static void list_gpus(void)
     }
 }
 
+/* Without --gpu: this machine's GPUs, said on stderr. */
+static void say_detected(const mg_targets *t)
+{
+    char dv[32];
+    if (t->n)
+        fprintf(stderr, "mlgate scan: judging against this machine's %zu GPU%s (%s%s%s); --gpu chooses others\n",
+                t->n, t->n == 1 ? "" : "s", t->backend, mg_driver_known(t->t[0].driver) ? ", driver " : "",
+                mg_driver_known(t->t[0].driver) ? mg_driver_str(t->t[0].driver, dv, sizeof dv) : "");
+    else
+        fprintf(stderr, "mlgate scan: no GPU found on this machine (%s): listing what each file carries; "
+                "--gpu judges against named GPUs\n", t->note);
+}
+
 int cmd_scan(int argc, char **argv)
 {
     enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET, O_NODETECT };
@@ -607,31 +347,25 @@ int cmd_scan(int argc, char **argv)
         {"load", no_argument, 0, O_LOAD},       {"load-budget", required_argument, 0, O_BUDGET},
         {"no-detect", no_argument, 0, O_NODETECT},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    mg_target targets[MAX_TARGETS];
-    size_t ntargets = 0;
-    mg_driver driver = {0, 0, 0};
     mg_scan_opts o = {0};
-    int json = 0, list = 0, verbose = 0, load = 0, no_detect = 0, c;
-    double budget = 120;
+    mg_target_spec ts = {0};
+    int json = 0, list = 0, verbose = 0, no_detect = 0, c;
     const char *colour_mode = "auto";
-    char err[512];
+    char gpus[4096] = "";
+    for (int i = 1; i < argc; i++)   /* --json anywhere: errors before it are JSON too */
+        json |= !strcmp(argv[i], "--json");
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:d:lvj:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'g': {
-            size_t n;
-            if (mg_targets_parse(optarg, targets + ntargets, MAX_TARGETS - ntargets, &n, err, sizeof err)) {
-                fprintf(stderr, "mlgate scan: %s\n", err);
-                return EXIT_USAGE;
-            }
-            ntargets += n;
+        case 'g':   /* repeatable: the lists add up */
+            if (strlen(gpus) + strlen(optarg) + 2 > sizeof gpus)
+                return cli_usage("scan", json, "--gpu lists are too long");
+            strcat(strcat(gpus, *gpus ? "," : ""), optarg);
             break;
-        }
         case 'd':
-            if (mg_driver_parse(optarg, &driver)) {
-                fprintf(stderr, "mlgate scan: '%s' is not a driver version (like 580.65.06 or 580)\n", optarg);
-                return EXIT_USAGE;
-            }
+            if (mg_driver_parse(optarg, &o.load_driver))
+                return cli_usage("scan", json, "'%s' is not a driver version (like 580.65.06 or 580)", optarg);
+            ts.driver = optarg;
             break;
         case O_JSON: json = 1; break;
         case 'l': list = 1; o.deep = 1; break;   /* a listing shows kernel counts */
@@ -640,27 +374,21 @@ int cmd_scan(int argc, char **argv)
         case O_ALL: o.keep_all = 1; break;
         case 'j':
             o.threads = atoi(optarg);
-            if (o.threads < 1 || o.threads > 256) {
-                fprintf(stderr, "mlgate scan: --threads wants 1..256\n");
-                return EXIT_USAGE;
-            }
+            if (o.threads < 1 || o.threads > 256)
+                return cli_usage("scan", json, "--threads wants 1..256");
             break;
         case O_MAXMEM:
-            if (parse_size(optarg, &o.max_member) || o.max_member == 0) {
-                fprintf(stderr, "mlgate scan: '%s' is not a size (like 4G or 512M)\n", optarg);
-                return EXIT_USAGE;
-            }
+            if (mg_parse_size(optarg, &o.max_member) || o.max_member == 0)
+                return cli_usage("scan", json, "'%s' is not a size (like 4G or 512M)", optarg);
             break;
         case O_COLOR: colour_mode = optarg; break;
         case O_LISTGPUS: list_gpus(); return EXIT_PASS;
-        case O_LOAD: load = 1; break;
+        case O_LOAD: o.load = 1; break;
         case O_NODETECT: no_detect = 1; break;
         case O_BUDGET:
-            budget = atof(optarg);
-            if (budget <= 0) {
-                fprintf(stderr, "mlgate scan: --load-budget wants seconds > 0\n");
-                return EXIT_USAGE;
-            }
+            o.load_budget = atof(optarg);
+            if (o.load_budget <= 0)
+                return cli_usage("scan", json, "--load-budget wants seconds > 0");
             break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
         default: fprintf(stderr, "Try 'mlgate scan --help'.\n"); return EXIT_USAGE;
@@ -668,63 +396,21 @@ int cmd_scan(int argc, char **argv)
     }
     if (optind >= argc) {
         fprintf(stderr, "mlgate scan: no PATH given\n%s", help);
+        return json ? cli_usage("scan", json, "no PATH given") : EXIT_USAGE;
+    }
+    if (out_colour_init(colour_mode, stdout))
+        return cli_usage("scan", json, "--color wants auto, always or never");
+    ts.gpus = *gpus ? gpus : NULL;
+    ts.detect = !no_detect && !o.load;
+    mg_host_paths hp = {"", getenv("MLGATE_NVML")};
+    ts.host = &hp;
+    mg_targets t;
+    if (cli_targets("scan", json, &ts, &t))
         return EXIT_USAGE;
-    }
-    if (out_colour_init(colour_mode, stdout)) {
-        fprintf(stderr, "mlgate scan: --color wants auto, always or never\n");
-        return EXIT_USAGE;
-    }
-    if (ntargets == 0 && !load && !no_detect) {
-        /* No --gpu: judge against this machine's GPUs (NVML, else the PCI bus). */
-        mg_host_paths hp = {"", getenv("MLGATE_NVML")};
-        mg_gpu_probe *probe = malloc(sizeof *probe);
-        if (probe) {
-            mg_host_targets(&hp, targets, MAX_TARGETS, &ntargets, probe);
-            if (!mg_driver_known(driver))
-                driver = probe->driver;
-            char dv[32];
-            if (ntargets)
-                fprintf(stderr, "mlgate scan: judging against this machine's %zu GPU%s (%s%s%s); --gpu chooses others\n",
-                        ntargets, ntargets == 1 ? "" : "s", probe->backend,
-                        mg_driver_known(driver) ? ", driver " : "", mg_driver_known(driver) ? mg_driver_str(driver, dv, sizeof dv) : "");
-            else
-                fprintf(stderr, "mlgate scan: no GPU found on this machine (%s): listing what each file carries; "
-                        "--gpu judges against named GPUs\n", probe->ok && probe->backend[0] == 'n' ? "NVML sees none" : probe->error[0] ? probe->error : "none on the PCI bus");
-            free(probe);
-        }
-    }
-    for (size_t t = 0; t < ntargets; t++)
-        targets[t].driver = driver;
-    mg_device dev;
-    if (load) {
-        /* The GPU the driver sees becomes a target too: its verdicts are what the loads check. */
-        if (mg_load_device(0, &dev) != MG_OK) {
-            fprintf(stderr, "mlgate scan --load: %s\n", dev.err[0] ? dev.err : "no CUDA driver");
-            return EXIT_USAGE;
-        }
-        if (ntargets == MAX_TARGETS) {
-            fprintf(stderr, "mlgate scan: too many targets\n");
-            return EXIT_USAGE;
-        }
-        mg_target *t = &targets[ntargets++];
-        memset(t, 0, sizeof *t);
-        snprintf(t->name, sizeof t->name, "GPU0");
-        t->cc = dev.cc;
-        t->driver = mg_driver_known(driver) ? driver : dev.driver;
-        if (!mg_driver_known(t->driver)) {
-            /* No /proc/driver/nvidia/version (containers, VMs): its CUDA version bounds the PTX it JITs. */
-            size_t nrel;
-            const mg_cuda_release *rel = mg_cuda_table(&nrel);
-            mg_cuda want = (mg_cuda)(dev.cuda_version / 1000 * 10 + dev.cuda_version % 1000 / 10);
-            for (size_t k = 0; k < nrel; k++)
-                if (rel[k].cuda <= want)
-                    t->driver = rel[k].min_driver;
-        }
-        o.deep = 1;   /* count every kernel: the driver refuses empty fatbins */
-    }
-    o.targets = targets;
-    o.ntargets = ntargets;
-
+    if (!ts.gpus && ts.detect)
+        say_detected(&t);
+    o.targets = t.t;
+    o.ntargets = t.n;
     progress pr = {0};
     clock_gettime(CLOCK_MONOTONIC, &pr.start);
     pthread_mutex_init(&pr.lock, NULL);
@@ -734,35 +420,20 @@ int cmd_scan(int argc, char **argv)
     }
     mg_scan_result res;
     int rc = mg_scan_paths(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &res);
-    double secs = elapsed(&pr.start);
     if (pr.shown)
         fprintf(stderr, "\r\033[K");
     if (rc) {
-        fprintf(stderr, "mlgate scan: %s\n", mg_strerror((mg_err)rc));
+        cli_fail("scan", json, EXIT_USAGE, (mg_err)rc, "%s%s", o.load ? "--load: " : "", res.error);
         mg_scan_result_free(&res);
         return EXIT_USAGE;
     }
-    qsort(res.reports, res.nreports, sizeof *res.reports, by_severity);
-    load_result *lr = NULL;
-    if (load) {
-        lr = calloc(res.nreports ? res.nreports : 1, sizeof *lr);
-        if (!lr || scan_load(res.reports, res.nreports, &targets[ntargets - 1], budget, lr)) {
-            fprintf(stderr, "mlgate scan: out of memory\n");
-            return EXIT_USAGE;
-        }
-    }
     if (json)
-        print_json(res.reports, res.nreports, targets, ntargets, &res, secs, list, lr, load ? &dev : NULL);
+        mg_scan_json(stdout, &res, list);
     else
-        print_human(res.reports, res.nreports, targets, ntargets, &res, secs, verbose, list);
-    if (load && !json)
-        scan_load_print(res.reports, res.nreports, &dev, lr);
-    free(lr);
-
-    int status = EXIT_PASS;
-    for (size_t i = 0; i < res.nreports; i++)
-        if (res.reports[i]->err || mg_report_worst(res.reports[i]) >= MG_ST_PARTIAL)
-            status = EXIT_FAIL;
+        print_human(&res, verbose, list);
+    if (o.load && !json)
+        print_load(&res);
+    int status = mg_scan_exit_status(&res);
     mg_scan_result_free(&res);
     return status;
 }

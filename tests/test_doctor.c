@@ -63,11 +63,21 @@ static mg_gpu_probe nvml_as(const char *scenario)
 
 static int has_finding(const mg_doctor *d, int sev, const char *needle)
 {
-    for (size_t i = 0; i < d->nfindings; i++)
-        if (d->findings[i].severity == sev &&
-            (strstr(d->findings[i].cause, needle) || strstr(d->findings[i].fix, needle)))
+    for (size_t i = 0; i < mg_doctor_nfindings(d); i++) {
+        const mg_finding *f = mg_doctor_finding(d, i);
+        if (f->severity == sev && (strstr(f->cause, needle) || (f->fix && strstr(f->fix, needle))))
             return 1;
+    }
     return 0;
+}
+
+/* A fresh audit (the previous one freed). */
+static mg_doctor *rerun(mg_doctor *d, const mg_host_paths *p, const mg_doctor_opts *o)
+{
+    mg_doctor_free(d);
+    d = mg_doctor_run(p, o);
+    assert_non_null(d);
+    return d;
 }
 
 static void asymmetric_workstation(void **state)
@@ -96,9 +106,12 @@ static void asymmetric_workstation(void **state)
 
     /* scan's default targets: both GPUs, with the driver. */
     mg_host_paths p = {"", FAKE_NVML};
-    mg_target t[8];
-    size_t n;
-    mg_host_targets(&p, t, 8, &n, &g);
+    mg_target_spec spec = {.detect = 1, .host = &p};
+    mg_targets tg;
+    char err[256];
+    assert_int_equal(mg_targets_make(&spec, &tg, err, sizeof err), MG_OK);
+    const mg_target *t = tg.t;
+    size_t n = tg.n;
     assert_int_equal(n, 2);
     assert_int_equal(t[0].cc, 120);
     assert_int_equal(t[0].driver.major, 580);
@@ -191,20 +204,20 @@ static void cpu_and_numa(void **state)
     for (int nodes = 1; nodes <= 4; nodes += 3) {
         threadripper(nodes);
         mg_host_paths p = {root, "/nonexistent/libnvidia-ml.so.1"};
-        mg_doctor *d = malloc(sizeof *d);
-        mg_doctor_run(&p, &hermetic, d);
-        assert_true(d->cpu_ok);
-        assert_string_equal(d->cpu.arch, "x86_64");
-        assert_int_equal(d->cpu.logical, 192);
-        assert_int_equal(d->cpu.physical, 96);
-        assert_true(d->cpu.features & MG_CPU_AVX512BF16);
-        assert_false(d->cpu.features & MG_CPU_AMX_TILE);
-        assert_int_equal(d->mem.nnodes, (size_t)nodes);
-        assert_int_equal(d->mem.nodes[0].ncpus, 192 / nodes);
-        assert_true(d->mem.total == 395182080ull * 1024);
+        mg_doctor *d = NULL;
+        d = rerun(d, &p, &hermetic);
+        assert_true(mg_doctor_facts(d)->cpu_ok);
+        assert_string_equal(mg_doctor_facts(d)->cpu.arch, "x86_64");
+        assert_int_equal(mg_doctor_facts(d)->cpu.logical, 192);
+        assert_int_equal(mg_doctor_facts(d)->cpu.physical, 96);
+        assert_true(mg_doctor_facts(d)->cpu.features & MG_CPU_AVX512BF16);
+        assert_false(mg_doctor_facts(d)->cpu.features & MG_CPU_AMX_TILE);
+        assert_int_equal(mg_doctor_facts(d)->mem.nnodes, (size_t)nodes);
+        assert_int_equal(mg_doctor_facts(d)->mem.nodes[0].ncpus, 192 / nodes);
+        assert_true(mg_doctor_facts(d)->mem.total == 395182080ull * 1024);
         assert_int_equal(has_finding(d, MG_SEV_WARN, "NUMA nodes"), nodes > 1);
         assert_true(has_finding(d, MG_SEV_WARN, "no NVIDIA GPU"));
-        free(d);
+        mg_doctor_free(d);
     }
 }
 
@@ -228,22 +241,22 @@ static void arm_and_pci_fallback(void **state)
     put("/.dockerenv", "\n");
     setenv("FAKE_NVML_SCENARIO", "noload", 1);
     mg_host_paths p = {root, FAKE_NVML};
-    mg_doctor *d = malloc(sizeof *d);
-    mg_doctor_run(&p, &hermetic, d);
-    assert_string_equal(d->cpu.arch, "aarch64");
-    assert_int_equal(d->cpu.logical, 2);
-    assert_true(d->cpu.features & MG_CPU_SVE2);
-    assert_true(d->cpu.features & MG_CPU_I8MM);
-    assert_true(d->cpu.features & MG_CPU_NEON);
-    assert_false(d->nvml.ok);
-    assert_int_equal(d->pci.ngpus, 1);
-    assert_string_equal(d->pci.gpus[0].name, "RTX 5090");
-    assert_int_equal(d->pci.gpus[0].cc, 120);
+    mg_doctor *d = NULL;
+    d = rerun(d, &p, &hermetic);
+    assert_string_equal(mg_doctor_facts(d)->cpu.arch, "aarch64");
+    assert_int_equal(mg_doctor_facts(d)->cpu.logical, 2);
+    assert_true(mg_doctor_facts(d)->cpu.features & MG_CPU_SVE2);
+    assert_true(mg_doctor_facts(d)->cpu.features & MG_CPU_I8MM);
+    assert_true(mg_doctor_facts(d)->cpu.features & MG_CPU_NEON);
+    assert_false(mg_doctor_facts(d)->nvml.ok);
+    assert_int_equal(mg_doctor_facts(d)->pci.ngpus, 1);
+    assert_string_equal(mg_doctor_facts(d)->pci.gpus[0].name, "RTX 5090");
+    assert_int_equal(mg_doctor_facts(d)->pci.gpus[0].cc, 120);
     /* In a container without /dev/nvidia*: the finding says how to give it the GPU. */
-    assert_true(d->in_container);
+    assert_true(mg_doctor_facts(d)->in_container);
     assert_true(has_finding(d, MG_SEV_FAIL, "--gpus all"));
     assert_int_equal(mg_doctor_worst(d), MG_SEV_FAIL);
-    free(d);
+    mg_doctor_free(d);
 }
 
 static void mismatch_and_mig(void **state)
@@ -251,25 +264,25 @@ static void mismatch_and_mig(void **state)
     (void)state;
     threadripper(1);
     mg_host_paths p = {root, FAKE_NVML};
-    mg_doctor *d = malloc(sizeof *d);
+    mg_doctor *d = NULL;
     setenv("FAKE_NVML_SCENARIO", "mismatch", 1);
-    mg_doctor_run(&p, &hermetic, d);
+    d = rerun(d, &p, &hermetic);
     assert_true(has_finding(d, MG_SEV_FAIL, "reboot"));
     setenv("FAKE_NVML_SCENARIO", "mig_busy", 1);
-    mg_doctor_run(&p, &hermetic, d);
+    d = rerun(d, &p, &hermetic);
     assert_true(has_finding(d, MG_SEV_WARN, "MIG enabled"));
     assert_true(has_finding(d, MG_SEV_WARN, "something else holds its memory"));
     setenv("FAKE_NVML_SCENARIO", "1080ti", 1);
-    mg_doctor_run(&p, &hermetic, d);
+    d = rerun(d, &p, &hermetic);
     assert_true(has_finding(d, MG_SEV_WARN, "sm_61"));
     assert_true(has_finding(d, MG_SEV_OK, "CUDA 12.9"));
     setenv("FAKE_NVML_SCENARIO", "nolibcuda", 1);
-    mg_doctor_run(&p, &hermetic, d);
+    d = rerun(d, &p, &hermetic);
     assert_true(has_finding(d, MG_SEV_WARN, "libcuda.so.1 was not found"));
     setenv("FAKE_NVML_SCENARIO", "gb10", 1);
-    mg_doctor_run(&p, &hermetic, d);
+    d = rerun(d, &p, &hermetic);
     assert_true(has_finding(d, MG_SEV_OK, "shares system memory"));
-    free(d);
+    mg_doctor_free(d);
 }
 
 static void hostile_trees(void **state)
@@ -290,22 +303,22 @@ static void hostile_trees(void **state)
     put("/sys/bus/pci/devices/bad/device", "0xfffffffff\n");
     put("/sys/fs/cgroup/memory.max", "max\n");
     mg_host_paths p = {root, "/nonexistent/libnvidia-ml.so.1"};
-    mg_doctor *d = malloc(sizeof *d);
-    mg_doctor_run(&p, &hermetic, d);
-    assert_int_equal(d->mem.cgroup_limit, 0);
-    assert_int_equal(d->mem.nnodes, 1);
-    assert_int_equal(d->pci.ngpus, 1);
-    assert_int_equal(d->pci.gpus[0].cc, 0);   /* an unknown device id is not guessed */
-    free(d);
+    mg_doctor *d = NULL;
+    d = rerun(d, &p, &hermetic);
+    assert_int_equal(mg_doctor_facts(d)->mem.cgroup_limit, 0);
+    assert_int_equal(mg_doctor_facts(d)->mem.nnodes, 1);
+    assert_int_equal(mg_doctor_facts(d)->pci.ngpus, 1);
+    assert_int_equal(mg_doctor_facts(d)->pci.gpus[0].cc, 0);   /* an unknown device id is not guessed */
+    mg_doctor_free(d);
     /* An empty root: nothing readable at all. */
     fresh_root();
     mg_host_paths q = {root, "/nonexistent/libnvidia-ml.so.1"};
-    d = malloc(sizeof *d);
-    mg_doctor_run(&q, &hermetic, d);
-    assert_false(d->cpu_ok);
-    assert_false(d->mem_ok);
-    assert_true(d->nfindings > 0);
-    free(d);
+    d = NULL;
+    d = rerun(d, &q, &hermetic);
+    assert_false(mg_doctor_facts(d)->cpu_ok);
+    assert_false(mg_doctor_facts(d)->mem_ok);
+    assert_true(mg_doctor_nfindings(d) > 0);
+    mg_doctor_free(d);
 }
 
 /* A venv with a CUDA 12.1 torch whose library stops at sm_90, on an RTX 5090; and a CPU-only torch. */
@@ -330,24 +343,24 @@ static void python_envs(void **state)
     const char *pythons[] = {py, cpu};
     mg_doctor_opts o = {NULL, 0, pythons, 2, 1, 0, 1};
     mg_host_paths p = {root, FAKE_NVML};
-    mg_doctor *d = malloc(sizeof *d);
-    mg_doctor_run(&p, &o, d);
-    assert_int_equal(d->npyenvs, 2);
-    assert_string_equal(d->pyenvs[0].torch_version, "2.5.1+cu121");
-    assert_string_equal(d->pyenvs[0].torch_cuda, "12.1");
-    assert_string_equal(d->pyenvs[0].python, "3.12");
-    assert_true(d->pyenvs[1].has_torch);
-    assert_string_equal(d->pyenvs[1].torch_cuda, "");
+    mg_doctor *d = NULL;
+    d = rerun(d, &p, &o);
+    assert_int_equal(mg_doctor_facts(d)->npyenvs, 2);
+    assert_string_equal(mg_doctor_facts(d)->pyenvs[0].torch_version, "2.5.1+cu121");
+    assert_string_equal(mg_doctor_facts(d)->pyenvs[0].torch_cuda, "12.1");
+    assert_string_equal(mg_doctor_facts(d)->pyenvs[0].python, "3.12");
+    assert_true(mg_doctor_facts(d)->pyenvs[1].has_torch);
+    assert_string_equal(mg_doctor_facts(d)->pyenvs[1].torch_cuda, "");
     assert_true(has_finding(d, MG_SEV_FAIL, "no CUDA at all"));
     assert_true(has_finding(d, MG_SEV_FAIL, "torch/lib/libtorch_cuda.so"));   /* sm_80/sm_90 only, GPUs are sm_120 */
     assert_true(has_finding(d, MG_SEV_FAIL, "TORCH_CUDA_ARCH_LIST"));
     /* Disk: the directories given. */
     const char *models[] = {root};
     mg_doctor_opts o2 = {models, 1, NULL, 0, 1, 1, 1};
-    mg_doctor_run(&p, &o2, d);
-    assert_int_equal(d->ndisks, 1);
-    assert_true(d->disks[0].total > 0);
-    free(d);
+    d = rerun(d, &p, &o2);
+    assert_int_equal(mg_doctor_facts(d)->ndisks, 1);
+    assert_true(mg_doctor_facts(d)->disks[0].total > 0);
+    mg_doctor_free(d);
 }
 
 static int teardown(void **state)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "models/formats.h"
 #include "gguf_writer.h"
 #include "mlgate/mlgate.h"
 
@@ -74,7 +75,7 @@ static void ngl_counts_the_output_head(void **state)
 {
     (void)state;
     mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
-    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
     mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
     mg_fit_plan p;
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);   /* n_layer + 1: everything */
@@ -98,7 +99,7 @@ static void compute_buffers_as_measured(void **state)
     mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
     fm.n_embd = 1024;
     fm.n_vocab = 32000;
-    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
     mg_fit_opts o = {.n_ctx = 8192, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
     mg_fit_plan p;
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
@@ -132,7 +133,7 @@ static void tied_embeddings_are_duplicated(void **state)
     (void)state;
     mg_fit_model fm = model(100 * MIB, 50 * MIB, 0);
     assert_false(fm.has_output);
-    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
     mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
     mg_fit_plan p;
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
@@ -146,7 +147,8 @@ static void asymmetric_gpus_split_by_free_memory(void **state)
 {
     (void)state;
     mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
-    mg_fit_device gpus[2] = {{"RTX PRO 6000", 96 * GIB, 96 * GIB}, {"RTX 5090", 32 * GIB, 32 * GIB}};
+    mg_target gpus[2] = {{.name = "RTX PRO 6000", .mem_total = 96 * GIB, .mem_free = 96 * GIB},
+                         {.name = "RTX 5090", .mem_total = 32 * GIB, .mem_free = 32 * GIB}};
     mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
     mg_fit_plan p;
     mg_fit_evaluate(&fm, gpus, 2, &o, 5, 4096, &p);
@@ -164,7 +166,7 @@ static void search_reduces_layers_then_finds_the_largest_context(void **state)
     (void)state;
     mg_fit_model fm = model(1 * GIB, 256 * MIB, 1);
     /* 3.5 GiB usable after 10% headroom of ~3.9 GiB: the context + 457 MiB leave room for 2 blocks + output. */
-    mg_fit_device gpu = {"small", 4 * GIB, 4 * GIB - 100 * MIB};
+    mg_target gpu = {.name = "small", .mem_total = 4 * GIB, .mem_free = 4 * GIB - 100 * MIB};
     mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
     mg_fit_plan p;
     uint64_t max_ctx;
@@ -186,7 +188,7 @@ static void n_cpu_moe_moves_leading_experts(void **state)
     (void)state;
     mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, NULL);
     assert_int_equal(fm.n_exps_tensors, 4);
-    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
     mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = 3};
     mg_fit_plan p;
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
@@ -202,7 +204,7 @@ static void search_prefers_n_cpu_moe_for_moe_models(void **state)
 {
     (void)state;
     mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, NULL);
-    mg_fit_device gpu = {"small", 3 * GIB, 3 * GIB};
+    mg_target gpu = {.name = "small", .mem_total = 3 * GIB, .mem_free = 3 * GIB};
     mg_fit_opts o = {.n_ctx = 1024, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = -1};
     mg_fit_plan p;
     uint64_t max_ctx;
@@ -227,7 +229,7 @@ static void override_tensor_to_cpu(void **state)
 {
     (void)state;
     mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, "blk\\.[02]\\.ffn_up_exps");
-    mg_fit_device gpu = {"big", 80 * GIB, 80 * GIB};
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
     mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
     mg_fit_plan p;
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
@@ -259,17 +261,17 @@ static void safetensors_weights_kv_and_activations(void **state)
     snprintf(m.torch_dtype, sizeof m.torch_dtype, "bfloat16");
     m.hidden_size = 4096, m.layers = 32, m.heads = 32, m.kv_heads = 8, m.intermediate = 14336;
     mg_fit_st f;
-    assert_int_equal(mg_fit_safetensors(&m, 8192, 1, &f), MG_OK);
+    assert_int_equal(mg_fit_safetensors(&m, 8192, 1, 1, &f), MG_OK);
     assert_int_equal(f.weights, 16060522496ull);
     assert_int_equal(f.kv_per_token, 128 * 1024);       /* 2 x 32 x 8 x 128 x 2 */
     assert_int_equal(f.kv, 1 * GIB);
     /* 8192 x (3 x 14336 + 4 x 4096) x 2 = 928 MiB for an 8k prompt in one pass */
     assert_int_equal(f.activations, 928 * MIB);
-    assert_int_equal(mg_fit_safetensors(&m, 8192, 4, &f), MG_OK);
+    assert_int_equal(mg_fit_safetensors(&m, 8192, 4, 1, &f), MG_OK);
     assert_int_equal(f.kv, 4 * GIB);                     /* four sequences, four caches */
     /* Absurd numbers from a hostile config.json saturate instead of wrapping to something small. */
     m.layers = 999999999999999ull, m.intermediate = 999999999999999ull;
-    assert_int_equal(mg_fit_safetensors(&m, 1ull << 40, 1, &f), MG_OK);
+    assert_int_equal(mg_fit_safetensors(&m, 1ull << 40, 1, 1, &f), MG_OK);
     assert_true(f.kv == UINT64_MAX && f.activations == UINT64_MAX);
 }
 

@@ -31,7 +31,7 @@ static void expect(const char *file, uint32_t nfatbins, const want *w, size_t n,
             e->codec != w[i].codec || (w[i].version && e->version != w[i].version))
             fail_msg("%s entry %zu: kind %u sm %u var %u codec %u ver %u", file, i, e->kind, e->arch.sm,
                      e->arch.variant, e->codec, e->version);
-        if (e->kind == MG_KIND_SASS)   /* --deep decompressed it: the cubin agrees */
+        if (e->kind == MG_IMAGE_SASS)   /* --deep decompressed it: the cubin agrees */
             assert_int_equal(e->cubin_sm_ok, 1);
     }
     assert_int_equal(r->fatbins[0].where, where);
@@ -39,9 +39,9 @@ static void expect(const char *file, uint32_t nfatbins, const want *w, size_t n,
     mg_report_free(r);
 }
 
-#define S MG_KIND_SASS
-#define P MG_KIND_PTX
-#define L MG_KIND_LTOIR
+#define S MG_IMAGE_SASS
+#define P MG_IMAGE_PTX
+#define L MG_IMAGE_LTOIR
 
 static void plain_and_variants(void **state)
 {
@@ -110,7 +110,7 @@ static void shared_objects_and_stub(void **state)
     assert_int_equal(r->fatbins[1].nkernels, 2);
     assert_int_equal(r->fatbins[2].nkernels, 1);
     assert_int_equal(r->nempty, 1);
-    assert_int_equal(r->images[MG_KIND_SASS], 6);
+    assert_int_equal(r->images[MG_IMAGE_SASS], 6);
     mg_report_free(r);
 }
 

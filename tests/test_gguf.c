@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "models/formats.h"
 #include "gguf_writer.h"
 #include "mlgate/mlgate.h"
 

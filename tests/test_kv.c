@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "models/formats.h"
 #include "gguf_writer.h"
 #include "mlgate/mlgate.h"
 

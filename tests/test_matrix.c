@@ -10,11 +10,18 @@
 #include <string.h>
 
 #include "mlgate/mlgate.h"
-#include "mlgate/check.h"
 #include "gguf_writer.h"
 #include <unistd.h>
 
 #define GIB (1024ull * 1024 * 1024)
+
+/* A fresh plan in *p (the previous one freed). */
+static int replan(mg_plan **p, const mg_matrix *m, const mg_target *d, size_t n, double headroom)
+{
+    mg_plan_free(*p);
+    *p = NULL;
+    return mg_plan_make(m, d, n, headroom, p);
+}
 
 static mg_matrix *load(const char *name)
 {
@@ -31,14 +38,14 @@ static void reads_the_workstation_example(void **state)
 {
     (void)state;
     mg_matrix *m = load("workstation.yaml");
-    assert_int_equal(m->nmodels, 4);
-    assert_true(m->headroom > 0.099 && m->headroom < 0.101);
-    assert_true(m->deadline > 119.9 && m->deadline < 120.1);
-    assert_string_equal(m->gpus, "RTX 5090");
-    assert_string_equal(m->receipts, "/var/lib/mlgate/receipts.db");
-    const mg_matrix_model *tts = &m->models[0], *llm = &m->models[2], *img = &m->models[3];
+    assert_int_equal(mg_matrix_count(m), 4);
+    assert_true(mg_matrix_get_host(m)->headroom > 0.099 && mg_matrix_get_host(m)->headroom < 0.101);
+    assert_true(mg_matrix_get_host(m)->deadline > 119.9 && mg_matrix_get_host(m)->deadline < 120.1);
+    assert_string_equal(mg_matrix_get_host(m)->gpus, "RTX 5090");
+    assert_string_equal(mg_matrix_get_host(m)->receipts, "/var/lib/mlgate/receipts.db");
+    const mg_matrix_model *tts = mg_matrix_model_at(m, 0), *llm = mg_matrix_model_at(m, 2), *img = mg_matrix_model_at(m, 3);
     assert_string_equal(tts->name, "kokoro");
-    assert_int_equal(tts->kind, MG_KIND_TTS);
+    assert_int_equal(tts->kind, MG_MODEL_TTS);
     assert_int_equal(tts->memory, 2 * GIB);
     assert_string_equal(tts->probe.voice, "af_heart");
     assert_true(tts->timeout > 19.9 && tts->timeout < 20.1);
@@ -102,7 +109,7 @@ static void errors_name_line_and_column(void **state)
     assert_non_null(strstr(err, "more than 32 items"));
 }
 
-static int targets(const char *names, mg_fit_device *d)
+static int targets(const char *names, mg_target *d)
 {
     size_t n = 0;
     char list[256];
@@ -111,7 +118,7 @@ static int targets(const char *names, mg_fit_device *d)
         const mg_gpu_info *g = mg_gpu_find(t);
         assert_non_null(g);
         snprintf(d[n].name, sizeof d[n].name, "%s", g->name);
-        d[n].total = d[n].free = (uint64_t)g->mem_mib << 20;
+        d[n].mem_total = d[n].mem_free = (uint64_t)g->mem_mib << 20;
         n++;
     }
     return (int)n;
@@ -122,26 +129,26 @@ static void oversubscribed_two_gpu_host(void **state)
 {
     (void)state;
     mg_matrix *m = load("two-gpu-oversubscribed.yaml");
-    mg_fit_device d[3];
-    int n = targets(m->gpus, d);
+    mg_target d[3];
+    int n = targets(mg_matrix_get_host(m)->gpus, d);
     assert_int_equal(n, 2);
-    mg_plan *p = malloc(sizeof *p);
-    assert_int_equal(mg_plan_make(m, d, 2, m->headroom, p), MG_OK);
-    assert_false(p->ok);
-    assert_int_equal(p->resident_need, 167 * GIB);
-    assert_true(p->usable_total < 128 * GIB * 9 / 10 + GIB);
+    mg_plan *p = NULL;
+    assert_int_equal(replan(&p, m, d, 2, mg_matrix_get_host(m)->headroom), MG_OK);
+    assert_false(mg_plan_ok(p));
+    assert_int_equal(mg_plan_resident_need(p), 167 * GIB);
+    assert_true(mg_plan_usable(p) < 128 * GIB * 9 / 10 + GIB);
     int added = 0;
-    for (size_t f = 0; f < p->nfixes; f++) {
-        added += strstr(p->fixes[f], "add ") != NULL;
-        assert_null(strstr(p->fixes[f], "on-demand"));   /* qwen-vl-32b would not fit when loaded either */
+    for (size_t f = 0; f < mg_plan_nfixes(p); f++) {
+        added += strstr(mg_plan_fix(p, f), "add ") != NULL;
+        assert_null(strstr(mg_plan_fix(p, f), "on-demand"));   /* qwen-vl-32b would not fit when loaded either */
     }
     assert_int_equal(added, 1);
     /* with a third GPU of 96 GB it fits, and the 66 GB model lands on a 96 GB card */
     d[2] = d[0];
-    assert_int_equal(mg_plan_make(m, d, 3, m->headroom, p), MG_OK);
-    assert_true(p->ok);
-    assert_int_not_equal(p->models[1].gpu, 1);
-    free(p);
+    assert_int_equal(replan(&p, m, d, 3, mg_matrix_get_host(m)->headroom), MG_OK);
+    assert_true(mg_plan_ok(p));
+    assert_int_not_equal(mg_plan_model_at(p, 1)->gpu, 1);
+    mg_plan_free(p);
     mg_matrix_free(m);
 }
 
@@ -150,19 +157,19 @@ static void on_demand_models_that_exclude_each_other(void **state)
 {
     (void)state;
     mg_matrix *m = load("on-demand-conflict.yaml");
-    mg_fit_device d = {"32G", 32 * GIB, 32 * GIB};
-    mg_plan *p = malloc(sizeof *p);
-    assert_int_equal(mg_plan_make(m, &d, 1, m->headroom, p), MG_OK);
-    assert_true(p->ok);
-    assert_true(p->models[1].fits && p->models[2].fits);
-    assert_int_equal(p->models[2].nconflicts, 1);
-    assert_int_equal(p->models[2].conflicts[0], 1);   /* image: not together with vision */
-    assert_int_equal(p->models[0].nconflicts, 0);     /* residents have none */
+    mg_target d = {.name = "32G", .mem_total = 32 * GIB, .mem_free = 32 * GIB};
+    mg_plan *p = NULL;
+    assert_int_equal(replan(&p, m, &d, 1, mg_matrix_get_host(m)->headroom), MG_OK);
+    assert_true(mg_plan_ok(p));
+    assert_true(mg_plan_model_at(p, 1)->fits && mg_plan_model_at(p, 2)->fits);
+    assert_int_equal(mg_plan_model_at(p, 2)->nconflicts, 1);
+    assert_int_equal(mg_plan_model_at(p, 2)->conflicts[0], 1);   /* image: not together with vision */
+    assert_int_equal(mg_plan_model_at(p, 0)->nconflicts, 0);     /* residents have none */
     /* on two GPUs they no longer exclude each other */
-    mg_fit_device two[2] = {d, d};
-    assert_int_equal(mg_plan_make(m, two, 2, m->headroom, p), MG_OK);
-    assert_int_equal(p->models[2].nconflicts, 0);
-    free(p);
+    mg_target two[2] = {d, d};
+    assert_int_equal(replan(&p, m, two, 2, mg_matrix_get_host(m)->headroom), MG_OK);
+    assert_int_equal(mg_plan_model_at(p, 2)->nconflicts, 0);
+    mg_plan_free(p);
     mg_matrix_free(m);
 }
 
@@ -180,26 +187,26 @@ static void memory_from_files_and_bad_pins(void **state)
              FIXTURES);
     mg_matrix *m = NULL;
     assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
-    mg_fit_device d = {"24G", 24 * GIB, 24 * GIB};
-    mg_plan *p = malloc(sizeof *p);
-    mg_plan_make(m, &d, 1, 0.1, p);
-    assert_string_equal(p->models[0].source, "gguf");
-    assert_true(p->models[0].need > 700ull << 20 && p->models[0].need < 800ull << 20);
-    assert_true(p->models[0].fits);
-    assert_non_null(strstr(p->models[1].why, "cannot read /nonexistent/x.gguf"));
-    assert_non_null(strstr(p->models[2].why, "pinned to GPU 3, but there are 1"));
-    assert_string_equal(p->models[3].source, "none");          /* counted as 0, said, not refused */
-    assert_true(p->models[3].fits && p->models[3].need == 0 && p->models[3].note);
-    assert_false(p->ok);
+    mg_target d = {.name = "24G", .mem_total = 24 * GIB, .mem_free = 24 * GIB};
+    mg_plan *p = NULL;
+    replan(&p, m, &d, 1, 0.1);
+    assert_string_equal(mg_plan_model_at(p, 0)->source, "gguf");
+    assert_true(mg_plan_model_at(p, 0)->need > 700ull << 20 && mg_plan_model_at(p, 0)->need < 800ull << 20);
+    assert_true(mg_plan_model_at(p, 0)->fits);
+    assert_non_null(strstr(mg_plan_model_at(p, 1)->why, "cannot read /nonexistent/x.gguf"));
+    assert_non_null(strstr(mg_plan_model_at(p, 2)->why, "pinned to GPU 3, but there are 1"));
+    assert_string_equal(mg_plan_model_at(p, 3)->source, "none");          /* counted as 0, said, not refused */
+    assert_true(mg_plan_model_at(p, 3)->fits && mg_plan_model_at(p, 3)->need == 0 && mg_plan_model_at(p, 3)->note);
+    assert_false(mg_plan_ok(p));
     mg_matrix_free(m);
     /* an on-demand model whose file cannot be read does not pass either */
     static const char od[] = "models:\n  - {name: gone, kind: llm, endpoint: http://x, file: /nonexistent/x.gguf,"
                              " residency: on-demand}\n";
     assert_int_equal(mg_matrix_parse(od, strlen(od), "m.yaml", &m, err, sizeof err), MG_OK);
-    mg_plan_make(m, &d, 1, 0.1, p);
-    assert_false(p->models[0].fits);
-    assert_false(p->ok);
-    free(p);
+    replan(&p, m, &d, 1, 0.1);
+    assert_false(mg_plan_model_at(p, 0)->fits);
+    assert_false(mg_plan_ok(p));
+    mg_plan_free(p);
     mg_matrix_free(m);
 }
 
@@ -280,20 +287,20 @@ static void quantize_fix(void **state)
     snprintf(yaml, sizeof yaml, "models:\n  - {name: big, kind: llm, endpoint: http://x, file: %s, ctx: 512}\n", path);
     mg_matrix *m = NULL;
     assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
-    mg_fit_device d = {"2.5G", 5 * GIB / 2, 5 * GIB / 2};
-    mg_plan *p = malloc(sizeof *p);
-    mg_plan_make(m, &d, 1, 0.0, p);
-    assert_false(p->ok);
-    assert_true(p->models[0].bpw > 15.9 && p->models[0].bpw < 16.1);
+    mg_target d = {.name = "2.5G", .mem_total = 5 * GIB / 2, .mem_free = 5 * GIB / 2};
+    mg_plan *p = NULL;
+    replan(&p, m, &d, 1, 0.0);
+    assert_false(mg_plan_ok(p));
+    assert_true(mg_plan_model_at(p, 0)->bpw > 15.9 && mg_plan_model_at(p, 0)->bpw < 16.1);
     int quant = 0;
-    for (size_t i = 0; i < p->nfixes; i++)
-        quant += strstr(p->fixes[i], "quantize 'big' to Q4_K_M") != NULL;
+    for (size_t i = 0; i < mg_plan_nfixes(p); i++)
+        quant += strstr(mg_plan_fix(p, i), "quantize 'big' to Q4_K_M") != NULL;
     assert_int_equal(quant, 1);
-    mg_fit_device d2 = {"1G", GIB, GIB};   /* too small even quantized (0.6 GiB + the 700 MiB runtime) */
-    mg_plan_make(m, &d2, 1, 0.0, p);
-    for (size_t i = 0; i < p->nfixes; i++)
-        assert_null(strstr(p->fixes[i], "quantize"));
-    free(p);
+    mg_target d2 = {.name = "1G", .mem_total = GIB, .mem_free = GIB};   /* too small even quantized (0.6 GiB + runtime) */
+    replan(&p, m, &d2, 1, 0.0);
+    for (size_t i = 0; i < mg_plan_nfixes(p); i++)
+        assert_null(strstr(mg_plan_fix(p, i), "quantize"));
+    mg_plan_free(p);
     mg_matrix_free(m);
     unlink(path);
     rmdir(dir);

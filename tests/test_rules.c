@@ -147,8 +147,8 @@ static mg_entry E(uint8_t kind, uint16_t sm, uint8_t var, uint16_t ver)
 static void fatbin_judgment(void **state)
 {
     (void)state;
-    mg_target t = {"sm_120", 120, {0, 0, 0}};
-    mg_entry e[3] = {E(MG_KIND_SASS, 80, 0, 18), E(MG_KIND_SASS, 90, 0, 18), E(MG_KIND_PTX, 90, 0, 90)};
+    mg_target t = {.name = "sm_120", .cc = 120};
+    mg_entry e[3] = {E(MG_IMAGE_SASS, 80, 0, 18), E(MG_IMAGE_SASS, 90, 0, 18), E(MG_IMAGE_PTX, 90, 0, 90)};
     mg_fb_judgment j = mg_judge_fatbin(e, 3, &t);
     assert_int_equal(j.level, MG_LV_JIT);
     assert_int_equal(j.isa, 90);
@@ -161,13 +161,13 @@ static void fatbin_judgment(void **state)
     t.cc = 90;
     assert_int_equal(mg_judge_fatbin(e, 3, &t).level, MG_LV_NATIVE);
     /* only arch-specific code for another GPU */
-    mg_entry a[1] = {E(MG_KIND_SASS, 90, MG_VAR_A, 18)};
+    mg_entry a[1] = {E(MG_IMAGE_SASS, 90, MG_VAR_A, 18)};
     t.cc = 100;
     j = mg_judge_fatbin(a, 1, &t);
     assert_int_equal(j.level, MG_LV_NONE);
     assert_int_equal(j.why, MG_WHY_ARCH_SPECIFIC);
     /* LTO-IR is never loadable by itself */
-    mg_entry l[1] = {E(MG_KIND_LTOIR, 90, 0, 0)};
+    mg_entry l[1] = {E(MG_IMAGE_LTOIR, 90, 0, 0)};
     t.cc = 90;
     assert_int_equal(mg_judge_fatbin(l, 1, &t).level, MG_LV_LTOIR);
 }

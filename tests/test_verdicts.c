@@ -64,7 +64,7 @@ static void partial_names_the_kernel(void **state)
     (void)state;
     mg_report *r = scan_fixture("libpartial.so", "H100", NULL, 0);
     const mg_verdict *v = &r->verdicts[0];
-    assert_int_equal(v->status, MG_ST_PARTIAL);
+    assert_int_equal(v->status, MG_STATUS_PARTIAL);
     assert_int_equal(v->covered, 1);
     assert_int_equal(v->total, 2);
     assert_int_equal(v->nmissing, 1);
@@ -79,22 +79,22 @@ static void ptx_needs_a_new_enough_driver(void **state)
     (void)state;
     /* ISA 9.0 (CUDA 13.0) needs driver 580.65.06: a 575 driver refuses it (error 222). */
     mg_report *r = scan_fixture("ptx_120.o", "RTX 5090", "575.51.03", 0);
-    assert_int_equal(r->verdicts[0].status, MG_ST_NONE);
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_NONE);
     assert_int_equal(r->verdicts[0].missing[0].why, MG_WHY_PTX_DRIVER);
     assert_non_null(strstr(r->verdicts[0].reason, "error 222"));
     mg_report_free(r);
     r = scan_fixture("ptx_120.o", "RTX 5090", "580.65.06", 0);
-    assert_int_equal(r->verdicts[0].status, MG_ST_JIT);
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_JIT);
     mg_report_free(r);
     /* No driver given: JIT, stating the driver it needs. */
     r = scan_fixture("ptx_120.o", "RTX 5090", NULL, 0);
-    assert_int_equal(r->verdicts[0].status, MG_ST_JIT);
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_JIT);
     assert_int_equal(r->verdicts[0].need_driver.major, 580);
     assert_non_null(strstr(r->verdicts[0].reason, "580.65.06"));
     mg_report_free(r);
     /* SASS needs no JIT: the driver version does not matter to it. */
     r = scan_fixture("sass_86_ptx_86.o", "RTX 3090", "525.60.13", 0);
-    assert_int_equal(r->verdicts[0].status, MG_ST_NATIVE);
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_NATIVE);
     mg_report_free(r);
 }
 

@@ -1,10 +1,17 @@
-/* host.h - what `mlgate doctor` learns about this machine: GPUs (NVML, libcuda, PCI), CPU, NUMA, memory. */
+/*
+ * host.h - this machine (or a saved tree of another): its GPUs through NVML, libcuda or the PCI bus,
+ * its CPU, memory, NUMA nodes, disks and Python environments, and `mlgate doctor`, the audit that
+ * turns those facts into findings with a cause and a fix.
+ */
 #ifndef MLGATE_HOST_H
 #define MLGATE_HOST_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "mlgate/arch.h"
+#include <stdio.h>
+
+#include "mlgate/core.h"
+#include "mlgate/target.h"
 
 /* One GPU as a backend sees it; fields a backend cannot know stay 0 / empty. */
 typedef struct mg_host_gpu {
@@ -42,15 +49,15 @@ typedef struct mg_host_paths {
     const char *nvml_lib;       /* default "libnvidia-ml.so.1" */
 } mg_host_paths;
 
-/* A GPU discovery backend: one file each under lib/gpu, so others can be added. */
+/* A GPU discovery backend: one file each under lib/host/gpu, so others can be added. */
 typedef struct mg_gpu_backend {
     const char *name;
     int (*probe)(const mg_host_paths *p, mg_gpu_probe *out);
 } mg_gpu_backend;
 
-extern const mg_gpu_backend mg_gpu_nvml;    /* lib/gpu/nvml.c: NVML */
-extern const mg_gpu_backend mg_gpu_cuda;    /* lib/gpu/cuda.c: the CUDA driver API, in a child process */
-extern const mg_gpu_backend mg_gpu_pci;     /* lib/gpu/pci.c: the PCI bus (no driver needed) */
+MG_API extern const mg_gpu_backend mg_gpu_nvml;    /* lib/host/gpu/nvml.c: NVML */
+MG_API extern const mg_gpu_backend mg_gpu_cuda;    /* lib/host/gpu/cuda.c: the CUDA driver API, in a child process */
+MG_API extern const mg_gpu_backend mg_gpu_pci;     /* lib/host/gpu/pci.c: the PCI bus (no driver needed) */
 
 /* CPU (lib/host/cpu.c). */
 typedef struct mg_cpu {
@@ -71,7 +78,7 @@ enum {
 };
 
 /* Name of one feature bit ("avx512bw"), and the bits in table order for printing. */
-const char *mg_cpu_feature_name(uint64_t bit);
+MG_API const char *mg_cpu_feature_name(uint64_t bit);
 
 /* Memory and NUMA (lib/host/mem.c). */
 typedef struct mg_numa_node {
@@ -90,8 +97,8 @@ typedef struct mg_memory {
     mg_numa_node nodes[MG_MAX_NUMA];
 } mg_memory;
 
-int mg_cpu_read(const mg_host_paths *p, mg_cpu *out);
-int mg_memory_read(const mg_host_paths *p, mg_memory *out);
+MG_API int mg_cpu_read(const mg_host_paths *p, mg_cpu *out);
+MG_API int mg_memory_read(const mg_host_paths *p, mg_memory *out);
 
 /* A Python environment, read without running Python (lib/host/python.c). */
 typedef struct mg_pyenv {
@@ -106,7 +113,7 @@ typedef struct mg_pyenv {
 #define MG_MAX_PYENVS 32
 
 /* Environments given (python executables, prefixes or site-packages), then, with `common`, the usual places. */
-int mg_pyenv_find(const char *const *given, size_t ngiven, int common, mg_pyenv *out, size_t max, size_t *n);
+MG_API int mg_pyenv_find(const char *const *given, size_t ngiven, int common, mg_pyenv *out, size_t max, size_t *n);
 
 /* Free space where models go (checked by lib/doctor.c). */
 typedef struct mg_disk {
@@ -114,7 +121,63 @@ typedef struct mg_disk {
     uint64_t free, total;       /* bytes, of its filesystem */
 } mg_disk;
 
-/* GPU discovery as scan's default target: NVML first, else the PCI bus. */
-int mg_host_targets(const mg_host_paths *p, mg_target *out, size_t max, size_t *n, mg_gpu_probe *probe);
+/* This machine's GPUs as the first backend that sees them finds them: NVML, else libcuda (WSL2),
+ * else the PCI bus (a broken or missing driver; not with a fake root). */
+MG_API int mg_gpu_detect(const mg_host_paths *p, mg_gpu_probe *probe);
+
+/* ==== `mlgate doctor` (lib/host/doctor.c) ==== */
+
+typedef enum mg_severity { MG_SEV_OK = 0, MG_SEV_WARN, MG_SEV_FAIL } mg_severity;
+MG_API const char *mg_severity_str(mg_severity s);
+
+typedef struct mg_finding {
+    uint8_t severity;       /* mg_severity */
+    const char *area;       /* "gpu", "driver", "cuda", "cpu", "numa", "memory", "disk", "python" */
+    const char *cause;      /* one line: what is so */
+    const char *fix;        /* one line: what to do, or NULL */
+} mg_finding;
+
+/* What to look at beyond the defaults. */
+typedef struct mg_doctor_opts {
+    const char *const *models;  /* model directories for the disk check (default: the usual caches) */
+    size_t nmodels;
+    const char *const *pythons; /* Python executables, venvs or site-packages to audit */
+    size_t npythons;
+    int no_common_envs;         /* only the environments given */
+    int no_scan;                /* do not scan environments' CUDA libraries */
+    int no_cuda;                /* do not initialise libcuda (cuInit) */
+} mg_doctor_opts;
+
+/* Everything the readers found. */
+typedef struct mg_host_facts {
+    mg_gpu_probe nvml;          /* NVML's view (ok = 0 when it failed) */
+    mg_gpu_probe pci;           /* the PCI bus's view */
+    int cuda_tried;
+    mg_gpu_probe cuda;          /* libcuda's view: cuInit, driver API version, its GPUs */
+    mg_cpu cpu;
+    int cpu_ok;
+    mg_memory mem;
+    int mem_ok;
+    int in_container, wsl, dev_nodes;   /* /.dockerenv etc., WSL2, /dev/nvidia* present */
+    size_t ndisks;
+    const mg_disk *disks;
+    size_t npyenvs;
+    const mg_pyenv *pyenvs;
+} mg_host_facts;
+
+typedef struct mg_doctor mg_doctor;
+
+/* Reads everything and derives the findings. Never fails as a whole (what cannot be read is a
+ * finding); NULL only when out of memory. Free with mg_doctor_free. */
+MG_API mg_doctor *mg_doctor_run(const mg_host_paths *p, const mg_doctor_opts *o);
+MG_API void mg_doctor_free(mg_doctor *d);
+MG_API const mg_host_facts *mg_doctor_facts(const mg_doctor *d);
+MG_API size_t mg_doctor_nfindings(const mg_doctor *d);
+MG_API const mg_finding *mg_doctor_finding(const mg_doctor *d, size_t i);
+/* The GPUs to trust: NVML's when it worked, else libcuda's, else those seen on the PCI bus. */
+MG_API const mg_gpu_probe *mg_doctor_gpus(const mg_doctor *d);
+MG_API mg_severity mg_doctor_worst(const mg_doctor *d);
+/* `mlgate doctor --json` (docs/json.md). */
+MG_API void mg_doctor_json(FILE *f, const mg_doctor *d);
 
 #endif

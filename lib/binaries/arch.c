@@ -1,5 +1,5 @@
-/* arch.c - architecture names, driver versions, GPU-name lookup and target lists. */
-#include "mlgate/mlgate.h"
+/* arch.c - architecture names, driver versions, GPU-name lookup, and the names of the enums in scan reports. */
+#include "mlgate/binaries.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -212,110 +212,28 @@ size_t mg_gpu_suggest(const char *name, const mg_gpu_info **out, size_t max)
     return k;
 }
 
-/* ---- target lists ------------------------------------------------------- */
+/* ---- names of the enums in reports ------------------------------------- */
 
-static int parse_cc(const char *s, uint16_t *cc)
+const char *mg_image_kind_str(mg_image_kind k)
 {
-    const char *p = s;
-    if (strncmp(p, "sm_", 3) == 0 || strncmp(p, "sm", 2) == 0) {
-        p += p[2] == '_' ? 3 : 2;
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || (*end && !((*end == 'a' || *end == 'f') && !end[1])) || v < 10 || v > 159)
-            return -1;
-        *cc = (uint16_t)v;
-        return 0;
-    }
-    if (isdigit((unsigned char)p[0]) && (p[1] == '.' || (isdigit((unsigned char)p[1]) && p[2] == '.'))) {
-        char *end;
-        long major = strtol(p, &end, 10);
-        if (*end != '.' || !isdigit((unsigned char)end[1]) || end[2] || major < 1 || major > 15)
-            return -1;
-        *cc = (uint16_t)(major * 10 + (end[1] - '0'));
-        return 0;
-    }
-    return -1;
+    static const char *const s[MG_IMAGE_COUNT] = {"unknown", "sass", "ptx", "ltoir"};
+    return (unsigned)k < MG_IMAGE_COUNT ? s[k] : "unknown";
 }
 
-static int add_target(mg_target *out, size_t max, size_t *n, const char *name, uint16_t cc)
+const char *mg_codec_str(mg_codec c)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (out[i].cc == cc && strcmp(out[i].name, name) == 0)
-            return 0;   /* a duplicate adds nothing */
-    if (*n >= max)
-        return -1;
-    mg_target *t = &out[(*n)++];
-    memset(t, 0, sizeof *t);
-    snprintf(t->name, sizeof t->name, "%s", name);
-    t->cc = cc;
-    return 0;
+    static const char *const s[] = {"none", "lz4", "zstd", "unknown"};
+    return (unsigned)c <= MG_CODEC_UNKNOWN ? s[c] : "unknown";
 }
 
-int mg_targets_parse(const char *list, mg_target *out, size_t max, size_t *n,
-                     char *err, size_t errlen)
+const char *mg_where_str(mg_where w)
 {
-    *n = 0;
-    const char *p = list ? list : "";
-    while (*p) {
-        while (*p == ',' || isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            break;
-        const char *end = strchr(p, ',');
-        size_t l = end ? (size_t)(end - p) : strlen(p);
-        while (l && isspace((unsigned char)p[l - 1]))
-            l--;
-        char tok[96];
-        if (l >= sizeof tok) {
-            snprintf(err, errlen, "GPU name too long: '%.*s...'", 40, p);
-            return MG_E_ARG;
-        }
-        memcpy(tok, p, l);
-        tok[l] = 0;
-        p = end ? end + 1 : p + strlen(p);
+    static const char *const s[] = {".nv_fatbin", "__nv_relfatbin", "embedded", "raw-cubin"};
+    return (unsigned)w <= MG_IN_RAW_CUBIN ? s[w] : "unknown";
+}
 
-        uint16_t cc;
-        size_t ngpu;
-        const mg_gpu_info *tab = mg_gpu_table(&ngpu);
-        if (strcmp(tok, "all") == 0) {
-            for (size_t i = 0; i < ngpu; i++) {
-                char nm[16];
-                snprintf(nm, sizeof nm, "sm_%u", tab[i].cc);
-                if (add_target(out, max, n, nm, tab[i].cc))
-                    goto too_many;
-            }
-            continue;
-        }
-        if (parse_cc(tok, &cc) == 0) {
-            if (cc % 10 > 9 || cc < 10) {
-                snprintf(err, errlen, "'%s' is not a compute capability", tok);
-                return MG_E_ARG;
-            }
-            if (add_target(out, max, n, tok, cc))
-                goto too_many;
-            continue;
-        }
-        const mg_gpu_info *g = mg_gpu_find(tok);
-        if (!g) {
-            const mg_gpu_info *sug[3];
-            size_t ns = mg_gpu_suggest(tok, sug, 3);
-            int w = snprintf(err, errlen, "unknown GPU '%s'", tok);
-            for (size_t i = 0; i < ns && w > 0 && (size_t)w < errlen; i++)
-                w += snprintf(err + w, errlen - (size_t)w, "%s'%s'", i ? ", " : "; did you mean ", sug[i]->name);
-            if (w > 0 && (size_t)w < errlen)
-                snprintf(err + w, errlen - (size_t)w,
-                         "%s (or give sm_XY / X.Y; 'mlgate scan --list-gpus' shows the table)", ns ? "?" : "");
-            return MG_E_NOTFOUND;
-        }
-        if (add_target(out, max, n, g->name, g->cc))
-            goto too_many;
-    }
-    if (*n == 0) {
-        snprintf(err, errlen, "no GPU given");
-        return MG_E_ARG;
-    }
-    return MG_OK;
-too_many:
-    snprintf(err, errlen, "too many targets (at most %zu)", max);
-    return MG_E_LIMIT;
+const char *mg_status_str(mg_status s)
+{
+    static const char *const t[] = {"native", "jit", "partial", "none"};
+    return (unsigned)s <= MG_STATUS_NONE ? t[s] : "unknown";
 }

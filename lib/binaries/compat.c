@@ -72,23 +72,23 @@ mg_fb_judgment mg_judge_fatbin(const mg_entry *e, uint32_t n, const mg_target *t
     int plain = 0, any = 0;
     for (uint32_t i = 0; i < n; i++) {
         const mg_entry *x = &e[i];
-        if (x->kind == MG_KIND_SASS || x->kind == MG_KIND_PTX) {
+        if (x->kind == MG_IMAGE_SASS || x->kind == MG_IMAGE_PTX) {
             any = 1;
             plain |= x->arch.variant == MG_VAR_NONE;
         }
         uint8_t lv = MG_LV_NONE;
-        if (x->kind == MG_KIND_SASS && mg_sass_runs(x->arch, t->cc))
+        if (x->kind == MG_IMAGE_SASS && mg_sass_runs(x->arch, t->cc))
             lv = MG_LV_NATIVE;
-        else if (x->kind == MG_KIND_PTX && mg_ptx_jits(x->arch, t->cc))
+        else if (x->kind == MG_IMAGE_PTX && mg_ptx_jits(x->arch, t->cc))
             lv = mg_driver_knows_isa(t->driver, x->version) ? MG_LV_JIT : MG_LV_PTX_DRIVER;
-        else if (x->kind == MG_KIND_LTOIR && mg_ptx_jits(x->arch, t->cc))
+        else if (x->kind == MG_IMAGE_LTOIR && mg_ptx_jits(x->arch, t->cc))
             lv = MG_LV_LTOIR;
         /* Prefer the better level; among PTX, the lowest ISA (the driver needs least). */
         if (lv > j.level || (lv == j.level && lv >= MG_LV_PTX_DRIVER && lv < MG_LV_NATIVE &&
                              x->version < j.isa)) {
             j.level = lv;
             j.used = x->arch;
-            j.isa = x->kind == MG_KIND_PTX ? x->version : 0;
+            j.isa = x->kind == MG_IMAGE_PTX ? x->version : 0;
         }
     }
     if (j.level == MG_LV_PTX_DRIVER)
@@ -106,7 +106,7 @@ static mg_arch single_arch(const mg_entry *e, uint32_t n)
     mg_arch a = {0, 0};
     int seen = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (e[i].kind == MG_KIND_UNKNOWN)
+        if (e[i].kind == MG_IMAGE_UNKNOWN)
             continue;
         if (!seen) {
             a = e[i].arch;
@@ -127,7 +127,7 @@ static int link_input(const mg_report *r, uint32_t i)
     if (f->where == MG_IN_RELFATBIN)
         return 1;
     for (uint32_t k = 0; k < f->count; k++)
-        if (r->entries[f->first + k].kind != MG_KIND_LTOIR)
+        if (r->entries[f->first + k].kind != MG_IMAGE_LTOIR)
             return 0;
     return f->count > 0;
 }
@@ -205,7 +205,7 @@ static int for_other_gpus(mg_report *r, const mg_judge_opts *o, uint32_t i, cons
     unsigned lo = 0xffff, hi = 0, specific = 0;
     for (uint32_t k = 0; k < f->count; k++) {
         const mg_entry *e = &r->entries[f->first + k];
-        if (e->kind != MG_KIND_SASS && e->kind != MG_KIND_PTX)
+        if (e->kind != MG_IMAGE_SASS && e->kind != MG_IMAGE_PTX)
             continue;
         if (e->arch.sm < lo)
             lo = e->arch.sm;
@@ -365,7 +365,7 @@ static void explain(const mg_report *r, const mg_target *t, mg_verdict *v, const
     char a[24], b[24], d[24];
     size_t n = sizeof v->reason;
     switch (v->status) {
-    case MG_ST_NATIVE:
+    case MG_STATUS_NATIVE:
         if (v->total == 0)
             snprintf(v->reason, n, "no kernels in its fatbins");
         else if (v->other_sets)
@@ -374,7 +374,7 @@ static void explain(const mg_report *r, const mg_target *t, mg_verdict *v, const
         else
             snprintf(v->reason, n, "native SASS for every kernel");
         return;
-    case MG_ST_JIT:
+    case MG_STATUS_JIT:
         if (mg_driver_known(t->driver))
             snprintf(v->reason, n, "%u of %u fatbins only as PTX (ISA %u.%u): JIT-compiled at first start",
                      v->jit, v->total, v->need_isa / 10, v->need_isa % 10);
@@ -402,7 +402,7 @@ static void explain(const mg_report *r, const mg_target *t, mg_verdict *v, const
         const mg_fatbin *f = &r->fatbins[i];
         for (uint32_t k = 0; k < f->count; k++) {
             const mg_entry *e = &r->entries[f->first + k];
-            if (e->kind != MG_KIND_SASS && e->kind != MG_KIND_PTX)
+            if (e->kind != MG_IMAGE_SASS && e->kind != MG_IMAGE_PTX)
                 continue;
             if (e->arch.sm < lo.sm)
                 lo = e->arch;
@@ -433,7 +433,7 @@ static void explain(const mg_report *r, const mg_target *t, mg_verdict *v, const
     default:
         what = "no SASS that runs on it and no PTX it can JIT";
     }
-    if (v->status == MG_ST_NONE)
+    if (v->status == MG_STATUS_NONE)
         snprintf(v->reason, n, "%s%s", what, span);
     else
         snprintf(v->reason, n, "%u of %u fatbins (%u kernel%s): %s%s", v->nmissing, v->total,
@@ -596,9 +596,9 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
     }
 
     if (v->nmissing == 0)
-        v->status = v->jit ? MG_ST_JIT : MG_ST_NATIVE;
+        v->status = v->jit ? MG_STATUS_JIT : MG_STATUS_NATIVE;
     else
-        v->status = v->covered ? MG_ST_PARTIAL : MG_ST_NONE;
+        v->status = v->covered ? MG_STATUS_PARTIAL : MG_STATUS_NONE;
     describe(r, t, v, fj, why_count);
     free(fj);
     return MG_OK;
@@ -607,8 +607,8 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
 mg_status mg_fatbin_status(const mg_report *r, uint32_t i, const mg_target *t)
 {
     if (i >= r->nfatbins)
-        return MG_ST_NONE;
+        return MG_STATUS_NONE;
     const mg_fatbin *f = &r->fatbins[i];
     mg_fb_judgment j = mg_judge_fatbin(&r->entries[f->first], f->count, t);
-    return j.level == MG_LV_NATIVE ? MG_ST_NATIVE : j.level == MG_LV_JIT ? MG_ST_JIT : MG_ST_NONE;
+    return j.level == MG_LV_NATIVE ? MG_STATUS_NATIVE : j.level == MG_LV_JIT ? MG_STATUS_JIT : MG_STATUS_NONE;
 }

@@ -3,7 +3,7 @@
 #define MG_COMPAT_H
 
 #include "binaries/fmt.h"
-#include "mlgate/mlgate.h"
+#include "mlgate/binaries.h"
 
 /* How well one fatbin serves one target; ordered worst to best. */
 typedef enum mg_level {

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "binaries/fmt.h"
-#include "mlgate/mlgate.h"
+#include "mlgate/binaries.h"
 #include "core/rd.h"
 
 #define STO_CUDA_ENTRY 0x10     /* st_other bit nvcc sets on __global__ functions */

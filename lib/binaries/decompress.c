@@ -3,7 +3,7 @@
 #include <zstd.h>
 
 #include "binaries/fmt.h"
-#include "mlgate/mlgate.h"
+#include "mlgate/binaries.h"
 
 /* A zstd context is worth reusing across the thousands of cubins of one library. */
 static ZSTD_DCtx *get_dctx(void **state)

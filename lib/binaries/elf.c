@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "binaries/fmt.h"
-#include "mlgate/mlgate.h"
+#include "mlgate/binaries.h"
 #include "core/rd.h"
 
 #define MAX_SECTIONS (1u << 20)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "binaries/fmt.h"
-#include "mlgate/mlgate.h"
+#include "mlgate/binaries.h"
 #include "core/rd.h"
 
 #define FLAG_LZ4 0x2000u
@@ -37,10 +37,10 @@ int mg_entries_push(mg_entries *es, const mg_entry *e)
 static uint8_t kind_of(uint16_t k)
 {
     switch (k) {
-    case 1: return MG_KIND_PTX;
-    case 2: return MG_KIND_SASS;
-    case 8: return MG_KIND_LTOIR;
-    default: return MG_KIND_UNKNOWN;
+    case 1: return MG_IMAGE_PTX;
+    case 2: return MG_IMAGE_SASS;
+    case 8: return MG_IMAGE_LTOIR;
+    default: return MG_IMAGE_UNKNOWN;
     }
 }
 

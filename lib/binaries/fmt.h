@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "mlgate/fatbin.h"
+#include "mlgate/binaries.h"
 
 /* ---- ELF (lib/fmt/elf.c): 64-bit little-endian only ---------------------- */
 

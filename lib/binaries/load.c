@@ -19,8 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mlgate/load.h"
-#include "mlgate/mlgate.h"
+#include "binaries/scan_int.h"
+#include "core/child.h"
+#include "mlgate/binaries.h"
 
 typedef int CUresult;
 typedef int CUdevice;
@@ -91,13 +92,25 @@ static int open_cu(cu *c, char *err, size_t n)
 }
 
 /* The child: set up the device, then load fatbins from `start` on, reporting each. */
-static void child(int fd, const char *path, const mg_report *r, const int *todo, uint32_t start, int ordinal)
+/* What the child loads: fatbins of r from `start` on that `todo` marks, on device `ordinal`. */
+typedef struct job {
+    const mg_report *r;
+    const int *todo;
+    uint32_t start;
+    int ordinal;
+} job;
+
+/* The child: set up the device, then load the fatbins, reporting each. Runs in its own process. */
+static int child(int fd, void *arg)
 {
+    const job *jb = arg;
+    const mg_report *r = jb->r;
+    const char *path = r ? r->path : NULL;
     cu c;
     char err[160];
     if (open_cu(&c, err, sizeof err)) {
         put(fd, 'E', -1, -1, err);
-        _exit(1);
+        return 1;
     }
     CUdevice dev;
     CUcontext ctx;
@@ -105,12 +118,12 @@ static void child(int fd, const char *path, const mg_report *r, const int *todo,
     char name[96] = "";
     if ((rc = c.init(0)) != 0) {
         put(fd, 'E', -1, rc, "cuInit failed");
-        _exit(1);
+        return 1;
     }
-    if ((rc = c.device_get(&dev, ordinal)) != 0 || (rc = c.retain(&ctx, dev)) != 0 ||
+    if ((rc = c.device_get(&dev, jb->ordinal)) != 0 || (rc = c.retain(&ctx, dev)) != 0 ||
         (rc = c.set_current(ctx)) != 0) {
         put(fd, 'E', -1, rc, "no usable CUDA device");
-        _exit(1);
+        return 1;
     }
     c.attribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
     c.attribute(&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
@@ -123,28 +136,28 @@ static void child(int fd, const char *path, const mg_report *r, const int *todo,
     d.version = ver;
     snprintf(d.text, sizeof d.text, "%s", name);
     if (write(fd, &d, sizeof d) != sizeof d)
-        _exit(1);
+        return 1;
     if (!r)
-        _exit(0);
+        return 0;
     int f = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (f < 0 || fstat(f, &st) != 0) {
         put(fd, 'E', -1, -1, "cannot reopen the file");
-        _exit(1);
+        return 1;
     }
     const uint8_t *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, f, 0);
     if (map == MAP_FAILED) {
         put(fd, 'E', -1, -1, "cannot map the file");
-        _exit(1);
+        return 1;
     }
-    for (uint32_t i = start; i < r->nfatbins; i++) {
-        if (!todo[i] || r->fatbins[i].off + r->fatbins[i].size > (uint64_t)st.st_size)
+    for (uint32_t i = jb->start; i < r->nfatbins; i++) {
+        if (!jb->todo[i] || r->fatbins[i].off + r->fatbins[i].size > (uint64_t)st.st_size)
             continue;
         /* The driver wants an aligned, private copy it may keep pointers into until unload. */
         size_t sz = (size_t)r->fatbins[i].size;
         void *copy = aligned_alloc(64, (sz + 63) & ~(size_t)63);
         if (!copy)
-            _exit(1);
+            return 1;
         memcpy(copy, map + r->fatbins[i].off, sz);
         put(fd, 'S', (int32_t)i, 0, NULL);
         CUmodule m = NULL;
@@ -154,14 +167,7 @@ static void child(int fd, const char *path, const mg_report *r, const int *todo,
         put(fd, 'R', (int32_t)i, rc, NULL);
         free(copy);
     }
-    _exit(0);
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    return 0;
 }
 
 /*
@@ -185,45 +191,20 @@ static void read_driver_version(mg_driver *d)
 /* Runs children until every fatbin from `todo` has a result, the budget ends or crashes pile up. */
 static int run(const mg_report *r, const int *todo, const mg_load_opts *o, int *codes, mg_device *dev)
 {
-    double budget = o->budget_s > 0 ? o->budget_s : 120.0, t0 = now();
-    uint32_t start = 0, n = r ? r->nfatbins : 0;
+    double deadline = mg_now() + (o->budget_s > 0 ? o->budget_s : 120.0);
+    uint32_t n = r ? r->nfatbins : 0;
     int crashes = 0;
+    job jb = {r, todo, 0, o->device};
     memset(dev, 0, sizeof *dev);
     read_driver_version(&dev->driver);
     for (;;) {
-        int p[2];
-        if (pipe2(p, O_CLOEXEC) != 0)
+        mg_child ch;
+        if (mg_child_fork(&ch, child, &jb, dev->err, sizeof dev->err))
             return MG_E_IO;
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0) {
-            close(p[0]);
-            close(p[1]);
-            return MG_E_IO;
-        }
-        if (pid == 0) {
-            close(p[0]);
-            signal(SIGPIPE, SIG_DFL);
-            child(p[1], r ? r->path : NULL, r, todo, start, o->device);
-        }
-        close(p[1]);
-        int32_t current = -1, timed_out = 0, failed = 0;
-        for (;;) {
-            double left = budget - (now() - t0);
-            if (left <= 0) {
-                timed_out = 1;
-                break;
-            }
-            struct pollfd pf = {p[0], POLLIN, 0};
-            int pr = poll(&pf, 1, left > 1e6 ? 1000000000 : (int)(left * 1000) + 1);
-            if (pr < 0 && errno == EINTR)
-                continue;
-            if (pr == 0)
-                continue;   /* loop re-checks the budget */
-            rec rc;
-            ssize_t got = read(p[0], &rc, sizeof rc);
-            if (got != (ssize_t)sizeof rc)
-                break;      /* EOF: the child finished or died */
+        int32_t current = -1, failed = 0;
+        rec rc;
+        int got;
+        while ((got = mg_child_read_record(&ch, &rc, sizeof rc, deadline)) == 1) {
             if (rc.type == 'D') {
                 dev->ok = 1;
                 dev->cc = (uint16_t)rc.cc;
@@ -240,11 +221,8 @@ static int run(const mg_report *r, const int *todo, const mg_load_opts *o, int *
                 failed = 1;
             }
         }
-        if (timed_out)
-            kill(pid, SIGKILL);
-        int status = 0;
-        waitpid(pid, &status, 0);
-        close(p[0]);
+        int timed_out = got < 0;
+        int status = mg_child_end(&ch, timed_out ? 0 : deadline);
         if (failed)
             return MG_E_DRIVER;
         if (timed_out) {
@@ -254,7 +232,7 @@ static int run(const mg_report *r, const int *todo, const mg_load_opts *o, int *
         }
         if (current >= 0 && ++crashes <= MAX_CRASHES) {   /* died inside the driver: note it, go on */
             codes[current] = MG_LOAD_CRASHED;
-            start = (uint32_t)current + 1;
+            jb.start = (uint32_t)current + 1;
             continue;
         }
         if (!dev->ok && !dev->err[0])
@@ -279,7 +257,7 @@ int mg_load_file(const mg_report *r, const mg_load_opts *o, int *codes, mg_devic
         const mg_fatbin *f = &r->fatbins[i];
         int lto_only = f->count > 0;
         for (uint32_t k = 0; k < f->count; k++)
-            lto_only &= r->entries[f->first + k].kind == MG_KIND_LTOIR;
+            lto_only &= r->entries[f->first + k].kind == MG_IMAGE_LTOIR;
         /* Relocatable code needs nvlink first; loading it directly has crashed the driver. */
         todo[i] = f->where != MG_IN_RELFATBIN && !lto_only && f->count > 0;
         codes[i] = MG_LOAD_NOT_TRIED;
@@ -287,4 +265,86 @@ int mg_load_file(const mg_report *r, const mg_load_opts *o, int *codes, mg_devic
     int rc = run(r, todo, o, codes, dev);
     free(todo);
     return rc;
+}
+
+void mg_device_target(const mg_device *dev, mg_driver driver, mg_target *t)
+{
+    memset(t, 0, sizeof *t);
+    const mg_gpu_info *known = dev->name[0] ? mg_gpu_find(dev->name) : NULL;
+    snprintf(t->name, sizeof t->name, "GPU0 %.50s", known ? known->name : dev->name);
+    t->cc = dev->cc;
+    t->source = MG_TARGET_DETECTED;
+    t->index = 0;
+    t->driver = mg_driver_known(driver) ? driver : dev->driver;
+    if (!mg_driver_known(t->driver)) {
+        /* No /proc/driver/nvidia/version (containers, VMs): its CUDA version bounds the PTX it JITs. */
+        size_t nrel;
+        const mg_cuda_release *rel = mg_cuda_table(&nrel);
+        mg_cuda want = (mg_cuda)(dev->cuda_version / 1000 * 10 + dev->cuda_version % 1000 / 10);
+        for (size_t k = 0; k < nrel; k++)
+            if (rel[k].cuda <= want)
+                t->driver = rel[k].min_driver;
+    }
+}
+
+/* Compares driver results with the static verdict of each fatbin. */
+static void tally(const mg_report *r, const mg_target *t, const int *codes, mg_load_result *lr)
+{
+    for (uint32_t i = 0; i < r->nfatbins; i++) {
+        int c = codes[i];
+        mg_status s = mg_fatbin_status(r, i, t);
+        int runs = s != MG_STATUS_NONE;
+        if (c == MG_LOAD_NOT_TRIED) {
+            lr->not_tried++;
+            continue;
+        }
+        if (c == MG_LOAD_CRASHED)
+            lr->crashed++;
+        else if (c == MG_LOAD_TIMEOUT)
+            lr->timeout++;
+        else if (c == 0)
+            lr->loaded++;
+        else if (r->fatbins[i].nkernels == 0)
+            lr->empty_refused++;
+        else
+            lr->refused++;
+        if (c < 0)
+            continue;
+        int disagree = (runs && c != 0 && r->fatbins[i].nkernels != 0) || (!runs && c == 0);
+        if (!disagree)
+            continue;
+        if (lr->ndisagree < MG_LOAD_MAX_DISAGREE) {
+            lr->disagree[lr->ndisagree].fatbin = i;
+            lr->disagree[lr->ndisagree].status = s;
+            lr->disagree[lr->ndisagree].code = c;
+        }
+        lr->ndisagree++;
+    }
+}
+
+int mg_load_check(mg_report *const *rs, size_t n, const mg_target *t, double budget, mg_load_result *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        const mg_report *r = rs[i];
+        mg_load_result *lr = &out[i];
+        memset(lr, 0, sizeof *lr);
+        if (r->err || !r->nfatbins)
+            continue;
+        lr->tried = 1;
+        if (strchr(r->path, '!')) {
+            lr->skipped = "inside an archive: unpack it to verify with the driver";
+            continue;
+        }
+        int *codes = calloc(r->nfatbins, sizeof *codes);
+        if (!codes)
+            return MG_E_NOMEM;
+        mg_load_opts o = {0, budget};
+        mg_device dev;
+        if (mg_load_file(r, &o, codes, &dev))
+            lr->skipped = "the driver could not be used";
+        else
+            tally(r, t, codes, lr);
+        free(codes);
+    }
+    return MG_OK;
 }

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "binaries/fmt.h"
-#include "mlgate/mlgate.h"
+#include "mlgate/binaries.h"
 
 static int is_ident(int c) { return isalnum(c) || c == '_' || c == '$' || c == '.' || c == '%'; }
 

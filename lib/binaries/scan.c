@@ -113,7 +113,7 @@ static uint64_t try_cubin(ctx *c, uint64_t off, uint64_t limit, int *fatal)
     mg_entry en = {0};
     en.off = off;
     en.size = en.usize = size;
-    en.kind = MG_KIND_SASS;
+    en.kind = MG_IMAGE_SASS;
     en.arch.sm = cb.sm;
     en.arch.variant = cb.arch_specific ? MG_VAR_A : MG_VAR_NONE;
     en.relocatable = cb.relocatable;
@@ -220,9 +220,9 @@ static const mg_entry *name_source(const mg_report *r, const mg_fatbin *f)
     const mg_entry *best = NULL;
     for (uint32_t k = 0; k < f->count; k++) {
         const mg_entry *e = &r->entries[f->first + k];
-        if (e->kind != MG_KIND_SASS && e->kind != MG_KIND_PTX)
+        if (e->kind != MG_IMAGE_SASS && e->kind != MG_IMAGE_PTX)
             continue;
-        int better = !best || (e->kind == MG_KIND_SASS && best->kind != MG_KIND_SASS) ||
+        int better = !best || (e->kind == MG_IMAGE_SASS && best->kind != MG_IMAGE_SASS) ||
                      (e->kind == best->kind &&
                       (e->codec == MG_CODEC_NONE) > (best->codec == MG_CODEC_NONE)) ||
                      (e->kind == best->kind && (e->codec == MG_CODEC_NONE) == (best->codec == MG_CODEC_NONE) &&
@@ -257,7 +257,7 @@ static int kernels_cb(void *ud, uint32_t i, const char ***names, uint32_t max)
         return -2;
     uint32_t count = 0;
     const char *why;
-    int rc = e->kind == MG_KIND_SASS ? mg_cubin_kernels(p, len, collect_name, &k, &count, &why)
+    int rc = e->kind == MG_IMAGE_SASS ? mg_cubin_kernels(p, len, collect_name, &k, &count, &why)
                                      : mg_ptx_kernels(p, len, collect_name, &k, &count);
     if (rc) {
         f->nkernels = -2;
@@ -307,7 +307,7 @@ static int hashes_cb(void *ud, uint32_t i, const uint64_t **pairs, uint32_t *n)
         uint32_t count;
         const char *why;
         if (p) {
-            int rc = e->kind == MG_KIND_SASS ? mg_cubin_kernels(p, len, hash_one, &hv, &count, &why)
+            int rc = e->kind == MG_IMAGE_SASS ? mg_cubin_kernels(p, len, hash_one, &hv, &count, &why)
                                              : mg_ptx_kernels(p, len, hash_one, &hv, &count);
             if (!rc && !hv.oom) {
                 c->hashes[i].ok = 0;
@@ -330,7 +330,7 @@ static void check_entry(ctx *c, mg_entry *e, int deep)
     uint8_t hdr[64];
     const uint8_t *h = NULL;
     mg_cubin cb;
-    if (e->kind != MG_KIND_SASS || e->usize < 64)
+    if (e->kind != MG_IMAGE_SASS || e->usize < 64)
         return;
     if (deep) {
         size_t len;
@@ -401,7 +401,7 @@ static int finish(ctx *c)
         memcpy(r->entries, c->es.v, c->es.n * sizeof *r->entries);
     for (uint32_t i = 0; i < r->nentries; i++) {
         mg_entry *e = &r->entries[i];
-        r->images[e->kind < MG_KIND_COUNT ? e->kind : 0]++;
+        r->images[e->kind < MG_IMAGE_COUNT ? e->kind : 0]++;
         check_entry(c, e, c->o->deep);
         if (e->cubin_sm_ok == 2)
             r->sm_mismatch++;
@@ -511,7 +511,7 @@ void mg_report_free(mg_report *r)
 
 const char *mg_entry_arch_str(const mg_entry *e, char *buf, size_t n)
 {
-    const char *pre = e->kind == MG_KIND_PTX ? "compute_" : e->kind == MG_KIND_LTOIR ? "lto_" : "sm_";
+    const char *pre = e->kind == MG_IMAGE_PTX ? "compute_" : e->kind == MG_IMAGE_LTOIR ? "lto_" : "sm_";
     return mg_arch_str(e->arch, pre, buf, n);
 }
 
@@ -542,7 +542,7 @@ static int arch_cmp(const void *a, const void *b)
     return (int)x->variant - (int)y->variant;
 }
 
-size_t mg_report_archs(const mg_report *r, mg_kind kind, mg_arch *out, size_t max)
+size_t mg_report_archs(const mg_report *r, mg_image_kind kind, mg_arch *out, size_t max)
 {
     size_t n = 0;
     for (uint32_t i = 0; i < r->nentries; i++) {
@@ -561,9 +561,24 @@ size_t mg_report_archs(const mg_report *r, mg_kind kind, mg_arch *out, size_t ma
 
 mg_status mg_report_worst(const mg_report *r)
 {
-    mg_status w = MG_ST_NATIVE;
+    mg_status w = MG_STATUS_NATIVE;
     for (size_t i = 0; i < r->nverdicts; i++)
         if (r->verdicts[i].status > w)
             w = (mg_status)r->verdicts[i].status;
     return w;
+}
+
+const char *mg_report_archs_str(const mg_report *r, mg_image_kind k, const char *prefix, char *buf, size_t n)
+{
+    mg_arch a[128];
+    size_t na = mg_report_archs(r, k, a, 128), w = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < na && w < n; i++) {
+        char s[24];
+        int m = snprintf(buf + w, n - w, "%s%s", i ? " " : "", mg_arch_str(a[i], prefix, s, sizeof s));
+        if (m < 0)
+            break;
+        w += (size_t)m;
+    }
+    return buf;
 }

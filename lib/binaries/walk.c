@@ -400,9 +400,8 @@ static int by_size_desc(const void *a, const void *b)
     return x->size < y->size ? 1 : x->size > y->size ? -1 : 0;
 }
 
-int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths, mg_scan_result *out)
+int mg_walk_scan(const mg_scan_opts *o, const char *const *paths, size_t npaths, mg_scan_result *out)
 {
-    memset(out, 0, sizeof *out);
     tasks t = {0};
     seen sn = {0};
     int rc = MG_OK;
@@ -460,12 +459,4 @@ int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths
     free(t.v);
     free(p.out);
     return rc;
-}
-
-void mg_scan_result_free(mg_scan_result *r)
-{
-    for (size_t i = 0; i < r->nreports; i++)
-        mg_report_free(r->reports[i]);
-    free(r->reports);
-    memset(r, 0, sizeof *r);
 }

@@ -6,7 +6,7 @@
 #include <zlib.h>
 
 #include "binaries/fmt.h"
-#include "mlgate/mlgate.h"
+#include "mlgate/binaries.h"
 #include "core/rd.h"
 
 #define SIG_LOCAL 0x04034b50u

@@ -10,15 +10,15 @@
 #include <yaml.h>
 
 #include "core/arena.h"
-#include "mlgate/matrix.h"
-#include "mlgate/mlgate.h"
+#include "core/file.h"
+#include "gate/gate_int.h"
 
 #define MAX_MATRIX_BYTES (1u << 20)
 #define MAX_STRING 4096
 
 static const char *const kinds[] = {"llm", "vlm", "tts", "asr", "embedding", "image"};
 
-const char *mg_kind_name(mg_model_kind k)
+const char *mg_model_kind_name(mg_model_kind k)
 {
     return (unsigned)k < sizeof kinds / sizeof kinds[0] ? kinds[k] : "?";
 }
@@ -58,46 +58,6 @@ static int scalar(ctx *c, yaml_node_t *n, const char *what, const char **out)
     return *out ? MG_OK : MG_E_NOMEM;
 }
 
-int mg_parse_size(const char *s, uint64_t *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v >= 0) || !isfinite(v))
-        return -1;
-    while (*end == ' ')
-        end++;
-    double mult = 1;
-    switch (toupper((unsigned char)*end)) {
-    case 'K': mult = 1024.0; end++; break;
-    case 'M': mult = 1024.0 * 1024; end++; break;
-    case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
-    case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
-    default: break;
-    }
-    if (*end == 'i' || *end == 'I')
-        end++;
-    if (*end == 'B' || *end == 'b')
-        end++;
-    if (*end || v * mult >= 18e18)
-        return -1;
-    *out = (uint64_t)(v * mult);
-    return 0;
-}
-
-const char *mg_human(uint64_t n, char buf[32])
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)n;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, 32, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-    return buf;
-}
-
 static int size_value(ctx *c, yaml_node_t *n, const char *what, uint64_t *out)
 {
     const char *s = NULL;
@@ -116,12 +76,8 @@ static int duration_value(ctx *c, yaml_node_t *n, const char *what, double *out)
     int rc = scalar(c, n, what, &s);
     if (rc)
         return rc;
-    char *end;
-    double v = strtod(s, &end);
-    double mult = !strcmp(end, "") || !strcmp(end, "s") ? 1 : !strcmp(end, "ms") ? 0.001 : !strcmp(end, "m") ? 60 : -1;
-    if (end == s || mult < 0 || !(v > 0) || v * mult > 86400)
+    if (mg_parse_duration(s, out))
         return fail(c, n, "%s: '%s' is not a duration (e.g. 30s, 500ms, 2m; at most a day)", what, s);
-    *out = v * mult;
     return MG_OK;
 }
 
@@ -315,17 +271,17 @@ static int host(ctx *c, yaml_node_t *n)
                 h /= 100, end++;
             if (end == s || *end || !(h >= 0 && h < 0.9))
                 return fail(c, v, "headroom '%s': a fraction from 0 to 0.9, or a percentage (10%%)", s);
-            c->m->headroom = h;
+            c->m->host.headroom = h;
         } else if (!strcmp(key, "receipts"))
-            rc = scalar(c, v, "receipts", &c->m->receipts);
+            rc = scalar(c, v, "receipts", &c->m->host.receipts);
         else if (!strcmp(key, "capabilities"))
-            rc = scalar(c, v, "capabilities", &c->m->capabilities);
+            rc = scalar(c, v, "capabilities", &c->m->host.capabilities);
         else if (!strcmp(key, "gpus"))
-            rc = scalar(c, v, "gpus", &c->m->gpus);
+            rc = scalar(c, v, "gpus", &c->m->host.gpus);
         else if (!strcmp(key, "vram"))
-            rc = scalar(c, v, "vram", &c->m->vram);
+            rc = scalar(c, v, "vram", &c->m->host.vram);
         else if (!strcmp(key, "deadline"))
-            rc = duration_value(c, v, "deadline", &c->m->deadline);
+            rc = duration_value(c, v, "deadline", &c->m->host.deadline);
         else
             return unknown_key(c, k, "host", known);
         if (rc)
@@ -359,9 +315,13 @@ static int top(ctx *c, yaml_node_t *root)
     }
     if (!models || models->type != YAML_SEQUENCE_NODE)
         return fail(c, models ? models : root, "models: must be a list of models");
+    size_t count = (size_t)(models->data.sequence.items.top - models->data.sequence.items.start);
+    if (count > MG_MATRIX_MAX_MODELS)
+        return fail(c, node(c, models->data.sequence.items.start[MG_MATRIX_MAX_MODELS]), "more than %d models",
+                    MG_MATRIX_MAX_MODELS);
+    if (!(c->m->models = mg_arena_array(c->m->arena, count ? count : 1, sizeof *c->m->models)))
+        return MG_E_NOMEM;
     for (yaml_node_item_t *it = models->data.sequence.items.start; it < models->data.sequence.items.top; it++) {
-        if (c->m->nmodels >= MG_MATRIX_MAX_MODELS)
-            return fail(c, node(c, *it), "more than %d models", MG_MATRIX_MAX_MODELS);
         mg_matrix_model *md = &c->m->models[c->m->nmodels];
         int rc = model(c, node(c, *it), md);
         if (rc)
@@ -391,9 +351,9 @@ int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **
         free(m);
         return MG_E_NOMEM;
     }
-    m->headroom = 0.10;
-    m->deadline = 120;
-    m->path = mg_arena_strdup(m->arena, name);
+    m->host.headroom = 0.10;
+    m->host.deadline = 120;
+    m->host.path = mg_arena_strdup(m->arena, name);
     yaml_parser_t p;
     yaml_document_t doc;
     if (!yaml_parser_initialize(&p)) {
@@ -424,17 +384,14 @@ int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **
 int mg_matrix_load(const char *path, mg_matrix **out, char *err, size_t errlen)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return MG_E_IO;
+    char *buf, why[256];
+    size_t n;
+    int rc = mg_read_all(path, MAX_MATRIX_BYTES, &buf, &n, why, sizeof why);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        return rc;
     }
-    char *buf = malloc(MAX_MATRIX_BYTES + 1);
-    size_t n = buf ? fread(buf, 1, MAX_MATRIX_BYTES + 1, f) : 0;
-    fclose(f);
-    if (!buf)
-        return MG_E_NOMEM;
-    int rc = mg_matrix_parse(buf, n, path, out, err, errlen);
+    rc = mg_matrix_parse(buf, n, path, out, err, errlen);
     free(buf);
     return rc;
 }
@@ -446,3 +403,7 @@ void mg_matrix_free(mg_matrix *m)
     mg_arena_free(m->arena);
     free(m);
 }
+
+const mg_matrix_host *mg_matrix_get_host(const mg_matrix *m) { return &m->host; }
+size_t mg_matrix_count(const mg_matrix *m) { return m->nmodels; }
+const mg_matrix_model *mg_matrix_model_at(const mg_matrix *m, size_t i) { return i < m->nmodels ? &m->models[i] : NULL; }

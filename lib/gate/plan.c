@@ -1,72 +1,110 @@
-/* plan.c - do a matrix's models fit together: each model's memory (declared, or fit's from its file), residents placed on the GPUs, on-demand models beside them. */
+/*
+ * plan.c - do a matrix's models fit together: each model's memory (declared, or fit's from its file,
+ * each file read once), the residents placed largest-first on the GPUs, the on-demand models beside
+ * them, and when it does not fit the cheapest fixes, each checked by placing again (no re-reading).
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlgate/matrix.h"
-#include "mlgate/mlgate.h"
+#include "core/arena.h"
+#include "gate/gate_int.h"
 
-#define MIB (1024ull * 1024)
-#define GIB (1024ull * MIB)
-#define TORCH_RUNTIME (700 * MIB)   /* CUDA context etc. beside what PyTorch allocates (as lib/fit.c) */
+struct mg_plan {
+    const mg_matrix *m;
+    size_t nmodels;             /* m->nmodels: freeing the plan never reads m */
+    double headroom;
+    size_t ngpus;
+    mg_plan_gpu gpus[MG_PLAN_MAX_GPU];
+    mg_plan_model *models;      /* one per matrix model */
+    mg_model **files;           /* one per matrix model: its file as read, or NULL */
+    uint64_t resident_need, usable_total;
+    int ok;
+    const char *fixes[4];
+    size_t nfixes;
+    mg_arena *arena;            /* texts and arrays */
+};
 
-static int ends_with(const char *s, const char *suffix)
+/* What placement needs of a model, and what it decides. */
+typedef struct slot {
+    uint64_t need;
+    int on_demand, pin;         /* pin: a GPU index, or -1 */
+    int unreadable;             /* its memory is unknown: never placed */
+    int gpu, fits, failed;      /* the placement */
+    uint64_t room_then;         /* a resident that did not fit: the most room an allowed GPU had then */
+} slot;
+
+/* Room left on GPU g for a model pinned to `pin` (-1: any): whether g is allowed. */
+static int allowed(int pin, size_t g) { return pin < 0 || pin == (int)g; }
+
+/*
+ * Residents, pinned ones first, then the largest first onto the GPU with the most room left; then
+ * each on-demand model beside them. Returns 1 when everything fits; room[g] is left what the
+ * residents leave free.
+ */
+static int place(slot *s, size_t n, const uint64_t *usable, size_t ng, uint64_t *resident, uint64_t *room)
 {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
-/* A model's GPU memory from its file: llama.cpp with every layer on one GPU, or a transformers-style load. */
-static void from_file(const mg_matrix_model *md, mg_plan_model *pm)
-{
-    uint64_t ctx = md->ctx ? md->ctx : 8192;
-    if (ends_with(md->file, ".gguf")) {
-        mg_gguf_model *g = mg_gguf_model_open(md->file);
-        mg_fit_model *fm = malloc(sizeof *fm);
-        int rc = !g || !fm ? MG_E_NOMEM : !g->nshards || g->shards[0].err ? MG_E_IO : mg_fit_model_from(g, fm);
-        if (rc) {
-            snprintf(pm->why, sizeof pm->why, "cannot read %.300s: %s%s%.150s", md->file, mg_strerror((mg_err)rc),
-                     g && g->nshards && g->shards[0].err ? ": " : "", g && g->nshards ? g->shards[0].msg : "");
-        } else {
-            mg_fit_device big = {"plan", 1ull << 50, 1ull << 50};
-            mg_fit_opts o = {.n_ctx = ctx, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .n_cpu_moe = 0};
-            mg_fit_plan p;
-            mg_fit_evaluate(fm, &big, 1, &o, (int)fm->kv.n_layer + 1, ctx, &p);
-            pm->need = p.need[0];
-            pm->ram = p.ram_need;
-            pm->weights = fm->total_bytes;
-            uint64_t params = 0;
-            for (size_t i = 0; i < g->nshards; i++)
-                params += g->shards[i].g.params;
-            pm->bpw = params ? 8.0 * (double)fm->total_bytes / (double)params : 0;
-            pm->source = "gguf";
+    for (size_t g = 0; g < ng; g++)
+        resident[g] = 0;
+    for (size_t i = 0; i < n; i++) {
+        s[i].gpu = -1;
+        s[i].fits = 0;
+        s[i].failed = s[i].unreadable;
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (;;) {
+            int pick = -1;
+            for (size_t i = 0; i < n; i++)
+                if (!s[i].on_demand && !s[i].fits && !s[i].failed && (pass == 0) == (s[i].pin >= 0) &&
+                    (pick < 0 || s[i].need > s[pick].need))
+                    pick = (int)i;
+            if (pick < 0)
+                break;
+            slot *x = &s[pick];
+            uint64_t most = 0;
+            for (size_t g = 0; g < ng; g++) {
+                uint64_t left = usable[g] - resident[g];
+                if (allowed(x->pin, g) && x->need <= left && (x->gpu < 0 || left > most)) {
+                    x->gpu = (int)g;
+                    most = left;
+                }
+            }
+            if (x->gpu >= 0) {
+                x->fits = 1;
+                resident[x->gpu] += x->need;
+            } else {
+                x->failed = 1;
+                x->room_then = 0;
+                for (size_t g = 0; g < ng; g++)
+                    if (allowed(x->pin, g) && usable[g] - resident[g] > x->room_then)
+                        x->room_then = usable[g] - resident[g];
+            }
         }
-        free(fm);
-        mg_gguf_model_free(g);
-        return;
+    for (size_t g = 0; g < ng; g++)
+        room[g] = usable[g] - resident[g];
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        slot *x = &s[i];
+        if (x->on_demand && !x->failed) {
+            uint64_t most = 0;
+            for (size_t g = 0; g < ng; g++)
+                if (allowed(x->pin, g) && x->need <= room[g] && (x->gpu < 0 || room[g] > most)) {
+                    x->gpu = (int)g;
+                    most = room[g];
+                }
+            x->fits = x->gpu >= 0;
+        }
+        ok &= x->fits;
     }
-    mg_st_model *st = mg_st_model_open(md->file);
-    mg_fit_st f;
-    int bad = !st || !st->nshards || st->shards[0].err;
-    if (bad || mg_fit_safetensors(st, ctx, 1, &f) != MG_OK) {
-        snprintf(pm->why, sizeof pm->why, "cannot read %.300s%s%.150s", md->file, st && st->nshards ? ": " : "",
-                 st && st->nshards ? st->shards[0].msg : "");
-    } else {
-        pm->need = f.weights + f.kv + f.activations + TORCH_RUNTIME;
-        pm->ram = f.weights;   /* loaders that materialise the checkpoint in RAM */
-        pm->weights = f.weights;
-        pm->source = "safetensors";
-    }
-    mg_st_model_free(st);
+    return ok;
 }
 
 /* Both loaded at once: on two GPUs, or together on one. */
-static int together(const mg_plan *p, const uint64_t *room, const mg_plan_model *a, const mg_plan_model *b, int pa,
-                    int pb)
+static int together(size_t ng, const uint64_t *room, const slot *a, const slot *b)
 {
-    for (size_t g = 0; g < p->ngpus; g++)
-        for (size_t h = 0; h < p->ngpus; h++) {
-            if ((pa >= 0 && (int)g != pa) || (pb >= 0 && (int)h != pb))
+    for (size_t g = 0; g < ng; g++)
+        for (size_t h = 0; h < ng; h++) {
+            if (!allowed(a->pin, g) || !allowed(b->pin, h))
                 continue;
             if (g == h ? a->need + b->need <= room[g] : a->need <= room[g] && b->need <= room[h])
                 return 1;
@@ -74,177 +112,195 @@ static int together(const mg_plan *p, const uint64_t *room, const mg_plan_model 
     return 0;
 }
 
-static void find_fixes(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, double headroom, mg_plan *p);
-static int plan(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, double headroom, mg_plan *p,
-                int with_fixes)
+/* A model's memory: declared, or from its file (opened once, kept for the gate's smoke stage). */
+static int size_model(mg_plan *p, size_t i, slot *s)
 {
-    memset(p, 0, sizeof *p);
-    if (ngpus > MG_PLAN_MAX_GPU)
-        return MG_E_LIMIT;
-    p->ngpus = ngpus;
-    for (size_t g = 0; g < ngpus; g++) {
-        p->gpus[g] = gpus[g];
-        p->usable[g] = (uint64_t)((double)gpus[g].total * (1.0 - headroom));
-        p->usable_total += p->usable[g];
-    }
-    for (size_t i = 0; i < m->nmodels; i++) {
-        const mg_matrix_model *md = &m->models[i];
-        mg_plan_model *pm = &p->models[i];
-        pm->gpu = -1;
-        pm->source = "none";
-        if (md->memory) {
-            pm->need = md->memory;
-            pm->ram = md->ram;
-            pm->source = "declared";
-        } else if (md->file) {
-            from_file(md, pm);
-            if (md->ram)
-                pm->ram = md->ram;
+    const mg_matrix_model *md = &p->m->models[i];
+    mg_plan_model *pm = &p->models[i];
+    pm->source = "none";
+    pm->why = "";
+    if (md->memory) {
+        pm->need = md->memory;
+        pm->ram = md->ram;
+        pm->source = "declared";
+    } else if (md->file) {
+        if (!(p->files[i] = mg_model_open(md->file)))
+            return MG_E_NOMEM;
+        mg_model_memory mm;
+        char why[512];
+        if (mg_model_memory_at(p->files[i], md->ctx ? md->ctx : 8192, &mm, why, sizeof why)) {
+            pm->why = mg_arena_strdup(p->arena, why);
+            s->unreadable = 1;
         } else {
-            pm->note = "no memory: or file: given: counted as 0 GPU memory (a CPU-only model?)";
+            pm->need = mm.need;
+            pm->ram = md->ram ? md->ram : mm.ram;
+            pm->weights = mm.weights;
+            pm->bpw = mm.bpw;
+            pm->source = p->files[i]->format == MG_FORMAT_GGUF ? "gguf" : "safetensors";
         }
-        if (!md->on_demand)
-            p->resident_need += pm->need;
+    } else {
+        pm->note = "no memory: or file: given: counted as 0 GPU memory (a CPU-only model?)";
     }
-    /* Residents: pinned ones first, then the largest first onto the GPU with the most room left. */
-    for (int pass = 0; pass < 2; pass++) {
-        for (;;) {
-            int pick = -1;
-            for (size_t i = 0; i < m->nmodels; i++) {
-                const mg_matrix_model *md = &m->models[i];
-                if (md->on_demand || p->models[i].fits || p->models[i].why[0] || (pass == 0) != (md->gpu >= 0))
-                    continue;
-                if (pick < 0 || p->models[i].need > p->models[pick].need)
-                    pick = (int)i;
-            }
-            if (pick < 0)
-                break;
-            mg_plan_model *pm = &p->models[pick];
-            const mg_matrix_model *md = &m->models[pick];
-            int best = -1;
-            uint64_t most = 0;
-            for (size_t g = 0; g < ngpus; g++) {
-                uint64_t room = p->usable[g] - p->resident[g];
-                if ((md->gpu < 0 || md->gpu == (int)g) && pm->need <= room && (best < 0 || room > most)) {
-                    best = (int)g;
-                    most = room;
-                }
-            }
-            if (best >= 0) {
-                pm->gpu = best;
-                pm->fits = 1;
-                p->resident[best] += pm->need;
-            } else {
-                char a[32], b[32];
-                uint64_t room = 0;
-                for (size_t g = 0; g < ngpus; g++)
-                    if ((md->gpu < 0 || md->gpu == (int)g) && p->usable[g] - p->resident[g] > room)
-                        room = p->usable[g] - p->resident[g];
-                if (md->gpu >= (int)ngpus)
-                    snprintf(pm->why, sizeof pm->why, "pinned to GPU %d, but there are %zu", md->gpu, ngpus);
-                else
-                    snprintf(pm->why, sizeof pm->why, "needs %s, the most room left on %s is %s", mg_human(pm->need, a),
-                             md->gpu >= 0 ? "its GPU" : "one GPU", mg_human(room, b));
-            }
-        }
-    }
-    /* On-demand: each beside the residents, and which of them cannot be loaded together. */
-    uint64_t room[MG_PLAN_MAX_GPU];
-    for (size_t g = 0; g < ngpus; g++)
-        room[g] = p->usable[g] - p->resident[g];
-    for (size_t i = 0; i < m->nmodels; i++) {
-        const mg_matrix_model *md = &m->models[i];
-        mg_plan_model *pm = &p->models[i];
-        if (!md->on_demand || pm->why[0])
-            continue;
-        uint64_t most = 0;
-        for (size_t g = 0; g < ngpus; g++)
-            if ((md->gpu < 0 || md->gpu == (int)g) && pm->need <= room[g] && (pm->gpu < 0 || room[g] > most)) {
-                pm->gpu = (int)g;
+    s->need = pm->need;
+    s->on_demand = md->on_demand;
+    s->pin = md->gpu;
+    return pm->why ? MG_OK : MG_E_NOMEM;
+}
+
+/* Why a model that was not placed does not fit, in words. */
+static const char *why_not(mg_plan *p, const slot *s, size_t i, const uint64_t *room)
+{
+    const mg_matrix_model *md = &p->m->models[i];
+    char a[32], b[32];
+    uint64_t most = 0;
+    if (md->on_demand) {
+        for (size_t g = 0; g < p->ngpus; g++)
+            if (room[g] > most)
                 most = room[g];
-            }
-        pm->fits = pm->gpu >= 0;
-        if (!pm->fits) {
-            char a[32], b[32];
-            uint64_t r = 0;
-            for (size_t g = 0; g < ngpus; g++)
-                if (room[g] > r)
-                    r = room[g];
-            snprintf(pm->why, sizeof pm->why, "needs %s, at most %s is free beside the resident models",
-                     mg_human(pm->need, a), mg_human(r, b));
-        }
+        return mg_arena_printf(p->arena, "needs %s, at most %s is free beside the resident models",
+                               mg_human(s->need, a), mg_human(most, b));
     }
-    for (size_t i = 0; i < m->nmodels; i++)
-        for (size_t j = 0; j < m->nmodels; j++) {
-            mg_plan_model *a = &p->models[i], *b = &p->models[j];
-            if (i == j || !m->models[i].on_demand || !m->models[j].on_demand || !a->fits || !b->fits)
-                continue;
-            if (!together(p, room, a, b, m->models[i].gpu, m->models[j].gpu))
-                a->conflicts[a->nconflicts++] = (int)j;
-        }
-    /* ok: every model placed (residents) or loadable beside them (on-demand), files read */
-    p->ok = 1;
-    for (size_t i = 0; i < m->nmodels; i++)
-        p->ok &= p->models[i].fits;
-    /* The cheapest ways out: each checked by planning again with it applied. */
-    if (!p->ok && with_fixes)
-        find_fixes(m, gpus, ngpus, headroom, p);
-    return MG_OK;
+    if (md->gpu >= (int)p->ngpus)
+        return mg_arena_printf(p->arena, "pinned to GPU %d, but there are %zu", md->gpu, p->ngpus);
+    return mg_arena_printf(p->arena, "needs %s, the most room left on %s is %s", mg_human(s->need, a),
+                           md->gpu >= 0 ? "its GPU" : "one GPU", mg_human(s->room_then, b));
 }
 
-int mg_plan_make(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, double headroom, mg_plan *p)
+/* The cheapest ways out, each checked by placing again with it applied. */
+static void find_fixes(mg_plan *p, const slot *base, const uint64_t *usable)
 {
-    return plan(m, gpus, ngpus, headroom, p, 1);
-}
-
-/* Re-plans with one resident made on-demand, or one GGUF quantized to Q4_K_M, and keeps the cheapest
- * of each that makes everything fit. */
-static void find_fixes(const mg_matrix *m, const mg_fit_device *gpus, size_t ngpus, double headroom, mg_plan *p)
-{
-    mg_matrix *alt = malloc(sizeof *alt);
-    mg_plan *q = malloc(sizeof *q);
-    if (!alt || !q) {
-        free(alt);
-        free(q);
+    size_t n = p->m->nmodels;
+    slot *alt = malloc((n ? n : 1) * sizeof *alt);
+    uint64_t resident[MG_PLAN_MAX_GPU], room[MG_PLAN_MAX_GPU];
+    if (!alt)
         return;
-    }
     int small = -1, quant = -1;
     uint64_t quant_save = 0;
-    for (size_t i = 0; i < m->nmodels; i++) {
+    for (size_t i = 0; i < n; i++) {
         const mg_plan_model *pm = &p->models[i];
-        if (m->models[i].on_demand || (pm->why[0] && !pm->need))
+        if (base[i].on_demand || base[i].unreadable)
             continue;
-        memcpy(alt, m, sizeof *alt);
-        alt->models[i].on_demand = 1;
-        alt->models[i].memory = pm->need;
-        plan(alt, gpus, ngpus, headroom, q, 0);
-        if (q->ok && (small < 0 || pm->need < p->models[small].need))
+        memcpy(alt, base, n * sizeof *alt);
+        alt[i].on_demand = 1;   /* make it on-demand: does everything fit, it too when loaded? */
+        if (place(alt, n, usable, p->ngpus, resident, room) && (small < 0 || pm->need < p->models[small].need))
             small = (int)i;
         if (pm->bpw > 5.5) {   /* Q4_K_M is about 4.85 bits per weight */
             uint64_t save = (uint64_t)((double)pm->weights * (1.0 - 4.85 / pm->bpw));
-            memcpy(alt, m, sizeof *alt);
-            alt->models[i].memory = pm->need - save;
-            plan(alt, gpus, ngpus, headroom, q, 0);
-            if (q->ok && (quant < 0 || save < quant_save)) {
+            memcpy(alt, base, n * sizeof *alt);
+            alt[i].need = pm->need - save;
+            if (place(alt, n, usable, p->ngpus, resident, room) && (quant < 0 || save < quant_save)) {
                 quant = (int)i;
                 quant_save = save;
             }
         }
     }
-    char a[32];
-    if (small >= 0)
-        snprintf(p->fixes[p->nfixes++], sizeof p->fixes[0], "make '%s' on-demand (frees %s; it still fits when loaded)",
-                 m->models[small].name, mg_human(p->models[small].need, a));
-    if (quant >= 0)
-        snprintf(p->fixes[p->nfixes++], sizeof p->fixes[0],
-                 "quantize '%s' to Q4_K_M (about %s less; %.1f bits per weight now)", m->models[quant].name,
-                 mg_human(quant_save, a), p->models[quant].bpw);
-    if (p->resident_need > p->usable_total)
-        snprintf(p->fixes[p->nfixes++], sizeof p->fixes[0], "add %s of GPU memory, or lower the headroom (%.0f%%)",
-                 mg_human(p->resident_need - p->usable_total, a), headroom * 100);
-    else if (small < 0 && quant < 0)
-        snprintf(p->fixes[p->nfixes++], sizeof p->fixes[0],
-                 "pin models to GPUs (gpu: N) or split the largest across GPUs (llama.cpp --tensor-split)");
     free(alt);
-    free(q);
+    char a[32];
+    const mg_matrix_model *mm = p->m->models;
+    if (small >= 0)
+        p->fixes[p->nfixes++] = mg_arena_printf(p->arena, "make '%s' on-demand (frees %s; it still fits when loaded)",
+                                                mm[small].name, mg_human(p->models[small].need, a));
+    if (quant >= 0)
+        p->fixes[p->nfixes++] = mg_arena_printf(p->arena,
+                                                "quantize '%s' to Q4_K_M (about %s less; %.1f bits per weight now)",
+                                                mm[quant].name, mg_human(quant_save, a), p->models[quant].bpw);
+    if (p->resident_need > p->usable_total)
+        p->fixes[p->nfixes++] = mg_arena_printf(p->arena, "add %s of GPU memory, or lower the headroom (%.0f%%)",
+                                                mg_human(p->resident_need - p->usable_total, a), p->headroom * 100);
+    else if (small < 0 && quant < 0)
+        p->fixes[p->nfixes++] = "pin models to GPUs (gpu: N) or split the largest across GPUs (llama.cpp --tensor-split)";
 }
+
+int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, mg_plan **out)
+{
+    *out = NULL;
+    if (ngpus > MG_PLAN_MAX_GPU)
+        return MG_E_LIMIT;
+    size_t n = m->nmodels;
+    mg_plan *p = calloc(1, sizeof *p);
+    slot *s = calloc(n ? n : 1, sizeof *s);
+    if (!p || !s || !(p->arena = mg_arena_new()) ||
+        !(p->models = mg_arena_array(p->arena, n ? n : 1, sizeof *p->models)) ||
+        !(p->files = mg_arena_array(p->arena, n ? n : 1, sizeof *p->files))) {
+        free(s);
+        mg_plan_free(p);
+        return MG_E_NOMEM;
+    }
+    p->m = m;
+    p->nmodels = n;
+    p->headroom = headroom;
+    uint64_t usable[MG_PLAN_MAX_GPU], resident[MG_PLAN_MAX_GPU], room[MG_PLAN_MAX_GPU];
+    for (size_t k = 0; k < ngpus; k++) {
+        if (!gpus[k].mem_total)
+            continue;   /* a GPU whose memory is unknown is not planned for */
+        size_t g = p->ngpus++;
+        p->gpus[g].target = gpus[k];
+        usable[g] = p->gpus[g].usable = (uint64_t)((double)gpus[k].mem_total * (1.0 - headroom));
+        p->usable_total += usable[g];
+    }
+    ngpus = p->ngpus;
+    for (size_t i = 0; i < n; i++) {
+        if (size_model(p, i, &s[i])) {
+            free(s);
+            mg_plan_free(p);
+            return MG_E_NOMEM;
+        }
+        if (!m->models[i].on_demand)
+            p->resident_need += p->models[i].need;
+    }
+    p->ok = place(s, n, usable, ngpus, resident, room);
+    for (size_t g = 0; g < ngpus; g++)
+        p->gpus[g].resident = resident[g];
+    for (size_t i = 0; i < n; i++) {
+        mg_plan_model *pm = &p->models[i];
+        pm->gpu = s[i].gpu;
+        pm->fits = s[i].fits;
+        if (!pm->fits && !s[i].unreadable)
+            pm->why = why_not(p, &s[i], i, room);
+        int *c = NULL;
+        for (size_t j = 0; j < n; j++)   /* on-demand models that cannot be loaded together */
+            if (i != j && s[i].on_demand && s[j].on_demand && s[i].fits && s[j].fits && !together(ngpus, room, &s[i], &s[j])) {
+                if (!c && !(c = mg_arena_array(p->arena, n, sizeof *c)))
+                    break;
+                c[pm->nconflicts++] = (int)j;
+            }
+        pm->conflicts = c;
+    }
+    if (!p->ok)
+        find_fixes(p, s, usable);
+    free(s);
+    *out = p;
+    return MG_OK;
+}
+
+int mg_plan_open_files(mg_plan *p)
+{
+    for (size_t i = 0; i < p->m->nmodels; i++) {
+        const char *f = p->m->models[i].file;
+        if (f && !p->files[i] && !(p->files[i] = mg_model_open(f)))
+            return MG_E_NOMEM;
+    }
+    return MG_OK;
+}
+
+void mg_plan_free(mg_plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; p->files && i < p->nmodels; i++)
+        mg_model_free(p->files[i]);
+    mg_arena_free(p->arena);
+    free(p);
+}
+
+int mg_plan_ok(const mg_plan *p) { return p->ok; }
+double mg_plan_headroom(const mg_plan *p) { return p->headroom; }
+uint64_t mg_plan_resident_need(const mg_plan *p) { return p->resident_need; }
+uint64_t mg_plan_usable(const mg_plan *p) { return p->usable_total; }
+size_t mg_plan_ngpus(const mg_plan *p) { return p->ngpus; }
+const mg_plan_gpu *mg_plan_gpu_at(const mg_plan *p, size_t g) { return g < p->ngpus ? &p->gpus[g] : NULL; }
+const mg_plan_model *mg_plan_model_at(const mg_plan *p, size_t i) { return i < p->m->nmodels ? &p->models[i] : NULL; }
+const mg_model *mg_plan_file(const mg_plan *p, size_t i) { return i < p->m->nmodels ? p->files[i] : NULL; }
+size_t mg_plan_nfixes(const mg_plan *p) { return p->nfixes; }
+const char *mg_plan_fix(const mg_plan *p, size_t k) { return k < p->nfixes ? p->fixes[k] : NULL; }
+const mg_matrix *mg_plan_matrix(const mg_plan *p) { return p->m; }

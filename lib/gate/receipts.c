@@ -5,8 +5,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "mlgate/check.h"
-#include "mlgate/mlgate.h"
+#include <unistd.h>
+
+#include "core/file.h"
+#include "gate/gate_int.h"
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -40,9 +42,17 @@ static int open_db(const char *path, int write, sqlite3 **db, char *err, size_t 
     return MG_OK;
 }
 
-int mg_receipts_store(const char *path, const mg_matrix *m, const mg_check_result *r, double seconds,
-                      const char *host, const char *gpus, const char *driver, char *err, size_t errlen)
+static int store(const mg_run *run, const char *path, char *err, size_t errlen)
 {
+    const mg_matrix *m = run->m;
+    const mg_check_result *r = run->r;
+    double seconds = run->seconds;
+    char host[256] = "", gpus[512], driver[32] = "";
+    gethostname(host, sizeof host - 1);
+    mg_targets_names(run->targets, gpus, sizeof gpus);
+    for (size_t t = 0; t < run->targets->n && !driver[0]; t++)
+        if (mg_driver_known(run->targets->t[t].driver))
+            mg_driver_str(run->targets->t[t].driver, driver, sizeof driver);
     sqlite3 *db;
     int rc = open_db(path, 1, &db, err, errlen);
     if (rc)
@@ -55,22 +65,22 @@ int mg_receipts_store(const char *path, const mg_matrix *m, const mg_check_resul
     size_t passed = 0;
     for (size_t i = 0; i < m->nmodels; i++)
         passed += r[i].ok;
-    sqlite3_stmt *run = NULL, *res = NULL;
+    sqlite3_stmt *ins = NULL, *res = NULL;
     int ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
              sqlite3_prepare_v2(db, "INSERT INTO runs(started, matrix, host, gpus, driver, seconds, models, passed)"
-                                    " VALUES(?,?,?,?,?,?,?,?)", -1, &run, NULL) == SQLITE_OK &&
+                                    " VALUES(?,?,?,?,?,?,?,?)", -1, &ins, NULL) == SQLITE_OK &&
              sqlite3_prepare_v2(db, "INSERT INTO results(run, model, kind, capability, stage, ok, seconds, reason,"
                                     " ttfb, tokens, output) VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &res, NULL) == SQLITE_OK;
     if (ok) {
-        sqlite3_bind_text(run, 1, when, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(run, 2, m->path, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(run, 3, host, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(run, 4, gpus, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(run, 5, driver, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_double(run, 6, seconds);
-        sqlite3_bind_int64(run, 7, (sqlite3_int64)m->nmodels);
-        sqlite3_bind_int64(run, 8, (sqlite3_int64)passed);
-        ok = sqlite3_step(run) == SQLITE_DONE;
+        sqlite3_bind_text(ins, 1, when, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 2, m->host.path, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 3, host, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 4, gpus, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 5, driver, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(ins, 6, seconds);
+        sqlite3_bind_int64(ins, 7, (sqlite3_int64)m->nmodels);
+        sqlite3_bind_int64(ins, 8, (sqlite3_int64)passed);
+        ok = sqlite3_step(ins) == SQLITE_DONE;
     }
     sqlite3_int64 id = sqlite3_last_insert_rowid(db);
     for (size_t i = 0; ok && i < m->nmodels; i++)
@@ -81,7 +91,7 @@ int mg_receipts_store(const char *path, const mg_matrix *m, const mg_check_resul
             sqlite3_reset(res);
             sqlite3_bind_int64(res, 1, id);
             sqlite3_bind_text(res, 2, m->models[i].name, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_text(res, 3, mg_kind_name(m->models[i].kind), -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(res, 3, mg_model_kind_name(m->models[i].kind), -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(res, 4, m->models[i].capability, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(res, 5, mg_stage_name(s), -1, SQLITE_TRANSIENT);
             sqlite3_bind_int(res, 6, st->ok);
@@ -99,18 +109,55 @@ int mg_receipts_store(const char *path, const mg_matrix *m, const mg_check_resul
     if (!ok)
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
     sqlite3_exec(db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_finalize(run);
+    sqlite3_finalize(ins);
     sqlite3_finalize(res);
     sqlite3_close(db);
     return ok ? MG_OK : MG_E_IO;
 }
 
-int mg_receipts_history(const char *path, int nruns, mg_history_cb cb, void *arg, char *err, size_t errlen)
+/* Before the run: the database can be created or opened for writing there. */
+static int check(const char *path, char *err, size_t errlen)
 {
-    sqlite3 *db;
-    int rc = open_db(path, 0, &db, err, errlen);   /* reading never creates a database on a mistyped path */
+    int rc = mg_check_writable(path, err, errlen);
     if (rc)
         return rc;
+    sqlite3 *db;
+    if ((rc = open_db(path, 1, &db, err, errlen)))
+        return rc;
+    sqlite3_close(db);
+    return MG_OK;
+}
+
+const mg_publisher mg_publish_receipts = {"receipts", check, store};
+
+/* ---- reading back: mlgate history ---- */
+
+struct mg_history {
+    mg_history_row *rows;
+    size_t n, cap;
+    int nruns;              /* the runs asked for */
+    mg_arena *arena;
+};
+
+static const char *keep(mg_history *h, const unsigned char *text)
+{
+    return text ? mg_arena_strdup(h->arena, (const char *)text) : NULL;
+}
+
+int mg_history_read(const char *path, int nruns, mg_history **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    mg_history *h = calloc(1, sizeof *h);
+    if (!h || !(h->arena = mg_arena_new())) {
+        free(h);
+        return MG_E_NOMEM;
+    }
+    sqlite3 *db;
+    int rc = open_db(path, 0, &db, err, errlen);   /* reading never creates a database on a mistyped path */
+    if (rc) {
+        mg_history_free(h);
+        return rc;
+    }
     /* per model over the last nruns runs: runs seen, passes, and how often the verdict flipped */
     static const char q[] =
         "WITH recent AS (SELECT id FROM runs ORDER BY id DESC LIMIT ?),"
@@ -126,16 +173,59 @@ int mg_receipts_history(const char *path, int nruns, mg_history_cb cb, void *arg
     if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
         sqlite3_close(db);
+        mg_history_free(h);
         return MG_E_IO;
     }
     sqlite3_bind_int(st, 1, nruns);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        mg_history_row h = {(const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
-                            sqlite3_column_int(st, 2), sqlite3_column_int(st, 3), sqlite3_column_int(st, 4),
-                            (const char *)sqlite3_column_text(st, 5), (const char *)sqlite3_column_text(st, 6)};
-        cb(&h, arg);
+    while (rc == MG_OK && sqlite3_step(st) == SQLITE_ROW) {
+        if (h->n == h->cap) {
+            size_t cap = h->cap ? h->cap * 2 : 16;
+            mg_history_row *v = realloc(h->rows, cap * sizeof *v);
+            if (!v) {
+                rc = MG_E_NOMEM;
+                break;
+            }
+            h->rows = v;
+            h->cap = cap;
+        }
+        mg_history_row *x = &h->rows[h->n++];
+        x->model = keep(h, sqlite3_column_text(st, 0));
+        x->runs = sqlite3_column_int(st, 1);
+        x->passed = sqlite3_column_int(st, 2);
+        x->flips = sqlite3_column_int(st, 3);
+        x->last_ok = sqlite3_column_int(st, 4);
+        x->flapping = x->flips >= 2;
+        x->last_reason = keep(h, sqlite3_column_text(st, 5));
+        x->last_run = keep(h, sqlite3_column_text(st, 6));
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
+    if (rc) {
+        mg_history_free(h);
+        return rc;
+    }
+    h->nruns = nruns;
+    *out = h;
     return MG_OK;
+}
+
+void mg_history_free(mg_history *h)
+{
+    if (!h)
+        return;
+    free(h->rows);
+    mg_arena_free(h->arena);
+    free(h);
+}
+
+size_t mg_history_count(const mg_history *h) { return h->n; }
+const mg_history_row *mg_history_row_at(const mg_history *h, size_t i) { return i < h->n ? &h->rows[i] : NULL; }
+int mg_history_runs(const mg_history *h) { return h->nruns; }
+
+int mg_history_exit_status(const mg_history *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (h->rows[i].flapping || !h->rows[i].last_ok)
+            return 1;
+    return 0;
 }

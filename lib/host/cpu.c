@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlgate/binaries.h"
 #include "mlgate/host.h"
-#include "mlgate/mlgate.h"
 #include "host/sysfs.h"
 
 #define CPUINFO_MAX (4u << 20)

@@ -10,9 +10,23 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "core/arena.h"
+#include "host/host_int.h"
 #include "host/sysfs.h"
-#include "mlgate/doctor.h"
-#include "mlgate/mlgate.h"
+#include "mlgate/binaries.h"
+#include "mlgate/host.h"
+
+/* The audit: the facts, and the findings derived from them (as many as there are). */
+struct mg_doctor {
+    mg_host_facts f;
+    mg_disk *disks;
+    size_t disks_cap;
+    mg_pyenv pyenvs[MG_MAX_PYENVS];
+    mg_finding *findings;
+    size_t nfindings, findings_cap;
+    mg_arena *arena;        /* the findings' texts */
+    int oom;                /* a finding was lost to memory */
+};
 
 const char *mg_severity_str(mg_severity s)
 {
@@ -23,16 +37,32 @@ const char *mg_severity_str(mg_severity s)
 __attribute__((format(printf, 4, 5)))
 static void find(mg_doctor *d, mg_severity sev, const char *area, const char *fmt, ...)
 {
-    if (d->nfindings >= MG_MAX_FINDINGS)
-        return;
-    mg_finding *f = &d->findings[d->nfindings++];
-    memset(f, 0, sizeof *f);
-    f->severity = (uint8_t)sev;
-    snprintf(f->area, sizeof f->area, "%s", area);
+    if (d->nfindings == d->findings_cap) {
+        size_t cap = d->findings_cap ? d->findings_cap * 2 : 32;
+        mg_finding *v = realloc(d->findings, cap * sizeof *v);
+        if (!v) {
+            d->oom = 1;
+            return;
+        }
+        d->findings = v;
+        d->findings_cap = cap;
+    }
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->cause, sizeof f->cause, fmt, ap);
+    char *cause = NULL;
+    int n = vasprintf(&cause, fmt, ap);
     va_end(ap);
+    const char *text = n >= 0 ? mg_arena_strdup(d->arena, cause) : NULL;
+    free(n >= 0 ? cause : NULL);
+    if (!text) {
+        d->oom = 1;
+        return;
+    }
+    mg_finding *f = &d->findings[d->nfindings++];
+    f->severity = (uint8_t)sev;
+    f->area = area;
+    f->cause = text;
+    f->fix = NULL;
 }
 
 /* Sets the fix of the finding just added. */
@@ -43,8 +73,13 @@ static void fix(mg_doctor *d, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(d->findings[d->nfindings - 1].fix, sizeof d->findings[0].fix, fmt, ap);
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
+    d->findings[d->nfindings - 1].fix = mg_arena_strdup(d->arena, text);
+    free(text);
 }
 
 static int exists(const char *root, const char *path)
@@ -56,11 +91,11 @@ static int exists(const char *root, const char *path)
 
 const mg_gpu_probe *mg_doctor_gpus(const mg_doctor *d)
 {
-    if (d->nvml.ok)
-        return &d->nvml;
-    if (d->cuda_tried && d->cuda.ok && d->cuda.ngpus)
-        return &d->cuda;   /* WSL2 and other places without a working NVML */
-    return &d->pci;
+    if (d->f.nvml.ok)
+        return &d->f.nvml;
+    if (d->f.cuda_tried && d->f.cuda.ok && d->f.cuda.ngpus)
+        return &d->f.cuda;   /* WSL2 and other places without a working NVML */
+    return &d->f.pci;
 }
 
 static void gib(char *buf, size_t n, uint64_t bytes)
@@ -72,43 +107,43 @@ static void judge_gpus(mg_doctor *d)
 {
     const mg_gpu_probe *g = mg_doctor_gpus(d);
     char a[32], b[32];
-    if (!d->nvml.ok && d->cuda_tried && d->cuda.ok && d->cuda.ngpus) {
+    if (!d->f.nvml.ok && d->f.cuda_tried && d->f.cuda.ok && d->f.cuda.ngpus) {
         /* WSL2 and some containers: no usable NVML, but CUDA itself works. */
         find(d, MG_SEV_WARN, "driver", "NVML is not usable (%s), but libcuda sees %zu GPU%s: CUDA programs can run; "
-             "memory and driver details are missing", d->nvml.error, d->cuda.ngpus, d->cuda.ngpus == 1 ? "" : "s");
-    } else if (!d->nvml.ok) {
-        size_t seen = d->pci.ngpus;
-        if (d->nvml.code == 18) {
-            find(d, MG_SEV_FAIL, "driver", "%s", d->nvml.error);
+             "memory and driver details are missing", d->f.nvml.error, d->f.cuda.ngpus, d->f.cuda.ngpus == 1 ? "" : "s");
+    } else if (!d->f.nvml.ok) {
+        size_t seen = d->f.pci.ngpus;
+        if (d->f.nvml.code == 18) {
+            find(d, MG_SEV_FAIL, "driver", "%s", d->f.nvml.error);
             fix(d, "reboot (or unload and reload the nvidia kernel modules) so both are the same version");
-        } else if (seen && !d->dev_nodes && d->in_container) {
+        } else if (seen && !d->f.dev_nodes && d->f.in_container) {
             find(d, MG_SEV_FAIL, "driver", "%zu NVIDIA GPU%s on the PCI bus, but this container has no GPU access "
-                 "(no /dev/nvidia*): %s", seen, seen > 1 ? "s" : "", d->nvml.error);
+                 "(no /dev/nvidia*): %s", seen, seen > 1 ? "s" : "", d->f.nvml.error);
             fix(d, "start the container with GPU access (docker run --gpus all, or the NVIDIA container toolkit's CDI devices)");
         } else if (seen) {
             find(d, MG_SEV_FAIL, "driver", "%zu NVIDIA GPU%s on the PCI bus, but the driver is not usable: %s", seen,
-                 seen > 1 ? "s" : "", d->nvml.error);
+                 seen > 1 ? "s" : "", d->f.nvml.error);
             fix(d, "install the NVIDIA driver (or load it: modprobe nvidia); check 'dmesg | grep -i nvrm'");
-        } else if (d->wsl) {
-            find(d, MG_SEV_FAIL, "driver", "WSL2 without a usable NVIDIA driver: %s", d->nvml.error);
+        } else if (d->f.wsl) {
+            find(d, MG_SEV_FAIL, "driver", "WSL2 without a usable NVIDIA driver: %s", d->f.nvml.error);
             fix(d, "install the NVIDIA driver on Windows (not inside WSL); its libraries appear in /usr/lib/wsl/lib");
         } else {
-            find(d, MG_SEV_WARN, "gpu", "no NVIDIA GPU found (%s): only CPU inference is possible", d->nvml.error);
+            find(d, MG_SEV_WARN, "gpu", "no NVIDIA GPU found (%s): only CPU inference is possible", d->f.nvml.error);
         }
-    } else if (d->nvml.ngpus == 0) {
+    } else if (d->f.nvml.ngpus == 0) {
         find(d, MG_SEV_WARN, "gpu", "the NVIDIA driver is loaded but reports no GPU");
         fix(d, "check 'nvidia-smi -L' and CUDA_VISIBLE_DEVICES / container device settings");
     } else {
         char dv[32];
-        const mg_cuda_release *rel = mg_driver_known(d->nvml.driver) ? mg_cuda_for_driver(d->nvml.driver) : NULL;
+        const mg_cuda_release *rel = mg_driver_known(d->f.nvml.driver) ? mg_cuda_for_driver(d->f.nvml.driver) : NULL;
         if (rel)
             find(d, MG_SEV_OK, "driver", "driver %s: runs CUDA %u.%u code and JITs PTX up to ISA %u.%u",
-                 mg_driver_str(d->nvml.driver, dv, sizeof dv), rel->cuda / 10, rel->cuda % 10, rel->ptx_isa / 10,
+                 mg_driver_str(d->f.nvml.driver, dv, sizeof dv), rel->cuda / 10, rel->cuda % 10, rel->ptx_isa / 10,
                  rel->ptx_isa % 10);
-        else if (mg_driver_known(d->nvml.driver))
+        else if (mg_driver_known(d->f.nvml.driver))
             find(d, MG_SEV_WARN, "driver", "driver %s is older than CUDA 9: no current framework runs on it",
-                 mg_driver_str(d->nvml.driver, dv, sizeof dv));
-        if (d->nvml.cuda_version == 0) {
+                 mg_driver_str(d->f.nvml.driver, dv, sizeof dv));
+        if (d->f.nvml.cuda_version == 0) {
             find(d, MG_SEV_WARN, "driver", "NVML works but libcuda.so.1 was not found: CUDA programs cannot start");
             fix(d, "install the driver's libcuda (e.g. Debian: libcuda1 / nvidia-driver), or mount it into the container");
         }
@@ -148,26 +183,26 @@ static void judge_gpus(mg_doctor *d)
 
 static void judge_cpu(mg_doctor *d)
 {
-    if (!d->cpu_ok) {
+    if (!d->f.cpu_ok) {
         find(d, MG_SEV_WARN, "cpu", "cannot read /proc/cpuinfo");
         return;
     }
-    uint64_t f = d->cpu.features;
-    if (!strcmp(d->cpu.arch, "x86_64")) {
+    uint64_t f = d->f.cpu.features;
+    if (!strcmp(d->f.cpu.arch, "x86_64")) {
         if (!(f & MG_CPU_AVX2)) {
             find(d, MG_SEV_FAIL, "cpu", "%s has no AVX2: prebuilt llama.cpp/ollama CPU backends and most wheels "
-                 "need it", d->cpu.model);
+                 "need it", d->f.cpu.model);
             fix(d, "build llama.cpp from source with GGML_NATIVE=ON, or run on a newer CPU");
         } else if (f & MG_CPU_AMX_TILE) {
-            find(d, MG_SEV_OK, "cpu", "%s: AVX-512 and AMX (int8/bf16 tiles) for CPU inference", d->cpu.model);
+            find(d, MG_SEV_OK, "cpu", "%s: AVX-512 and AMX (int8/bf16 tiles) for CPU inference", d->f.cpu.model);
         } else if (f & MG_CPU_AVX512F) {
-            find(d, MG_SEV_OK, "cpu", "%s: AVX-512%s%s", d->cpu.model, f & MG_CPU_AVX512BF16 ? " with BF16" : "",
+            find(d, MG_SEV_OK, "cpu", "%s: AVX-512%s%s", d->f.cpu.model, f & MG_CPU_AVX512BF16 ? " with BF16" : "",
                  f & MG_CPU_AVX512VNNI ? " and VNNI" : "");
         } else {
-            find(d, MG_SEV_OK, "cpu", "%s: AVX2%s (no AVX-512)", d->cpu.model, f & MG_CPU_AVXVNNI ? " + AVX-VNNI" : "");
+            find(d, MG_SEV_OK, "cpu", "%s: AVX2%s (no AVX-512)", d->f.cpu.model, f & MG_CPU_AVXVNNI ? " + AVX-VNNI" : "");
         }
-    } else if (!strcmp(d->cpu.arch, "aarch64")) {
-        find(d, (f & MG_CPU_NEON) ? MG_SEV_OK : MG_SEV_WARN, "cpu", "%s: %s%s%s%s", d->cpu.model,
+    } else if (!strcmp(d->f.cpu.arch, "aarch64")) {
+        find(d, (f & MG_CPU_NEON) ? MG_SEV_OK : MG_SEV_WARN, "cpu", "%s: %s%s%s%s", d->f.cpu.model,
              f & MG_CPU_NEON ? "NEON" : "no NEON", f & MG_CPU_SVE2 ? ", SVE2" : f & MG_CPU_SVE ? ", SVE" : "",
              f & MG_CPU_I8MM ? ", i8mm" : "", f & MG_CPU_DOTPROD ? ", dotprod" : "");
     }
@@ -176,26 +211,26 @@ static void judge_cpu(mg_doctor *d)
 static void judge_memory(mg_doctor *d)
 {
     char a[32], b[32];
-    if (!d->mem_ok) {
+    if (!d->f.mem_ok) {
         find(d, MG_SEV_WARN, "memory", "cannot read /proc/meminfo");
         return;
     }
-    gib(a, sizeof a, d->mem.available);
-    gib(b, sizeof b, d->mem.total);
-    if (d->mem.available < d->mem.total / 10)
+    gib(a, sizeof a, d->f.mem.available);
+    gib(b, sizeof b, d->f.mem.total);
+    if (d->f.mem.available < d->f.mem.total / 10)
         find(d, MG_SEV_WARN, "memory", "only %s of %s RAM available", a, b);
     else
         find(d, MG_SEV_OK, "memory", "%s of %s RAM available", a, b);
-    if (d->mem.cgroup_limit && d->mem.cgroup_limit < d->mem.total) {
-        gib(a, sizeof a, d->mem.cgroup_limit);
+    if (d->f.mem.cgroup_limit && d->f.mem.cgroup_limit < d->f.mem.total) {
+        gib(a, sizeof a, d->f.mem.cgroup_limit);
         find(d, MG_SEV_WARN, "memory", "this container may use only %s of the machine's %s", a, b);
         fix(d, "raise the container's memory limit (docker run -m) if models are loaded through RAM");
     }
-    if (d->mem.swap_total == 0)
+    if (d->f.mem.swap_total == 0)
         find(d, MG_SEV_OK, "memory", "no swap: a model that does not fit in RAM is killed, not slowed");
-    if (d->mem.nnodes > 1) {
+    if (d->f.mem.nnodes > 1) {
         find(d, MG_SEV_WARN, "numa", "%zu NUMA nodes: memory bandwidth per node is a fraction of the machine's",
-             d->mem.nnodes);
+             d->f.mem.nnodes);
         fix(d, "for CPU inference pin to one node (numactl --cpunodebind=0 --membind=0, llama.cpp --numa isolate) "
                "or set the BIOS to one node per socket (NPS1)");
     }
@@ -203,22 +238,22 @@ static void judge_memory(mg_doctor *d)
 
 static void judge_cuda(mg_doctor *d)
 {
-    if (!d->cuda_tried)
+    if (!d->f.cuda_tried)
         return;
-    if (d->cuda.ok) {
-        find(d, MG_SEV_OK, "cuda", "libcuda: cuInit works, driver API CUDA %d.%d, %zu GPU%s%s%s", d->cuda.cuda_version / 1000,
-             d->cuda.cuda_version % 1000 / 10, d->cuda.ngpus, d->cuda.ngpus == 1 ? "" : "s",
-             d->cuda.ngpus ? ", GPU 0 is " : "", d->cuda.ngpus ? d->cuda.gpus[0].name : "");
-        if (d->nvml.ok && d->nvml.cuda_version && d->nvml.cuda_version != d->cuda.cuda_version)
+    if (d->f.cuda.ok) {
+        find(d, MG_SEV_OK, "cuda", "libcuda: cuInit works, driver API CUDA %d.%d, %zu GPU%s%s%s", d->f.cuda.cuda_version / 1000,
+             d->f.cuda.cuda_version % 1000 / 10, d->f.cuda.ngpus, d->f.cuda.ngpus == 1 ? "" : "s",
+             d->f.cuda.ngpus ? ", GPU 0 is " : "", d->f.cuda.ngpus ? d->f.cuda.gpus[0].name : "");
+        if (d->f.nvml.ok && d->f.nvml.cuda_version && d->f.nvml.cuda_version != d->f.cuda.cuda_version)
             find(d, MG_SEV_WARN, "cuda", "NVML reports CUDA %d.%d but the libcuda loaded here is %d.%d: two driver "
                  "versions on this system (a forward-compatibility package or a stale libcuda?)",
-                 d->nvml.cuda_version / 1000, d->nvml.cuda_version % 1000 / 10, d->cuda.cuda_version / 1000,
-                 d->cuda.cuda_version % 1000 / 10);
+                 d->f.nvml.cuda_version / 1000, d->f.nvml.cuda_version % 1000 / 10, d->f.cuda.cuda_version / 1000,
+                 d->f.cuda.cuda_version % 1000 / 10);
     } else {
-        find(d, MG_SEV_FAIL, "cuda", "libcuda: %s", d->cuda.error);
-        if (strstr(d->cuda.error, "STUB"))
+        find(d, MG_SEV_FAIL, "cuda", "libcuda: %s", d->f.cuda.error);
+        if (strstr(d->f.cuda.error, "STUB"))
             fix(d, "a CUDA toolkit stub libcuda.so is on the library path: remove .../lib64/stubs from LD_LIBRARY_PATH");
-        else if (strstr(d->cuda.error, "NO_DEVICE"))
+        else if (strstr(d->f.cuda.error, "NO_DEVICE"))
             fix(d, "check CUDA_VISIBLE_DEVICES and, in a container, its GPU access");
         else
             fix(d, "see 'dmesg | grep -i nvrm'; reinstall the driver if libcuda and the kernel module disagree");
@@ -229,20 +264,27 @@ static void check_disks(mg_doctor *d, const mg_doctor_opts *o)
 {
     const char *home = getenv("HOME");
     char buf[3][512];
-    const char *dirs[MG_MAX_DISKS];
+    const char *usual_dirs[4];
+    const char *const *dirs = usual_dirs;
     size_t n = 0;
-    for (size_t i = 0; o && i < o->nmodels && n < MG_MAX_DISKS; i++)
-        dirs[n++] = o->models[i];
-    if (!n && home) {
+    if (o && o->nmodels) {
+        dirs = o->models;
+        n = o->nmodels;
+    } else if (home) {
         const char *usual[] = {"/.cache/huggingface", "/.ollama/models", "/.cache/llama.cpp"};
         for (size_t i = 0; i < 3; i++) {
             snprintf(buf[i], sizeof buf[i], "%.400s%s", home, usual[i]);
             if (access(buf[i], F_OK) == 0)
-                dirs[n++] = buf[i];
+                usual_dirs[n++] = buf[i];
         }
         if (!n)
-            dirs[n++] = home;
+            usual_dirs[n++] = home;
     }
+    if (!(d->disks = calloc(n ? n : 1, sizeof *d->disks))) {
+        d->oom = 1;
+        return;
+    }
+    d->f.disks = d->disks;
     char a[32], b[32];
     for (size_t i = 0; i < n; i++) {
         struct statvfs sv;
@@ -250,7 +292,7 @@ static void check_disks(mg_doctor *d, const mg_doctor_opts *o)
             find(d, MG_SEV_WARN, "disk", "cannot read free space of %s", dirs[i]);
             continue;
         }
-        mg_disk *k = &d->disks[d->ndisks++];
+        mg_disk *k = &d->disks[d->f.ndisks++];
         snprintf(k->path, sizeof k->path, "%s", dirs[i]);
         k->free = (uint64_t)sv.f_bavail * sv.f_frsize;
         k->total = (uint64_t)sv.f_blocks * sv.f_frsize;
@@ -264,23 +306,24 @@ static void check_disks(mg_doctor *d, const mg_doctor_opts *o)
 }
 
 /* Python environments: PyTorch's build, and a scan of their CUDA libraries against the GPUs here. */
-static void check_envs(mg_doctor *d, const mg_doctor_opts *o, const mg_host_paths *p)
+static void check_envs(mg_doctor *d, const mg_doctor_opts *o)
 {
     mg_pyenv_find(o ? o->pythons : NULL, o ? o->npythons : 0, !(o && o->no_common_envs), d->pyenvs, MG_MAX_PYENVS,
-                  &d->npyenvs);
+                  &d->f.npyenvs);
+    d->f.pyenvs = d->pyenvs;
     const mg_gpu_probe *g = mg_doctor_gpus(d);
-    mg_target t[MG_MAX_GPUS];
+    mg_targets *tg = calloc(1, sizeof *tg);
+    if (!tg) {
+        d->oom = 1;
+        return;
+    }
+    mg_targets_from_probe(g, d->f.cpu_ok ? d->f.cpu.arch : NULL, tg);
     size_t nt = 0;
-    for (size_t i = 0; i < g->ngpus && nt < MG_MAX_GPUS; i++)
-        if (g->gpus[i].cc) {
-            memset(&t[nt], 0, sizeof t[nt]);
-            snprintf(t[nt].name, sizeof t[nt].name, "GPU %d (%.30s)", g->gpus[i].index, g->gpus[i].name);
-            t[nt].cc = g->gpus[i].cc;
-            t[nt].driver = g->driver;
-            nt++;
-        }
-    (void)p;
-    for (size_t i = 0; i < d->npyenvs; i++) {
+    for (size_t i = 0; i < tg->n; i++)   /* code is judged against GPUs whose capability is known */
+        if (tg->t[i].cc)
+            tg->t[nt++] = tg->t[i];
+    const mg_target *t = tg->t;
+    for (size_t i = 0; i < d->f.npyenvs; i++) {
         const mg_pyenv *e = &d->pyenvs[i];
         if (e->has_torch && !e->torch_cuda[0] && g->ngpus)
             find(d, MG_SEV_FAIL, "python", "torch %s in %s has no CUDA at all (a CPU-only build): the GPU goes unused",
@@ -297,8 +340,10 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o, const mg_host_path
         so.ntargets = nt;
         const char *paths[1] = {e->site};
         mg_scan_result res;
-        if (mg_scan_paths(&so, paths, 1, &res) != MG_OK)
+        if (mg_scan_paths(&so, paths, 1, &res) != MG_OK) {
+            mg_scan_result_free(&res);
             continue;
+        }
         size_t bad = 0, jit = 0, ncuda = 0, shown = 0;
         for (size_t k = 0; k < res.nreports; k++) {
             const mg_report *r = res.reports[k];
@@ -308,13 +353,13 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o, const mg_host_path
             for (size_t v = 0; v < r->nverdicts; v++) {
                 const mg_verdict *x = &r->verdicts[v];
                 const char *rel = r->path + strlen(e->site) + (strlen(r->path) > strlen(e->site));
-                if (x->status >= MG_ST_PARTIAL) {
+                if (x->status >= MG_STATUS_PARTIAL) {
                     bad++;
                     if (shown++ < 6)
                         find(d, MG_SEV_FAIL, "python", "%s is sm_%u; %s (in %s) %s: %s", x->target.name, x->target.cc,
-                             rel, e->site, x->status == MG_ST_NONE ? "has no image for it" : "lacks code for it",
+                             rel, e->site, x->status == MG_STATUS_NONE ? "has no image for it" : "lacks code for it",
                              x->reason);
-                } else if (x->status == MG_ST_JIT) {
+                } else if (x->status == MG_STATUS_JIT) {
                     jit++;
                     if (shown++ < 6)
                         find(d, MG_SEV_WARN, "python", "%s is sm_%u; %s (in %s) runs through PTX JIT only: first start "
@@ -333,32 +378,56 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o, const mg_host_path
                  e->site, shown - 6, e->site);
         mg_scan_result_free(&res);
     }
+    free(tg);
 }
 
-void mg_doctor_run(const mg_host_paths *p, const mg_doctor_opts *o, mg_doctor *d)
+mg_doctor *mg_doctor_run(const mg_host_paths *p, const mg_doctor_opts *o)
 {
-    memset(d, 0, sizeof *d);
+    mg_doctor *d = calloc(1, sizeof *d);
+    if (!d || !(d->arena = mg_arena_new())) {
+        free(d);
+        return NULL;
+    }
     const char *root = p && p->root ? p->root : "";
-    mg_gpu_nvml.probe(p, &d->nvml);
-    mg_gpu_pci.probe(p, &d->pci);
-    d->cpu_ok = mg_cpu_read(p, &d->cpu) == MG_OK;
-    d->mem_ok = mg_memory_read(p, &d->mem) == MG_OK;
-    d->in_container = exists(root, "/.dockerenv") || exists(root, "/run/.containerenv");
-    d->dev_nodes = exists(root, "/dev/nvidia0") || exists(root, "/dev/nvidiactl");
+    mg_gpu_nvml.probe(p, &d->f.nvml);
+    mg_gpu_pci.probe(p, &d->f.pci);
+    d->f.cpu_ok = mg_cpu_read(p, &d->f.cpu) == MG_OK;
+    d->f.mem_ok = mg_memory_read(p, &d->f.mem) == MG_OK;
+    d->f.in_container = exists(root, "/.dockerenv") || exists(root, "/run/.containerenv");
+    d->f.dev_nodes = exists(root, "/dev/nvidia0") || exists(root, "/dev/nvidiactl");
     char ver[512];
-    d->wsl = exists(root, "/usr/lib/wsl/lib") ||
+    d->f.wsl = exists(root, "/usr/lib/wsl/lib") ||
              (mg_read_file(root, "/proc/version", ver, sizeof ver) > 0 && strstr(ver, "icrosoft"));
-    if (!(o && o->no_cuda) && !root[0] && (d->nvml.ngpus || d->pci.ngpus || d->wsl)) {
-        d->cuda_tried = 1;
-        mg_gpu_cuda.probe(p, &d->cuda);   /* in a child process: a broken driver cannot hang or crash us */
+    if (!(o && o->no_cuda) && !root[0] && (d->f.nvml.ngpus || d->f.pci.ngpus || d->f.wsl)) {
+        d->f.cuda_tried = 1;
+        mg_gpu_cuda.probe(p, &d->f.cuda);   /* in a child process: a broken driver cannot hang or crash us */
     }
     judge_gpus(d);
     judge_cuda(d);
     judge_cpu(d);
     judge_memory(d);
     check_disks(d, o);
-    check_envs(d, o, p);
+    check_envs(d, o);
+    if (d->oom) {
+        mg_doctor_free(d);
+        return NULL;
+    }
+    return d;
 }
+
+void mg_doctor_free(mg_doctor *d)
+{
+    if (!d)
+        return;
+    free(d->findings);
+    free(d->disks);
+    mg_arena_free(d->arena);
+    free(d);
+}
+
+const mg_host_facts *mg_doctor_facts(const mg_doctor *d) { return &d->f; }
+size_t mg_doctor_nfindings(const mg_doctor *d) { return d->nfindings; }
+const mg_finding *mg_doctor_finding(const mg_doctor *d, size_t i) { return i < d->nfindings ? &d->findings[i] : NULL; }
 
 mg_severity mg_doctor_worst(const mg_doctor *d)
 {
@@ -367,25 +436,4 @@ mg_severity mg_doctor_worst(const mg_doctor *d)
         if (d->findings[i].severity > w)
             w = (mg_severity)d->findings[i].severity;
     return w;
-}
-
-int mg_host_targets(const mg_host_paths *p, mg_target *out, size_t max, size_t *n, mg_gpu_probe *probe)
-{
-    *n = 0;
-    /* NVML, else libcuda (WSL2), else the PCI bus: the first that sees a GPU. */
-    if (mg_gpu_nvml.probe(p, probe) != MG_OK || !probe->ok)
-        if ((p && p->root && p->root[0]) || mg_gpu_cuda.probe(p, probe) != MG_OK || !probe->ngpus)
-            mg_gpu_pci.probe(p, probe);
-    for (size_t i = 0; i < probe->ngpus && *n < max; i++) {
-        const mg_host_gpu *g = &probe->gpus[i];
-        if (!g->cc)
-            continue;
-        mg_target *t = &out[(*n)++];
-        memset(t, 0, sizeof *t);
-        const mg_gpu_info *known = g->name[0] ? mg_gpu_find(g->name) : NULL;
-        snprintf(t->name, sizeof t->name, "GPU%d %.40s", g->index, known ? known->name : g->name);
-        t->cc = g->cc;
-        t->driver = probe->driver;
-    }
-    return MG_OK;
 }

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlgate/binaries.h"
 #include "mlgate/host.h"
-#include "mlgate/mlgate.h"
 #include "host/sysfs.h"
 
 static uint64_t kib(const char *text, const char *key)

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mlgate/binaries.h"
 #include "mlgate/host.h"
-#include "mlgate/mlgate.h"
 #include "host/sysfs.h"
 
 static int is_dir(const char *p)

@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlgate/mlgate.h"
-#include "mlgate/model.h"
+#include "core/json.h"
+#include "mlgate/host.h"
+#include "mlgate/models.h"
 
 #define MIB (1024ull * 1024)
 /* Per GPU in use: CUDA context, cuBLAS workspace, graphs - what llama.cpp's memory breakdown calls
@@ -22,6 +23,9 @@
  * MiB in the other three (flash attention off; a 16-expert MoE). The larger, to be safe. */
 #define GPU_RUNTIME (700 * MIB)
 #define HOST_FOOTPRINT (150 * MIB) /* process, tokenizer, host buffers */
+/* A PyTorch process on a GPU: its CUDA context and cuBLAS workspace beside what the caching allocator
+ * holds (a safetensors checkpoint loaded by transformers). */
+#define TORCH_RUNTIME (700 * MIB)
 #define UBATCH 512ull              /* llama.cpp's default -ub */
 
 /* Which slot a tensor belongs to: 0..n_layer-1 blocks, n_layer the output, -1 the input (host). */
@@ -59,13 +63,13 @@ int mg_fit_fa_supported(const mg_kv_model *kv)
            (kv->head_k == 320 && kv->head_v == 256);
 }
 
-static uint64_t usable(const mg_fit_device *d, double headroom)
+static uint64_t usable(const mg_target *d, double headroom)
 {
-    double u = (double)d->free * (1.0 - headroom);
+    double u = (double)d->mem_free * (1.0 - headroom);
     return u > 0 ? (uint64_t)u : 0;
 }
 
-int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o, int ngl,
+int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o, int ngl,
                     uint64_t n_ctx, mg_fit_plan *p)
 {
     memset(p, 0, sizeof *p);
@@ -264,7 +268,7 @@ int mg_fit_override_cpu(const mg_gguf_model *m, const char *const *regex, size_t
     return MG_OK;
 }
 
-int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o_in,
+int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o_in,
                   mg_fit_plan *best, uint64_t *max_ctx)
 {
     mg_fit_opts oo = *o_in;
@@ -302,7 +306,7 @@ int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, c
         return MG_OK;
     }
     while (lo <= hi) {
-        uint64_t mid = (lo + hi) / 2 / 256 * 256;
+        uint64_t mid = (lo + (hi - lo) / 2) / 256 * 256;   /* no wrap, whatever context_length says */
         if (mid < 256)
             mid = 256;
         mg_fit_evaluate(fm, dev, nd, o, best->ngl, mid, &tmp);
@@ -334,7 +338,12 @@ static uint64_t sat_mul(uint64_t a, uint64_t b)
     return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
 }
 
-int mg_fit_safetensors(const mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, mg_fit_st *out)
+uint64_t mg_torch_runtime(void) { return TORCH_RUNTIME; }
+
+/* a + b, saturating */
+static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+int mg_fit_safetensors(const mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, size_t ngpus, mg_fit_st *out)
 {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < m->nshards; i++) {
@@ -342,18 +351,20 @@ int mg_fit_safetensors(const mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, mg_
             return m->shards[i].err;
         out->weights += m->shards[i].st.data_bytes;
     }
-    if (!m->has_config || !m->layers || !m->heads)
-        return MG_OK;   /* weights only: no shape to size a cache from */
-    uint64_t head_dim = m->head_dim ? m->head_dim : m->hidden_size / m->heads;
-    uint64_t kv_heads = m->kv_heads ? m->kv_heads : m->heads;
-    uint64_t seqs = n_seq ? n_seq : 1, bytes = dtype_bytes(m->torch_dtype);
-    out->kv_per_token = sat_mul(sat_mul(2 * m->layers, kv_heads), sat_mul(head_dim, bytes));
-    out->kv = sat_mul(out->kv_per_token, sat_mul(n_ctx, seqs));
-    /* The peak is in the MLP: act(gate), up and their product (3 x intermediate per token) while the
-     * residual stream, the normed input and the attention output are alive (about 4 x hidden).
-     * Logits are kept for the last token only. Measured on an H100 with PyTorch 2.11 + transformers 5
-     * over six shapes, within 1 % of the peak (tests/gpu/fit_torch.py, docs/benchmarks.md). */
-    uint64_t inter = m->intermediate ? m->intermediate : 4 * m->hidden_size;
-    out->activations = sat_mul(sat_mul(n_ctx, seqs), sat_mul(sat_mul(3, inter) + sat_mul(4, m->hidden_size), bytes));
+    if (m->has_config && m->layers && m->heads) {   /* else weights only: no shape to size a cache from */
+        uint64_t head_dim = m->head_dim ? m->head_dim : m->hidden_size / m->heads;
+        uint64_t kv_heads = m->kv_heads ? m->kv_heads : m->heads;
+        uint64_t seqs = n_seq ? n_seq : 1, bytes = dtype_bytes(m->torch_dtype);
+        out->kv_per_token = sat_mul(sat_mul(2 * m->layers, kv_heads), sat_mul(head_dim, bytes));
+        out->kv = sat_mul(out->kv_per_token, sat_mul(n_ctx, seqs));
+        /* The peak is in the MLP: act(gate), up and their product (3 x intermediate per token) while the
+         * residual stream, the normed input and the attention output are alive (about 4 x hidden).
+         * Logits are kept for the last token only. Measured on an H100 with PyTorch 2.11 + transformers 5
+         * over six shapes, within 1 % of the peak (tests/gpu/fit_torch.py, docs/benchmarks.md). */
+        uint64_t inter = m->intermediate ? m->intermediate : 4 * m->hidden_size;
+        out->activations = sat_mul(sat_mul(n_ctx, seqs), sat_mul(sat_mul(3, inter) + sat_mul(4, m->hidden_size), bytes));
+    }
+    out->runtime = sat_mul(ngpus ? ngpus : 1, TORCH_RUNTIME);
+    out->need = sat_add(sat_add(out->weights, out->kv), sat_add(out->activations, out->runtime));
     return MG_OK;
 }

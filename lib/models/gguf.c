@@ -9,8 +9,8 @@
 
 #include "core/arena.h"
 #include "core/rd.h"
-#include "mlgate/mlgate.h"
-#include "mlgate/model.h"
+#include "mlgate/models.h"
+#include "models/formats.h"
 
 #define GGUF_MAGIC 0x46554747u      /* "GGUF" */
 #define MAX_DEPTH 4                 /* nested arrays: the depth @huggingface/gguf accepts */

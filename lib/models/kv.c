@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mlgate/mlgate.h"
-#include "mlgate/model.h"
+#include "mlgate/models.h"
+#include "mlgate/models.h"
 
 /* Bytes of n elements of a cache type (ggml_row_size). */
 static uint64_t row_size(uint32_t type, uint64_t n)

@@ -1,4 +1,4 @@
-/* model.c - model files on disk: a GGUF, or all shards of a split GGUF, mapped and parsed. */
+/* model.c - model files, local or remote: GGUF (all shards of a split one), safetensors (files, indexes, directories with config.json), opened once, summarised. */
 #define _GNU_SOURCE
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -12,11 +12,11 @@
 #include <unistd.h>
 
 #include "core/arena.h"
-#include "mlgate/mlgate.h"
+#include "core/file.h"
+#include "models/formats.h"
 
 #define MAX_SHARDS 512
 
-static int is_url(const char *p) { return !strncmp(p, "http://", 7) || !strncmp(p, "https://", 8); }
 
 /* A parsed shard whose tensors reach past the end of the file is truncated. */
 static void check_size(mg_gguf_file *s)
@@ -26,26 +26,6 @@ static void check_size(mg_gguf_file *s)
         snprintf(s->msg, sizeof s->msg, "truncated: the tensors need %llu bytes, the file has %llu",
                  (unsigned long long)(s->g.header_bytes + s->g.data_bytes), (unsigned long long)s->size);
     }
-}
-
-/* The whole file mapped read-only, its size in *size; MAP_FAILED with *err and msg when it cannot be
- * opened, MAP_FAILED with *err 0 when it is empty or cannot be mapped (the caller says which error). */
-static void *map_file(const char *path, uint64_t *size, int *err, char *msg, size_t msglen)
-{
-    *err = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        *err = MG_E_IO;
-        snprintf(msg, msglen, "cannot open: %s", strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return MAP_FAILED;
-    }
-    *size = (uint64_t)st.st_size;
-    void *m = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-    close(fd);
-    return m;
 }
 
 /*
@@ -77,18 +57,15 @@ static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st)
 
 static void read_shard(mg_gguf_file *s, mg_arena *a)
 {
-    void *m = map_file(s->path, &s->size, &s->err, s->msg, sizeof s->msg);
-    if (m == MAP_FAILED) {
-        if (!s->err) {
-            s->err = MG_E_IO;
-            snprintf(s->msg, sizeof s->msg, "cannot map (empty file?)");
-        }
+    const uint8_t *m;
+    if (mg_map_file(s->path, &m, &s->size, s->msg, sizeof s->msg)) {
+        s->err = MG_E_IO;
         return;
     }
     uint64_t need;
     s->err = mg_gguf_parse(m, (size_t)s->size, a, &s->g, &need, s->msg, sizeof s->msg);
     check_size(s);
-    munmap(m, (size_t)s->size);
+    mg_unmap_file(m, s->size);
 }
 
 /* "x-00002-of-00009.gguf" -> all nine shard names; otherwise just the file. */
@@ -122,7 +99,7 @@ mg_gguf_model *mg_gguf_model_open(const char *path)
     }
     m->nshards = shard_names(path, m->shards, MAX_SHARDS);
     for (size_t i = 0; i < m->nshards; i++) {
-        if (is_url(m->shards[i].path))
+        if (mg_is_url(m->shards[i].path))
             read_gguf_remote(&m->shards[i], m->arena, &m->remote);
         else
             read_shard(&m->shards[i], m->arena);
@@ -165,34 +142,24 @@ void mg_gguf_model_free(mg_gguf_model *m)
 
 /* ---- safetensors: one file, an index of shards, or a directory --------- */
 
+/* A whole small local file (an index or config.json), NUL-terminated; NULL if absent or too large. */
 static char *slurp(const char *path, size_t max, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *b = malloc(max + 1);
-    size_t n = b ? fread(b, 1, max, f) : 0;
-    fclose(f);
-    if (!b)
-        return NULL;
-    b[n] = 0;
-    *len = n;
-    return b;
+    char *t, err[256];
+    return mg_read_all(path, max, &t, len, err, sizeof err) == MG_OK ? t : NULL;
 }
 
 static void read_st(mg_st_file *s, mg_arena *a)
 {
-    void *m = map_file(s->path, &s->size, &s->err, s->msg, sizeof s->msg);
-    if (m == MAP_FAILED) {
-        if (!s->err) {
-            s->err = MG_E_FORMAT;
-            snprintf(s->msg, sizeof s->msg, "empty or unmappable file");
-        }
+    const uint8_t *m;
+    int rc = mg_map_file(s->path, &m, &s->size, s->msg, sizeof s->msg);
+    if (rc) {
+        s->err = rc;
         return;
     }
     uint64_t need;
     s->err = mg_safetensors_parse(m, (size_t)s->size, s->size, a, &s->st, &need, s->msg, sizeof s->msg);
-    munmap(m, (size_t)s->size);
+    mg_unmap_file(m, s->size);
 }
 
 /* A whole small remote file (an index or config.json), NUL-terminated; NULL if absent. */
@@ -238,7 +205,7 @@ static void read_config(mg_st_model *m, const char *dir)
     char path[1100];
     size_t len;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    char *txt = is_url(dir) ? fetch_text(path, 4u << 20, &len, &m->remote) : slurp(path, 4u << 20, &len);
+    char *txt = mg_is_url(dir) ? fetch_text(path, 4u << 20, &len, &m->remote) : slurp(path, 4u << 20, &len);
     if (!txt)
         return;
     cJSON *c = cJSON_ParseWithLength(txt, len);
@@ -302,7 +269,7 @@ mg_st_model *mg_st_model_open(const char *path)
     char dir[1024], index[1100];
     struct stat st;
     snprintf(dir, sizeof dir, "%s", path);
-    int remote = is_url(path);
+    int remote = mg_is_url(path);
     int is_dir = !remote && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
     if (!is_dir) {
         char *slash = strrchr(dir, '/');
@@ -390,4 +357,223 @@ void mg_st_model_free(mg_st_model *m)
     mg_arena_free(m->arena);
     free(m->shards);
     free(m);
+}
+
+/* ---- one model, whatever its format ------------------------------------- */
+
+/* A GGUF by its magic; a path that cannot be opened (a URL) by its name; else safetensors. */
+static mg_format format_of(const char *path)
+{
+    struct stat st;
+    if (mg_is_url(path) || stat(path, &st) != 0)
+        return strstr(path, ".gguf") ? MG_FORMAT_GGUF : MG_FORMAT_SAFETENSORS;
+    if (!S_ISREG(st.st_mode))
+        return S_ISDIR(st.st_mode) || !strstr(path, ".gguf") ? MG_FORMAT_SAFETENSORS : MG_FORMAT_GGUF;
+    char m[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(m, 1, 4, f) : 0;
+    if (f)
+        fclose(f);
+    return n == 4 && !memcmp(m, "GGUF", 4) ? MG_FORMAT_GGUF : MG_FORMAT_SAFETENSORS;
+}
+
+/* The first shard that could not be read, as "path: why". */
+static char *first_error(const mg_model *m)
+{
+    const char *path = NULL, *msg = NULL;
+    if (m->gguf) {
+        for (size_t i = 0; i < m->gguf->nshards && !msg; i++)
+            if (m->gguf->shards[i].err)
+                path = m->gguf->shards[i].path, msg = m->gguf->shards[i].msg;
+        if (!m->gguf->nshards)
+            path = m->path, msg = "no GGUF here";
+    } else {
+        for (size_t i = 0; i < m->st->nshards && !msg; i++)
+            if (m->st->shards[i].err)
+                path = m->st->shards[i].path, msg = m->st->shards[i].msg;
+        if (!m->st->nshards)
+            path = m->path, msg = "no safetensors or GGUF model found here";
+    }
+    char *e = NULL;
+    if (msg && asprintf(&e, "%s: %s", path, msg) < 0)
+        e = NULL;
+    return e;
+}
+
+mg_model *mg_model_open(const char *path)
+{
+    mg_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->format = format_of(path);
+    if (!(m->path = strdup(path))) {
+        free(m);
+        return NULL;
+    }
+    if (m->format == MG_FORMAT_GGUF)
+        m->gguf = mg_gguf_model_open(path);
+    else
+        m->st = mg_st_model_open(path);
+    if (!m->gguf && !m->st) {
+        mg_model_free(m);
+        return NULL;
+    }
+    m->error = first_error(m);
+    return m;
+}
+
+void mg_model_free(mg_model *m)
+{
+    if (!m)
+        return;
+    mg_gguf_model_free(m->gguf);
+    mg_st_model_free(m->st);
+    free(m->error);
+    free(m->path);
+    free(m);
+}
+
+const char *mg_model_error(const mg_model *m) { return m->error; }
+
+const char *mg_model_architecture(const mg_model *m)
+{
+    if (m->gguf) {
+        for (size_t i = 0; i < m->gguf->nshards; i++)
+            if (!m->gguf->shards[i].err)
+                return mg_gguf_str(&m->gguf->shards[i].g, "general.architecture");
+        return NULL;
+    }
+    return m->st->architecture[0] ? m->st->architecture : NULL;
+}
+
+const mg_fetch_stats *mg_model_remote(const mg_model *m) { return m->gguf ? &m->gguf->remote : &m->st->remote; }
+
+/* A per-architecture key: "{arch}.context_length". */
+static uint64_t arch_u64(const mg_gguf *g, const char *arch, const char *key)
+{
+    char k[160];
+    snprintf(k, sizeof k, "%s.%s", arch ? arch : "", key);
+    return mg_gguf_u64(g, k, 0);
+}
+
+static void summarize_gguf(const mg_gguf_model *md, mg_model_summary *s)
+{
+    for (size_t i = 0; i < md->nshards; i++) {
+        const mg_gguf_file *f = &md->shards[i];
+        if (f->err) {
+            s->partial = 1;
+            continue;
+        }
+        s->params += f->g.params;
+        s->tensors += f->g.n_tensors;
+        for (uint64_t t = 0; t < f->g.n_tensors; t++) {
+            const mg_gguf_tensor *x = &f->g.tensors[t];
+            s->bytes += x->nbytes;
+            if (x->type < 64) {
+                s->type_count[x->type]++;
+                s->type_bytes[x->type] += x->nbytes;
+            }
+        }
+        for (uint32_t t = 0; t < 64; t++)
+            s->type_params[t] += f->g.params_by_type[t];
+    }
+    if (!md->nshards || md->shards[0].err)
+        return;
+    const mg_gguf *g = &md->shards[0].g;
+    s->arch = mg_gguf_str(g, "general.architecture");
+    s->name = mg_gguf_str(g, "general.name");
+    s->context = arch_u64(g, s->arch, "context_length");
+    s->layers = arch_u64(g, s->arch, "block_count");
+    s->embedding = arch_u64(g, s->arch, "embedding_length");
+    s->heads = arch_u64(g, s->arch, "attention.head_count");
+    s->heads_kv = arch_u64(g, s->arch, "attention.head_count_kv");
+    const mg_gguf_kv *tok = mg_gguf_find(g, "tokenizer.ggml.tokens");
+    s->vocab = tok ? tok->arr_count : 0;
+    mg_kv_model *kvm = malloc(sizeof *kvm);
+    if (kvm && mg_kv_from_gguf(g, kvm) == MG_OK) {
+        mg_kv_opts o = {8192, 1, 1, 1, 512, 0, 0};
+        s->has_kv = 1;
+        s->kv_8k = mg_kv_bytes(kvm, &o);
+        o.n_ctx = 32768;
+        s->kv_32k = mg_kv_bytes(kvm, &o);
+        o.n_ctx = 131072;
+        s->kv_128k = mg_kv_bytes(kvm, &o);
+        o.n_ctx = s->context;
+        s->kv_at_context = s->context ? mg_kv_bytes(kvm, &o) : 0;
+        s->mla = kvm->mla;
+        s->swa = kvm->n_swa != 0;
+    }
+    free(kvm);
+}
+
+static void summarize_st(const mg_st_model *m, mg_model_summary *s)
+{
+    for (size_t i = 0; i < m->nshards; i++) {
+        const mg_st_file *f = &m->shards[i];
+        if (f->err) {
+            s->partial = 1;
+            continue;
+        }
+        s->params += f->st.params;
+        s->bytes += f->st.data_bytes;
+        s->tensors += f->st.n;
+        for (size_t t = 0; t < f->st.n; t++)
+            s->aux += f->st.tensors[t].aux;
+        for (unsigned d = 0; d < MG_DTYPE_COUNT; d++) {
+            s->type_params[d] += f->st.params_by_dtype[d];
+            s->type_bytes[d] += f->st.bytes_by_dtype[d];
+        }
+    }
+    s->arch = m->architecture[0] ? m->architecture : NULL;
+}
+
+void mg_model_summarize(const mg_model *m, mg_model_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    if (m->gguf)
+        summarize_gguf(m->gguf, s);
+    else
+        summarize_st(m->st, s);
+    s->bpw = s->params ? 8.0 * (double)s->bytes / (double)s->params : 0.0;
+}
+
+int mg_model_memory_at(const mg_model *m, uint64_t ctx, mg_model_memory *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (m->gguf) {
+        mg_fit_model *fm = malloc(sizeof *fm);
+        int rc = !fm ? MG_E_NOMEM : !m->gguf->nshards || m->gguf->shards[0].err ? MG_E_IO : mg_fit_model_from(m->gguf, fm);
+        if (rc) {
+            snprintf(err, errlen, "cannot read %.300s: %s%s%.150s", m->path, mg_strerror((mg_err)rc),
+                     m->gguf->nshards && m->gguf->shards[0].err ? ": " : "",
+                     m->gguf->nshards ? m->gguf->shards[0].msg : "");
+            free(fm);
+            return rc;
+        }
+        /* every layer on one GPU large enough: what it needs there */
+        mg_target big = {"plan", 1ull << 50, 1ull << 50, 0, {0, 0, 0}, 0, 0, -1, ""};
+        mg_fit_opts o = {.n_ctx = ctx, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .n_cpu_moe = 0};
+        mg_fit_plan p;
+        mg_fit_evaluate(fm, &big, 1, &o, (int)fm->kv.n_layer + 1, ctx, &p);
+        out->need = p.need[0];
+        out->ram = p.ram_need;
+        out->weights = fm->total_bytes;
+        uint64_t params = 0;
+        for (size_t i = 0; i < m->gguf->nshards; i++)
+            params += m->gguf->shards[i].g.params;
+        out->bpw = params ? 8.0 * (double)fm->total_bytes / (double)params : 0;
+        free(fm);
+        return MG_OK;
+    }
+    mg_fit_st f;
+    int bad = !m->st->nshards || m->st->shards[0].err;
+    if (bad || mg_fit_safetensors(m->st, ctx, 1, 1, &f) != MG_OK) {
+        snprintf(err, errlen, "cannot read %.300s%s%.150s", m->path, m->st->nshards ? ": " : "",
+                 m->st->nshards ? m->st->shards[0].msg : "");
+        return MG_E_IO;
+    }
+    out->need = f.need;
+    out->ram = f.weights;   /* loaders that materialise the checkpoint in RAM */
+    out->weights = f.weights;
+    return MG_OK;
 }

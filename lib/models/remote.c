@@ -4,16 +4,13 @@
  * request bounded in time and size, a server that ignores Range read only as
  * far as needed, and a bearer token from the environment sent, never printed.
  */
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "mlgate/mlgate.h"
-#include "mlgate/model.h"
 #include "core/net.h"
+#include "models/formats.h"
 
 typedef struct sink {
     uint8_t *buf;
@@ -47,15 +44,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static int curl_ok;
-static void curl_init(void) { curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == 0; }
-
-int mg_curl_ready(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;   /* check's threads and the daemon's may all ask */
-    pthread_once(&once, curl_init);
-    return curl_ok;
-}
+int mg_is_url(const char *p) { return !strncmp(p, "http://", 7) || !strncmp(p, "https://", 8); }
 
 int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
                    mg_fetch_stats *st, char *err, size_t errlen)
@@ -66,16 +55,15 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
         snprintf(err, errlen, "refusing to fetch %llu bytes of a header", (unsigned long long)len);
         return MG_E_LIMIT;
     }
-    if (!mg_curl_ready()) {
-        snprintf(err, errlen, "libcurl could not start");
+    const mg_curl_api *cu = mg_curl(err, errlen);
+    if (!cu)
         return MG_E_IO;
-    }
     sink s = {malloc((size_t)len), 0, (size_t)len, 0};
-    CURL *c = curl_easy_init();
+    CURL *c = cu->easy_init();
     if (!s.buf || !c) {
         free(s.buf);
         if (c)
-            curl_easy_cleanup(c);
+            cu->easy_cleanup(c);
         snprintf(err, errlen, "out of memory");
         return MG_E_NOMEM;
     }
@@ -89,44 +77,44 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
         char *h = malloc(strlen(tok) + 32);
         if (h) {
             sprintf(h, "Authorization: Bearer %s", tok);
-            hdr = curl_slist_append(hdr, h);
+            hdr = cu->slist_append(hdr, h);
             memset(h, 0, strlen(h));   /* the token lives in libcurl's copy only */
             free(h);
         }
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_RANGE, range);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 64L);   /* a slow drip is a failure, */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 15L);    /* not a 10-hour wait */
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    cu->easy_setopt(c, CURLOPT_URL, url);
+    cu->easy_setopt(c, CURLOPT_RANGE, range);
+    cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    cu->easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    cu->easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    cu->easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 64L);   /* a slow drip is a failure, */
+    cu->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 15L);    /* not a 10-hour wait */
+    cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    cu->easy_setopt(c, CURLOPT_WRITEDATA, &s);
     uint64_t range_total = 0;
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &range_total);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "mlgate/" MLGATE_VERSION);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    CURLcode rc = curl_easy_perform(c);
+    cu->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    cu->easy_setopt(c, CURLOPT_HEADERDATA, &range_total);
+    cu->easy_setopt(c, CURLOPT_USERAGENT, "mlgate/" MLGATE_VERSION);
+    cu->easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+    cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    CURLcode rc = cu->easy_perform(c);
     long code = 0, redirects = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_getinfo(c, CURLINFO_REDIRECT_COUNT, &redirects);
+    cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    cu->easy_getinfo(c, CURLINFO_REDIRECT_COUNT, &redirects);
     curl_off_t clen = -1;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
+    cu->easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &clen);
     if (st) {
         st->requests += 1 + redirects;
         st->bytes += s.len;
     }
-    curl_easy_cleanup(c);
-    curl_slist_free_all(hdr);
+    cu->easy_cleanup(c);
+    cu->slist_free_all(hdr);
     int result = MG_OK;
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.full)) {
-        snprintf(err, errlen, "%s: %s", url, curl_easy_strerror(rc));
+        snprintf(err, errlen, "%s: %s", url, cu->easy_strerror(rc));
         result = MG_E_IO;
     } else if (code == 401 || code == 403) {
         snprintf(err, errlen, "HTTP %ld: the file is gated or private; set HF_TOKEN (or MLGATE_TOKEN)", code);

@@ -10,21 +10,21 @@
 
 #include "core/arena.h"
 #include "core/rd.h"
-#include "mlgate/mlgate.h"
-#include "mlgate/model.h"
+#include "mlgate/models.h"
+#include "models/formats.h"
 
 #define MAX_HEADER 100000000ull     /* the reference's MAX_HEADER_SIZE */
 
 /* dtype name -> bits; one table (aliases included). */
 static const struct { const char *name; uint8_t id, bits; } dtypes[] = {
-    {"BOOL", MG_ST_BOOL, 8},   {"F4", MG_ST_F4, 4},       {"FP4", MG_ST_F4, 4},
-    {"F6_E2M3", MG_ST_F6_E2M3, 6}, {"F6_E3M2", MG_ST_F6_E3M2, 6},
-    {"U8", MG_ST_U8, 8},       {"I8", MG_ST_I8, 8},       {"F8_E5M2", MG_ST_F8_E5M2, 8},
-    {"F8_E4M3", MG_ST_F8_E4M3, 8}, {"F8_E8M0", MG_ST_F8_E8M0, 8}, {"E8M0", MG_ST_F8_E8M0, 8},
-    {"UE8", MG_ST_F8_E8M0, 8}, {"F8_E4M3FNUZ", MG_ST_F8_E4M3FNUZ, 8}, {"F8_E5M2FNUZ", MG_ST_F8_E5M2FNUZ, 8},
-    {"I16", MG_ST_I16, 16},    {"U16", MG_ST_U16, 16},    {"F16", MG_ST_F16, 16},    {"BF16", MG_ST_BF16, 16},
-    {"I32", MG_ST_I32, 32},    {"U32", MG_ST_U32, 32},    {"F32", MG_ST_F32, 32},    {"C64", MG_ST_C64, 64},
-    {"F64", MG_ST_F64, 64},    {"I64", MG_ST_I64, 64},    {"U64", MG_ST_U64, 64},
+    {"BOOL", MG_DTYPE_BOOL, 8},   {"F4", MG_DTYPE_F4, 4},       {"FP4", MG_DTYPE_F4, 4},
+    {"F6_E2M3", MG_DTYPE_F6_E2M3, 6}, {"F6_E3M2", MG_DTYPE_F6_E3M2, 6},
+    {"U8", MG_DTYPE_U8, 8},       {"I8", MG_DTYPE_I8, 8},       {"F8_E5M2", MG_DTYPE_F8_E5M2, 8},
+    {"F8_E4M3", MG_DTYPE_F8_E4M3, 8}, {"F8_E8M0", MG_DTYPE_F8_E8M0, 8}, {"E8M0", MG_DTYPE_F8_E8M0, 8},
+    {"UE8", MG_DTYPE_F8_E8M0, 8}, {"F8_E4M3FNUZ", MG_DTYPE_F8_E4M3FNUZ, 8}, {"F8_E5M2FNUZ", MG_DTYPE_F8_E5M2FNUZ, 8},
+    {"I16", MG_DTYPE_I16, 16},    {"U16", MG_DTYPE_U16, 16},    {"F16", MG_DTYPE_F16, 16},    {"BF16", MG_DTYPE_BF16, 16},
+    {"I32", MG_DTYPE_I32, 32},    {"U32", MG_DTYPE_U32, 32},    {"F32", MG_DTYPE_F32, 32},    {"C64", MG_DTYPE_C64, 64},
+    {"F64", MG_DTYPE_F64, 64},    {"I64", MG_DTYPE_I64, 64},    {"U64", MG_DTYPE_U64, 64},
 };
 
 const char *mg_st_dtype_name(uint8_t id)
@@ -49,7 +49,7 @@ int mg_st_is_aux(const char *name, uint8_t dtype)
     static const char *const suffixes[] = {"weight_scale", "weight_scale_inv", "weight_scale_2", "weight_global_scale",
                                            "_zero_point", "input_scale", "weight_shape", "weight_g_idx", "g_idx",
                                            "_scales", ".absmax", ".quant_map", "qzeros", "scales"};
-    if (dtype == MG_ST_F8_E8M0)
+    if (dtype == MG_DTYPE_F8_E8M0)
         return 1;   /* scale-only dtype */
     if (strstr(name, "quant_state.") || strstr(name, ".nested_"))
         return 1;

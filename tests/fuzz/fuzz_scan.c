@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "models/formats.h"
 #include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
 

@@ -6,7 +6,7 @@
  * Corresponding Driver Versions"; PTX ISA release table). A driver can JIT PTX up
  * to the ISA of the newest release it supports. Rows are in ascending order.
  */
-#include "mlgate/arch.h"
+#include "mlgate/binaries.h"
 
 static const mg_cuda_release rel[] = {
     /* CUDA  PTX  driver */

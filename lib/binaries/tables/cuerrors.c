@@ -2,7 +2,7 @@
  * cuerrors.c - CUDA driver error codes as words, and what each means for a user.
  * One table: the numbers are CUresult values (stable ABI), the meanings are ours.
  */
-#include "mlgate/load.h"
+#include "mlgate/binaries.h"
 
 static const struct {
     int code;

@@ -6,7 +6,7 @@
  * memory of the most common model, 0 where CPU and GPU share one pool (Jetson, GB10).
  * To add a GPU, add a row; aliases are '|'-separated and matched the same way as names.
  */
-#include "mlgate/arch.h"
+#include "mlgate/binaries.h"
 
 static const mg_gpu_info gpus[] = {
     /* name                      aliases                                   cc  family       MiB */

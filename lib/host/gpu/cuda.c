@@ -6,9 +6,6 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/child.h"
+#include "mlgate/binaries.h"
 #include "mlgate/host.h"
-#include "mlgate/load.h"
-#include "mlgate/mlgate.h"
 
 typedef int CUresult;
 typedef int CUdevice;
@@ -29,8 +26,9 @@ typedef int CUdevice;
 #define ATTR_INTEGRATED 18
 #define TIME_LIMIT_S 20
 
-static void child(int fd, const char *lib)
+static int child(int fd, void *arg)
 {
+    const char *lib = arg;
     mg_gpu_probe r;
     memset(&r, 0, sizeof r);
     r.backend = NULL;
@@ -73,6 +71,8 @@ static void child(int fd, const char *lib)
                 g->mig = g->persistence = g->bus_type = -1;
                 if (name)
                     name(g->name, sizeof g->name - 1, d);
+                for (size_t l = strlen(g->name); l && g->name[l - 1] == ' ';)
+                    g->name[--l] = 0;   /* as NVML's: no trailing spaces */
                 int major = 0, minor = 0, integrated = 0;
                 attr(&major, ATTR_CC_MAJOR, d);
                 attr(&minor, ATTR_CC_MINOR, d);
@@ -100,70 +100,23 @@ static void child(int fd, const char *lib)
         p += w;
         left -= (size_t)w;
     }
-    _exit(0);
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+    return 0;
 }
 
 static int probe(const mg_host_paths *hp, mg_gpu_probe *out)
 {
     (void)hp;
     memset(out, 0, sizeof *out);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        snprintf(out->error, sizeof out->error, "pipe: %s", strerror(errno));
-        out->backend = "cuda";
+    out->backend = "cuda";
+    mg_child ch;
+    if (mg_child_fork(&ch, child, "libcuda.so.1", out->error, sizeof out->error))
         return MG_E_IO;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        out->backend = "cuda";
-        snprintf(out->error, sizeof out->error, "fork: %s", strerror(errno));
-        return MG_E_IO;
-    }
-    if (pid == 0) {
-        close(fds[0]);
-        child(fds[1], "libcuda.so.1");
-    }
-    close(fds[1]);
-    mg_gpu_probe r;
-    char *p = (char *)&r;
-    size_t got = 0;
-    double t0 = now();
-    int timed_out = 0;
-    while (got < sizeof r) {
-        double left = TIME_LIMIT_S - (now() - t0);
-        if (left <= 0) {
-            timed_out = 1;
-            break;
-        }
-        struct pollfd pf = {fds[0], POLLIN, 0};
-        int pr = poll(&pf, 1, (int)(left * 1000) + 1);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            continue;
-        ssize_t n = read(fds[0], p + got, sizeof r - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fds[0]);
-    if (timed_out)
-        kill(pid, SIGKILL);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (got == sizeof r) {
-        *out = r;
-    } else if (timed_out) {
+    mg_gpu_probe *r = malloc(sizeof *r);
+    int got = r ? mg_child_read_record(&ch, r, sizeof *r, mg_now() + TIME_LIMIT_S) : 0;
+    int status = mg_child_end(&ch, got < 0 ? 0 : mg_now() + 1);
+    if (got == 1) {
+        *out = *r;
+    } else if (got < 0) {
         snprintf(out->error, sizeof out->error, "libcuda did not answer within %d s (cuInit hangs: a GPU or driver "
                  "in a bad state?)", TIME_LIMIT_S);
         out->code = -1;
@@ -172,6 +125,7 @@ static int probe(const mg_host_paths *hp, mg_gpu_probe *out)
                  WIFSIGNALED(status) ? " of signal " : "", WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "");
         out->code = -1;
     }
+    free(r);
     out->backend = "cuda";
     return out->ok ? MG_OK : MG_E_DRIVER;
 }

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mlgate/binaries.h"
 #include "mlgate/host.h"
-#include "mlgate/mlgate.h"
 
 #include "host/gpu/nvml_abi.h"
 
@@ -76,13 +76,15 @@ static const char *arch_name(unsigned a)
     return a < sizeof n / sizeof n[0] ? n[a] : a == 13 ? "Rubin" : "";
 }
 
-/* Copies a string NVML wrote, however it behaved: always terminated, control bytes dropped. */
+/* Copies a string NVML wrote, however it behaved: always terminated, control bytes and trailing spaces dropped. */
 static void clean(char *dst, size_t n, const char *src, size_t srcn)
 {
     size_t j = 0;
     for (size_t i = 0; i < srcn && src[i] && j + 1 < n; i++)
         if ((unsigned char)src[i] >= 0x20 && src[i] != 0x7f)
             dst[j++] = src[i];
+    while (j && dst[j - 1] == ' ')
+        j--;
     dst[j] = 0;
 }
 

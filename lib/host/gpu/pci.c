@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "host/sysfs.h"
+#include "mlgate/binaries.h"
 #include "mlgate/host.h"
-#include "mlgate/mlgate.h"
 
 static int by_bus(const void *a, const void *b)
 {

@@ -6,7 +6,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "mlgate/model.h"
+#include "mlgate/models.h"
 
 /* The builds read, oldest first; "bN or newer" below means the first of these that has it. */
 static const struct {

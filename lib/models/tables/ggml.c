@@ -4,7 +4,7 @@
  * snapshot); scripts/llama-builds.py --check compares it with the type_traits
  * of real ggml builds (0.27.0 the newest). Removed ids have block 0.
  */
-#include "mlgate/model.h"
+#include "mlgate/models.h"
 
 static const mg_ggml_type types[] = {
     /* id  name       blck bytes */

@@ -1,11 +1,18 @@
-/* model.h - model files: GGUF (and later safetensors) parsed from their headers. */
-#ifndef MLGATE_MODEL_H
-#define MLGATE_MODEL_H
+/*
+ * models.h - model files (GGUF, safetensors; local or over HTTP Range): what they really are, the KV
+ * cache an engine allocates, and where their memory goes on given GPUs (fit).
+ */
+#ifndef MLGATE_MODELS_H
+#define MLGATE_MODELS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-/* One row of the ggml type table (lib/tables/ggml.c). */
+#include "mlgate/core.h"
+#include "mlgate/target.h"
+
+/* One row of the ggml type table (lib/models/tables/ggml.c). */
 typedef struct mg_ggml_type {
     uint32_t id;
     const char *name;       /* "Q4_K" */
@@ -14,24 +21,24 @@ typedef struct mg_ggml_type {
 } mg_ggml_type;
 
 /* NULL for unknown and removed ids. */
-const mg_ggml_type *mg_ggml_type_get(uint32_t id);
-uint32_t mg_ggml_type_count(void);
+MG_API const mg_ggml_type *mg_ggml_type_get(uint32_t id);
+MG_API uint32_t mg_ggml_type_count(void);
 
 /*
- * Engine support (lib/tables/engines.c): the llama.cpp builds mlgate has read (b-numbers) and
+ * Engine support (lib/models/tables/engines.c): the llama.cpp builds mlgate has read (b-numbers) and
  * what each knows. "since" is the first build read that has it (the oldest read build when it
  * is in all of them), 0 when none has it.
  */
-int mg_llama_cpp_since(const char *arch);       /* general.architecture, exact match as llama.cpp */
-int mg_llama_cpp_type_since(uint32_t type);     /* ggml tensor type */
-int mg_llama_cpp_knows(const char *arch);       /* since != 0 */
-int mg_llama_cpp_before(int build);             /* the build read before this one, 0 if none */
-int mg_llama_cpp_oldest(void);
-int mg_llama_cpp_newest(void);
-const char *mg_llama_cpp_release(int build);    /* its 0.x release name ("0.7.0"), or NULL */
+MG_API int mg_llama_cpp_since(const char *arch);       /* general.architecture, exact match as llama.cpp */
+MG_API int mg_llama_cpp_type_since(uint32_t type);     /* ggml tensor type */
+MG_API int mg_llama_cpp_knows(const char *arch);       /* since != 0 */
+MG_API int mg_llama_cpp_before(int build);             /* the build read before this one, 0 if none */
+MG_API int mg_llama_cpp_oldest(void);
+MG_API int mg_llama_cpp_newest(void);
+MG_API const char *mg_llama_cpp_release(int build);    /* its 0.x release name ("0.7.0"), or NULL */
 /* The spelling llama.cpp uses for a name that differs only in punctuation or case, or NULL. */
-const char *mg_llama_cpp_spelling(const char *arch);
-size_t mg_llama_cpp_count(void);
+MG_API const char *mg_llama_cpp_spelling(const char *arch);
+MG_API size_t mg_llama_cpp_count(void);
 
 /* GGUF metadata value types. */
 enum {
@@ -79,24 +86,17 @@ typedef struct mg_gguf {
 
 struct mg_arena;
 
-/*
- * Parses the GGUF header in buf (the whole file, or at least its header).
- * Returns MG_OK, MG_E_TRUNCATED when buf ends inside the header (need more
- * bytes: *need says how many if known), or another error with err filled.
- */
-int mg_gguf_parse(const uint8_t *buf, size_t len, struct mg_arena *a, mg_gguf *out, uint64_t *need,
-                  char *err, size_t errlen);
 
-const mg_gguf_kv *mg_gguf_find(const mg_gguf *g, const char *key);
+MG_API const mg_gguf_kv *mg_gguf_find(const mg_gguf *g, const char *key);
 /* A numeric value as u64 (any integer type), or def. */
-uint64_t mg_gguf_u64(const mg_gguf *g, const char *key, uint64_t def);
-const char *mg_gguf_str(const mg_gguf *g, const char *key);
+MG_API uint64_t mg_gguf_u64(const mg_gguf *g, const char *key, uint64_t def);
+MG_API const char *mg_gguf_str(const mg_gguf *g, const char *key);
 
-/* safetensors dtypes (lib/fmt/safetensors.c). */
+/* safetensors dtypes (lib/models/safetensors.c). */
 enum {
-    MG_ST_BOOL = 0, MG_ST_F4, MG_ST_F6_E2M3, MG_ST_F6_E3M2, MG_ST_U8, MG_ST_I8, MG_ST_F8_E5M2, MG_ST_F8_E4M3,
-    MG_ST_F8_E8M0, MG_ST_F8_E4M3FNUZ, MG_ST_F8_E5M2FNUZ, MG_ST_I16, MG_ST_U16, MG_ST_F16, MG_ST_BF16, MG_ST_I32,
-    MG_ST_U32, MG_ST_F32, MG_ST_C64, MG_ST_F64, MG_ST_I64, MG_ST_U64, MG_ST_NDTYPES
+    MG_DTYPE_BOOL = 0, MG_DTYPE_F4, MG_DTYPE_F6_E2M3, MG_DTYPE_F6_E3M2, MG_DTYPE_U8, MG_DTYPE_I8, MG_DTYPE_F8_E5M2, MG_DTYPE_F8_E4M3,
+    MG_DTYPE_F8_E8M0, MG_DTYPE_F8_E4M3FNUZ, MG_DTYPE_F8_E5M2FNUZ, MG_DTYPE_I16, MG_DTYPE_U16, MG_DTYPE_F16, MG_DTYPE_BF16, MG_DTYPE_I32,
+    MG_DTYPE_U32, MG_DTYPE_F32, MG_DTYPE_C64, MG_DTYPE_F64, MG_DTYPE_I64, MG_DTYPE_U64, MG_DTYPE_COUNT
 };
 
 typedef struct mg_st_tensor {
@@ -116,17 +116,14 @@ typedef struct mg_safetensors {
     const char *format;     /* __metadata__.format ("pt"), or NULL */
     uint64_t data_bytes;
     uint64_t params;        /* elements of non-auxiliary tensors */
-    uint64_t params_by_dtype[MG_ST_NDTYPES], bytes_by_dtype[MG_ST_NDTYPES];
+    uint64_t params_by_dtype[MG_DTYPE_COUNT], bytes_by_dtype[MG_DTYPE_COUNT];
 } mg_safetensors;
 
-/* file_size 0: unknown (remote header only). MG_E_TRUNCATED with *need when buf is short. */
-int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, struct mg_arena *a,
-                         mg_safetensors *out, uint64_t *need, char *err, size_t errlen);
-const char *mg_st_dtype_name(uint8_t id);
-unsigned mg_st_dtype_bits(uint8_t id);
-int mg_st_is_aux(const char *name, uint8_t dtype);
+MG_API const char *mg_st_dtype_name(uint8_t id);
+MG_API unsigned mg_st_dtype_bits(uint8_t id);
+MG_API int mg_st_is_aux(const char *name, uint8_t dtype);
 
-/* The KV cache and recurrent state llama.cpp allocates (lib/kv.c). */
+/* The KV cache and recurrent state llama.cpp allocates (lib/models/kv.c). */
 #define MG_KV_MAX_LAYERS 1024
 
 typedef struct mg_kv_model {
@@ -151,18 +148,14 @@ typedef struct mg_kv_opts {
                                                default) one stream of n_ctx / n_seq cells per sequence */
 } mg_kv_opts;
 
-int mg_kv_from_gguf(const mg_gguf *g, mg_kv_model *m);
-uint64_t mg_kv_bytes(const mg_kv_model *m, const mg_kv_opts *o);
+MG_API int mg_kv_from_gguf(const mg_gguf *g, mg_kv_model *m);
+MG_API uint64_t mg_kv_bytes(const mg_kv_model *m, const mg_kv_opts *o);
 /* The cache (or recurrent state) of layer il alone: it lives on that layer's device. */
-uint64_t mg_kv_layer_bytes(const mg_kv_model *m, const mg_kv_opts *o, uint32_t il);
+MG_API uint64_t mg_kv_layer_bytes(const mg_kv_model *m, const mg_kv_opts *o, uint32_t il);
 
-/* Fitting a model on GPUs and RAM the way llama.cpp places it (lib/fit.c). */
+/* Fitting a model on GPUs and RAM the way llama.cpp places it (lib/models/fit.c). */
 #define MG_FIT_MAX_DEV 16
 
-typedef struct mg_fit_device {
-    char name[64];
-    uint64_t total, free;           /* bytes */
-} mg_fit_device;
 
 typedef struct mg_fit_opts {
     uint64_t n_ctx;                 /* 0: the model's training context */
@@ -208,17 +201,17 @@ typedef struct mg_fit_plan {
 } mg_fit_plan;
 
 struct mg_gguf_model;
-int mg_fit_model_from(const struct mg_gguf_model *m, mg_fit_model *fm);
+MG_API int mg_fit_model_from(const struct mg_gguf_model *m, mg_fit_model *fm);
 /* -ot/--override-tensor REGEX=CPU, as llama.cpp: tensors whose name the (POSIX extended) regex finds
  * stay in RAM whatever -ngl says; the first matching pattern wins. MG_E_ARG with `err` for a bad regex. */
-int mg_fit_override_cpu(const struct mg_gguf_model *m, const char *const *regex, size_t n, mg_fit_model *fm,
+MG_API int mg_fit_override_cpu(const struct mg_gguf_model *m, const char *const *regex, size_t n, mg_fit_model *fm,
                         char *err, size_t errlen);
 /* Does llama.cpp's CUDA flash attention have a kernel for this model's K/V head sizes (fattn.cu)? */
-int mg_fit_fa_supported(const mg_kv_model *kv);
-int mg_fit_evaluate(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o, int ngl,
+MG_API int mg_fit_fa_supported(const mg_kv_model *kv);
+MG_API int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o, int ngl,
                     uint64_t n_ctx, mg_fit_plan *p);
 /* The most layers that fit at the requested context, and the largest context at that placement. */
-int mg_fit_search(const mg_fit_model *fm, const mg_fit_device *dev, size_t nd, const mg_fit_opts *o,
+MG_API int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o,
                   mg_fit_plan *best, uint64_t *max_ctx);
 
 /* A transformers/vLLM-style load of a safetensors checkpoint: weights as stored, K+V per token from config.json. */
@@ -228,27 +221,24 @@ typedef struct mg_fit_st {
     uint64_t kv;            /* at n_ctx x n_seq */
     uint64_t activations;   /* peak of one prompt pass over n_ctx tokens at once (transformers):
                                n_ctx x n_seq x (3 x intermediate + 4 x hidden) x bytes(torch_dtype) */
+    uint64_t runtime;       /* the CUDA context beside what PyTorch allocates, per GPU used (MG_TORCH_RUNTIME) */
+    uint64_t need;          /* weights + kv + activations + runtime (saturating) */
 } mg_fit_st;
 
+/* CUDA context, cuBLAS workspace: GPU memory a PyTorch process holds beyond its allocator's (lib/models/fit.c). */
+MG_API uint64_t mg_torch_runtime(void);
+
 struct mg_st_model;
-int mg_fit_safetensors(const struct mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, mg_fit_st *out);
+/* The load on `ngpus` GPUs (tensor-parallel: the runtime counts per GPU; 0 counts one). */
+MG_API int mg_fit_safetensors(const struct mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, size_t ngpus,
+                              mg_fit_st *out);
 
-/* Remote reading (lib/remote.c): byte ranges over HTTP(S), counted. */
-#define MG_REMOTE_MAX (256ull << 20)    /* the largest header mlgate fetches */
 
+/* What reading a model over HTTP(S) took (byte ranges: only the header bytes are fetched). */
 typedef struct mg_fetch_stats {
     long requests;          /* HTTP requests, redirects included */
     uint64_t bytes;         /* body bytes received */
 } mg_fetch_stats;
-
-/*
- * Reads [off, off+len) of url into a new buffer (*out, free it). With Range support
- * the server sends just that; without it, a read from 0 takes the first len bytes and
- * stops the transfer. Bearer token from MLGATE_TOKEN or HF_TOKEN. Never follows to
- * non-HTTP schemes; times out on stalls and slow drips.
- */
-int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
-                   mg_fetch_stats *st, char *err, size_t errlen);
 
 /* A model on disk: one GGUF, or every shard of "name-00001-of-00009.gguf". */
 typedef struct mg_gguf_file {
@@ -287,12 +277,12 @@ typedef struct mg_st_model {
     struct mg_arena *arena;
 } mg_st_model;
 
-mg_st_model *mg_st_model_open(const char *path);
-void mg_st_model_free(mg_st_model *m);
+MG_API mg_st_model *mg_st_model_open(const char *path);
+MG_API void mg_st_model_free(mg_st_model *m);
 
 /* Reads the file (and its sibling shards); per-shard errors are in shards[i].err. NULL on OOM. */
-mg_gguf_model *mg_gguf_model_open(const char *path);
-void mg_gguf_model_free(mg_gguf_model *m);
+MG_API mg_gguf_model *mg_gguf_model_open(const char *path);
+MG_API void mg_gguf_model_free(mg_gguf_model *m);
 
 /* The oldest llama.cpp build mlgate has read that loads a GGUF model: it must know the
  * architecture and every tensor type in every readable shard. */
@@ -302,6 +292,109 @@ typedef struct mg_llama_need {
     int by_type;            /* a tensor type decides it, not the architecture */
     uint32_t type;          /* that ggml type */
 } mg_llama_need;
-void mg_llama_cpp_need(const mg_gguf_model *m, mg_llama_need *out);
+MG_API void mg_llama_cpp_need(const mg_gguf_model *m, mg_llama_need *out);
+
+
+/* ==== One model, whatever its format ==== */
+
+typedef enum mg_format { MG_FORMAT_GGUF = 1, MG_FORMAT_SAFETENSORS = 2 } mg_format;
+
+/* A model file opened once and shared by everything that asks about it (inspect, fit, plan, the gate). */
+typedef struct mg_model {
+    mg_format format;
+    char *path;                 /* as given (a copy) */
+    mg_gguf_model *gguf;        /* MG_FORMAT_GGUF */
+    mg_st_model *st;            /* MG_FORMAT_SAFETENSORS */
+    char *error;                /* the first read error, "path: what", or NULL: every shard was read */
+} mg_model;
+
+/*
+ * Opens a GGUF (split ones shard by shard) or a safetensors checkpoint (a file, an index, a
+ * directory; diffusers layouts), local or http(s)://. The format is decided by the file's magic
+ * (by the name for a URL; a directory is safetensors). NULL only on OOM: read errors are kept per
+ * shard (mg_model_error says the first).
+ */
+MG_API mg_model *mg_model_open(const char *path);
+MG_API void mg_model_free(mg_model *m);
+/* NULL when every shard was read; else the first error, "path: what" (m->error). */
+MG_API const char *mg_model_error(const mg_model *m);
+/* general.architecture (GGUF) or config.json's architectures[0] (safetensors), or NULL. */
+MG_API const char *mg_model_architecture(const mg_model *m);
+/* What reading it over HTTP took. */
+MG_API const mg_fetch_stats *mg_model_remote(const mg_model *m);
+
+/* Totals over the readable shards and, for a GGUF, the shape from its metadata (what inspect reports). */
+typedef struct mg_model_summary {
+    uint64_t params, bytes, tensors;
+    uint64_t aux;               /* safetensors: quantization scales / zero-points (not parameters) */
+    int partial;                /* some shard could not be read: the totals are partial */
+    uint64_t type_bytes[64], type_params[64], type_count[64];   /* by ggml type (GGUF) or dtype (safetensors) */
+    double bpw;                 /* bits per weight */
+    /* GGUF, from the first shard */
+    const char *arch, *name;
+    uint64_t context, layers, embedding, heads, heads_kv, vocab;
+    int has_kv;                 /* the KV cache could be sized: */
+    uint64_t kv_8k, kv_32k, kv_128k, kv_at_context;   /* f16, one sequence */
+    int mla, swa;               /* K only (MLA); sliding-window layers counted */
+} mg_model_summary;
+
+MG_API void mg_model_summarize(const mg_model *m, mg_model_summary *s);
+
+/* The GPU memory a model needs with all of it on one GPU, as plan counts it: a GGUF as llama.cpp
+ * offloads it fully at ctx (runtime included), a safetensors checkpoint as transformers loads it. */
+typedef struct mg_model_memory {
+    uint64_t need;              /* GPU bytes */
+    uint64_t ram;               /* host bytes beside it */
+    uint64_t weights;           /* bytes of weights (what quantizing would shrink) */
+    double bpw;                 /* GGUF: bits per weight; 0 otherwise */
+} mg_model_memory;
+
+/* MG_E_* with "path: why" in err when the model cannot be read or sized. */
+MG_API int mg_model_memory_at(const mg_model *m, uint64_t ctx, mg_model_memory *out, char *err, size_t errlen);
+
+/* `mlgate inspect --json` for these models (docs/json.md). */
+MG_API void mg_inspect_json(FILE *f, mg_model *const *models, size_t n);
+
+/* ==== `mlgate fit`: one model on these GPUs and this RAM ==== */
+
+/* The answer for a GGUF, from best to worst. */
+typedef enum mg_fit_verdict {
+    MG_FIT_FULL = 0,            /* every slot on the GPUs (with the experts asked for in RAM) */
+    MG_FIT_MOE,                 /* every layer on the GPUs with the experts of the first n_cpu_moe blocks in RAM */
+    MG_FIT_PARTIAL,             /* only with -ngl below all: some slots stay on the CPU */
+    MG_FIT_CPU,                 /* no GPU given or found: a CPU-only run (plan.fits_ram says whether it fits) */
+    MG_FIT_NONE                 /* does not fit at the context, even on the CPU */
+} mg_fit_verdict;
+
+typedef struct mg_fit_report {
+    mg_format format;
+    const char *model;          /* the path as given */
+    mg_target dev[MG_FIT_MAX_DEV];
+    size_t ndev;
+    mg_fit_opts opts;           /* as used: ram filled in when it was 0 (available RAM + free swap) */
+    int fits;                   /* the exit status's question: it fits on the GPUs as asked */
+    /* GGUF */
+    mg_fit_plan plan;           /* the best placement */
+    uint64_t max_ctx;           /* the largest context at that placement */
+    uint32_t n_layer;
+    uint64_t weights;           /* bytes of all tensors */
+    int moe;                    /* routed experts */
+    mg_fit_verdict verdict;
+    /* safetensors */
+    mg_fit_st st;
+    uint64_t context;           /* the context st is for */
+    uint64_t usable;            /* the GPUs' memory after headroom */
+} mg_fit_report;
+
+/*
+ * Fits model m on dev[0..nd) (0: a CPU-only run), with -ot REGEX=CPU patterns ot[0..n_ot).
+ * MG_E_FORMAT with err when the model cannot be read; MG_E_ARG for a bad pattern.
+ */
+MG_API int mg_fit(const mg_model *m, const mg_target *dev, size_t nd, const mg_fit_opts *o,
+                  const char *const *ot, size_t n_ot, mg_fit_report *out, char *err, size_t errlen);
+/* `mlgate fit --json` (docs/json.md). */
+MG_API void mg_fit_json(FILE *f, const mg_fit_report *r);
+/* "f16", "q8_0" ... -> the ggml type of a KV cache; -1 if llama.cpp has no such cache type. */
+MG_API int mg_cache_type(const char *name, uint32_t *type);
 
 #endif

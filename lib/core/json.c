@@ -1,5 +1,6 @@
-/* json.c - a streaming JSON writer: reports can be large, so nothing is built in memory. */
-#include "cli.h"
+/* json.c - the streaming JSON writer of every report, and the error and version documents every command shares. */
+#include "core/json.h"
+#include "mlgate/core.h"
 
 static void sep(jw *w)
 {
@@ -7,7 +8,7 @@ static void sep(jw *w)
         w->after_key = 0;
         return;
     }
-    if (w->depth > 0 && w->depth < 64) {
+    if (w->depth > 0 && w->depth < MG_JSON_MAX_DEPTH) {
         if (w->need_comma[w->depth])
             fputc(',', w->f);
         w->need_comma[w->depth] = 1;
@@ -18,7 +19,7 @@ static void open_(jw *w, char c)
 {
     sep(w);
     fputc(c, w->f);
-    if (++w->depth < 64)
+    if (++w->depth < MG_JSON_MAX_DEPTH)
         w->need_comma[w->depth] = 0;
 }
 
@@ -79,3 +80,36 @@ void jw_uint(jw *w, unsigned long long v) { sep(w); fprintf(w->f, "%llu", v); }
 void jw_num(jw *w, double v) { sep(w); fprintf(w->f, "%.6g", v); }
 void jw_bool(jw *w, int v) { sep(w); fputs(v ? "true" : "false", w->f); }
 void jw_null(jw *w) { sep(w); fputs("null", w->f); }
+
+void jw_kstr(jw *w, const char *k, const char *s) { jw_key(w, k); jw_str(w, s); }
+void jw_kint(jw *w, const char *k, long long v) { jw_key(w, k); jw_int(w, v); }
+void jw_kuint(jw *w, const char *k, unsigned long long v) { jw_key(w, k); jw_uint(w, v); }
+void jw_knum(jw *w, const char *k, double v) { jw_key(w, k); jw_num(w, v); }
+void jw_kbool(jw *w, const char *k, int v) { jw_key(w, k); jw_bool(w, v); }
+
+void jw_report(jw *w, const char *cmd)
+{
+    jw_begin_obj(w);
+    jw_kstr(w, "mlgate", MLGATE_VERSION);
+    jw_kstr(w, "command", cmd);
+}
+
+void mg_json_error(FILE *f, const char *command, mg_err e, const char *message)
+{
+    jw w = jw_on(f);
+    jw_report(&w, command);
+    jw_kbool(&w, "ok", 0);
+    jw_key(&w, "error");
+    jw_begin_obj(&w);
+    jw_kstr(&w, "code", mg_strerror(e));
+    jw_kstr(&w, "message", message);
+    jw_end_obj(&w);
+    jw_end_obj(&w);
+}
+
+void mg_json_version(FILE *f)
+{
+    jw w = jw_on(f);
+    jw_report(&w, "version");
+    jw_end_obj(&w);
+}

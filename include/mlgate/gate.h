@@ -1,0 +1,234 @@
+/*
+ * gate.h - the model matrix (which models a host serves, docs/matrix.md), its memory plan, and the
+ * gate: does each model really answer (smoke, up, a real inference), published as a capability
+ * file, JUnit XML and SQLite receipts.
+ */
+#ifndef MLGATE_GATE_H
+#define MLGATE_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mlgate/binaries.h"
+#include "mlgate/core.h"
+#include "mlgate/host.h"
+#include "mlgate/models.h"
+#include "mlgate/target.h"
+
+/* ==== The matrix (lib/gate/matrix.c) ==== */
+
+typedef enum mg_model_kind {
+    MG_MODEL_LLM, MG_MODEL_VLM, MG_MODEL_TTS, MG_MODEL_ASR, MG_MODEL_EMBEDDING, MG_MODEL_IMAGE, MG_MODEL_KINDS
+} mg_model_kind;
+MG_API const char *mg_model_kind_name(mg_model_kind k);
+
+#define MG_MATRIX_MAX_MODELS 256
+#define MG_MATRIX_MAX_LIST 32     /* exec argv, binaries */
+#define MG_PLAN_MAX_GPU MG_FIT_MAX_DEV
+
+/* What the inference stage sends and expects (all optional; defaults by kind). */
+typedef struct mg_probe {
+    const char *prompt;         /* llm/vlm/embedding input, tts text, image prompt */
+    uint32_t max_tokens;        /* llm/vlm: 8 */
+    const char *voice;          /* tts */
+    uint32_t dimensions;        /* embedding: the vector length expected (0: any) */
+    uint32_t width, height;     /* image: the size requested and checked */
+    const char *expect;         /* exec: a substring the output must contain */
+} mg_probe;
+
+typedef struct mg_matrix_model {
+    const char *name;
+    mg_model_kind kind;
+    const char *endpoint;       /* OpenAI-compatible base URL, or NULL with exec */
+    const char *exec[MG_MATRIX_MAX_LIST + 1];   /* argv, NULL-terminated; never run through a shell */
+    size_t nexec;
+    const char *model;          /* the served model id */
+    const char *file;           /* GGUF / safetensors to inspect (path or URL), or NULL */
+    uint64_t memory;            /* declared GPU memory in bytes; 0: derived from file */
+    uint64_t ram;               /* declared host RAM in bytes (0: none declared) */
+    uint64_t ctx;               /* context the memory is derived at (0: 8192) */
+    int on_demand;              /* residency: on-demand (1) or resident (0, the default) */
+    int gpu;                    /* pinned GPU index, -1: any */
+    const char *binaries[MG_MATRIX_MAX_LIST];
+    size_t nbinaries;
+    const char *capability;     /* the tool name it backs, e.g. voice.synthesize */
+    mg_probe probe;
+    double timeout;             /* seconds for the inference stage (default 30) */
+    const char *api_key_env;    /* environment variable whose value is sent as a bearer token */
+    int line;                   /* where the entry starts in the matrix file */
+} mg_matrix_model;
+
+/* The matrix's host: section (and its path). */
+typedef struct mg_matrix_host {
+    const char *path;           /* the matrix file, as given */
+    double headroom;            /* fraction of each GPU kept free (0.10) */
+    const char *receipts;       /* SQLite receipts database, or NULL */
+    const char *capabilities;   /* capability file, or NULL */
+    const char *gpus;           /* target GPUs by name ("RTX PRO 6000,RTX 5090"), or NULL: detect */
+    const char *vram;           /* target GPU sizes ("96G,32G"), or NULL */
+    double deadline;            /* seconds for the whole gate (default 120) */
+} mg_matrix_host;
+
+typedef struct mg_matrix mg_matrix;
+
+/*
+ * Parses a matrix from text (name is used in messages). Errors, unknown keys and bad values give
+ * MG_E_FORMAT with "name:line:column: what" in err; the first error stops the parse. *out is
+ * freed with mg_matrix_free.
+ */
+MG_API int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **out, char *err,
+                           size_t errlen);
+MG_API int mg_matrix_load(const char *path, mg_matrix **out, char *err, size_t errlen);
+MG_API void mg_matrix_free(mg_matrix *m);
+MG_API const mg_matrix_host *mg_matrix_get_host(const mg_matrix *m);
+MG_API size_t mg_matrix_count(const mg_matrix *m);
+MG_API const mg_matrix_model *mg_matrix_model_at(const mg_matrix *m, size_t i);
+
+/* ==== `mlgate plan`: do the models fit together? (lib/gate/plan.c) ==== */
+
+typedef struct mg_plan_model {
+    uint64_t need;              /* GPU bytes: declared, or fit's full-offload need at ctx */
+    uint64_t ram;               /* host bytes beside it */
+    const char *source;         /* "declared", "gguf", "safetensors", "none" */
+    uint64_t weights;           /* from the file: bytes of weights (for the quantize fix) */
+    double bpw;                 /* from a GGUF: bits per weight */
+    int gpu;                    /* where it goes, -1: nowhere */
+    int fits;                   /* resident: placed; on-demand: fits beside the residents */
+    const int *conflicts;       /* on-demand: the others it cannot be loaded together with */
+    size_t nconflicts;
+    const char *why;            /* when it does not fit, or what could not be read; "" otherwise */
+    const char *note;           /* e.g. no memory declared: counted as 0 (a CPU-only model); or NULL */
+} mg_plan_model;
+
+typedef struct mg_plan_gpu {
+    mg_target target;
+    uint64_t usable;            /* its memory after headroom */
+    uint64_t resident;          /* what the residents placed on it take */
+} mg_plan_gpu;
+
+typedef struct mg_plan mg_plan;
+
+/*
+ * Each model's memory (declared, or from its file, each file read once) and the placement of the
+ * residents on the GPUs, the on-demand models beside them, and when it does not fit the cheapest
+ * fixes (each checked by placing again). The plan keeps a pointer to m: keep m alive. GPUs whose
+ * memory is unknown (a bare sm_XY, the PCI bus's view) are left out; with no GPU every model with
+ * memory fails to place. MG_E_NOMEM / MG_E_LIMIT; *out freed with mg_plan_free.
+ */
+MG_API int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, mg_plan **out);
+MG_API void mg_plan_free(mg_plan *p);
+MG_API int mg_plan_ok(const mg_plan *p);   /* every resident placed, every on-demand model fits beside them */
+MG_API double mg_plan_headroom(const mg_plan *p);
+MG_API uint64_t mg_plan_resident_need(const mg_plan *p);
+MG_API uint64_t mg_plan_usable(const mg_plan *p);
+MG_API size_t mg_plan_ngpus(const mg_plan *p);
+MG_API const mg_plan_gpu *mg_plan_gpu_at(const mg_plan *p, size_t g);
+MG_API const mg_plan_model *mg_plan_model_at(const mg_plan *p, size_t i);
+/* The model file of matrix model i as the plan read it, or NULL (no file:). */
+MG_API const mg_model *mg_plan_file(const mg_plan *p, size_t i);
+MG_API size_t mg_plan_nfixes(const mg_plan *p);
+MG_API const char *mg_plan_fix(const mg_plan *p, size_t k);
+MG_API const mg_matrix *mg_plan_matrix(const mg_plan *p);
+/* `mlgate plan --json` (docs/matrix.md). */
+MG_API void mg_plan_json(FILE *f, const mg_plan *p);
+
+/* ==== The gate: `mlgate check` (lib/gate/gate.c, check.c, probes.c) ==== */
+
+enum { MG_STAGE_SMOKE, MG_STAGE_UP, MG_STAGE_INFERENCE, MG_NSTAGES };
+MG_API const char *mg_stage_name(int stage);
+
+typedef struct mg_stage_result {
+    int ran;                /* 0: skipped (an earlier stage failed, or --no-smoke) */
+    int ok;
+    double seconds;
+    char reason[256];       /* why it failed, or what it saw */
+} mg_stage_result;
+
+typedef struct mg_check_result {
+    mg_stage_result stage[MG_NSTAGES];
+    int ok;                 /* every stage that ran passed, and inference ran */
+    double ttfb, total;     /* inference: time to the first byte and in all (s) */
+    uint64_t tokens;        /* llm/vlm: completion tokens reported (or 1 when only text came) */
+    uint64_t bytes;         /* bytes of the inference response */
+    char output[160];       /* what it answered: text, "WAV 1.2 s", "PNG 256x256", "vector 1024" */
+} mg_check_result;
+
+typedef struct mg_gate_opts {
+    const char *gpus, *vram;    /* judge against these instead of the matrix's host: gpus:/vram: (and of this
+                                   machine's GPUs): names/sm_XY for the binaries, sizes for the plan */
+    const char *capabilities;   /* write the capability file here instead of the matrix's capabilities: */
+    const char *receipts;       /* store the run here instead of the matrix's receipts: */
+    const char *junit;          /* also write JUnit XML here */
+    double deadline;            /* seconds for the whole gate; 0: the matrix's */
+    int skip_smoke;
+    double up_timeout;          /* the up stage's limit (0: 5 s) */
+    const mg_host_paths *host;  /* where GPU detection looks (NULL: this machine) */
+} mg_gate_opts;
+
+/* One thing the gate wrote. */
+typedef struct mg_publication {
+    const char *what;           /* "capabilities", "junit", "receipts" */
+    const char *path;
+    int ok;
+    const char *error;          /* why it could not be written, or NULL */
+} mg_publication;
+
+typedef struct mg_gate mg_gate;
+
+/*
+ * Runs the gate over m: targets (the options', else the matrix's, else this machine's GPUs) ->
+ * the memory plan -> every model in parallel under one deadline (smoke, up, inference) -> the
+ * capability file, JUnit, receipts. A usage error (a bad GPU list, an output path that cannot be
+ * written) is found before anything runs: MG_E_ARG / MG_E_NOTFOUND / MG_E_IO with err, *out NULL.
+ * Otherwise MG_OK and *out holds the run, however the models fared. Free with mg_gate_free; keep m
+ * alive while *out is.
+ */
+MG_API int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *err, size_t errlen);
+MG_API void mg_gate_free(mg_gate *g);
+MG_API const mg_matrix *mg_gate_matrix(const mg_gate *g);
+MG_API const mg_targets *mg_gate_targets(const mg_gate *g);
+MG_API const mg_plan *mg_gate_plan(const mg_gate *g);          /* the plan the smoke stage used */
+MG_API const mg_check_result *mg_gate_result(const mg_gate *g, size_t i);   /* of matrix model i */
+MG_API size_t mg_gate_passed(const mg_gate *g);
+MG_API double mg_gate_seconds(const mg_gate *g);
+MG_API size_t mg_gate_npublished(const mg_gate *g);
+MG_API const mg_publication *mg_gate_published(const mg_gate *g, size_t i);
+/* 0 every model passed and everything was published, 1 otherwise. */
+MG_API int mg_gate_exit_status(const mg_gate *g);
+/* `mlgate check --json` (docs/matrix.md). */
+MG_API void mg_gate_json(FILE *f, const mg_gate *g);
+
+/* Audio the tts stage accepts: a WAV with at least min_seconds of sound, or another container named
+ * by its header. Returns 1 if good, 0 with why filled otherwise; *what says what it is. */
+MG_API int mg_check_audio(const uint8_t *buf, size_t len, double min_seconds, char *what, size_t wlen, char *why,
+                          size_t ylen);
+/* An image's format and size from its header (PNG or JPEG): 1 if recognised. */
+MG_API int mg_image_size(const uint8_t *buf, size_t len, const char **format, uint32_t *w, uint32_t *h);
+
+/* ==== `mlgate history`: the receipts read back (lib/gate/receipts.c) ==== */
+
+/* Per model over the last runs: how many, passed, how often the verdict flipped. */
+typedef struct mg_history_row {
+    const char *model;
+    int runs, passed, flips, last_ok;
+    int flapping;               /* flipped at least twice: passes sometimes, fails sometimes */
+    const char *last_reason;    /* the newest failure's reason, or NULL */
+    const char *last_run;       /* when it was last checked (UTC) */
+} mg_history_row;
+
+typedef struct mg_history mg_history;
+
+/* Reads the last nruns runs of the receipts database at path (read-only: a mistyped path is an
+ * error, not a new database). MG_E_IO with err; free with mg_history_free. */
+MG_API int mg_history_read(const char *path, int nruns, mg_history **out, char *err, size_t errlen);
+MG_API void mg_history_free(mg_history *h);
+MG_API size_t mg_history_count(const mg_history *h);
+MG_API int mg_history_runs(const mg_history *h);     /* the runs asked for */
+MG_API const mg_history_row *mg_history_row_at(const mg_history *h, size_t i);
+/* 0 when no model is failing now or flapping, else 1. */
+MG_API int mg_history_exit_status(const mg_history *h);
+/* `mlgate history --json` (docs/matrix.md). */
+MG_API void mg_history_json(FILE *f, const mg_history *h);
+
+#endif

@@ -1,0 +1,26 @@
+/* file.h - files as mlgate reads and publishes them: bounded reads, read-only maps, atomic writes. */
+#ifndef MG_CORE_FILE_H
+#define MG_CORE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Writes data to path atomically: a new temp file beside it (O_EXCL, never through a symlink),
+ * fsync, rename, then the directory fsynced. A reader sees the old file or the new one, whole.
+ */
+int mg_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+
+/* Whether a file could be published at path: its directory exists and this user may write there,
+ * and what is there now is a regular file (or nothing). MG_E_IO with err otherwise. */
+int mg_check_writable(const char *path, char *err, size_t errlen);
+
+/* The whole file, at most max bytes (MG_E_LIMIT beyond), NUL-terminated in a new buffer (free it). */
+int mg_read_all(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
+
+/* The file mapped read-only (munmap it with its size); MG_E_IO with err when it cannot be opened,
+ * MG_E_FORMAT when it is empty or cannot be mapped. */
+int mg_map_file(const char *path, const uint8_t **map, uint64_t *size, char *err, size_t errlen);
+void mg_unmap_file(const uint8_t *map, uint64_t size);
+
+#endif

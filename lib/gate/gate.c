@@ -1,0 +1,144 @@
+/*
+ * gate.c - the gate as one call: targets (given, the matrix's, or this machine's) -> the memory plan
+ * (each model file read once) -> the check of every model under one deadline -> the capability file,
+ * JUnit and receipts. What cannot work (a bad GPU list, an output path that cannot be written) is
+ * refused before anything runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gate/gate_int.h"
+
+#define MAX_PUBLISHED 3
+
+struct mg_gate {
+    const mg_matrix *m;
+    mg_targets targets;
+    mg_plan *plan;
+    mg_check_result *results;
+    double seconds;
+    size_t passed;
+    mg_publication published[MAX_PUBLISHED];
+    char errors[MAX_PUBLISHED][512];
+    size_t npublished;
+};
+
+void mg_iso_now(char *buf, size_t n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const char *mg_check_failure(const mg_check_result *r, int *stage)
+{
+    for (int s = 0; s < MG_NSTAGES; s++)
+        if (r->stage[s].ran && !r->stage[s].ok) {
+            *stage = s;
+            return r->stage[s].reason;
+        }
+    *stage = MG_STAGE_INFERENCE;
+    return r->ok ? NULL : "inference did not run";
+}
+
+/* Where each publisher writes, in the order they run: receipts, the capability file, JUnit. */
+static size_t outputs(const mg_matrix *m, const mg_gate_opts *o, const mg_publisher **pub, const char **path)
+{
+    size_t n = 0;
+    const char *db = o->receipts ? o->receipts : m->host.receipts;
+    const char *caps = o->capabilities ? o->capabilities : m->host.capabilities;
+    if (db)
+        pub[n] = &mg_publish_receipts, path[n++] = db;
+    if (caps)
+        pub[n] = &mg_publish_capabilities, path[n++] = caps;
+    if (o->junit)
+        pub[n] = &mg_publish_junit, path[n++] = o->junit;
+    return n;
+}
+
+void mg_gate_free(mg_gate *g)
+{
+    if (!g)
+        return;
+    mg_plan_free(g->plan);
+    free(g->results);
+    free(g);
+}
+
+int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    mg_gate *g = calloc(1, sizeof *g);
+    if (!g || !(g->results = calloc(m->nmodels ? m->nmodels : 1, sizeof *g->results))) {
+        mg_gate_free(g);
+        snprintf(err, errlen, "out of memory");
+        return MG_E_NOMEM;
+    }
+    g->m = m;
+    /* What to judge against: the options', else the matrix's host:, else this machine's GPUs. */
+    int given = o->gpus || o->vram;
+    mg_target_spec ts = {given ? o->gpus : m->host.gpus, given ? o->vram : m->host.vram, NULL, 1, 1, o->host};
+    int rc = mg_targets_make(&ts, &g->targets, err, errlen);
+    /* Every output must be writable before the models are bothered. */
+    const mg_publisher *pub[MAX_PUBLISHED];
+    const char *path[MAX_PUBLISHED];
+    size_t npub = outputs(m, o, pub, path);
+    for (size_t i = 0; !rc && i < npub; i++)
+        if ((rc = pub[i]->check(path[i], g->errors[i], sizeof g->errors[i])))
+            snprintf(err, errlen, "%s: %s", pub[i]->name, g->errors[i]);
+    if (!rc && (rc = mg_plan_make(m, g->targets.t, g->targets.n, m->host.headroom, &g->plan)) == MG_OK)
+        rc = mg_plan_open_files(g->plan);
+    if (rc) {
+        if (rc == MG_E_NOMEM)
+            snprintf(err, errlen, "out of memory");
+        mg_gate_free(g);
+        return rc;
+    }
+    /* The binaries are judged against targets with a compute capability (not bare --vram sizes). */
+    mg_target code[MG_MAX_TARGETS];
+    size_t ncode = 0;
+    for (size_t i = 0; i < g->targets.n; i++)
+        if (g->targets.t[i].cc)
+            code[ncode++] = g->targets.t[i];
+    mg_check_opts co = {code, ncode, g->plan, mg_plan_ngpus(g->plan) > 0, o->deadline > 0 ? o->deadline : m->host.deadline,
+                        o->skip_smoke, o->up_timeout};
+    double t0 = mg_now();
+    if ((rc = mg_check_run(m, &co, g->results))) {
+        snprintf(err, errlen, "%s", mg_strerror((mg_err)rc));
+        mg_gate_free(g);
+        return rc;
+    }
+    g->seconds = mg_now() - t0;
+    for (size_t i = 0; i < m->nmodels; i++)
+        g->passed += g->results[i].ok;
+    mg_run run = {m, g->results, g->seconds, &g->targets};
+    for (size_t i = 0; i < npub; i++) {
+        mg_publication *p = &g->published[g->npublished++];
+        p->what = pub[i]->name;
+        p->path = path[i];
+        p->ok = pub[i]->publish(&run, path[i], g->errors[i], sizeof g->errors[i]) == MG_OK;
+        p->error = p->ok ? NULL : g->errors[i];
+    }
+    *out = g;
+    return MG_OK;
+}
+
+const mg_matrix *mg_gate_matrix(const mg_gate *g) { return g->m; }
+const mg_targets *mg_gate_targets(const mg_gate *g) { return &g->targets; }
+const mg_plan *mg_gate_plan(const mg_gate *g) { return g->plan; }
+const mg_check_result *mg_gate_result(const mg_gate *g, size_t i) { return i < g->m->nmodels ? &g->results[i] : NULL; }
+size_t mg_gate_passed(const mg_gate *g) { return g->passed; }
+double mg_gate_seconds(const mg_gate *g) { return g->seconds; }
+size_t mg_gate_npublished(const mg_gate *g) { return g->npublished; }
+const mg_publication *mg_gate_published(const mg_gate *g, size_t i) { return i < g->npublished ? &g->published[i] : NULL; }
+
+int mg_gate_exit_status(const mg_gate *g)
+{
+    int bad = g->passed != g->m->nmodels;
+    for (size_t i = 0; i < g->npublished; i++)
+        bad |= !g->published[i].ok;
+    return bad;
+}

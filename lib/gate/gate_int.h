@@ -1,0 +1,79 @@
+/* gate_int.h - what the gate's files share inside the library: the matrix and plan objects, the check, the publishers. */
+#ifndef MG_GATE_INT_H
+#define MG_GATE_INT_H
+
+#include "core/arena.h"
+#include "mlgate/gate.h"
+
+struct mg_matrix {
+    mg_matrix_host host;
+    mg_matrix_model *models;        /* nmodels of them, from the arena */
+    size_t nmodels;
+    mg_arena *arena;
+};
+
+/* Opens the files of the models the plan did not need to read (declared memory): the smoke stage
+ * reads every GGUF's architecture from the plan's copy. */
+int mg_plan_open_files(mg_plan *p);
+
+/* ---- the check (lib/gate/check.c) ---- */
+
+typedef struct mg_check_opts {
+    const mg_target *targets;       /* this host's GPUs and driver, for the binaries: scan (may be none) */
+    size_t ntargets;
+    const mg_plan *plan;            /* the models' files as read and the memory plan (may be NULL) */
+    int plan_fits;                  /* smoke fails a model that does not fit the plan (there were GPUs to plan for) */
+    double deadline;                /* seconds for everything; each request stops at the earlier of its
+                                       timeout and the deadline */
+    int skip_smoke;
+    double up_timeout;              /* the up stage's limit (default 5 s) */
+} mg_check_opts;
+
+/* Checks every model in parallel (a thread each); results[i] for model i. */
+int mg_check_run(const mg_matrix *m, const mg_check_opts *o, mg_check_result *results);
+
+/* One model's check, for the probes: where it runs and until when. */
+typedef struct mg_check_job {
+    const mg_matrix_model *md;
+    const mg_check_opts *o;
+    double deadline_at;             /* mg_now() seconds */
+    mg_check_result *r;
+} mg_check_job;
+
+/* The time left for a step limited to `limit` seconds: the earlier of that and the gate's deadline. */
+double mg_check_left(const mg_check_job *j, double limit);
+
+/* ---- the probes (lib/gate/probes.c) ---- */
+
+/* up: the endpoint answers GET /models (exec: the program exists). */
+void mg_probe_up(mg_check_job *j, mg_stage_result *s);
+/* inference: one real minimal request by kind, its answer checked. */
+void mg_probe_inference(mg_check_job *j, mg_stage_result *s);
+
+/* ---- what a run publishes (lib/gate/publish_*.c, receipts.c) ---- */
+
+/* The run as the publishers see it. */
+typedef struct mg_run {
+    const mg_matrix *m;
+    const mg_check_result *r;       /* one per model */
+    double seconds;
+    const mg_targets *targets;
+} mg_run;
+
+/* A publisher: one file each. `check` says before the run whether `path` can be written. */
+typedef struct mg_publisher {
+    const char *name;               /* "capabilities", "junit", "receipts" */
+    int (*check)(const char *path, char *err, size_t errlen);
+    int (*publish)(const mg_run *run, const char *path, char *err, size_t errlen);
+} mg_publisher;
+
+extern const mg_publisher mg_publish_capabilities;  /* lib/gate/publish_caps.c: the capability file */
+extern const mg_publisher mg_publish_junit;         /* lib/gate/publish_junit.c: JUnit XML */
+extern const mg_publisher mg_publish_receipts;      /* lib/gate/receipts.c: SQLite receipts */
+
+/* The first failed stage's reason and which stage, or NULL when the model passed. */
+const char *mg_check_failure(const mg_check_result *r, int *stage);
+/* "2026-12-01T16:30:17Z" */
+void mg_iso_now(char *buf, size_t n);
+
+#endif

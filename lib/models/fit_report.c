@@ -1,0 +1,173 @@
+/* fit_report.c - `mlgate fit` as one call: a model (GGUF or safetensors) on given GPUs and RAM -> the best placement and its verdict, and its JSON. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "mlgate/host.h"
+#include "mlgate/models.h"
+
+int mg_cache_type(const char *s, uint32_t *t)
+{
+    static const struct { const char *n; uint32_t id; } c[] = {{"f16", 1}, {"f32", 0}, {"bf16", 30}, {"q8_0", 8},
+                                                                {"q4_0", 2}, {"q4_1", 3}, {"q5_0", 6}, {"q5_1", 7},
+                                                                {"iq4_nl", 20}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (!strcmp(s, c[i].n)) {
+            *t = c[i].id;
+            return 0;
+        }
+    return -1;
+}
+
+/* safetensors: what a transformers-style load needs; all of it on the GPUs (tensor-parallel over several). */
+static int fit_st(const mg_model *m, mg_fit_report *r, char *err, size_t errlen)
+{
+    int bad = !m->st->nshards;
+    for (size_t i = 0; i < m->st->nshards; i++)
+        bad |= m->st->shards[i].err != 0;
+    if (bad) {
+        snprintf(err, errlen, "%s: not a readable GGUF or safetensors model", m->path);
+        return MG_E_FORMAT;
+    }
+    r->context = r->opts.n_ctx ? r->opts.n_ctx : (m->st->context ? m->st->context : 4096);
+    mg_fit_safetensors(m->st, r->context, r->opts.n_seq, r->ndev, &r->st);
+    for (size_t i = 0; i < r->ndev; i++)
+        r->usable += (uint64_t)((double)r->dev[i].mem_free * (1.0 - r->opts.headroom));
+    r->fits = r->ndev && r->st.need <= r->usable;
+    return MG_OK;
+}
+
+static int fit_gguf(const mg_model *m, const char *const *ot, size_t n_ot, mg_fit_report *r, char *err, size_t errlen)
+{
+    const mg_gguf_model *g = m->gguf;
+    mg_fit_model *fm = malloc(sizeof *fm);
+    if (!fm) {
+        snprintf(err, errlen, "out of memory");
+        return MG_E_NOMEM;
+    }
+    int rc = g->nshards && !g->shards[0].err ? mg_fit_model_from(g, fm) : MG_E_FORMAT;
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", m->path, g->nshards && g->shards[0].err ? g->shards[0].msg
+                 : "not a GGUF model with block_count (safetensors: see 'inspect')");
+        free(fm);
+        return MG_E_FORMAT;
+    }
+    if (n_ot && (rc = mg_fit_override_cpu(g, ot, n_ot, fm, err, errlen))) {
+        free(fm);
+        return rc;
+    }
+    mg_fit_search(fm, r->dev, r->ndev, &r->opts, &r->plan, &r->max_ctx);
+    const mg_fit_plan *p = &r->plan;
+    r->n_layer = fm->kv.n_layer;
+    r->weights = fm->total_bytes;
+    r->moe = fm->n_exps_tensors > 0;
+    /* Fully: every slot on the GPUs, with no experts moved to RAM beyond what was asked for. */
+    int asked_moe = r->opts.n_cpu_moe >= 0, placed = p->fits_gpu && p->fits_ram;
+    if (placed && p->ngl == (int)fm->kv.n_layer + 1 && (asked_moe || !p->n_cpu_moe))
+        r->verdict = MG_FIT_FULL;
+    else if (!r->ndev)
+        r->verdict = MG_FIT_CPU;
+    else if (placed && !asked_moe && p->n_cpu_moe)
+        r->verdict = MG_FIT_MOE;
+    else if (placed)
+        r->verdict = MG_FIT_PARTIAL;
+    else
+        r->verdict = MG_FIT_NONE;
+    r->fits = r->verdict == MG_FIT_FULL;
+    free(fm);
+    return MG_OK;
+}
+
+int mg_fit(const mg_model *m, const mg_target *dev, size_t nd, const mg_fit_opts *o, const char *const *ot,
+           size_t n_ot, mg_fit_report *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    size_t sized = 0;
+    for (size_t i = 0; i < nd; i++)
+        sized += dev[i].mem_total != 0;
+    if (sized > MG_FIT_MAX_DEV) {
+        snprintf(err, errlen, "at most %d GPUs", MG_FIT_MAX_DEV);
+        return MG_E_LIMIT;
+    }
+    r->format = m->format;
+    r->model = m->path;
+    for (size_t i = 0; i < nd; i++)
+        if (dev[i].mem_total)   /* a GPU whose memory is unknown holds nothing */
+            r->dev[r->ndev++] = dev[i];
+    r->opts = *o;
+    if (!r->opts.ram) {   /* what stays on the host: this machine's available RAM and free swap */
+        mg_host_paths hp = {"", NULL};
+        mg_memory mem;
+        if (mg_memory_read(&hp, &mem) == MG_OK)
+            r->opts.ram = mem.available + mem.swap_free;
+    }
+    return m->st ? fit_st(m, r, err, errlen) : fit_gguf(m, ot, n_ot, r, err, errlen);
+}
+
+static void json_st(jw *w, const mg_fit_report *r)
+{
+    jw_kstr(w, "format", "safetensors");
+    jw_kuint(w, "context", r->context);
+    jw_kuint(w, "weights", r->st.weights);
+    jw_kuint(w, "kv_per_token", r->st.kv_per_token);
+    jw_kuint(w, "kv", r->st.kv);
+    jw_kuint(w, "activations", r->st.activations);
+    jw_kuint(w, "need", r->st.need);
+    jw_kuint(w, "usable", r->usable);
+    jw_kbool(w, "fits", r->fits);
+    jw_kuint(w, "ram_to_load", r->st.weights);
+}
+
+static void json_gguf(jw *w, const mg_fit_report *r)
+{
+    const mg_fit_plan *p = &r->plan;
+    jw_kbool(w, "fits_fully_on_gpus", r->fits);
+    jw_kint(w, "ngl", p->ngl);
+    jw_kint(w, "n_cpu_moe", p->n_cpu_moe > (int)r->n_layer ? (int)r->n_layer : p->n_cpu_moe);
+    jw_kbool(w, "moe", r->moe);
+    jw_kbool(w, "flash_attn", p->flash_attn);
+    jw_kuint(w, "n_layer", r->n_layer);
+    jw_kuint(w, "context", p->n_ctx);
+    jw_kuint(w, "max_context", r->max_ctx);
+    jw_key(w, "tensor_split");
+    jw_begin_arr(w);
+    for (size_t i = 0; i < r->ndev; i++)
+        jw_num(w, p->split[i]);
+    jw_end_arr(w);
+    jw_key(w, "gpus");
+    jw_begin_arr(w);
+    for (size_t i = 0; i < r->ndev; i++) {
+        jw_begin_obj(w);
+        jw_kstr(w, "name", r->dev[i].name);
+        jw_kint(w, "slots", p->layers[i]);
+        jw_kuint(w, "weights", p->weights[i]);
+        jw_kuint(w, "kv", p->kv[i]);
+        jw_kuint(w, "compute", p->compute[i]);
+        jw_kuint(w, "need", p->need[i]);
+        jw_kuint(w, "usable", p->usable[i]);
+        jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    jw_key(w, "ram");
+    jw_begin_obj(w);
+    jw_kuint(w, "weights", p->ram_weights);
+    jw_kuint(w, "kv", p->ram_kv);
+    jw_kuint(w, "other", p->ram_other);
+    jw_kuint(w, "need", p->ram_need);
+    jw_kuint(w, "available", r->opts.ram);
+    jw_kbool(w, "fits", p->fits_ram);
+    jw_end_obj(w);
+}
+
+void mg_fit_json(FILE *f, const mg_fit_report *r)
+{
+    jw w = jw_on(f);
+    jw_report(&w, "fit");
+    jw_kstr(&w, "model", r->model);
+    if (r->format == MG_FORMAT_SAFETENSORS)
+        json_st(&w, r);
+    else
+        json_gguf(&w, r);
+    jw_end_obj(&w);
+}

@@ -1,0 +1,35 @@
+/* formats.h - the model parsers (lib/models/gguf.c, safetensors.c) and remote byte ranges (remote.c): internal. */
+#ifndef MG_MODELS_FORMATS_H
+#define MG_MODELS_FORMATS_H
+
+#include "core/arena.h"
+#include "mlgate/models.h"
+
+/*
+ * Parses the GGUF header in buf (the whole file, or at least its header).
+ * Returns MG_OK, MG_E_TRUNCATED when buf ends inside the header (need more
+ * bytes: *need says how many if known), or another error with err filled.
+ */
+int mg_gguf_parse(const uint8_t *buf, size_t len, mg_arena *a, mg_gguf *out, uint64_t *need, char *err,
+                  size_t errlen);
+
+/* file_size 0: unknown (remote header only). MG_E_TRUNCATED with *need when buf is short. */
+int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, mg_arena *a, mg_safetensors *out,
+                         uint64_t *need, char *err, size_t errlen);
+
+/* The largest header mlgate fetches over HTTP. */
+#define MG_REMOTE_MAX (256ull << 20)
+
+/*
+ * Reads [off, off+len) of url into a new buffer (*out, free it). With Range support
+ * the server sends just that; without it, a read from 0 takes the first len bytes and
+ * stops the transfer. Bearer token from MLGATE_TOKEN or HF_TOKEN. Never follows to
+ * non-HTTP schemes; times out on stalls and slow drips.
+ */
+int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
+                   mg_fetch_stats *st, char *err, size_t errlen);
+
+/* http:// or https:// */
+int mg_is_url(const char *path);
+
+#endif
