@@ -361,20 +361,21 @@ void mg_st_model_free(mg_st_model *m)
 
 /* ---- one model, whatever its format ------------------------------------- */
 
-/* A GGUF by its magic; a path that cannot be opened (a URL) by its name; else safetensors. */
+/* A GGUF by its name (no need to open it twice), else by its magic; a directory is a safetensors checkpoint. */
 static mg_format format_of(const char *path)
 {
+    size_t n = strlen(path);
     struct stat st;
-    if (mg_is_url(path) || stat(path, &st) != 0)
+    if ((n > 5 && !strcmp(path + n - 5, ".gguf")) || mg_is_url(path) || stat(path, &st) != 0)
         return strstr(path, ".gguf") ? MG_FORMAT_GGUF : MG_FORMAT_SAFETENSORS;
     if (!S_ISREG(st.st_mode))
-        return S_ISDIR(st.st_mode) || !strstr(path, ".gguf") ? MG_FORMAT_SAFETENSORS : MG_FORMAT_GGUF;
+        return MG_FORMAT_SAFETENSORS;
     char m[4] = {0};
-    FILE *f = fopen(path, "rb");
-    size_t n = f ? fread(m, 1, 4, f) : 0;
-    if (f)
-        fclose(f);
-    return n == 4 && !memcmp(m, "GGUF", 4) ? MG_FORMAT_GGUF : MG_FORMAT_SAFETENSORS;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    ssize_t got = fd >= 0 ? read(fd, m, 4) : 0;
+    if (fd >= 0)
+        close(fd);
+    return got == 4 && !memcmp(m, "GGUF", 4) ? MG_FORMAT_GGUF : MG_FORMAT_SAFETENSORS;
 }
 
 /* The first shard that could not be read, as "path: why". */
