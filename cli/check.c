@@ -117,8 +117,6 @@ int cmd_check(int argc, char **argv)
     char err[512];
     if (mg_matrix_load(argv[optind], &m, err, sizeof err))
         return cli_usage("check", json, "%s", err);
-    mg_host_paths hp = {"", getenv("MLGATE_NVML")};
-    o.host = &hp;
     mg_gate *g;
     int rc = mg_gate_run(m, &o, &g, err, sizeof err);
     if (rc) {

@@ -20,7 +20,8 @@ static const char help[] =
     "      --no-cuda     do not initialise libcuda (cuInit) to confirm the driver works\n"
     "      --json        machine-readable report (schema: docs/json.md)\n"
     "      --color WHEN  auto, always or never\n"
-    "      --nvml LIB    the NVML library to load (default libnvidia-ml.so.1; env MLGATE_NVML)\n"
+    "      --nvml LIB    the NVML library to load (default $MLGATE_NVML, else libnvidia-ml.so.1;\n"
+    "                    libcuda: $MLGATE_CUDA, else libcuda.so.1)\n"
     "      --root DIR    read /proc and /sys under DIR (a saved tree of another machine)\n"
     "  -h, --help        this help\n"
     "\n"
@@ -174,7 +175,7 @@ int cmd_doctor(int argc, char **argv)
                                          {"only-given", no_argument, 0, O_ONLY},   {"no-scan", no_argument, 0, O_NOSCAN},
                                          {"no-cuda", no_argument, 0, O_NOCUDA},
                                          {0, 0, 0, 0}};
-    mg_host_paths p = {"", getenv("MLGATE_NVML")};
+    mg_host_paths p = {"", NULL, NULL};
     int json = 0, c;
     const char *colour_mode = "auto";
     const char **models = calloc((size_t)argc, sizeof *models), **pythons = calloc((size_t)argc, sizeof *pythons);

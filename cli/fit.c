@@ -219,10 +219,8 @@ int cmd_fit(int argc, char **argv)
     }
     if (o.headroom < 0 || o.headroom >= 1 || o.n_seq < 1 || o.n_seq > 256)
         return cli_usage("fit", json, "--headroom wants 0..1 and --parallel 1..256");
-    mg_host_paths hp = {"", getenv("MLGATE_NVML")};
     ts.detect = 1;   /* without --gpu/--vram: this machine's GPUs, with their free memory */
-    ts.host = &hp;
-    mg_targets t;
+        mg_targets t;
     if (cli_targets("fit", json, &ts, &t))
         return EXIT_USAGE;
     mg_model *m = mg_model_open(argv[optind]);

@@ -76,8 +76,8 @@ static void print_shard_errors(const mg_model *m)
         const char *path = m->gguf ? m->gguf->shards[i].path : m->st->shards[i].path;
         const char *msg = m->gguf ? m->gguf->shards[i].msg : m->st->shards[i].msg;
         int err = m->gguf ? m->gguf->shards[i].err : m->st->shards[i].err;
-        if (err)
-            printf("%s%s%s: %s: %s\n", col(C_RED), path, col(C_RESET), mg_strerror((mg_err)err), msg);
+        if (err)   /* the message is a whole sentence ("truncated: the tensors need ...") */
+            printf("%s%s%s: %s\n", col(C_RED), path, col(C_RESET), msg[0] ? msg : mg_strerror((mg_err)err));
     }
 }
 
@@ -167,6 +167,11 @@ static void print_st(const mg_model *mm, const mg_model_summary *s, int tensors)
         printf("%s%s%s: no safetensors or GGUF model found here\n", col(C_RED), m->path, col(C_RESET));
         return;
     }
+    size_t unread = 0;
+    for (size_t i = 0; i < m->nshards; i++)
+        unread += m->shards[i].err != 0;
+    if (unread == m->nshards)
+        return;   /* nothing was read: the errors say it all */
     printf("%s%s%s: safetensors, %zu file%s, %s%s%s%s, %s parameters, %s of tensors\n", col(C_BOLD), m->path,
            col(C_RESET), m->nshards, m->nshards == 1 ? "" : "s", m->architecture[0] ? m->architecture : "(no config.json)",
            m->model_type[0] ? " (" : "", m->model_type, m->model_type[0] ? ")" : "", mg_human_count(s->params, pc),

@@ -110,9 +110,8 @@ int cmd_plan(int argc, char **argv)
         return cli_usage("plan", json, "%s", err);
     const mg_matrix_host *h = mg_matrix_get_host(m);
     /* GPUs: the command line's, else the matrix's host: gpus:/vram:, else this machine's; whole memory */
-    mg_host_paths hp = {"", getenv("MLGATE_NVML")};
     int given = gpus || vram;
-    mg_target_spec ts = {given ? gpus : h->gpus, given ? vram : h->vram, NULL, 1, 1, &hp};
+    mg_target_spec ts = {given ? gpus : h->gpus, given ? vram : h->vram, NULL, 1, 1, NULL};
     mg_targets t;
     mg_plan *p = NULL;
     int rc = cli_targets("plan", json, &ts, &t) ? EXIT_USAGE : EXIT_PASS;

@@ -402,9 +402,7 @@ int cmd_scan(int argc, char **argv)
         return cli_usage("scan", json, "--color wants auto, always or never");
     ts.gpus = *gpus ? gpus : NULL;
     ts.detect = !no_detect && !o.load;
-    mg_host_paths hp = {"", getenv("MLGATE_NVML")};
-    ts.host = &hp;
-    mg_targets t;
+        mg_targets t;
     if (cli_targets("scan", json, &ts, &t))
         return EXIT_USAGE;
     if (!ts.gpus && ts.detect)

@@ -28,6 +28,9 @@ static const gpu gtx1080ti = {"NVIDIA GeForce GTX 1080 Ti", "GPU-12345678-1234-1
 static const gpu h100_busy = {"NVIDIA H100 80GB HBM3", "GPU-feedface-0000-0000-0000-000000000000",
                               "00000000:19:00.0", 9, 0, 9, 81559, 2048, 500, 0x233010de, 1, 1, 2};
 
+static const gpu h200 = {"NVIDIA H200", "GPU-0123abcd-0000-1111-2222-333333333333", "00000000:18:00.0", 9, 0, 9,
+                         143771, 143000, 500, 0x233510de, 0, 1, 2};
+
 static const char *scenario(void)
 {
     const char *s = getenv("FAKE_NVML_SCENARIO");
@@ -46,6 +49,8 @@ static const gpu *device(unsigned i)
         return i == 0 ? &gtx1080ti : NULL;
     if (is("mig_busy"))
         return i == 0 ? &h100_busy : NULL;
+    if (is("h200"))
+        return i == 0 ? &h200 : NULL;
     if (is("garbage"))
         return i < 2 ? &pro6000 : NULL;
     return NULL;

@@ -5,6 +5,7 @@ set -u
 mlgate=$1
 fx=$2
 fake_nvml=${3:-}
+fake_cuda=${4:-}
 pass=0
 fail=0
 check() { # check NAME EXPECTED_EXIT COMMAND...
@@ -138,6 +139,61 @@ PY
     then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL json schema"; fi
     rm -f /tmp/mlgate-cli-$$.json
 fi
+
+# The bugs a new user met (issue 9): names, targets, messages, JSON errors, usage errors, libcurl.
+t=$(mktemp -d)
+printf 'models:\n  - {name: tiny, kind: llm, exec: [true], file: %s/tiny.gguf, ctx: 128, binaries: [%s/ptx_120.o]}\n' \
+    "$fx" "$fx" > "$t/one.yaml"
+printf 'host:\n  capabilities: %s/caps.json\nmodels:\n  - {name: ok, kind: llm, exec: [true], capability: chat}\n' \
+    "$t" > "$t/caps.yaml"
+if [ -n "$fake_nvml" ]; then
+    export MLGATE_NVML="$fake_nvml"
+    FAKE_NVML_SCENARIO=h200 contains "scan names a detected H200 from the GPU table" "^GPU0 H200 " "$mlgate" scan "$fx/sass_90.o"
+    FAKE_NVML_SCENARIO=h200 contains "plan names a detected H200 from the GPU table" "GPU0 H200  " "$mlgate" plan "$t/one.yaml"
+    FAKE_NVML_SCENARIO=pro6000_5090 contains "table headers keep whole GPU names" "GPU0 RTX PRO 6000 Blackwell  GPU1 RTX 5090  FILE" \
+        "$mlgate" scan "$fx/ptx_120.o"
+    for sc in pro6000_5090 h200 gb10 mismatch; do
+        if FAKE_NVML_SCENARIO=$sc "$mlgate" doctor --only-given --no-cuda | grep -q ' $'; then
+            fail=$((fail + 1)); echo "FAIL doctor ($sc) ends a line with a space"; else pass=$((pass + 1)); fi
+    done
+    unset MLGATE_NVML
+fi
+if [ -n "$fake_cuda" ]; then   # WSL2: NVML fails, libcuda works: plan and check see the GPU through it
+    export MLGATE_NVML=/nonexistent MLGATE_CUDA="$fake_cuda"
+    contains "plan falls back to libcuda" "GPU0 H200  " "$mlgate" plan "$t/one.yaml"
+    contains "check judges binaries against the GPU libcuda sees" "ptx_120.o: none on this host's GPU" \
+        "$mlgate" check "$t/one.yaml"
+    FAKE_CUDA_SCENARIO=stub check "check without any GPU skips the binaries" 0 "$mlgate" check "$t/one.yaml"
+    unset MLGATE_NVML MLGATE_CUDA
+fi
+contains "version --json" '{"mlgate":"[0-9.]*","command":"version"}' "$mlgate" version --json
+contains "-V" "^mlgate [0-9]" "$mlgate" -V
+check "version: a bad option" 2 "$mlgate" version --frobnicate
+contains "--gpu NAME --vram SIZE gives that GPU that size" '"gpus":\[{"name":"RTX 5090","total":25769803776,' \
+    "$mlgate" plan --json --gpu "RTX 5090" --vram 24G "$t/one.yaml"
+contains "more sizes than names add GPUs" '"name":"GPU1","total":8589934592' "$mlgate" plan --json --gpu "RTX 5090" --vram 24G,8G "$t/one.yaml"
+contains "one model, not 1 models" "1 of 1 model passed" "$mlgate" check --no-smoke "$t/caps.yaml"
+check "check: a receipts folder that does not exist is a usage error" 2 "$mlgate" check --receipts /nonexistent/r.db "$t/caps.yaml"
+contains "check: says so before running" "receipts: /nonexistent/r.db: the directory /nonexistent does not exist" \
+    "$mlgate" check --receipts /nonexistent/r.db "$t/caps.yaml"
+check "check: an unwritable capability path is a usage error" 2 "$mlgate" check --capabilities /proc/caps.json "$t/caps.yaml"
+contains "check says where it wrote the capability file" "capabilities: $t/caps.json" "$mlgate" check "$t/caps.yaml"
+contains "check says where it wrote JUnit" "junit: $t/j.xml" "$mlgate" check --junit "$t/j.xml" "$t/caps.yaml"
+contains "check says when no capability file is configured" "capabilities: none written" "$mlgate" check "$t/one.yaml"
+for cmd in "fit --vram 2G $fx/libtwo.so" "fit --vram banana $fx/tiny.gguf" "plan /nonexistent.yaml" "check /nonexistent.yaml" \
+           "history --receipts /nonexistent.db" "scan --gpu RTX5900 $fx" "inspect" "doctor --color purple"; do
+    # shellcheck disable=SC2086
+    if "$mlgate" $cmd --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ok"] is False and d["error"]["message"]' 2>/dev/null
+    then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL '$cmd --json' prints no JSON error object"; fi
+done
+head -c 400 "$fx/tiny.gguf" > "$t/cut.gguf"
+if "$mlgate" inspect "$t/cut.gguf" | grep -q "truncated: truncated"; then fail=$((fail + 1)); echo "FAIL truncated: truncated:"
+else pass=$((pass + 1)); fi
+if ldd "$mlgate" | grep -q libcurl; then fail=$((fail + 1)); echo "FAIL libcurl is linked into every command"; else pass=$((pass + 1)); fi
+if LD_DEBUG=libs "$mlgate" fit --vram 2G "$fx/tiny.gguf" 2>&1 | grep -q "libcurl"; then
+    fail=$((fail + 1)); echo "FAIL fit loads libcurl"; else pass=$((pass + 1)); fi
+contains "a URL loads libcurl" "libcurl" env LD_DEBUG=libs "$mlgate" inspect http://127.0.0.1:9/x.gguf
+rm -rf "$t"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

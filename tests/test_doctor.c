@@ -55,7 +55,7 @@ static void fresh_root(void)
 static mg_gpu_probe nvml_as(const char *scenario)
 {
     setenv("FAKE_NVML_SCENARIO", scenario, 1);
-    mg_host_paths p = {"", FAKE_NVML};
+    mg_host_paths p = {.root = "", .nvml_lib = FAKE_NVML};
     mg_gpu_probe g;
     mg_gpu_nvml.probe(&p, &g);
     return g;
@@ -105,7 +105,7 @@ static void asymmetric_workstation(void **state)
     assert_false(g.gpus[0].unified_memory);
 
     /* scan's default targets: both GPUs, with the driver. */
-    mg_host_paths p = {"", FAKE_NVML};
+    mg_host_paths p = {.root = "", .nvml_lib = FAKE_NVML};
     mg_target_spec spec = {.detect = 1, .host = &p};
     mg_targets tg;
     char err[256];
@@ -153,7 +153,7 @@ static void broken_drivers(void **state)
     g = nvml_as("nogpu");
     assert_true(g.ok);
     assert_int_equal(g.ngpus, 0);
-    mg_host_paths p = {"", "/nonexistent/libnvidia-ml.so.1"};
+    mg_host_paths p = {.root = "", .nvml_lib = "/nonexistent/libnvidia-ml.so.1"};
     mg_gpu_nvml.probe(&p, &g);
     assert_false(g.ok);
     assert_int_equal(g.code, 12);
@@ -203,7 +203,7 @@ static void cpu_and_numa(void **state)
     (void)state;
     for (int nodes = 1; nodes <= 4; nodes += 3) {
         threadripper(nodes);
-        mg_host_paths p = {root, "/nonexistent/libnvidia-ml.so.1"};
+        mg_host_paths p = {.root = root, .nvml_lib = "/nonexistent/libnvidia-ml.so.1"};
         mg_doctor *d = NULL;
         d = rerun(d, &p, &hermetic);
         assert_true(mg_doctor_facts(d)->cpu_ok);
@@ -240,7 +240,7 @@ static void arm_and_pci_fallback(void **state)
     put("/sys/bus/pci/devices/0000:02:00.0/class", "0x030000\n");
     put("/.dockerenv", "\n");
     setenv("FAKE_NVML_SCENARIO", "noload", 1);
-    mg_host_paths p = {root, FAKE_NVML};
+    mg_host_paths p = {.root = root, .nvml_lib = FAKE_NVML};
     mg_doctor *d = NULL;
     d = rerun(d, &p, &hermetic);
     assert_string_equal(mg_doctor_facts(d)->cpu.arch, "aarch64");
@@ -263,7 +263,7 @@ static void mismatch_and_mig(void **state)
 {
     (void)state;
     threadripper(1);
-    mg_host_paths p = {root, FAKE_NVML};
+    mg_host_paths p = {.root = root, .nvml_lib = FAKE_NVML};
     mg_doctor *d = NULL;
     setenv("FAKE_NVML_SCENARIO", "mismatch", 1);
     d = rerun(d, &p, &hermetic);
@@ -302,7 +302,7 @@ static void hostile_trees(void **state)
     put("/sys/bus/pci/devices/bad/class", "0x030000\n");
     put("/sys/bus/pci/devices/bad/device", "0xfffffffff\n");
     put("/sys/fs/cgroup/memory.max", "max\n");
-    mg_host_paths p = {root, "/nonexistent/libnvidia-ml.so.1"};
+    mg_host_paths p = {.root = root, .nvml_lib = "/nonexistent/libnvidia-ml.so.1"};
     mg_doctor *d = NULL;
     d = rerun(d, &p, &hermetic);
     assert_int_equal(mg_doctor_facts(d)->mem.cgroup_limit, 0);
@@ -312,7 +312,7 @@ static void hostile_trees(void **state)
     mg_doctor_free(d);
     /* An empty root: nothing readable at all. */
     fresh_root();
-    mg_host_paths q = {root, "/nonexistent/libnvidia-ml.so.1"};
+    mg_host_paths q = {.root = root, .nvml_lib = "/nonexistent/libnvidia-ml.so.1"};
     d = NULL;
     d = rerun(d, &q, &hermetic);
     assert_false(mg_doctor_facts(d)->cpu_ok);
@@ -342,7 +342,7 @@ static void python_envs(void **state)
     put("/venv/bin/python3", "#!/bin/false\n");
     const char *pythons[] = {py, cpu};
     mg_doctor_opts o = {NULL, 0, pythons, 2, 1, 0, 1};
-    mg_host_paths p = {root, FAKE_NVML};
+    mg_host_paths p = {.root = root, .nvml_lib = FAKE_NVML};
     mg_doctor *d = NULL;
     d = rerun(d, &p, &o);
     assert_int_equal(mg_doctor_facts(d)->npyenvs, 2);

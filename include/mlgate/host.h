@@ -46,8 +46,13 @@ typedef struct mg_gpu_probe {
 /* Where the readers look: "/" normally; a fake tree in tests. */
 typedef struct mg_host_paths {
     const char *root;           /* prefix for /proc and /sys (default "") */
-    const char *nvml_lib;       /* default "libnvidia-ml.so.1" */
+    const char *nvml_lib;       /* default $MLGATE_NVML, else "libnvidia-ml.so.1" */
+    const char *cuda_lib;       /* default $MLGATE_CUDA, else "libcuda.so.1" */
 } mg_host_paths;
+
+/* The NVML and libcuda a probe loads: the paths', else $MLGATE_NVML / $MLGATE_CUDA, else the driver's. */
+MG_API const char *mg_nvml_lib(const mg_host_paths *p);
+MG_API const char *mg_cuda_lib(const mg_host_paths *p);
 
 /* A GPU discovery backend: one file each under lib/host/gpu, so others can be added. */
 typedef struct mg_gpu_backend {

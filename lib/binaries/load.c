@@ -67,7 +67,8 @@ static void put(int fd, char type, int32_t idx, int32_t code, const char *text)
 
 static int open_cu(cu *c, char *err, size_t n)
 {
-    c->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    const char *lib = getenv("MLGATE_CUDA");
+    c->lib = dlopen(lib && *lib ? lib : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!c->lib) {
         snprintf(err, n, "cannot load libcuda.so.1 (NVIDIA driver not installed, or not visible here): %s",
                  dlerror());

@@ -80,10 +80,18 @@ int mg_check_writable(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: the directory %s does not exist", path, dir);
         return MG_E_IO;
     }
-    if (access(dir, W_OK | X_OK) != 0) {
+    /* Try it: permissions, a read-only filesystem, /proc - a file there is created and removed. */
+    char probe[4300];
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    snprintf(probe, sizeof probe, "%s/.mlgate-probe.%ld.%lx", dir, (long)getpid(), (unsigned long)t.tv_nsec);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
         snprintf(err, errlen, "%s: cannot write in %s: %s", path, dir, strerror(errno));
         return MG_E_IO;
     }
+    close(fd);
+    unlink(probe);
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "%s: exists and is not a regular file", path);
         return MG_E_IO;

@@ -97,7 +97,7 @@ int mg_fit(const mg_model *m, const mg_target *dev, size_t nd, const mg_fit_opts
             r->dev[r->ndev++] = dev[i];
     r->opts = *o;
     if (!r->opts.ram) {   /* what stays on the host: this machine's available RAM and free swap */
-        mg_host_paths hp = {"", NULL};
+        mg_host_paths hp = {.root = ""};
         mg_memory mem;
         if (mg_memory_read(&hp, &mem) == MG_OK)
             r->opts.ram = mem.available + mem.swap_free;

@@ -103,13 +103,18 @@ static int child(int fd, void *arg)
     return 0;
 }
 
+const char *mg_cuda_lib(const mg_host_paths *p)
+{
+    const char *env = getenv("MLGATE_CUDA");
+    return p && p->cuda_lib ? p->cuda_lib : env && *env ? env : "libcuda.so.1";
+}
+
 static int probe(const mg_host_paths *hp, mg_gpu_probe *out)
 {
-    (void)hp;
     memset(out, 0, sizeof *out);
     out->backend = "cuda";
     mg_child ch;
-    if (mg_child_fork(&ch, child, "libcuda.so.1", out->error, sizeof out->error))
+    if (mg_child_fork(&ch, child, (void *)mg_cuda_lib(hp), out->error, sizeof out->error))
         return MG_E_IO;
     mg_gpu_probe *r = malloc(sizeof *r);
     int got = r ? mg_child_read_record(&ch, r, sizeof *r, mg_now() + TIME_LIMIT_S) : 0;

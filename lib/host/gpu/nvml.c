@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mlgate/binaries.h"
@@ -143,11 +144,17 @@ static void read_gpu(const nvml *v, nvmlDevice_t d, mg_host_gpu *g)
         snprintf(g->arch, sizeof g->arch, "%s", known->family);
 }
 
+const char *mg_nvml_lib(const mg_host_paths *p)
+{
+    const char *env = getenv("MLGATE_NVML");
+    return p && p->nvml_lib ? p->nvml_lib : env && *env ? env : "libnvidia-ml.so.1";
+}
+
 static int probe(const mg_host_paths *p, mg_gpu_probe *out)
 {
     memset(out, 0, sizeof *out);
     out->backend = "nvml";
-    const char *path = p && p->nvml_lib ? p->nvml_lib : "libnvidia-ml.so.1";
+    const char *path = mg_nvml_lib(p);
     nvml v;
     memset(&v, 0, sizeof v);
     v.lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
