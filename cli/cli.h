@@ -31,6 +31,8 @@ enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 int cli_fail(const char *cmd, int json, int code, mg_err e, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The same for an option's value: "mlgate CMD: --opt wants ..." (usage error, exit 2). */
 #define cli_usage(cmd, json, ...) cli_fail(cmd, json, EXIT_USAGE, MG_E_ARG, __VA_ARGS__)
+/* --json anywhere on the command line: then even an error before it is parsed is said in JSON. */
+int wants_json(int argc, char **argv);
 /* Builds the targets a command judges against; on error says why and returns -1. */
 int cli_targets(const char *cmd, int json, const mg_target_spec *s, mg_targets *out);
 

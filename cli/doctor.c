@@ -165,7 +165,17 @@ static void print_human(const mg_doctor *d)
            count[2] == 1 ? "" : "s");
 }
 
-int cmd_doctor(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct args {
+    mg_host_paths paths;
+    mg_doctor_opts o;
+    const char **models, **pythons;     /* argc of each: every option at most once per word */
+    const char *colour;
+    int json;
+} args;
+
+/* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
+static int parse(int argc, char **argv, args *a)
 {
     enum { O_JSON = 256, O_COLOR, O_NVML, O_ROOT, O_MODELS, O_PYTHON, O_ONLY, O_NOSCAN, O_NOCUDA };
     static const struct option opts[] = {{"json", no_argument, 0, O_JSON},     {"color", required_argument, 0, O_COLOR},
@@ -175,45 +185,52 @@ int cmd_doctor(int argc, char **argv)
                                          {"only-given", no_argument, 0, O_ONLY},   {"no-scan", no_argument, 0, O_NOSCAN},
                                          {"no-cuda", no_argument, 0, O_NOCUDA},
                                          {0, 0, 0, 0}};
-    mg_host_paths p = {"", NULL, NULL};
-    int json = 0, c;
-    const char *colour_mode = "auto";
-    const char **models = calloc((size_t)argc, sizeof *models), **pythons = calloc((size_t)argc, sizeof *pythons);
-    mg_doctor_opts o = {models, 0, pythons, 0, 0, 0, 0};
-    for (int i = 1; i < argc; i++)
-        json |= !strcmp(argv[i], "--json");
-    if (!models || !pythons)
-        return cli_fail("doctor", json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
+    a->models = calloc((size_t)argc, sizeof *a->models);
+    a->pythons = calloc((size_t)argc, sizeof *a->pythons);
+    if (!a->models || !a->pythons)
+        return cli_fail("doctor", a->json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
+    a->o.models = a->models;
+    a->o.pythons = a->pythons;
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case O_JSON: json = 1; break;
-        case O_COLOR: colour_mode = optarg; break;
-        case O_NVML: p.nvml_lib = optarg; break;
-        case O_ROOT: p.root = optarg; break;
-        case O_MODELS: models[o.nmodels++] = optarg; break;
-        case O_PYTHON: pythons[o.npythons++] = optarg; break;
-        case O_ONLY: o.no_common_envs = 1; break;
-        case O_NOSCAN: o.no_scan = 1; break;
-        case O_NOCUDA: o.no_cuda = 1; break;
+        case O_JSON: a->json = 1; break;
+        case O_COLOR: a->colour = optarg; break;
+        case O_NVML: a->paths.nvml_lib = optarg; break;
+        case O_ROOT: a->paths.root = optarg; break;
+        case O_MODELS: a->models[a->o.nmodels++] = optarg; break;
+        case O_PYTHON: a->pythons[a->o.npythons++] = optarg; break;
+        case O_ONLY: a->o.no_common_envs = 1; break;
+        case O_NOSCAN: a->o.no_scan = 1; break;
+        case O_NOCUDA: a->o.no_cuda = 1; break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
         default: fprintf(stderr, "Try 'mlgate doctor --help'.\n"); return EXIT_USAGE;
         }
     }
     if (optind < argc)
-        return cli_usage("doctor", json, "unexpected argument '%s'", argv[optind]);
-    if (out_colour_init(colour_mode, stdout))
-        return cli_usage("doctor", json, "--color wants auto, always or never");
-    mg_doctor *d = mg_doctor_run(&p, &o);
-    free(models);
-    free(pythons);
-    if (!d)
-        return cli_fail("doctor", json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
-    if (json)
-        mg_doctor_json(stdout, d);
-    else
-        print_human(d);
-    int rc = mg_doctor_worst(d) == MG_SEV_FAIL ? EXIT_FAIL : EXIT_PASS;
+        return cli_usage("doctor", a->json, "unexpected argument '%s'", argv[optind]);
+    if (out_colour_init(a->colour, stdout))
+        return cli_usage("doctor", a->json, "--color wants auto, always or never");
+    return -1;
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+    args a = {.paths = {"", NULL, NULL}, .colour = "auto", .json = wants_json(argc, argv)};
+    int rc = parse(argc, argv, &a);
+    mg_doctor *d = rc < 0 ? mg_doctor_run(&a.paths, &a.o) : NULL;
+    if (rc < 0 && !d)
+        rc = cli_fail("doctor", a.json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
+    if (d) {
+        if (a.json)
+            mg_doctor_json(stdout, d);
+        else
+            print_human(d);
+        rc = mg_doctor_worst(d) == MG_SEV_FAIL ? EXIT_FAIL : EXIT_PASS;
+    }
     mg_doctor_free(d);
+    free(a.models);
+    free(a.pythons);
     return rc;
 }

@@ -118,7 +118,53 @@ static void print_gguf(const mg_fit_report *r)
            p->flash_attn ? "" : "; flash attention off: the attention scores count");
 }
 
-int cmd_fit(int argc, char **argv)
+#define MAX_OT 16
+
+/* What the command line asked for. */
+typedef struct args {
+    mg_fit_opts o;
+    mg_target_spec ts;
+    char ot_buf[MAX_OT][256];   /* -ot patterns, '=CPU' cut off */
+    const char *ot[MAX_OT];
+    size_t n_ot;
+    const char *model;
+    int json;
+} args;
+
+/* -ot 'REGEX=CPU[,REGEX=CPU...]', as llama.cpp: only overrides to the CPU are modelled. */
+static int add_overrides(args *a, const char *arg)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", arg);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strrchr(t, '=');
+        if (!eq || eq == t || strcasecmp(eq + 1, "CPU"))
+            return cli_usage("fit", a->json, "-ot '%s': only REGEX=CPU overrides are modelled (like -ot 'exps=CPU')", t);
+        if (a->n_ot == MAX_OT || (size_t)(eq - t) >= sizeof a->ot_buf[0])
+            return cli_usage("fit", a->json, "too many or too long -ot patterns");
+        *eq = 0;
+        snprintf(a->ot_buf[a->n_ot], sizeof a->ot_buf[0], "%s", t);
+        a->ot[a->n_ot] = a->ot_buf[a->n_ot];
+        a->n_ot++;
+    }
+    return -1;
+}
+
+/* -fa on|off|auto (or 1|0) */
+static int flash_attn(const char *s, int *out)
+{
+    static const struct { const char *word; int mode; } w[] = {
+        {"auto", MG_FA_AUTO}, {"on", MG_FA_ON}, {"1", MG_FA_ON}, {"off", MG_FA_OFF}, {"0", MG_FA_OFF}};
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (!strcmp(s, w[i].word)) {
+            *out = w[i].mode;
+            return 0;
+        }
+    return -1;
+}
+
+/* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
+static int parse(int argc, char **argv, args *a)
 {
     enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA };
     static const struct option opts[] = {
@@ -132,16 +178,9 @@ int cmd_fit(int argc, char **argv)
         {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
         {"flash-attn", required_argument, 0, O_FA},
         {0, 0, 0, 0}};
-    mg_fit_opts o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10, .n_cpu_moe = -1};
-    mg_target_spec ts = {.need_memory = 1};
-    int json = 0, c;
-    static char ot_buf[16][256];   /* -ot patterns, '=CPU' cut off */
-    const char *ot[16];
-    size_t n_ot = 0;
-    for (int i = 1; i < argc; i++)
-        json |= !strcmp(argv[i], "--json");
-    /* llama.cpp spells it -ot: accept that single-dash form too */
-    for (int i = 1; i < argc; i++)
+    mg_fit_opts *o = &a->o;
+    int c, rc;
+    for (int i = 1; i < argc; i++)   /* llama.cpp spells them -ot and -fa: accept that single-dash form too */
         if (!strcmp(argv[i], "-ot"))
             argv[i] = "--override-tensor";
         else if (!strcmp(argv[i], "-fa"))
@@ -149,102 +188,90 @@ int cmd_fit(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'g': ts.gpus = optarg; break;
-        case O_VRAM: ts.vram = optarg; break;
+        case 'g': a->ts.gpus = optarg; break;
+        case O_VRAM: a->ts.vram = optarg; break;
         case O_RAM:
-            if (mg_parse_size(optarg, &o.ram))
-                return cli_usage("fit", json, "'%s' is not a size", optarg);
+            if (mg_parse_size(optarg, &o->ram))
+                return cli_usage("fit", a->json, "'%s' is not a size", optarg);
             break;
-        case 'c': o.n_ctx = strtoull(optarg, NULL, 10); break;
+        case 'c': o->n_ctx = strtoull(optarg, NULL, 10); break;
         case O_CTK:
         case O_CTV:
-            if (mg_cache_type(optarg, c == O_CTK ? &o.type_k : &o.type_v))
-                return cli_usage("fit", json, "cache type '%s' is not one of f16 f32 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl",
-                                 optarg);
+            if (mg_cache_type(optarg, c == O_CTK ? &o->type_k : &o->type_v))
+                return cli_usage("fit", a->json, "cache type '%s' is not one of f16 f32 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 "
+                                 "iq4_nl", optarg);
             break;
-        case O_NGL: o.ngl = atoi(optarg); break;
+        case O_NGL: o->ngl = atoi(optarg); break;
         case O_SPLIT: {
             char buf[256];
             snprintf(buf, sizeof buf, "%s", optarg);
-            for (char *t = strtok(buf, ",/"); t && o.nsplit < MG_FIT_MAX_DEV; t = strtok(NULL, ",/"))
-                o.split[o.nsplit++] = atof(t);
+            for (char *t = strtok(buf, ",/"); t && o->nsplit < MG_FIT_MAX_DEV; t = strtok(NULL, ",/"))
+                o->split[o->nsplit++] = atof(t);
             break;
         }
-        case O_PAR: o.n_seq = (uint32_t)atoi(optarg); break;
-        case O_HEAD: o.headroom = atof(optarg); break;
-        case O_JSON: json = 1; break;
+        case O_PAR: o->n_seq = (uint32_t)atoi(optarg); break;
+        case O_HEAD: o->headroom = atof(optarg); break;
+        case O_JSON: a->json = 1; break;
         case O_NCMOE: {
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 0 || v > 100000)
-                return cli_usage("fit", json, "--n-cpu-moe wants a number of blocks, not '%s'", optarg);
-            o.n_cpu_moe = (int)v;
+                return cli_usage("fit", a->json, "--n-cpu-moe wants a number of blocks, not '%s'", optarg);
+            o->n_cpu_moe = (int)v;
             break;
         }
-        case O_CMOE: o.n_cpu_moe = 1 << 30; break;
-        case O_KVU: o.kv_unified = 1; break;
+        case O_CMOE: o->n_cpu_moe = 1 << 30; break;
+        case O_KVU: o->kv_unified = 1; break;
         case O_FA:
-            if (!strcmp(optarg, "auto"))
-                o.flash_attn = MG_FA_AUTO;
-            else if (!strcmp(optarg, "on") || !strcmp(optarg, "1"))
-                o.flash_attn = MG_FA_ON;
-            else if (!strcmp(optarg, "off") || !strcmp(optarg, "0"))
-                o.flash_attn = MG_FA_OFF;
-            else
-                return cli_usage("fit", json, "--flash-attn takes on, off or auto, not '%s'", optarg);
+            if (flash_attn(optarg, &o->flash_attn))
+                return cli_usage("fit", a->json, "--flash-attn takes on, off or auto, not '%s'", optarg);
             break;
-        case O_OT: {
-            char buf[1024];
-            snprintf(buf, sizeof buf, "%s", optarg);
-            for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                char *eq = strrchr(t, '=');
-                if (!eq || eq == t || strcasecmp(eq + 1, "CPU"))
-                    return cli_usage("fit", json, "-ot '%s': only REGEX=CPU overrides are modelled (like -ot 'exps=CPU')", t);
-                if (n_ot == sizeof ot / sizeof ot[0] || (size_t)(eq - t) >= sizeof ot_buf[0])
-                    return cli_usage("fit", json, "too many or too long -ot patterns");
-                *eq = 0;
-                snprintf(ot_buf[n_ot], sizeof ot_buf[0], "%s", t);
-                ot[n_ot] = ot_buf[n_ot];
-                n_ot++;
-            }
+        case O_OT:
+            if ((rc = add_overrides(a, optarg)) >= 0)
+                return rc;
             break;
-        }
         case 'h': fputs(help, stdout); return EXIT_PASS;
         default: fprintf(stderr, "Try 'mlgate fit --help'.\n"); return EXIT_USAGE;
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, "mlgate fit: give one MODEL\n%s", help);
-        return json ? cli_usage("fit", json, "give one MODEL") : EXIT_USAGE;
+        return a->json ? cli_usage("fit", a->json, "give one MODEL") : EXIT_USAGE;
     }
-    if (o.headroom < 0 || o.headroom >= 1 || o.n_seq < 1 || o.n_seq > 256)
-        return cli_usage("fit", json, "--headroom wants 0..1 and --parallel 1..256");
-    ts.detect = 1;   /* without --gpu/--vram: this machine's GPUs, with their free memory */
-        mg_targets t;
-    if (cli_targets("fit", json, &ts, &t))
-        return EXIT_USAGE;
-    mg_model *m = mg_model_open(argv[optind]);
-    if (!m)
-        return cli_fail("fit", json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
+    if (o->headroom < 0 || o->headroom >= 1 || o->n_seq < 1 || o->n_seq > 256)
+        return cli_usage("fit", a->json, "--headroom wants 0..1 and --parallel 1..256");
+    a->model = argv[optind];
+    return -1;
+}
+
+int cmd_fit(int argc, char **argv)
+{
+    args a = {.o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10, .n_cpu_moe = -1},
+              .ts = {.need_memory = 1, .detect = 1},   /* without --gpu/--vram: this machine's GPUs, their free memory */
+              .json = wants_json(argc, argv)};
+    int rc = parse(argc, argv, &a);
+    mg_targets t;
+    if (rc >= 0 || cli_targets("fit", a.json, &a.ts, &t))
+        return rc >= 0 ? rc : EXIT_USAGE;
+    mg_model *m = mg_model_open(a.model);
     mg_fit_report *r = malloc(sizeof *r);
-    char err[512];
-    int rc = r ? mg_fit(m, t.t, t.n, &o, ot, n_ot, r, err, sizeof err) : MG_E_NOMEM;
-    if (!rc && !r->ndev && !ts.gpus && !ts.vram)
-        fprintf(stderr, "mlgate fit: no GPU found here: judging a CPU-only run (give --gpu or --vram)\n");
-    if (rc)
-        cli_fail("fit", json, rc == MG_E_FORMAT ? EXIT_FAIL : EXIT_USAGE, (mg_err)rc, "%s",
-                 rc == MG_E_NOMEM ? "out of memory" : err);
-    else if (json)
-        mg_fit_json(stdout, r);
+    char err[512] = "out of memory";
+    int e = m && r ? mg_fit(m, t.t, t.n, &a.o, a.ot, a.n_ot, r, err, sizeof err) : MG_E_NOMEM;
+    if (e)   /* not a model: 1, like a model that does not fit; a bad -ot pattern: 2 */
+        rc = cli_fail("fit", a.json, e == MG_E_FORMAT ? EXIT_FAIL : EXIT_USAGE, (mg_err)e, "%s", err);
     else {
+        if (!r->ndev && !a.ts.gpus && !a.ts.vram)
+            fprintf(stderr, "mlgate fit: no GPU found here: judging a CPU-only run (give --gpu or --vram)\n");
         out_colour_init("auto", stdout);
-        if (r->format == MG_FORMAT_SAFETENSORS)
+        if (a.json)
+            mg_fit_json(stdout, r);
+        else if (r->format == MG_FORMAT_SAFETENSORS)
             print_st(r);
         else
             print_gguf(r);
+        rc = r->fits ? EXIT_PASS : EXIT_FAIL;
     }
-    int status = rc ? (rc == MG_E_FORMAT ? EXIT_FAIL : EXIT_USAGE) : r->fits ? EXIT_PASS : EXIT_FAIL;
     free(r);
     mg_model_free(m);
-    return status;
+    return rc;
 }

@@ -43,6 +43,14 @@ int cli_fail(const char *cmd, int json, int code, mg_err e, const char *fmt, ...
     return code;
 }
 
+int wants_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--json"))
+            return 1;
+    return 0;
+}
+
 int cli_targets(const char *cmd, int json, const mg_target_spec *s, mg_targets *out)
 {
     char err[512];

@@ -334,7 +334,17 @@ static void say_detected(const mg_targets *t)
                 "--gpu judges against named GPUs\n", t->note);
 }
 
-int cmd_scan(int argc, char **argv)
+/* What the command line asked for. */
+typedef struct args {
+    mg_scan_opts o;
+    mg_target_spec ts;
+    char gpus[4096];        /* every --gpu list, joined */
+    int json, list, verbose, no_detect;
+    const char *colour;
+} args;
+
+/* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
+static int parse(int argc, char **argv, args *a)
 {
     enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET, O_NODETECT };
     static const struct option opts[] = {
@@ -347,48 +357,43 @@ int cmd_scan(int argc, char **argv)
         {"load", no_argument, 0, O_LOAD},       {"load-budget", required_argument, 0, O_BUDGET},
         {"no-detect", no_argument, 0, O_NODETECT},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    mg_scan_opts o = {0};
-    mg_target_spec ts = {0};
-    int json = 0, list = 0, verbose = 0, no_detect = 0, c;
-    const char *colour_mode = "auto";
-    char gpus[4096] = "";
-    for (int i = 1; i < argc; i++)   /* --json anywhere: errors before it are JSON too */
-        json |= !strcmp(argv[i], "--json");
+    mg_scan_opts *o = &a->o;
+    int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:d:lvj:h", opts, NULL)) != -1) {
         switch (c) {
         case 'g':   /* repeatable: the lists add up */
-            if (strlen(gpus) + strlen(optarg) + 2 > sizeof gpus)
-                return cli_usage("scan", json, "--gpu lists are too long");
-            strcat(strcat(gpus, *gpus ? "," : ""), optarg);
+            if (strlen(a->gpus) + strlen(optarg) + 2 > sizeof a->gpus)
+                return cli_usage("scan", a->json, "--gpu lists are too long");
+            strcat(strcat(a->gpus, *a->gpus ? "," : ""), optarg);
             break;
         case 'd':
-            if (mg_driver_parse(optarg, &o.load_driver))
-                return cli_usage("scan", json, "'%s' is not a driver version (like 580.65.06 or 580)", optarg);
-            ts.driver = optarg;
+            if (mg_driver_parse(optarg, &o->load_driver))
+                return cli_usage("scan", a->json, "'%s' is not a driver version (like 580.65.06 or 580)", optarg);
+            a->ts.driver = optarg;
             break;
-        case O_JSON: json = 1; break;
-        case 'l': list = 1; o.deep = 1; break;   /* a listing shows kernel counts */
-        case 'v': verbose = 1; break;
-        case O_DEEP: o.deep = 1; break;
-        case O_ALL: o.keep_all = 1; break;
+        case O_JSON: a->json = 1; break;
+        case 'l': a->list = 1; o->deep = 1; break;   /* a listing shows kernel counts */
+        case 'v': a->verbose = 1; break;
+        case O_DEEP: o->deep = 1; break;
+        case O_ALL: o->keep_all = 1; break;
         case 'j':
-            o.threads = atoi(optarg);
-            if (o.threads < 1 || o.threads > 256)
-                return cli_usage("scan", json, "--threads wants 1..256");
+            o->threads = atoi(optarg);
+            if (o->threads < 1 || o->threads > 256)
+                return cli_usage("scan", a->json, "--threads wants 1..256");
             break;
         case O_MAXMEM:
-            if (mg_parse_size(optarg, &o.max_member) || o.max_member == 0)
-                return cli_usage("scan", json, "'%s' is not a size (like 4G or 512M)", optarg);
+            if (mg_parse_size(optarg, &o->max_member) || o->max_member == 0)
+                return cli_usage("scan", a->json, "'%s' is not a size (like 4G or 512M)", optarg);
             break;
-        case O_COLOR: colour_mode = optarg; break;
+        case O_COLOR: a->colour = optarg; break;
         case O_LISTGPUS: list_gpus(); return EXIT_PASS;
-        case O_LOAD: o.load = 1; break;
-        case O_NODETECT: no_detect = 1; break;
+        case O_LOAD: o->load = 1; break;
+        case O_NODETECT: a->no_detect = 1; break;
         case O_BUDGET:
-            o.load_budget = atof(optarg);
-            if (o.load_budget <= 0)
-                return cli_usage("scan", json, "--load-budget wants seconds > 0");
+            o->load_budget = atof(optarg);
+            if (o->load_budget <= 0)
+                return cli_usage("scan", a->json, "--load-budget wants seconds > 0");
             break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
         default: fprintf(stderr, "Try 'mlgate scan --help'.\n"); return EXIT_USAGE;
@@ -396,42 +401,48 @@ int cmd_scan(int argc, char **argv)
     }
     if (optind >= argc) {
         fprintf(stderr, "mlgate scan: no PATH given\n%s", help);
-        return json ? cli_usage("scan", json, "no PATH given") : EXIT_USAGE;
+        return a->json ? cli_usage("scan", a->json, "no PATH given") : EXIT_USAGE;
     }
-    if (out_colour_init(colour_mode, stdout))
-        return cli_usage("scan", json, "--color wants auto, always or never");
-    ts.gpus = *gpus ? gpus : NULL;
-    ts.detect = !no_detect && !o.load;
-        mg_targets t;
-    if (cli_targets("scan", json, &ts, &t))
-        return EXIT_USAGE;
-    if (!ts.gpus && ts.detect)
+    if (out_colour_init(a->colour, stdout))
+        return cli_usage("scan", a->json, "--color wants auto, always or never");
+    a->ts.gpus = *a->gpus ? a->gpus : NULL;
+    a->ts.detect = !a->no_detect && !o->load;   /* with --load the driver's GPU is the target */
+    return -1;
+}
+
+int cmd_scan(int argc, char **argv)
+{
+    args a = {.colour = "auto", .json = wants_json(argc, argv)};
+    int rc = parse(argc, argv, &a);
+    mg_targets t;
+    if (rc >= 0 || cli_targets("scan", a.json, &a.ts, &t))
+        return rc >= 0 ? rc : EXIT_USAGE;
+    if (!a.ts.gpus && a.ts.detect)
         say_detected(&t);
-    o.targets = t.t;
-    o.ntargets = t.n;
+    a.o.targets = t.t;
+    a.o.ntargets = t.n;
     progress pr = {0};
     clock_gettime(CLOCK_MONOTONIC, &pr.start);
     pthread_mutex_init(&pr.lock, NULL);
     if (isatty(STDERR_FILENO)) {
-        o.progress = on_progress;
-        o.progress_ud = &pr;
+        a.o.progress = on_progress;
+        a.o.progress_ud = &pr;
     }
     mg_scan_result res;
-    int rc = mg_scan_paths(&o, (const char *const *)argv + optind, (size_t)(argc - optind), &res);
+    int e = mg_scan_paths(&a.o, (const char *const *)argv + optind, (size_t)(argc - optind), &res);
     if (pr.shown)
         fprintf(stderr, "\r\033[K");
-    if (rc) {
-        cli_fail("scan", json, EXIT_USAGE, (mg_err)rc, "%s%s", o.load ? "--load: " : "", res.error);
-        mg_scan_result_free(&res);
-        return EXIT_USAGE;
+    if (e)
+        rc = cli_fail("scan", a.json, EXIT_USAGE, (mg_err)e, "%s%s", a.o.load ? "--load: " : "", res.error);
+    else if (a.json)
+        mg_scan_json(stdout, &res, a.list);
+    else {
+        print_human(&res, a.verbose, a.list);
+        if (a.o.load)
+            print_load(&res);
     }
-    if (json)
-        mg_scan_json(stdout, &res, list);
-    else
-        print_human(&res, verbose, list);
-    if (o.load && !json)
-        print_load(&res);
-    int status = mg_scan_exit_status(&res);
+    if (!e)
+        rc = mg_scan_exit_status(&res);
     mg_scan_result_free(&res);
-    return status;
+    return rc;
 }
