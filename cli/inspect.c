@@ -44,7 +44,7 @@ static const char *build_name(int build, char *buf, size_t n)
     return buf;
 }
 
-/* Which llama.cpp builds load it, from the builds mlgate has read (lib/tables/engines.c). */
+/* Which llama.cpp builds load it, from the builds mlgate has read (lib/models/tables/engines.c). */
 static void print_llama_cpp(const mg_gguf_model *md, const char *arch)
 {
     mg_llama_need need;

@@ -1,4 +1,4 @@
-/* compat.h - internal interface of the compatibility engine (lib/compat.c). */
+/* compat.h - internal interface of the compatibility engine (lib/binaries/compat.c). */
 #ifndef MG_COMPAT_H
 #define MG_COMPAT_H
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include "mlgate/binaries.h"
 
-/* ---- ELF (lib/fmt/elf.c): 64-bit little-endian only ---------------------- */
+/* ---- ELF (lib/binaries/elf.c): 64-bit little-endian only ---------------------- */
 
 #define MG_EM_X86_64 62
 #define MG_EM_AARCH64 183
@@ -43,7 +43,7 @@ int mg_elf_section(const mg_elf *e, uint32_t i, mg_elf_sec *s);
 /* Bytes the ELF spans from its start: headers, section table and section data. */
 uint64_t mg_elf_extent(const mg_elf *e);
 
-/* ---- cubin (lib/fmt/cubin.c) --------------------------------------------- */
+/* ---- cubin (lib/binaries/cubin.c) --------------------------------------------- */
 
 typedef struct mg_cubin {
     uint16_t sm;            /* from e_flags, by ABI version */
@@ -61,7 +61,7 @@ typedef int (*mg_name_fn)(void *ud, const char *name, size_t len);
 int mg_cubin_kernels(const uint8_t *buf, size_t len, mg_name_fn fn, void *ud, uint32_t *count,
                      const char **why);
 
-/* ---- PTX text (lib/fmt/ptx.c) -------------------------------------------- */
+/* ---- PTX text (lib/binaries/ptx.c) -------------------------------------------- */
 
 typedef struct mg_ptx {
     uint16_t isa;           /* .version, major*10+minor; 0 when absent */
@@ -71,7 +71,7 @@ typedef struct mg_ptx {
 int mg_ptx_info(const uint8_t *txt, size_t len, mg_ptx *out);
 int mg_ptx_kernels(const uint8_t *txt, size_t len, mg_name_fn fn, void *ud, uint32_t *count);
 
-/* ---- fatbin (lib/fmt/fatbin.c) ------------------------------------------- */
+/* ---- fatbin (lib/binaries/fatbin.c) ------------------------------------------- */
 
 #define MG_FATBIN_MAGIC 0xBA55ED50u
 #define MG_FATBIN_MAX_ENTRIES 4096u     /* per fatbin; nvcc writes a few per arch */
@@ -92,7 +92,7 @@ int mg_entries_push(mg_entries *es, const mg_entry *e);
 int mg_fatbin_parse(const uint8_t *buf, size_t len, uint64_t off, mg_entries *es,
                     uint64_t *end, const char **why);
 
-/* ---- decompression (lib/decompress.c) ------------------------------------ */
+/* ---- decompression (lib/binaries/decompress.c) ------------------------------------ */
 
 /*
  * `state` holds a decoder context between calls (start it NULL; one per thread;
@@ -105,7 +105,7 @@ int mg_decompress_prefix(void **state, mg_codec c, const uint8_t *src, size_t sr
                          size_t want);
 void mg_decompress_end(void **state);
 
-/* ---- zip (lib/fmt/zip.c) ------------------------------------------------- */
+/* ---- zip (lib/binaries/zip.c) ------------------------------------------------- */
 
 typedef struct mg_zip {
     const uint8_t *buf;

@@ -19,7 +19,7 @@ SHAPES = [
     ("0.5B-like", 896, 4864, 24, 14, 2, 151936, 32768),
     ("8B-like 2seq", 4096, 14336, 32, 32, 8, 128256, 2048),
 ]
-# Shapes not used to derive the activation rule in lib/fit.c (run with --held-out).
+# Shapes not used to derive the activation rule in lib/models/fit.c (run with --held-out).
 HELD_OUT = [
     ("13B-like MHA", 5120, 13824, 40, 40, 40, 32000, 4096),
     ("1.5B-like", 1536, 8960, 28, 12, 2, 151936, 24576),
