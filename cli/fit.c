@@ -48,7 +48,7 @@ static void print_st(const mg_fit_report *r)
     char a[32], b[32], c[32], d[32], e[32];
     const mg_fit_st *f = &r->st;
     printf("%s%s%s: safetensors, weights %s, KV %s at context %llu (%s per token), activations %s for "
-           "one pass over %llu prompt tokens, ~%s with CUDA contexts\n",
+           "one pass over %llu prompt tokens, ~%s in all with the CUDA context and allocator slack\n",
            col(C_BOLD), r->model, col(C_RESET), mg_human(f->weights, a), mg_human(f->kv, b), (unsigned long long)r->context,
            mg_human(f->kv_per_token, c), mg_human(f->activations, e), (unsigned long long)r->context, mg_human(f->need, d));
     if (r->ndev)

@@ -221,12 +221,10 @@ typedef struct mg_fit_st {
     uint64_t kv;            /* at n_ctx x n_seq */
     uint64_t activations;   /* peak of one prompt pass over n_ctx tokens at once (transformers):
                                n_ctx x n_seq x (3 x intermediate + 4 x hidden) x bytes(torch_dtype) */
-    uint64_t runtime;       /* the CUDA context beside what PyTorch allocates, per GPU used (MG_TORCH_RUNTIME) */
+    uint64_t runtime;       /* what a PyTorch process holds beyond its allocations: the CUDA context per GPU
+                               used and the caching allocator's slack, as measured (lib/models/fit.c) */
     uint64_t need;          /* weights + kv + activations + runtime (saturating) */
 } mg_fit_st;
-
-/* CUDA context, cuBLAS workspace: GPU memory a PyTorch process holds beyond its allocator's (lib/models/fit.c). */
-MG_API uint64_t mg_torch_runtime(void);
 
 struct mg_st_model;
 /* The load on `ngpus` GPUs (tensor-parallel: the runtime counts per GPU; 0 counts one). */

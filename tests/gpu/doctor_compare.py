@@ -29,7 +29,7 @@ def main():
         # free memory moves; compare within 1%
         same(f'gpu{i} memory.free ~MiB', abs((ours['memory']['free'] >> 20) - int(s[5])) <= int(s[4]) // 100, True)
         if s[6] not in ('[N/A]', 'N/A'):
-            same(f'gpu{i} memory.reserved MiB', ours['memory']['reserved'] >> 20, int(s[6]))
+            same(f'gpu{i} memory.reserved MiB', abs(ours['memory']['reserved'] / 2**20 - int(s[6])) < 1, True)  # nvidia-smi rounds
         same(f'gpu{i} pci.bus_id', ours['pci_bus_id'].upper(), s[7].upper())
         mig = {'Enabled': True, 'Disabled': False}.get(s[8])
         same(f'gpu{i} mig', ours['mig'], mig)
