@@ -12,8 +12,8 @@ struct mg_matrix {
     mg_arena *arena;
 };
 
-/* Opens the files of the models the plan did not need to read (declared memory): the smoke stage
- * reads every GGUF's architecture from the plan's copy. */
+/* Opens the GGUF files the plan did not need to read (declared memory): the smoke stage reads every
+ * GGUF's architecture from the plan's copy. */
 int mg_plan_open_files(mg_plan *p);
 
 /* ---- the check (lib/gate/check.c) ---- */

@@ -1,0 +1,201 @@
+/* test_core.c - lib/core: the child process with a deadline, atomic writes and what may be written, bounded reads, units, the JSON writer. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/child.h"
+#include "core/file.h"
+#include "core/json.h"
+#include "mlgate/core.h"
+
+/* Runs argv under a deadline; its output in out, its wait status returned. */
+static int run(const char *const *argv, double seconds, char *out, size_t n, mg_child *c)
+{
+    char err[256];
+    assert_int_equal(mg_child_exec(c, argv, err, sizeof err), MG_OK);
+    double deadline = mg_now() + seconds;
+    size_t len = 0;
+    long got;
+    while ((got = mg_child_read(c, out + len, n - 1 - len, deadline)) > 0)
+        len += (size_t)got;
+    out[len] = 0;
+    return mg_child_end(c, got < 0 ? 0 : deadline);
+}
+
+static void exec_output_and_status(void **state)
+{
+    (void)state;
+    char out[256];
+    mg_child c;
+    const char *argv[] = {"sh", "-c", "echo hello; echo oops >&2; exit 3", NULL};
+    int st = run(argv, 5, out, sizeof out, &c);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+    assert_non_null(strstr(out, "hello\n"));
+    assert_non_null(strstr(out, "oops\n"));   /* stderr too */
+    assert_false(c.timed_out || c.killed);
+    const char *missing[] = {"/nonexistent/program", NULL};
+    st = run(missing, 5, out, sizeof out, &c);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 127);
+    assert_non_null(strstr(out, "cannot run /nonexistent/program"));
+}
+
+static void exec_deadline_kills_the_group(void **state)
+{
+    (void)state;
+    char out[64];
+    mg_child c;
+    const char *argv[] = {"sh", "-c", "sleep 30 & sleep 30", NULL};
+    double t0 = mg_now();
+    int st = run(argv, 0.3, out, sizeof out, &c);
+    assert_true(mg_now() - t0 < 2);
+    assert_true(c.timed_out && c.killed);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
+/* A program that exits 0 but leaves a background process holding its output: done when it exits. */
+static void exec_background_child_does_not_hold_the_gate(void **state)
+{
+    (void)state;
+    char out[64];
+    mg_child c;
+    const char *argv[] = {"sh", "-c", "sleep 30 & echo started", NULL};
+    double t0 = mg_now();
+    int st = run(argv, 10, out, sizeof out, &c);
+    assert_true(mg_now() - t0 < 2);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_false(c.timed_out || c.killed);
+    assert_string_equal(out, "started\n");
+}
+
+static int write_record(int fd, void *arg)
+{
+    return write(fd, arg, 8) == 8 ? 7 : 1;
+}
+
+static void fork_record(void **state)
+{
+    (void)state;
+    mg_child c;
+    char err[128], rec[8];
+    assert_int_equal(mg_child_fork(&c, write_record, "12345678", err, sizeof err), MG_OK);
+    assert_int_equal(mg_child_read_record(&c, rec, sizeof rec, mg_now() + 5), 1);
+    assert_memory_equal(rec, "12345678", 8);
+    assert_int_equal(mg_child_read_record(&c, rec, sizeof rec, mg_now() + 5), 0);   /* then the end */
+    int st = mg_child_end(&c, mg_now() + 5);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+}
+
+static void atomic_writes_and_writability(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mg-core-XXXXXX", path[128], link[128], victim[128], fifo[128], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/caps.json", dir);
+    assert_int_equal(mg_write_atomic(path, "one\n", 4, err, sizeof err), MG_OK);
+    assert_int_equal(mg_write_atomic(path, "two\n", 4, err, sizeof err), MG_OK);
+    char *text;
+    size_t len;
+    assert_int_equal(mg_read_all(path, 100, &text, &len, err, sizeof err), MG_OK);
+    assert_string_equal(text, "two\n");
+    free(text);
+    assert_int_equal(mg_read_all(path, 3, &text, &len, err, sizeof err), MG_E_LIMIT);
+    /* a symlink at the published path is replaced, never written through */
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    snprintf(link, sizeof link, "%s/link.json", dir);
+    assert_int_equal(mg_write_atomic(victim, "secret\n", 7, err, sizeof err), MG_OK);
+    assert_int_equal(symlink(victim, link), 0);
+    assert_int_equal(mg_check_writable(link, err, sizeof err), MG_E_IO);   /* said before a run */
+    assert_int_equal(mg_write_atomic(link, "caps\n", 5, err, sizeof err), MG_OK);
+    assert_int_equal(mg_read_all(victim, 100, &text, &len, err, sizeof err), MG_OK);
+    assert_string_equal(text, "secret\n");
+    free(text);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    /* a FIFO is refused at once, not waited on */
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    double t0 = mg_now();
+    assert_int_equal(mg_read_all(fifo, 100, &text, &len, err, sizeof err), MG_E_IO);
+    const uint8_t *map;
+    uint64_t size;
+    assert_int_equal(mg_map_file(fifo, &map, &size, err, sizeof err), MG_E_IO);
+    assert_true(mg_now() - t0 < 1);
+    assert_int_equal(mg_check_writable(fifo, err, sizeof err), MG_E_IO);
+    assert_int_equal(mg_check_writable("/nonexistent/dir/caps.json", err, sizeof err), MG_E_IO);
+    assert_non_null(strstr(err, "does not exist"));
+    assert_int_equal(mg_check_writable(path, err, sizeof err), MG_OK);
+    /* nothing is left behind: the temp files and the writability probe are gone */
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "test $(ls -A %s | wc -l) -eq 4", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void units(void **state)
+{
+    (void)state;
+    char b[32];
+    uint64_t v;
+    double d;
+    assert_string_equal(mg_human(167ull << 30, b), "167.0 GiB");
+    assert_string_equal(mg_human(512, b), "512 B");
+    assert_string_equal(mg_human_count(7620000000ull, b), "7.62 B");
+    assert_int_equal(mg_parse_size("1.5GiB", &v), 0);
+    assert_int_equal(v, 3ull << 29);
+    assert_int_equal(mg_parse_size("lots", &v), -1);
+    assert_int_equal(mg_parse_size("1e30", &v), -1);
+    assert_int_equal(mg_parse_duration("500ms", &d), 0);
+    assert_true(d > 0.49 && d < 0.51);
+    assert_int_equal(mg_parse_duration("2m", &d), 0);
+    assert_true(d > 119 && d < 121);
+    assert_int_equal(mg_parse_duration("0", &d), -1);
+    assert_int_equal(mg_parse_duration("2d", &d), -1);
+}
+
+static void json_writer(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    jw w = jw_on(f);
+    jw_report(&w, "x");
+    jw_kstr(&w, "s", "a\"b\\c\n\x01");
+    jw_key(&w, "a");
+    jw_begin_arr(&w);
+    jw_int(&w, -1);
+    jw_null(&w);
+    jw_bool(&w, 1);
+    jw_end_arr(&w);
+    jw_kstr(&w, "none", NULL);
+    jw_end_obj(&w);
+    mg_json_error(f, "fit", MG_E_TRUNCATED, "x.gguf: cut");
+    fclose(f);
+    assert_string_equal(buf, "{\"mlgate\":\"" MLGATE_VERSION "\",\"command\":\"x\",\"s\":\"a\\\"b\\\\c\\n\\u0001\","
+                             "\"a\":[-1,null,true],\"none\":null}\n"
+                             "{\"mlgate\":\"" MLGATE_VERSION "\",\"command\":\"fit\",\"ok\":false,"
+                             "\"error\":{\"code\":\"truncated\",\"message\":\"x.gguf: cut\"}}\n");
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(exec_output_and_status), cmocka_unit_test(exec_deadline_kills_the_group),
+        cmocka_unit_test(exec_background_child_does_not_hold_the_gate), cmocka_unit_test(fork_record),
+        cmocka_unit_test(atomic_writes_and_writability), cmocka_unit_test(units), cmocka_unit_test(json_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
