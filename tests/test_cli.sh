@@ -152,6 +152,8 @@ if [ -n "$fake_nvml" ]; then
     FAKE_NVML_SCENARIO=h200 contains "plan names a detected H200 from the GPU table" "GPU0 H200  " "$mlgate" plan "$t/one.yaml"
     FAKE_NVML_SCENARIO=pro6000_5090 contains "table headers keep whole GPU names" "GPU0 RTX PRO 6000 Blackwell  GPU1 RTX 5090  FILE" \
         "$mlgate" scan "$fx/ptx_120.o"
+    FAKE_NVML_SCENARIO=h200 contains "check --vram still judges binaries against this machine's GPU" \
+        "ptx_120.o: none on this host's GPU" "$mlgate" check --vram 80G "$t/one.yaml"
     for sc in pro6000_5090 h200 gb10 mismatch; do
         if FAKE_NVML_SCENARIO=$sc "$mlgate" doctor --only-given --no-cuda | grep -q ' $'; then
             fail=$((fail + 1)); echo "FAIL doctor ($sc) ends a line with a space"; else pass=$((pass + 1)); fi
@@ -172,6 +174,10 @@ check "version: a bad option" 2 "$mlgate" version --frobnicate
 contains "--gpu NAME --vram SIZE gives that GPU that size" '"gpus":\[{"name":"RTX 5090","total":25769803776,' \
     "$mlgate" plan --json --gpu "RTX 5090" --vram 24G "$t/one.yaml"
 contains "more sizes than names add GPUs" '"name":"GPU1","total":8589934592' "$mlgate" plan --json --gpu "RTX 5090" --vram 24G,8G "$t/one.yaml"
+check "plan: more GPUs than a plan takes is a usage error" 2 "$mlgate" plan --vram 1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G "$t/one.yaml"
+contains "plan: says how many it takes" "at most 16 GPUs" "$mlgate" plan --vram 1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G "$t/one.yaml"
+contains "scan judges the same GPU given twice once" '"targets":\[{"name":"H100","sm":"sm_90","cc":"9.0","driver":null}\]' \
+    "$mlgate" scan --json --gpu H100,H100 "$fx/sass_90.o"
 contains "one model, not 1 models" "1 of 1 model passed" "$mlgate" check --no-smoke "$t/caps.yaml"
 check "check: a receipts folder that does not exist is a usage error" 2 "$mlgate" check --receipts /nonexistent/r.db "$t/caps.yaml"
 contains "check: says so before running" "receipts: /nonexistent/r.db: the directory /nonexistent does not exist" \
@@ -181,7 +187,8 @@ contains "check says where it wrote the capability file" "capabilities: $t/caps.
 contains "check says where it wrote JUnit" "junit: $t/j.xml" "$mlgate" check --junit "$t/j.xml" "$t/caps.yaml"
 contains "check says when no capability file is configured" "capabilities: none written" "$mlgate" check "$t/one.yaml"
 for cmd in "fit --vram 2G $fx/libtwo.so" "fit --vram banana $fx/tiny.gguf" "plan /nonexistent.yaml" "check /nonexistent.yaml" \
-           "history --receipts /nonexistent.db" "scan --gpu RTX5900 $fx" "inspect" "doctor --color purple"; do
+           "history --receipts /nonexistent.db" "scan --gpu RTX5900 $fx" "inspect" "doctor --color purple" \
+           "plan --frobnicate $t/one.yaml" "scan --frobnicate $fx" "fit --frobnicate $fx/tiny.gguf"; do
     # shellcheck disable=SC2086
     if "$mlgate" $cmd --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ok"] is False and d["error"]["message"]' 2>/dev/null
     then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL '$cmd --json' prints no JSON error object"; fi

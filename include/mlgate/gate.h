@@ -114,7 +114,8 @@ typedef struct mg_plan mg_plan;
  * residents on the GPUs, the on-demand models beside them, and when it does not fit the cheapest
  * fixes (each checked by placing again). The plan keeps a pointer to m: keep m alive. GPUs whose
  * memory is unknown (a bare sm_XY, the PCI bus's view) are left out; with no GPU every model with
- * memory fails to place. MG_E_NOMEM / MG_E_LIMIT; *out freed with mg_plan_free.
+ * memory fails to place. MG_E_NOMEM, MG_E_LIMIT (more than MG_PLAN_MAX_GPU GPUs with memory), MG_E_ARG
+ * (headroom not in 0..0.9); *out freed with mg_plan_free.
  */
 MG_API int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, mg_plan **out);
 MG_API void mg_plan_free(mg_plan *p);
@@ -132,6 +133,11 @@ MG_API const char *mg_plan_fix(const mg_plan *p, size_t k);
 MG_API const mg_matrix *mg_plan_matrix(const mg_plan *p);
 /* `mlgate plan --json` (docs/matrix.md). */
 MG_API void mg_plan_json(FILE *f, const mg_plan *p);
+
+/* What a matrix judges against: GPU names and sizes from the command line (either given), else the
+ * matrix's host: gpus:/vram:, else this machine's GPUs; every GPU given must have a memory size. */
+MG_API void mg_matrix_target_spec(const mg_matrix *m, const char *gpus, const char *vram, const mg_host_paths *host,
+                                  mg_target_spec *out);
 
 /* ==== The gate: `mlgate check` (lib/gate/gate.c, check.c, probes.c) ==== */
 
@@ -187,7 +193,8 @@ typedef struct mg_gate mg_gate;
 MG_API int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *err, size_t errlen);
 MG_API void mg_gate_free(mg_gate *g);
 MG_API const mg_matrix *mg_gate_matrix(const mg_gate *g);
-MG_API const mg_targets *mg_gate_targets(const mg_gate *g);
+MG_API const mg_targets *mg_gate_targets(const mg_gate *g);        /* the GPUs the plan is for */
+MG_API const mg_targets *mg_gate_code_targets(const mg_gate *g);   /* the GPUs the binaries were judged against */
 MG_API const mg_plan *mg_gate_plan(const mg_gate *g);          /* the plan the smoke stage used */
 MG_API const mg_check_result *mg_gate_result(const mg_gate *g, size_t i);   /* of matrix model i */
 MG_API size_t mg_gate_passed(const mg_gate *g);

@@ -15,7 +15,8 @@
 
 struct mg_gate {
     const mg_matrix *m;
-    mg_targets targets;
+    mg_targets targets;         /* what the plan is for (given, the matrix's, or this machine's) */
+    mg_targets code;            /* what the binaries are judged against: those named, else this machine's */
     mg_plan *plan;
     mg_check_result *results;
     double seconds;
@@ -31,6 +32,14 @@ void mg_iso_now(char *buf, size_t n)
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void mg_matrix_target_spec(const mg_matrix *m, const char *gpus, const char *vram, const mg_host_paths *host,
+                           mg_target_spec *out)
+{
+    int given = gpus || vram;   /* the command line's, else the matrix's host:, else this machine's */
+    mg_target_spec s = {given ? gpus : m->host.gpus, given ? vram : m->host.vram, NULL, 1, 1, host};
+    *out = s;
 }
 
 const char *mg_check_failure(const mg_check_result *r, int *stage)
@@ -78,10 +87,18 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
         return MG_E_NOMEM;
     }
     g->m = m;
-    /* What to judge against: the options', else the matrix's host:, else this machine's GPUs. */
-    int given = o->gpus || o->vram;
-    mg_target_spec ts = {given ? o->gpus : m->host.gpus, given ? o->vram : m->host.vram, NULL, 1, 1, o->host};
+    mg_target_spec ts;
+    mg_matrix_target_spec(m, o->gpus, o->vram, o->host, &ts);
     int rc = mg_targets_make(&ts, &g->targets, err, errlen);
+    /* The binaries: the GPUs named (with a compute capability), else this machine's, also when only
+     * memory sizes were given for the plan. */
+    for (size_t i = 0; !rc && i < g->targets.n; i++)
+        if (g->targets.t[i].cc)
+            g->code.t[g->code.n++] = g->targets.t[i];
+    if (!rc && !g->code.n && !ts.gpus && ts.vram) {
+        mg_target_spec here = {.detect = 1, .host = o->host};
+        rc = mg_targets_make(&here, &g->code, err, errlen);
+    }
     /* Every output must be writable before the models are bothered. */
     const mg_publisher *pub[MAX_PUBLISHED];
     const char *path[MAX_PUBLISHED];
@@ -89,7 +106,12 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     for (size_t i = 0; !rc && i < npub; i++)
         if ((rc = pub[i]->check(path[i], g->errors[i], sizeof g->errors[i])))
             snprintf(err, errlen, "%s: %s", pub[i]->name, g->errors[i]);
-    if (!rc && (rc = mg_plan_make(m, g->targets.t, g->targets.n, m->host.headroom, &g->plan)) == MG_OK)
+    /* The plan; without a GPU to plan for only the smoke stage's GGUF files are read. */
+    size_t sized = 0;
+    for (size_t i = 0; i < g->targets.n; i++)
+        sized += g->targets.t[i].mem_total != 0;
+    if (!rc && (rc = mg_plan_build(m, g->targets.t, g->targets.n, m->host.headroom, sized > 0, &g->plan, err, errlen)) == MG_OK &&
+        !o->skip_smoke)
         rc = mg_plan_open_files(g->plan);
     if (rc) {
         if (rc == MG_E_NOMEM)
@@ -97,13 +119,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
         mg_gate_free(g);
         return rc;
     }
-    /* The binaries are judged against targets with a compute capability (not bare --vram sizes). */
-    mg_target code[MG_MAX_TARGETS];
-    size_t ncode = 0;
-    for (size_t i = 0; i < g->targets.n; i++)
-        if (g->targets.t[i].cc)
-            code[ncode++] = g->targets.t[i];
-    mg_check_opts co = {code, ncode, g->plan, mg_plan_ngpus(g->plan) > 0, o->deadline > 0 ? o->deadline : m->host.deadline,
+    mg_check_opts co = {g->code.t, g->code.n, g->plan, sized > 0, o->deadline > 0 ? o->deadline : m->host.deadline,
                         o->skip_smoke, o->up_timeout};
     double t0 = mg_now();
     if ((rc = mg_check_run(m, &co, g->results))) {
@@ -114,7 +130,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     g->seconds = mg_now() - t0;
     for (size_t i = 0; i < m->nmodels; i++)
         g->passed += g->results[i].ok;
-    mg_run run = {m, g->results, g->seconds, &g->targets};
+    mg_run run = {m, g->results, g->seconds, g->passed, &g->code};
     for (size_t i = 0; i < npub; i++) {
         mg_publication *p = &g->published[g->npublished++];
         p->what = pub[i]->name;
@@ -128,6 +144,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
 
 const mg_matrix *mg_gate_matrix(const mg_gate *g) { return g->m; }
 const mg_targets *mg_gate_targets(const mg_gate *g) { return &g->targets; }
+const mg_targets *mg_gate_code_targets(const mg_gate *g) { return &g->code; }
 const mg_plan *mg_gate_plan(const mg_gate *g) { return g->plan; }
 const mg_check_result *mg_gate_result(const mg_gate *g, size_t i) { return i < g->m->nmodels ? &g->results[i] : NULL; }
 size_t mg_gate_passed(const mg_gate *g) { return g->passed; }

@@ -12,6 +12,11 @@ struct mg_matrix {
     mg_arena *arena;
 };
 
+/* mg_plan_make, and when size_files is 0 the models' files are not read (no GPU to plan for: only the
+ * smoke stage's GGUFs are opened, by mg_plan_open_files). err says why it failed. */
+int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, int size_files,
+                  mg_plan **out, char *err, size_t errlen);
+
 /* Opens the GGUF files the plan did not need to read (declared memory): the smoke stage reads every
  * GGUF's architecture from the plan's copy. */
 int mg_plan_open_files(mg_plan *p);
@@ -57,7 +62,8 @@ typedef struct mg_run {
     const mg_matrix *m;
     const mg_check_result *r;       /* one per model */
     double seconds;
-    const mg_targets *targets;
+    size_t passed;                  /* models that passed */
+    const mg_targets *targets;      /* the GPUs the binaries were judged against */
 } mg_run;
 
 /* A publisher: one file each. `check` says before the run whether `path` can be written. */

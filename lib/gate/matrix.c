@@ -384,7 +384,7 @@ int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **
 int mg_matrix_load(const char *path, mg_matrix **out, char *err, size_t errlen)
 {
     *out = NULL;
-    char *buf, why[256];
+    char *buf, why[256] = "";
     size_t n;
     int rc = mg_read_all(path, MAX_MATRIX_BYTES, &buf, &n, why, sizeof why);
     if (rc) {

@@ -23,6 +23,7 @@ struct mg_plan {
     const char *fixes[4];
     size_t nfixes;
     mg_arena *arena;            /* texts and arrays */
+    int oom;                    /* a text could not be made */
 };
 
 /* What placement needs of a model, and what it decides. */
@@ -112,8 +113,16 @@ static int together(size_t ng, const uint64_t *room, const slot *a, const slot *
     return 0;
 }
 
+/* A text made in the plan's arena, or, when memory ran out, a word that still says something. */
+static const char *text(mg_plan *p, const char *made)
+{
+    if (!made)
+        p->oom = 1;
+    return made ? made : "(out of memory)";
+}
+
 /* A model's memory: declared, or from its file (opened once, kept for the gate's smoke stage). */
-static int size_model(mg_plan *p, size_t i, slot *s)
+static int size_model(mg_plan *p, size_t i, int size_files, slot *s)
 {
     const mg_matrix_model *md = &p->m->models[i];
     mg_plan_model *pm = &p->models[i];
@@ -123,13 +132,15 @@ static int size_model(mg_plan *p, size_t i, slot *s)
         pm->need = md->memory;
         pm->ram = md->ram;
         pm->source = "declared";
+    } else if (md->file && !size_files) {
+        pm->note = "not sized: no GPU to plan for";
     } else if (md->file) {
         if (!(p->files[i] = mg_model_open(md->file)))
             return MG_E_NOMEM;
         mg_model_memory mm;
         char why[512];
         if (mg_model_memory_at(p->files[i], md->ctx ? md->ctx : 8192, &mm, why, sizeof why)) {
-            pm->why = mg_arena_strdup(p->arena, why);
+            pm->why = text(p, mg_arena_strdup(p->arena, why));
             s->unreadable = 1;
         } else {
             pm->need = mm.need;
@@ -144,7 +155,7 @@ static int size_model(mg_plan *p, size_t i, slot *s)
     s->need = pm->need;
     s->on_demand = md->on_demand;
     s->pin = md->gpu;
-    return pm->why ? MG_OK : MG_E_NOMEM;
+    return MG_OK;
 }
 
 /* Why a model that was not placed does not fit, in words. */
@@ -157,13 +168,13 @@ static const char *why_not(mg_plan *p, const slot *s, size_t i, const uint64_t *
         for (size_t g = 0; g < p->ngpus; g++)
             if (room[g] > most)
                 most = room[g];
-        return mg_arena_printf(p->arena, "needs %s, at most %s is free beside the resident models",
-                               mg_human(s->need, a), mg_human(most, b));
+        return text(p, mg_arena_printf(p->arena, "needs %s, at most %s is free beside the resident models",
+                                       mg_human(s->need, a), mg_human(most, b)));
     }
     if (md->gpu >= (int)p->ngpus)
-        return mg_arena_printf(p->arena, "pinned to GPU %d, but there are %zu", md->gpu, p->ngpus);
-    return mg_arena_printf(p->arena, "needs %s, the most room left on %s is %s", mg_human(s->need, a),
-                           md->gpu >= 0 ? "its GPU" : "one GPU", mg_human(s->room_then, b));
+        return text(p, mg_arena_printf(p->arena, "pinned to GPU %d, but there are %zu", md->gpu, p->ngpus));
+    return text(p, mg_arena_printf(p->arena, "needs %s, the most room left on %s is %s", mg_human(s->need, a),
+                                   md->gpu >= 0 ? "its GPU" : "one GPU", mg_human(s->room_then, b)));
 }
 
 /* The cheapest ways out, each checked by placing again with it applied. */
@@ -186,6 +197,8 @@ static void find_fixes(mg_plan *p, const slot *base, const uint64_t *usable)
             small = (int)i;
         if (pm->bpw > 5.5) {   /* Q4_K_M is about 4.85 bits per weight */
             uint64_t save = (uint64_t)((double)pm->weights * (1.0 - 4.85 / pm->bpw));
+            if (save > pm->need)   /* the weights count host-side embeddings the GPU need does not */
+                save = pm->need;
             memcpy(alt, base, n * sizeof *alt);
             alt[i].need = pm->need - save;
             if (place(alt, n, usable, p->ngpus, resident, room) && (quant < 0 || save < quant_save)) {
@@ -198,24 +211,35 @@ static void find_fixes(mg_plan *p, const slot *base, const uint64_t *usable)
     char a[32];
     const mg_matrix_model *mm = p->m->models;
     if (small >= 0)
-        p->fixes[p->nfixes++] = mg_arena_printf(p->arena, "make '%s' on-demand (frees %s; it still fits when loaded)",
-                                                mm[small].name, mg_human(p->models[small].need, a));
+        p->fixes[p->nfixes++] = text(p, mg_arena_printf(p->arena, "make '%s' on-demand (frees %s; it still fits when "
+                                                        "loaded)", mm[small].name, mg_human(p->models[small].need, a)));
     if (quant >= 0)
-        p->fixes[p->nfixes++] = mg_arena_printf(p->arena,
-                                                "quantize '%s' to Q4_K_M (about %s less; %.1f bits per weight now)",
-                                                mm[quant].name, mg_human(quant_save, a), p->models[quant].bpw);
+        p->fixes[p->nfixes++] = text(p, mg_arena_printf(p->arena, "quantize '%s' to Q4_K_M (about %s less; %.1f bits "
+                                                        "per weight now)", mm[quant].name, mg_human(quant_save, a),
+                                                        p->models[quant].bpw));
     if (p->resident_need > p->usable_total)
-        p->fixes[p->nfixes++] = mg_arena_printf(p->arena, "add %s of GPU memory, or lower the headroom (%.0f%%)",
-                                                mg_human(p->resident_need - p->usable_total, a), p->headroom * 100);
+        p->fixes[p->nfixes++] = text(p, mg_arena_printf(p->arena, "add %s of GPU memory, or lower the headroom (%.0f%%)",
+                                                        mg_human(p->resident_need - p->usable_total, a),
+                                                        p->headroom * 100));
     else if (small < 0 && quant < 0)
         p->fixes[p->nfixes++] = "pin models to GPUs (gpu: N) or split the largest across GPUs (llama.cpp --tensor-split)";
 }
 
-int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, mg_plan **out)
+int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, int size_files,
+                  mg_plan **out, char *err, size_t errlen)
 {
     *out = NULL;
-    if (ngpus > MG_PLAN_MAX_GPU)
+    size_t sized = 0;
+    for (size_t k = 0; k < ngpus; k++)
+        sized += gpus[k].mem_total != 0;
+    if (sized > MG_PLAN_MAX_GPU) {
+        snprintf(err, errlen, "%zu GPUs: a plan is made for at most %d", sized, MG_PLAN_MAX_GPU);
         return MG_E_LIMIT;
+    }
+    if (!(headroom >= 0 && headroom < 0.9)) {
+        snprintf(err, errlen, "headroom %g: a fraction from 0 to 0.9", headroom);
+        return MG_E_ARG;
+    }
     size_t n = m->nmodels;
     mg_plan *p = calloc(1, sizeof *p);
     slot *s = calloc(n ? n : 1, sizeof *s);
@@ -224,6 +248,7 @@ int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double
         !(p->files = mg_arena_array(p->arena, n ? n : 1, sizeof *p->files))) {
         free(s);
         mg_plan_free(p);
+        snprintf(err, errlen, "out of memory");
         return MG_E_NOMEM;
     }
     p->m = m;
@@ -240,9 +265,10 @@ int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double
     }
     ngpus = p->ngpus;
     for (size_t i = 0; i < n; i++) {
-        if (size_model(p, i, &s[i])) {
+        if (size_model(p, i, size_files, &s[i])) {
             free(s);
             mg_plan_free(p);
+            snprintf(err, errlen, "out of memory");
             return MG_E_NOMEM;
         }
         if (!m->models[i].on_demand)
@@ -260,8 +286,10 @@ int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double
         int *c = NULL;
         for (size_t j = 0; j < n; j++)   /* on-demand models that cannot be loaded together */
             if (i != j && s[i].on_demand && s[j].on_demand && s[i].fits && s[j].fits && !together(ngpus, room, &s[i], &s[j])) {
-                if (!c && !(c = mg_arena_array(p->arena, n, sizeof *c)))
+                if (!c && !(c = mg_arena_array(p->arena, n, sizeof *c))) {
+                    p->oom = 1;
                     break;
+                }
                 c[pm->nconflicts++] = (int)j;
             }
         pm->conflicts = c;
@@ -269,8 +297,19 @@ int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double
     if (!p->ok)
         find_fixes(p, s, usable);
     free(s);
+    if (p->oom) {
+        mg_plan_free(p);
+        snprintf(err, errlen, "out of memory");
+        return MG_E_NOMEM;
+    }
     *out = p;
     return MG_OK;
+}
+
+int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, mg_plan **out)
+{
+    char err[128];
+    return mg_plan_build(m, gpus, ngpus, headroom, 1, out, err, sizeof err);
 }
 
 int mg_plan_open_files(mg_plan *p)

@@ -58,13 +58,8 @@ static int store(const mg_run *run, const char *path, char *err, size_t errlen)
     if (rc)
         return rc;
     char when[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    size_t passed = 0;
-    for (size_t i = 0; i < m->nmodels; i++)
-        passed += r[i].ok;
+    mg_iso_now(when, sizeof when);
+    size_t passed = run->passed;
     sqlite3_stmt *ins = NULL, *res = NULL;
     int ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
              sqlite3_prepare_v2(db, "INSERT INTO runs(started, matrix, host, gpus, driver, seconds, models, passed)"
@@ -124,8 +119,12 @@ static int check(const char *path, char *err, size_t errlen)
     sqlite3 *db;
     if ((rc = open_db(path, 1, &db, err, errlen)))
         return rc;
+    if (sqlite3_db_readonly(db, "main") == 1) {   /* SQLite opens a write-protected file read-only, quietly */
+        snprintf(err, errlen, "%s: the database is read-only here", path);
+        rc = MG_E_IO;
+    }
     sqlite3_close(db);
-    return MG_OK;
+    return rc;
 }
 
 const mg_publisher mg_publish_receipts = {"receipts", check, store};
@@ -139,9 +138,13 @@ struct mg_history {
     mg_arena *arena;
 };
 
-static const char *keep(mg_history *h, const unsigned char *text)
+/* A copy of a column's text in the history's arena; NULL stays NULL, out of memory is noted. */
+static const char *keep(mg_history *h, const unsigned char *text, int *rc)
 {
-    return text ? mg_arena_strdup(h->arena, (const char *)text) : NULL;
+    const char *t = text ? mg_arena_strdup(h->arena, (const char *)text) : NULL;
+    if (text && !t)
+        *rc = MG_E_NOMEM;
+    return t;
 }
 
 int mg_history_read(const char *path, int nruns, mg_history **out, char *err, size_t errlen)
@@ -189,14 +192,14 @@ int mg_history_read(const char *path, int nruns, mg_history **out, char *err, si
             h->cap = cap;
         }
         mg_history_row *x = &h->rows[h->n++];
-        x->model = keep(h, sqlite3_column_text(st, 0));
+        x->model = keep(h, sqlite3_column_text(st, 0), &rc);
         x->runs = sqlite3_column_int(st, 1);
         x->passed = sqlite3_column_int(st, 2);
         x->flips = sqlite3_column_int(st, 3);
         x->last_ok = sqlite3_column_int(st, 4);
         x->flapping = x->flips >= 2;
-        x->last_reason = keep(h, sqlite3_column_text(st, 5));
-        x->last_run = keep(h, sqlite3_column_text(st, 6));
+        x->last_reason = keep(h, sqlite3_column_text(st, 5), &rc);
+        x->last_run = keep(h, sqlite3_column_text(st, 6), &rc);
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
