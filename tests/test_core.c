@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,23 @@ static void exec_background_child_does_not_hold_the_gate(void **state)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     assert_false(c.timed_out || c.killed);
     assert_string_equal(out, "started\n");
+}
+
+/* A host process that ignores SIGCHLD (children reaped by the kernel): no hang, no signal to a stranger. */
+static void exec_with_sigchld_ignored(void **state)
+{
+    (void)state;
+    char out[64];
+    mg_child c;
+    signal(SIGCHLD, SIG_IGN);
+    const char *argv[] = {"sh", "-c", "echo quick; exit 3", NULL};
+    double t0 = mg_now();
+    run(argv, 10, out, sizeof out, &c);
+    signal(SIGCHLD, SIG_DFL);
+    assert_true(mg_now() - t0 < 2);
+    assert_string_equal(out, "quick\n");
+    assert_true(c.lost);
+    assert_false(c.killed);
 }
 
 static int write_record(int fd, void *arg)
@@ -194,7 +212,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(exec_output_and_status), cmocka_unit_test(exec_deadline_kills_the_group),
-        cmocka_unit_test(exec_background_child_does_not_hold_the_gate), cmocka_unit_test(fork_record),
+        cmocka_unit_test(exec_background_child_does_not_hold_the_gate), cmocka_unit_test(exec_with_sigchld_ignored),
+        cmocka_unit_test(fork_record),
         cmocka_unit_test(atomic_writes_and_writability), cmocka_unit_test(units), cmocka_unit_test(json_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,7 +33,7 @@ typedef struct mg_host_gpu {
 
 /* What one discovery backend found. */
 typedef struct mg_gpu_probe {
-    const char *backend;        /* "nvml", "pci" */
+    const char *backend;        /* "nvml", "cuda", "pci" */
     int ok;                     /* the backend worked (even with 0 GPUs) */
     int code;                   /* backend-specific error code (NVML return) when !ok */
     char error[256];            /* why it failed, in plain words */

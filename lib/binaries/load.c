@@ -21,6 +21,7 @@
 
 #include "binaries/scan_int.h"
 #include "core/child.h"
+#include "core/file.h"
 #include "mlgate/binaries.h"
 
 typedef int CUresult;
@@ -67,16 +68,15 @@ static void put(int fd, char type, int32_t idx, int32_t code, const char *text)
 
 static int open_cu(cu *c, char *err, size_t n)
 {
-    const char *lib = getenv("MLGATE_CUDA");
-    c->lib = dlopen(lib && *lib ? lib : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    const char *lib = mg_lib_path(NULL, "MLGATE_CUDA", "libcuda.so.1");
+    c->lib = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (!c->lib) {
-        snprintf(err, n, "cannot load libcuda.so.1 (NVIDIA driver not installed, or not visible here): %s",
-                 dlerror());
+        snprintf(err, n, "cannot load %s (NVIDIA driver not installed, or not visible here): %s", lib, dlerror());
         return -1;
     }
 #define SYM(field, name)                                                       \
     if (!(*(void **)&c->field = dlsym(c->lib, name))) {                        \
-        snprintf(err, n, "libcuda.so.1 lacks %s (driver too old?)", name);     \
+        snprintf(err, n, "%s lacks %s (driver too old?)", lib, name);          \
         return -1;                                                             \
     }
     SYM(init, "cuInit");
@@ -271,8 +271,7 @@ int mg_load_file(const mg_report *r, const mg_load_opts *o, int *codes, mg_devic
 void mg_device_target(const mg_device *dev, mg_driver driver, mg_target *t)
 {
     memset(t, 0, sizeof *t);
-    const mg_gpu_info *known = dev->name[0] ? mg_gpu_find(dev->name) : NULL;
-    snprintf(t->name, sizeof t->name, "GPU0 %.50s", known ? known->name : dev->name);
+    mg_gpu_label(0, dev->name, t->name, sizeof t->name);
     t->cc = dev->cc;
     t->source = MG_TARGET_DETECTED;
     t->index = 0;

@@ -16,6 +16,17 @@
 
 #define SLICE_MS 100   /* how often a silent child is checked for having exited */
 
+/* fd moved above stderr: a process started with 0-2 closed gets its pipe there, and the child's dup2
+ * onto 1 and 2 would then close or keep the wrong one. */
+static int above_stderr(int fd)
+{
+    if (fd > 2)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    close(fd);
+    return moved;
+}
+
 static int start(mg_child *c, int p[2], char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
@@ -23,6 +34,16 @@ static int start(mg_child *c, int p[2], char *err, size_t errlen)
     /* CLOEXEC: a child forked meanwhile by another thread must not keep our pipe open */
     if (pipe2(p, O_CLOEXEC) != 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return MG_E_IO;
+    }
+    p[0] = above_stderr(p[0]);
+    p[1] = above_stderr(p[1]);
+    if (p[0] < 0 || p[1] < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        if (p[0] >= 0)
+            close(p[0]);
+        if (p[1] >= 0)
+            close(p[1]);
         return MG_E_IO;
     }
     fflush(NULL);   /* nothing buffered is written twice */
@@ -66,8 +87,10 @@ int mg_child_exec(mg_child *c, const char *const *argv, char *err, size_t errlen
         close(p[0]);
         close(p[1]);
         int dn = open("/dev/null", O_RDONLY);
-        if (dn >= 0)
+        if (dn > 0) {
             dup2(dn, 0);
+            close(dn);
+        }
         execvp(argv[0], (char *const *)argv);
         fprintf(stderr, "mlgate: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -87,7 +110,13 @@ static int exited(mg_child *c)
         return 1;
     siginfo_t si;
     memset(&si, 0, sizeof si);
-    return c->pid > 0 && waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == c->pid;
+    if (c->pid > 0 && waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0)
+        return si.si_pid == c->pid;
+    if (errno == ECHILD) {   /* reaped by someone else (SIGCHLD ignored): gone, its status unknown */
+        c->reaped = c->lost = 1;
+        return 1;
+    }
+    return 0;
 }
 
 long mg_child_read(mg_child *c, void *buf, size_t n, double deadline)
@@ -136,8 +165,8 @@ int mg_child_read_record(mg_child *c, void *buf, size_t n, double deadline)
 int mg_child_end(mg_child *c, double deadline)
 {
     /* Let it finish until the deadline (it usually is exiting: its output just ended), then kill. */
-    while (c->pid > 0 && !exited(c) && mg_now() < deadline) {
-        struct timespec ts = {0, 2 * 1000 * 1000};
+    for (long ns = 1000000; c->pid > 0 && !exited(c) && mg_now() < deadline; ns = ns < 50000000 ? ns * 2 : ns) {
+        struct timespec ts = {0, ns};
         nanosleep(&ts, NULL);
     }
     if (c->pid > 0 && !c->reaped) {
@@ -145,11 +174,14 @@ int mg_child_end(mg_child *c, double deadline)
             kill(c->pid, SIGKILL);
             c->killed = 1;
         }
-        if (c->group)
-            kill(-c->pid, SIGKILL);   /* and whatever it left running in its group */
-        while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR)
-            ;
-        c->reaped = 1;
+        if (c->group && !c->reaped)
+            kill(-c->pid, SIGKILL);   /* and whatever it left running in its group (its pid is not reaped yet) */
+        while (!c->reaped) {
+            if (waitpid(c->pid, &c->status, 0) == c->pid)
+                c->reaped = 1;
+            else if (errno != EINTR)   /* someone else reaped it */
+                c->reaped = c->lost = 1, c->status = 0;
+        }
     }
     if (c->fd >= 0)
         close(c->fd);

@@ -1,4 +1,8 @@
-/* child.h - a child process with a deadline: a function or a program, its output read through a pipe, killed when time is up. */
+/*
+ * child.h - a child process with a deadline: a function or a program, its output read through a pipe,
+ * killed when time is up. The caller must not ignore SIGCHLD or reap children itself: then a child's
+ * exit status is lost (reported as 0, `lost` set) - it is never signalled after that.
+ */
 #ifndef MG_CORE_CHILD_H
 #define MG_CORE_CHILD_H
 
@@ -13,6 +17,7 @@ typedef struct mg_child {
     int status;         /* waitpid's status once reaped */
     int timed_out;      /* a read ran out of time */
     int killed;         /* mg_child_end had to kill it */
+    int lost;           /* reaped by someone else (the process ignores SIGCHLD): status unknown, reported 0 */
 } mg_child;
 
 /*

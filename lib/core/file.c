@@ -56,7 +56,8 @@ int mg_write_atomic(const char *path, const void *data, size_t len, char *err, s
         }
         off += (size_t)w;
     }
-    if (fsync(fd) || close(fd) || rename(tmp, path)) {
+    int synced = fsync(fd) == 0, closed = close(fd) == 0;
+    if (!synced || !closed || rename(tmp, path)) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         unlink(tmp);
         return MG_E_IO;
@@ -128,16 +129,20 @@ int mg_read_all(const char *path, size_t max, char **out, size_t *len, char *err
     int fd = open_regular(path, err, errlen);
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     if (!f) {
-        if (fd >= 0)
+        if (fd >= 0) {
+            snprintf(err, errlen, "cannot open: %s", strerror(errno));
             close(fd);
+        }
         return MG_E_IO;
     }
     char *buf = malloc(max + 1);
     size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
     int bad = ferror(f);
     fclose(f);
-    if (!buf)
+    if (!buf) {
+        snprintf(err, errlen, "out of memory");
         return MG_E_NOMEM;
+    }
     if (bad || n > max) {
         if (bad)
             snprintf(err, errlen, "read error");
@@ -178,4 +183,10 @@ void mg_unmap_file(const uint8_t *map, uint64_t size)
 {
     if (map)
         munmap((void *)map, (size_t)size);
+}
+
+const char *mg_lib_path(const char *given, const char *env, const char *dflt)
+{
+    const char *v = given ? NULL : getenv(env);
+    return given ? given : v && *v ? v : dflt;
 }

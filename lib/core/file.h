@@ -23,4 +23,7 @@ int mg_read_all(const char *path, size_t max, char **out, size_t *len, char *err
 int mg_map_file(const char *path, const uint8_t **map, uint64_t *size, char *err, size_t errlen);
 void mg_unmap_file(const uint8_t *map, uint64_t size);
 
+/* The library a dlopen loads: `given`, else $env when set, else `dflt` (tests point these at stand-ins). */
+const char *mg_lib_path(const char *given, const char *env, const char *dflt);
+
 #endif

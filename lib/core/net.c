@@ -16,11 +16,23 @@ static mg_curl_api api;
 static int api_ok;
 static char api_err[256];
 
+/* 7.85: CURLOPT_PROTOCOLS_STR, which keeps every request to http and https */
+#define MIN_VERSION 0x075500
+
 static void load(void)
 {
     void *h = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         snprintf(api_err, sizeof api_err, "cannot load %s (Debian: apt-get install libcurl4): %s", LIBCURL, dlerror());
+        return;
+    }
+    curl_version_info_data *(*version)(CURLversion) = NULL;
+    *(void **)&version = dlsym(h, "curl_version_info");
+    curl_version_info_data *v = version ? version(CURLVERSION_NOW) : NULL;
+    if (!v || v->version_num < MIN_VERSION) {
+        snprintf(api_err, sizeof api_err, "%s is libcurl %s: mlgate needs 7.85 or newer", LIBCURL,
+                 v && v->version ? v->version : "(unknown)");
+        dlclose(h);
         return;
     }
     static const struct { const char *name; size_t off; } syms[] = {
@@ -38,7 +50,8 @@ static void load(void)
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
         void *p = dlsym(h, syms[i].name);
         if (!p) {
-            snprintf(api_err, sizeof api_err, "%s lacks %s: libcurl 7.56 or newer is needed", LIBCURL, syms[i].name);
+            snprintf(api_err, sizeof api_err, "%s lacks %s", LIBCURL, syms[i].name);
+            dlclose(h);
             return;
         }
         memcpy((char *)&api + syms[i].off, &p, sizeof p);
@@ -47,6 +60,7 @@ static void load(void)
     *(void **)&global_init = dlsym(h, "curl_global_init");
     if (!global_init || global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(api_err, sizeof api_err, "libcurl could not start (curl_global_init)");
+        dlclose(h);
         return;
     }
     api_ok = 1;   /* the library stays loaded for the life of the process */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/child.h"
+#include "core/file.h"
 #include "mlgate/binaries.h"
 #include "mlgate/host.h"
 
@@ -105,8 +106,7 @@ static int child(int fd, void *arg)
 
 const char *mg_cuda_lib(const mg_host_paths *p)
 {
-    const char *env = getenv("MLGATE_CUDA");
-    return p && p->cuda_lib ? p->cuda_lib : env && *env ? env : "libcuda.so.1";
+    return mg_lib_path(p ? p->cuda_lib : NULL, "MLGATE_CUDA", "libcuda.so.1");
 }
 
 static int probe(const mg_host_paths *hp, mg_gpu_probe *out)

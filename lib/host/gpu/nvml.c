@@ -12,6 +12,7 @@
 #include "mlgate/binaries.h"
 #include "mlgate/host.h"
 
+#include "core/file.h"
 #include "host/gpu/nvml_abi.h"
 
 #define NVML_BUS_TYPE_PCIE 2
@@ -146,8 +147,7 @@ static void read_gpu(const nvml *v, nvmlDevice_t d, mg_host_gpu *g)
 
 const char *mg_nvml_lib(const mg_host_paths *p)
 {
-    const char *env = getenv("MLGATE_NVML");
-    return p && p->nvml_lib ? p->nvml_lib : env && *env ? env : "libnvidia-ml.so.1";
+    return mg_lib_path(p ? p->nvml_lib : NULL, "MLGATE_NVML", "libnvidia-ml.so.1");
 }
 
 static int probe(const mg_host_paths *p, mg_gpu_probe *out)
