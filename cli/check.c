@@ -88,9 +88,7 @@ int cmd_check(int argc, char **argv)
         {0, 0, 0, 0},
     };
     mg_gate_opts o = {0};
-    int json = 0, c;
-    for (int i = 1; i < argc; i++)
-        json |= !strcmp(argv[i], "--json");
+    int json = wants_json(argc, argv), c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:h", opts, NULL)) != -1) {
         switch (c) {
@@ -106,7 +104,7 @@ int cmd_check(int argc, char **argv)
         case O_NOSMOKE: o.skip_smoke = 1; break;
         case O_JSON: json = 1; break;
         case 'h': fputs(help, stdout); return 0;
-        default: fputs(help, stderr); return EXIT_USAGE;
+        default: return cli_usage("check", json, "unknown option (see 'mlgate check --help')");
         }
     }
     if (optind != argc - 1) {
@@ -115,10 +113,11 @@ int cmd_check(int argc, char **argv)
     }
     mg_matrix *m;
     char err[512];
-    if (mg_matrix_load(argv[optind], &m, err, sizeof err))
-        return cli_usage("check", json, "%s", err);
+    int rc = mg_matrix_load(argv[optind], &m, err, sizeof err);
+    if (rc)
+        return cli_fail("check", json, EXIT_USAGE, (mg_err)rc, "%s", err);
     mg_gate *g;
-    int rc = mg_gate_run(m, &o, &g, err, sizeof err);
+    rc = mg_gate_run(m, &o, &g, err, sizeof err);
     if (rc) {
         mg_matrix_free(m);
         return cli_fail("check", json, EXIT_USAGE, (mg_err)rc, "%s", err);

@@ -205,7 +205,7 @@ static int parse(int argc, char **argv, args *a)
         case O_NOSCAN: a->o.no_scan = 1; break;
         case O_NOCUDA: a->o.no_cuda = 1; break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
-        default: fprintf(stderr, "Try 'mlgate doctor --help'.\n"); return EXIT_USAGE;
+        default: return cli_usage("doctor", a->json, "unknown option (see 'mlgate doctor --help')");
         }
     }
     if (optind < argc)

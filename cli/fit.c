@@ -19,10 +19,10 @@ static const char help[] =
     "\n"
     "  -g, --gpu LIST        GPUs by name or sm_XY, memory from the GPU table ('RTX PRO 6000,RTX 5090')\n"
     "      --vram LIST       GPU memory sizes instead (96G,32G)\n"
-    "                        default: this machine's GPUs and their free memory (NVML)\n"
+    "                        default: this machine's GPUs and their free memory (NVML, else libcuda)\n"
     "      --ram SIZE        RAM (+swap) for what stays on the host (default: available + free swap)\n"
     "  -c, --ctx N           context (default: the model's)\n"
-    "      --ctk/--ctv TYPE  cache type: f16 (default), q8_0, q4_0, f32, bf16\n"
+    "      --ctk/--ctv TYPE  cache type: f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl\n"
     "      --ngl N           layers on the GPUs, as llama.cpp's -ngl (default: the most that fit)\n"
     "      --tensor-split L  proportions per GPU (default: by free memory)\n"
     "      --n-cpu-moe N     keep the experts of the first N blocks in RAM, as llama.cpp (MoE models;\n"
@@ -231,7 +231,7 @@ static int parse(int argc, char **argv, args *a)
                 return rc;
             break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
-        default: fprintf(stderr, "Try 'mlgate fit --help'.\n"); return EXIT_USAGE;
+        default: return cli_usage("fit", a->json, "unknown option (see 'mlgate fit --help')");
         }
     }
     if (optind != argc - 1) {
@@ -257,8 +257,9 @@ int cmd_fit(int argc, char **argv)
     mg_fit_report *r = malloc(sizeof *r);
     char err[512] = "out of memory";
     int e = m && r ? mg_fit(m, t.t, t.n, &a.o, a.ot, a.n_ot, r, err, sizeof err) : MG_E_NOMEM;
-    if (e)   /* not a model: 1, like a model that does not fit; a bad -ot pattern: 2 */
-        rc = cli_fail("fit", a.json, e == MG_E_FORMAT ? EXIT_FAIL : EXIT_USAGE, (mg_err)e, "%s", err);
+    if (e)   /* a file that is not a readable model: 1, like a model that does not fit; a bad -ot pattern: 2 */
+        rc = cli_fail("fit", a.json, e == MG_E_ARG || e == MG_E_NOMEM ? EXIT_USAGE : EXIT_FAIL,
+                      (mg_err)e, "%s", err);
     else {
         if (!r->ndev && !a.ts.gpus && !a.ts.vram)
             fprintf(stderr, "mlgate fit: no GPU found here: judging a CPU-only run (give --gpu or --vram)\n");

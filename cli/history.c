@@ -40,9 +40,7 @@ int cmd_history(int argc, char **argv)
         {"json", no_argument, 0, O_JSON}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
     };
     const char *db = NULL;
-    int n = 20, json = 0, c;
-    for (int i = 1; i < argc; i++)
-        json |= !strcmp(argv[i], "--json");
+    int n = 20, json = wants_json(argc, argv), c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
         switch (c) {
@@ -50,14 +48,15 @@ int cmd_history(int argc, char **argv)
         case 'n': n = atoi(optarg); break;
         case O_JSON: json = 1; break;
         case 'h': fputs(help, stdout); return 0;
-        default: fputs(help, stderr); return EXIT_USAGE;
+        default: return cli_usage("history", json, "unknown option (see 'mlgate history --help')");
         }
     }
     char err[512];
     mg_matrix *m = NULL;
     if (!db && optind == argc - 1) {
-        if (mg_matrix_load(argv[optind], &m, err, sizeof err))
-            return cli_usage("history", json, "%s", err);
+        int rc = mg_matrix_load(argv[optind], &m, err, sizeof err);
+        if (rc)
+            return cli_fail("history", json, EXIT_USAGE, (mg_err)rc, "%s", err);
         db = mg_matrix_get_host(m)->receipts;
     }
     mg_history *h = NULL;
@@ -65,7 +64,7 @@ int cmd_history(int argc, char **argv)
     if (!db || n < 1)
         rc = cli_usage("history", json, "give a matrix with receipts: or --receipts DB, and --runs >= 1");
     else if ((rc = mg_history_read(db, n, &h, err, sizeof err)))
-        rc = cli_usage("history", json, "%s", err);
+        rc = cli_fail("history", json, EXIT_USAGE, (mg_err)rc, "%s", err);
     else {
         if (json)
             mg_history_json(stdout, h);

@@ -212,7 +212,7 @@ int cmd_inspect(int argc, char **argv)
     static const struct option opts[] = {{"json", no_argument, 0, O_JSON}, {"tensors", no_argument, 0, O_TENSORS},
                                          {"metadata", no_argument, 0, O_META}, {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    int json = 0, tensors = 0, metadata = 0, c;
+    int json = wants_json(argc, argv), tensors = 0, metadata = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -220,7 +220,7 @@ int cmd_inspect(int argc, char **argv)
         case O_TENSORS: tensors = 1; break;
         case O_META: metadata = 1; break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
-        default: fprintf(stderr, "Try 'mlgate inspect --help'.\n"); return EXIT_USAGE;
+        default: return cli_usage("inspect", json, "unknown option (see 'mlgate inspect --help')");
         }
     }
     if (optind >= argc) {
@@ -248,7 +248,7 @@ int cmd_inspect(int argc, char **argv)
             print_st(models[i], &s, tensors);
     }
     if (json && status != EXIT_USAGE)
-        mg_inspect_json(stdout, models, n);
+        mg_inspect_json(stdout, (const mg_model *const *)models, n);
     for (size_t i = 0; models && i < n; i++)
         mg_model_free(models[i]);
     free(models);

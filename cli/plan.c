@@ -78,11 +78,9 @@ int cmd_plan(int argc, char **argv)
         {"headroom", required_argument, 0, O_HEAD}, {"json", no_argument, 0, O_JSON},
         {"help", no_argument, 0, 'h'},       {0, 0, 0, 0},
     };
-    int json = 0, c;
+    int json = wants_json(argc, argv), c;
     const char *gpus = NULL, *vram = NULL;
     double headroom = -1;
-    for (int i = 1; i < argc; i++)
-        json |= !strcmp(argv[i], "--json");
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:h", opts, NULL)) != -1) {
         switch (c) {
@@ -97,7 +95,7 @@ int cmd_plan(int argc, char **argv)
         }
         case O_JSON: json = 1; break;
         case 'h': fputs(help, stdout); return 0;
-        default: fputs(help, stderr); return EXIT_USAGE;
+        default: return cli_usage("plan", json, "unknown option (see 'mlgate plan --help')");
         }
     }
     if (optind != argc - 1) {
@@ -106,17 +104,20 @@ int cmd_plan(int argc, char **argv)
     }
     mg_matrix *m;
     char err[512];
-    if (mg_matrix_load(argv[optind], &m, err, sizeof err))
-        return cli_usage("plan", json, "%s", err);
-    const mg_matrix_host *h = mg_matrix_get_host(m);
+    int rc = mg_matrix_load(argv[optind], &m, err, sizeof err);
+    if (rc)
+        return cli_fail("plan", json, EXIT_USAGE, (mg_err)rc, "%s", err);
     /* GPUs: the command line's, else the matrix's host: gpus:/vram:, else this machine's; whole memory */
-    int given = gpus || vram;
-    mg_target_spec ts = {given ? gpus : h->gpus, given ? vram : h->vram, NULL, 1, 1, NULL};
+    mg_target_spec ts;
+    mg_matrix_target_spec(m, gpus, vram, NULL, &ts);
     mg_targets t;
     mg_plan *p = NULL;
-    int rc = cli_targets("plan", json, &ts, &t) ? EXIT_USAGE : EXIT_PASS;
-    if (!rc && mg_plan_make(m, t.t, t.n, headroom >= 0 ? headroom : h->headroom, &p))
-        rc = cli_fail("plan", json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
+    rc = cli_targets("plan", json, &ts, &t) ? EXIT_USAGE : EXIT_PASS;
+    int e = rc ? MG_OK : mg_plan_make(m, t.t, t.n, headroom >= 0 ? headroom : mg_matrix_get_host(m)->headroom, &p);
+    if (e == MG_E_LIMIT)
+        rc = cli_fail("plan", json, EXIT_USAGE, (mg_err)e, "a plan is made for at most %d GPUs", MG_PLAN_MAX_GPU);
+    else if (e)
+        rc = cli_fail("plan", json, EXIT_USAGE, (mg_err)e, "%s", mg_strerror((mg_err)e));
     if (p) {
         if (!mg_plan_ngpus(p))
             fprintf(stderr, "mlgate plan: no GPU to plan for (give --gpu or --vram, or host: gpus: in the matrix)\n");

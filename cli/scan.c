@@ -325,9 +325,12 @@ static void list_gpus(void)
 static void say_detected(const mg_targets *t)
 {
     char dv[32];
-    if (t->n)
+    size_t n = 0;
+    for (size_t i = 0; i < t->n; i++)
+        n += t->t[i].cc != 0;   /* a GPU whose capability is unknown gets no column */
+    if (n)
         fprintf(stderr, "mlgate scan: judging against this machine's %zu GPU%s (%s%s%s); --gpu chooses others\n",
-                t->n, t->n == 1 ? "" : "s", t->backend, mg_driver_known(t->t[0].driver) ? ", driver " : "",
+                n, n == 1 ? "" : "s", t->backend, mg_driver_known(t->t[0].driver) ? ", driver " : "",
                 mg_driver_known(t->t[0].driver) ? mg_driver_str(t->t[0].driver, dv, sizeof dv) : "");
     else
         fprintf(stderr, "mlgate scan: no GPU found on this machine (%s): listing what each file carries; "
@@ -396,7 +399,7 @@ static int parse(int argc, char **argv, args *a)
                 return cli_usage("scan", a->json, "--load-budget wants seconds > 0");
             break;
         case 'h': fputs(help, stdout); return EXIT_PASS;
-        default: fprintf(stderr, "Try 'mlgate scan --help'.\n"); return EXIT_USAGE;
+        default: return cli_usage("scan", a->json, "unknown option (see 'mlgate scan --help')");
         }
     }
     if (optind >= argc) {

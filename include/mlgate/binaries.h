@@ -29,6 +29,8 @@ MG_API const mg_gpu_info *mg_gpu_table(size_t *n);
 MG_API const mg_gpu_info *mg_gpu_find(const char *name);
 /* The GPU with this PCI device id (vendor 0x10de), or NULL. */
 MG_API const mg_gpu_info *mg_gpu_by_pci(uint16_t device);
+/* "GPU0 H200": a detected GPU's label, its index and its name in the GPU table (else the name it reported). */
+MG_API const char *mg_gpu_label(int index, const char *reported, char *buf, size_t n);
 /* Up to `max` names closest to an unknown one, for error messages. */
 MG_API size_t mg_gpu_suggest(const char *name, const mg_gpu_info **out, size_t max);
 

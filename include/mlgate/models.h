@@ -321,7 +321,8 @@ MG_API const char *mg_model_architecture(const mg_model *m);
 /* What reading it over HTTP took. */
 MG_API const mg_fetch_stats *mg_model_remote(const mg_model *m);
 
-/* Totals over the readable shards and, for a GGUF, the shape from its metadata (what inspect reports). */
+/* Totals over the readable shards and, for a GGUF, the shape from its metadata (what inspect reports).
+ * arch and name point into the model: keep it while the summary is used. */
 typedef struct mg_model_summary {
     uint64_t params, bytes, tensors;
     uint64_t aux;               /* safetensors: quantization scales / zero-points (not parameters) */
@@ -351,7 +352,7 @@ typedef struct mg_model_memory {
 MG_API int mg_model_memory_at(const mg_model *m, uint64_t ctx, mg_model_memory *out, char *err, size_t errlen);
 
 /* `mlgate inspect --json` for these models (docs/json.md). */
-MG_API void mg_inspect_json(FILE *f, mg_model *const *models, size_t n);
+MG_API void mg_inspect_json(FILE *f, const mg_model *const *models, size_t n);
 
 /* ==== `mlgate fit`: one model on these GPUs and this RAM ==== */
 
@@ -385,8 +386,10 @@ typedef struct mg_fit_report {
 } mg_fit_report;
 
 /*
- * Fits model m on dev[0..nd) (0: a CPU-only run), with -ot REGEX=CPU patterns ot[0..n_ot).
- * MG_E_FORMAT with err when the model cannot be read; MG_E_ARG for a bad pattern.
+ * Fits model m on dev[0..nd) (GPUs without memory are left out; none: a CPU-only run), with -ot
+ * REGEX=CPU patterns ot[0..n_ot). With err: the model's read error (MG_E_IO, MG_E_FORMAT,
+ * MG_E_TRUNCATED, MG_E_LIMIT, ...) when it cannot be read or sized; MG_E_ARG for a bad pattern or more
+ * than MG_FIT_MAX_DEV GPUs; MG_E_NOMEM. r->model points at m's path: keep m while r is used.
  */
 MG_API int mg_fit(const mg_model *m, const mg_target *dev, size_t nd, const mg_fit_opts *o,
                   const char *const *ot, size_t n_ot, mg_fit_report *out, char *err, size_t errlen);

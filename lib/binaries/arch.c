@@ -159,6 +159,13 @@ const mg_gpu_info *mg_gpu_find(const char *name)
     return best;
 }
 
+const char *mg_gpu_label(int index, const char *reported, char *buf, size_t n)
+{
+    const mg_gpu_info *known = reported && reported[0] ? mg_gpu_find(reported) : NULL;
+    snprintf(buf, n, "GPU%d %.50s", index, known ? known->name : reported ? reported : "");
+    return buf;
+}
+
 /* Optimal-string-alignment distance: edits, with a swap of neighbours counting as one. */
 static size_t edit_distance(const char *a, const char *b)
 {

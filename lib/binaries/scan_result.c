@@ -26,6 +26,15 @@ static int by_severity(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
+/* The same GPU given twice is judged once. */
+static int listed(const mg_target *t, size_t n, const mg_target *x)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].cc == x->cc && !strcmp(t[i].name, x->name))
+            return 1;
+    return 0;
+}
+
 int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths, mg_scan_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -33,10 +42,12 @@ int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths
     mg_scan_opts so = *o;
     /* Targets without a compute capability (a memory size only) have no code to judge. */
     out->targets = calloc(o->ntargets + 1, sizeof *out->targets);
-    if (!out->targets)
+    if (!out->targets) {
+        snprintf(out->error, sizeof out->error, "out of memory");
         return MG_E_NOMEM;
+    }
     for (size_t i = 0; i < o->ntargets; i++)
-        if (o->targets[i].cc)
+        if (o->targets[i].cc && !listed(out->targets, out->ntargets, &o->targets[i]))
             out->targets[out->ntargets++] = o->targets[i];
     if (o->load) {
         /* The GPU the driver sees becomes a target too: its verdicts are what the loads check. */

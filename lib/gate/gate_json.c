@@ -9,22 +9,22 @@ void mg_plan_json(FILE *f, const mg_plan *p)
     const mg_matrix *m = mg_plan_matrix(p);
     jw w = jw_on(f);
     jw_begin_obj(&w);
-    jw_key(&w, "mlgate"); jw_str(&w, MLGATE_VERSION);
-    jw_key(&w, "command"); jw_str(&w, "plan");
-    jw_key(&w, "matrix"); jw_str(&w, m->host.path);
-    jw_key(&w, "ok"); jw_bool(&w, mg_plan_ok(p));
-    jw_key(&w, "headroom"); jw_num(&w, mg_plan_headroom(p));
-    jw_key(&w, "resident_need"); jw_uint(&w, mg_plan_resident_need(p));
-    jw_key(&w, "usable"); jw_uint(&w, mg_plan_usable(p));
+    jw_kstr(&w, "mlgate", MLGATE_VERSION);
+    jw_kstr(&w, "command", "plan");
+    jw_kstr(&w, "matrix", m->host.path);
+    jw_kbool(&w, "ok", mg_plan_ok(p));
+    jw_knum(&w, "headroom", mg_plan_headroom(p));
+    jw_kuint(&w, "resident_need", mg_plan_resident_need(p));
+    jw_kuint(&w, "usable", mg_plan_usable(p));
     jw_key(&w, "gpus");
     jw_begin_arr(&w);
     for (size_t g = 0; g < mg_plan_ngpus(p); g++) {
         const mg_plan_gpu *x = mg_plan_gpu_at(p, g);
         jw_begin_obj(&w);
-        jw_key(&w, "name"); jw_str(&w, x->target.name);
-        jw_key(&w, "total"); jw_uint(&w, x->target.mem_total);
-        jw_key(&w, "usable"); jw_uint(&w, x->usable);
-        jw_key(&w, "resident"); jw_uint(&w, x->resident);
+        jw_kstr(&w, "name", x->target.name);
+        jw_kuint(&w, "total", x->target.mem_total);
+        jw_kuint(&w, "usable", x->usable);
+        jw_kuint(&w, "resident", x->resident);
         jw_end_obj(&w);
     }
     jw_end_arr(&w);
@@ -33,20 +33,20 @@ void mg_plan_json(FILE *f, const mg_plan *p)
     for (size_t i = 0; i < m->nmodels; i++) {
         const mg_plan_model *pm = mg_plan_model_at(p, i);
         jw_begin_obj(&w);
-        jw_key(&w, "name"); jw_str(&w, m->models[i].name);
-        jw_key(&w, "kind"); jw_str(&w, mg_model_kind_name(m->models[i].kind));
-        jw_key(&w, "residency"); jw_str(&w, m->models[i].on_demand ? "on-demand" : "resident");
-        jw_key(&w, "memory"); jw_uint(&w, pm->need);
-        jw_key(&w, "ram"); jw_uint(&w, pm->ram);
-        jw_key(&w, "source"); jw_str(&w, pm->source);
+        jw_kstr(&w, "name", m->models[i].name);
+        jw_kstr(&w, "kind", mg_model_kind_name(m->models[i].kind));
+        jw_kstr(&w, "residency", m->models[i].on_demand ? "on-demand" : "resident");
+        jw_kuint(&w, "memory", pm->need);
+        jw_kuint(&w, "ram", pm->ram);
+        jw_kstr(&w, "source", pm->source);
         jw_key(&w, "gpu");
         if (pm->gpu >= 0)
             jw_int(&w, pm->gpu);
         else
             jw_null(&w);
-        jw_key(&w, "fits"); jw_bool(&w, pm->fits);
-        jw_key(&w, "why"); jw_str(&w, pm->why[0] ? pm->why : NULL);
-        jw_key(&w, "note"); jw_str(&w, pm->note);
+        jw_kbool(&w, "fits", pm->fits);
+        jw_kstr(&w, "why", pm->why[0] ? pm->why : NULL);
+        jw_kstr(&w, "note", pm->note);
         jw_key(&w, "not_together_with");
         jw_begin_arr(&w);
         for (size_t k = 0; k < pm->nconflicts; k++)
@@ -69,20 +69,20 @@ void mg_gate_json(FILE *f, const mg_gate *g)
     const mg_matrix *m = mg_gate_matrix(g);
     jw w = jw_on(f);
     jw_begin_obj(&w);
-    jw_key(&w, "mlgate"); jw_str(&w, MLGATE_VERSION);
-    jw_key(&w, "command"); jw_str(&w, "check");
-    jw_key(&w, "matrix"); jw_str(&w, m->host.path);
-    jw_key(&w, "seconds"); jw_num(&w, mg_gate_seconds(g));
-    jw_key(&w, "ok"); jw_bool(&w, mg_gate_passed(g) == m->nmodels);
+    jw_kstr(&w, "mlgate", MLGATE_VERSION);
+    jw_kstr(&w, "command", "check");
+    jw_kstr(&w, "matrix", m->host.path);
+    jw_knum(&w, "seconds", mg_gate_seconds(g));
+    jw_kbool(&w, "ok", mg_gate_passed(g) == m->nmodels);
     jw_key(&w, "models");
     jw_begin_arr(&w);
     for (size_t i = 0; i < m->nmodels; i++) {
         const mg_check_result *r = mg_gate_result(g, i);
         jw_begin_obj(&w);
-        jw_key(&w, "name"); jw_str(&w, m->models[i].name);
-        jw_key(&w, "kind"); jw_str(&w, mg_model_kind_name(m->models[i].kind));
-        jw_key(&w, "capability"); jw_str(&w, m->models[i].capability);
-        jw_key(&w, "ok"); jw_bool(&w, r->ok);
+        jw_kstr(&w, "name", m->models[i].name);
+        jw_kstr(&w, "kind", mg_model_kind_name(m->models[i].kind));
+        jw_kstr(&w, "capability", m->models[i].capability);
+        jw_kbool(&w, "ok", r->ok);
         jw_key(&w, "stages");
         jw_begin_obj(&w);
         for (int s = 0; s < MG_NSTAGES; s++) {
@@ -90,17 +90,17 @@ void mg_gate_json(FILE *f, const mg_gate *g)
                 continue;
             jw_key(&w, mg_stage_name(s));
             jw_begin_obj(&w);
-            jw_key(&w, "ok"); jw_bool(&w, r->stage[s].ok);
-            jw_key(&w, "seconds"); jw_num(&w, r->stage[s].seconds);
-            jw_key(&w, "reason"); jw_str(&w, r->stage[s].reason[0] ? r->stage[s].reason : NULL);
+            jw_kbool(&w, "ok", r->stage[s].ok);
+            jw_knum(&w, "seconds", r->stage[s].seconds);
+            jw_kstr(&w, "reason", r->stage[s].reason[0] ? r->stage[s].reason : NULL);
             jw_end_obj(&w);
         }
         jw_end_obj(&w);
-        jw_key(&w, "ttfb"); jw_num(&w, r->ttfb);
-        jw_key(&w, "total"); jw_num(&w, r->total);
-        jw_key(&w, "tokens"); jw_uint(&w, r->tokens);
-        jw_key(&w, "bytes"); jw_uint(&w, r->bytes);
-        jw_key(&w, "output"); jw_str(&w, r->output);
+        jw_knum(&w, "ttfb", r->ttfb);
+        jw_knum(&w, "total", r->total);
+        jw_kuint(&w, "tokens", r->tokens);
+        jw_kuint(&w, "bytes", r->bytes);
+        jw_kstr(&w, "output", r->output);
         jw_end_obj(&w);
     }
     jw_end_arr(&w);
@@ -112,22 +112,22 @@ void mg_history_json(FILE *f, const mg_history *h)
 {
     jw w = jw_on(f);
     jw_begin_obj(&w);
-    jw_key(&w, "mlgate"); jw_str(&w, MLGATE_VERSION);
-    jw_key(&w, "command"); jw_str(&w, "history");
-    jw_key(&w, "runs"); jw_int(&w, mg_history_runs(h));
+    jw_kstr(&w, "mlgate", MLGATE_VERSION);
+    jw_kstr(&w, "command", "history");
+    jw_kint(&w, "runs", mg_history_runs(h));
     jw_key(&w, "models");
     jw_begin_arr(&w);
     for (size_t i = 0; i < mg_history_count(h); i++) {
         const mg_history_row *x = mg_history_row_at(h, i);
         jw_begin_obj(&w);
-        jw_key(&w, "model"); jw_str(&w, x->model);
-        jw_key(&w, "runs"); jw_int(&w, x->runs);
-        jw_key(&w, "passed"); jw_int(&w, x->passed);
-        jw_key(&w, "flips"); jw_int(&w, x->flips);
-        jw_key(&w, "flapping"); jw_bool(&w, x->flapping);
-        jw_key(&w, "last_ok"); jw_bool(&w, x->last_ok);
-        jw_key(&w, "last_failure"); jw_str(&w, x->last_reason);
-        jw_key(&w, "last_run"); jw_str(&w, x->last_run);
+        jw_kstr(&w, "model", x->model);
+        jw_kint(&w, "runs", x->runs);
+        jw_kint(&w, "passed", x->passed);
+        jw_kint(&w, "flips", x->flips);
+        jw_kbool(&w, "flapping", x->flapping);
+        jw_kbool(&w, "last_ok", x->last_ok);
+        jw_kstr(&w, "last_failure", x->last_reason);
+        jw_kstr(&w, "last_run", x->last_run);
         jw_end_obj(&w);
     }
     jw_end_arr(&w);

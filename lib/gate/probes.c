@@ -234,7 +234,8 @@ static void chat_check(const answer *a, mg_stage_result *s, mg_check_result *r)
         text = json_text(ch, "text");
     const cJSON *usage = cJSON_GetObjectItemCaseSensitive(a->doc, "usage");
     const cJSON *toks = cJSON_GetObjectItemCaseSensitive(usage, "completion_tokens");
-    r->tokens = cJSON_IsNumber(toks) && toks->valuedouble > 0 ? (uint64_t)toks->valuedouble : 0;
+    int counted = cJSON_IsNumber(toks) && toks->valuedouble > 0 && toks->valuedouble < 1e18;   /* the server's word */
+    r->tokens = counted ? (uint64_t)toks->valuedouble : 0;
     if (!text || !*text)
         snprintf(s->reason, sizeof s->reason, "%s: no text in the answer", a->path);
     else if (cJSON_IsNumber(toks) && toks->valuedouble <= 0)

@@ -201,10 +201,9 @@ void mg_targets_from_probe(const mg_gpu_probe *pr, const char *cpu_arch, mg_targ
         const mg_host_gpu *g = &pr->gpus[i];
         if (!g->cc && !g->mem_total)
             continue;   /* nothing to judge code or memory against */
-        const mg_gpu_info *known = g->name[0] ? mg_gpu_find(g->name) : NULL;
         char nm[64];
-        snprintf(nm, sizeof nm, "GPU%d %.50s", g->index, known ? known->name : g->name);
-        mg_target *t = add_target(out->t, MG_MAX_TARGETS, &out->n, nm, g->cc, MG_TARGET_DETECTED);
+        mg_target *t = add_target(out->t, MG_MAX_TARGETS, &out->n, mg_gpu_label(g->index, g->name, nm, sizeof nm), g->cc,
+                                  MG_TARGET_DETECTED);
         t->index = (int16_t)g->index;
         t->driver = pr->driver;
         t->mem_total = g->mem_total;

@@ -23,12 +23,12 @@ int mg_cache_type(const char *s, uint32_t *t)
 /* safetensors: what a transformers-style load needs; all of it on the GPUs (tensor-parallel over several). */
 static int fit_st(const mg_model *m, mg_fit_report *r, char *err, size_t errlen)
 {
-    int bad = !m->st->nshards;
-    for (size_t i = 0; i < m->st->nshards; i++)
-        bad |= m->st->shards[i].err != 0;
+    int bad = m->st->nshards ? 0 : MG_E_FORMAT;
+    for (size_t i = 0; i < m->st->nshards && !bad; i++)
+        bad = m->st->shards[i].err;
     if (bad) {
         snprintf(err, errlen, "%s: not a readable GGUF or safetensors model", m->path);
-        return MG_E_FORMAT;
+        return bad;
     }
     r->context = r->opts.n_ctx ? r->opts.n_ctx : (m->st->context ? m->st->context : 4096);
     mg_fit_safetensors(m->st, r->context, r->opts.n_seq, r->ndev, &r->st);
@@ -46,12 +46,12 @@ static int fit_gguf(const mg_model *m, const char *const *ot, size_t n_ot, mg_fi
         snprintf(err, errlen, "out of memory");
         return MG_E_NOMEM;
     }
-    int rc = g->nshards && !g->shards[0].err ? mg_fit_model_from(g, fm) : MG_E_FORMAT;
+    int rc = !g->nshards ? MG_E_FORMAT : g->shards[0].err ? g->shards[0].err : mg_fit_model_from(g, fm);
     if (rc) {
         snprintf(err, errlen, "%s: %s", m->path, g->nshards && g->shards[0].err ? g->shards[0].msg
                  : "not a GGUF model with block_count (safetensors: see 'inspect')");
         free(fm);
-        return MG_E_FORMAT;
+        return rc;
     }
     if (n_ot && (rc = mg_fit_override_cpu(g, ot, n_ot, fm, err, errlen))) {
         free(fm);
@@ -86,9 +86,9 @@ int mg_fit(const mg_model *m, const mg_target *dev, size_t nd, const mg_fit_opts
     size_t sized = 0;
     for (size_t i = 0; i < nd; i++)
         sized += dev[i].mem_total != 0;
-    if (sized > MG_FIT_MAX_DEV) {
+    if (sized > MG_FIT_MAX_DEV) {   /* the caller's list: a usage error, unlike a file over a cap */
         snprintf(err, errlen, "at most %d GPUs", MG_FIT_MAX_DEV);
-        return MG_E_LIMIT;
+        return MG_E_ARG;
     }
     r->format = m->format;
     r->model = m->path;

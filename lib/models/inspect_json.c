@@ -18,24 +18,18 @@ static void json_remote(jw *w, const mg_fetch_stats *r)
 {
     jw_key(w, "remote");
     jw_begin_obj(w);
-    jw_key(w, "requests");
-    jw_int(w, r->requests);
-    jw_key(w, "bytes");
-    jw_uint(w, r->bytes);
+    jw_kint(w, "requests", r->requests);
+    jw_kuint(w, "bytes", r->bytes);
     jw_end_obj(w);
 }
 
 static void json_shard(jw *w, const char *path, const char *error, uint64_t tensors, uint64_t header_bytes)
 {
     jw_begin_obj(w);
-    jw_key(w, "path");
-    jw_str(w, path);
-    jw_key(w, "error");
-    jw_str(w, error);
-    jw_key(w, "tensors");
-    jw_uint(w, tensors);
-    jw_key(w, "header_bytes");
-    jw_uint(w, header_bytes);
+    jw_kstr(w, "path", path);
+    jw_kstr(w, "error", error);
+    jw_kuint(w, "tensors", tensors);
+    jw_kuint(w, "header_bytes", header_bytes);
     jw_end_obj(w);
 }
 
@@ -43,10 +37,8 @@ static void json_totals(jw *w, const char *name, uint64_t bytes, uint64_t params
 {
     jw_key(w, name);
     jw_begin_obj(w);
-    jw_key(w, "bytes");
-    jw_uint(w, bytes);
-    jw_key(w, "parameters");
-    jw_uint(w, params);
+    jw_kuint(w, "bytes", bytes);
+    jw_kuint(w, "parameters", params);
     jw_end_obj(w);
 }
 
@@ -152,10 +144,8 @@ static void json_model(jw *w, const mg_gguf_model *md, const mg_model_summary *s
 static void json_st(jw *w, const mg_st_model *m, const mg_model_summary *sm)
 {
     jw_begin_obj(w);
-    jw_key(w, "path");
-    jw_str(w, m->path);
-    jw_key(w, "format");
-    jw_str(w, "safetensors");
+    jw_kstr(w, "path", m->path);
+    jw_kstr(w, "format", "safetensors");
     json_remote(w, &m->remote);
     jw_key(w, "shards");
     jw_begin_arr(w);
@@ -164,35 +154,23 @@ static void json_st(jw *w, const mg_st_model *m, const mg_model_summary *sm)
         json_shard(w, s->path, s->err ? s->msg : NULL, s->err ? 0 : s->st.n, s->err ? 0 : 8 + s->st.header_len);
     }
     jw_end_arr(w);
-    jw_key(w, "architecture");
-    jw_str(w, m->architecture[0] ? m->architecture : NULL);
-    jw_key(w, "model_type");
-    jw_str(w, m->model_type[0] ? m->model_type : NULL);
-    jw_key(w, "parameters");
-    jw_uint(w, sm->params);
-    jw_key(w, "tensor_bytes");
-    jw_uint(w, sm->bytes);
-    jw_key(w, "tensors");
-    jw_uint(w, sm->tensors);
+    jw_kstr(w, "architecture", m->architecture[0] ? m->architecture : NULL);
+    jw_kstr(w, "model_type", m->model_type[0] ? m->model_type : NULL);
+    jw_kuint(w, "parameters", sm->params);
+    jw_kuint(w, "tensor_bytes", sm->bytes);
+    jw_kuint(w, "tensors", sm->tensors);
     jw_key(w, "config");
     if (!m->has_config) {
         jw_null(w);
     } else {
         jw_begin_obj(w);
-        jw_key(w, "hidden_size");
-        jw_uint(w, m->hidden_size);
-        jw_key(w, "num_hidden_layers");
-        jw_uint(w, m->layers);
-        jw_key(w, "num_attention_heads");
-        jw_uint(w, m->heads);
-        jw_key(w, "num_key_value_heads");
-        jw_uint(w, m->kv_heads);
-        jw_key(w, "max_position_embeddings");
-        jw_uint(w, m->context);
-        jw_key(w, "torch_dtype");
-        jw_str(w, m->torch_dtype[0] ? m->torch_dtype : NULL);
-        jw_key(w, "quant_method");
-        jw_str(w, m->quant_method[0] ? m->quant_method : NULL);
+        jw_kuint(w, "hidden_size", m->hidden_size);
+        jw_kuint(w, "num_hidden_layers", m->layers);
+        jw_kuint(w, "num_attention_heads", m->heads);
+        jw_kuint(w, "num_key_value_heads", m->kv_heads);
+        jw_kuint(w, "max_position_embeddings", m->context);
+        jw_kstr(w, "torch_dtype", m->torch_dtype[0] ? m->torch_dtype : NULL);
+        jw_kstr(w, "quant_method", m->quant_method[0] ? m->quant_method : NULL);
         jw_end_obj(w);
     }
     jw_key(w, "dtypes");
@@ -207,32 +185,27 @@ static void json_st(jw *w, const mg_st_model *m, const mg_model_summary *sm)
         for (size_t t = 0; t < m->shards[i].st.n; t++) {
             const mg_st_tensor *x = &m->shards[i].st.tensors[t];
             jw_begin_obj(w);
-            jw_key(w, "name");
-            jw_str(w, x->name);
-            jw_key(w, "dtype");
-            jw_str(w, mg_st_dtype_name(x->dtype));
+            jw_kstr(w, "name", x->name);
+            jw_kstr(w, "dtype", mg_st_dtype_name(x->dtype));
             json_dims(w, "shape", x->shape, x->ndims);
             jw_key(w, "data_offsets");
             jw_begin_arr(w);
             jw_uint(w, x->begin);
             jw_uint(w, x->end);
             jw_end_arr(w);
-            jw_key(w, "aux");
-            jw_bool(w, x->aux);
+            jw_kbool(w, "aux", x->aux);
             jw_end_obj(w);
         }
     jw_end_arr(w);
     jw_end_obj(w);
 }
 
-void mg_inspect_json(FILE *f, mg_model *const *models, size_t n)
+void mg_inspect_json(FILE *f, const mg_model *const *models, size_t n)
 {
     jw w = jw_on(f);
     jw_begin_obj(&w);
-    jw_key(&w, "mlgate");
-    jw_str(&w, MLGATE_VERSION);
-    jw_key(&w, "command");
-    jw_str(&w, "inspect");
+    jw_kstr(&w, "mlgate", MLGATE_VERSION);
+    jw_kstr(&w, "command", "inspect");
     jw_key(&w, "models");
     jw_begin_arr(&w);
     for (size_t i = 0; i < n; i++) {

@@ -323,7 +323,7 @@ mg_st_model *mg_st_model_open(const char *path)
                 }
             const cJSON *md = cJSON_GetObjectItemCaseSensitive(j, "metadata");
             const cJSON *ts = md ? cJSON_GetObjectItemCaseSensitive(md, "total_size") : NULL;
-            if (cJSON_IsNumber(ts))
+            if (cJSON_IsNumber(ts) && ts->valuedouble >= 0 && ts->valuedouble < 1.8e19)   /* the file's word */
                 m->index_total_size = (uint64_t)ts->valuedouble;
         }
         cJSON_Delete(j);
