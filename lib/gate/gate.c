@@ -17,6 +17,7 @@ struct mg_gate {
     const mg_matrix *m;
     mg_targets targets;         /* what the plan is for (given, the matrix's, or this machine's) */
     mg_targets code;            /* what the binaries are judged against: those named, else this machine's */
+    size_t sized;               /* targets with a memory size: the plan's GPUs */
     mg_plan *plan;
     mg_check_result *results;
     double seconds;
@@ -77,6 +78,32 @@ void mg_gate_free(mg_gate *g)
     free(g);
 }
 
+/* The GPUs: what the plan is for, and what the binaries are judged against - those named (with a
+ * compute capability), else this machine's, also when only memory sizes were given for the plan. */
+static int choose_targets(mg_gate *g, const mg_gate_opts *o, char *err, size_t errlen)
+{
+    mg_target_spec ts;
+    mg_matrix_target_spec(g->m, o->gpus, o->vram, o->host, &ts);
+    int rc = mg_targets_make(&ts, &g->targets, err, errlen);
+    for (size_t i = 0; !rc && i < g->targets.n; i++)
+        if (g->targets.t[i].cc)
+            g->code.t[g->code.n++] = g->targets.t[i];
+    if (!rc && !g->code.n && !ts.gpus && ts.vram) {
+        mg_target_spec here = {.detect = 1, .host = o->host};
+        rc = mg_targets_make(&here, &g->code, err, errlen);
+    }
+    return rc;
+}
+
+/* The plan; without a GPU to plan for only the smoke stage's GGUF files are read. */
+static int make_plan(mg_gate *g, const mg_gate_opts *o, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < g->targets.n; i++)
+        g->sized += g->targets.t[i].mem_total != 0;
+    int rc = mg_plan_build(g->m, g->targets.t, g->targets.n, g->m->host.headroom, g->sized > 0, &g->plan, err, errlen);
+    return rc || o->skip_smoke ? rc : mg_plan_open_files(g->plan);
+}
+
 int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -87,43 +114,23 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
         return MG_E_NOMEM;
     }
     g->m = m;
-    mg_target_spec ts;
-    mg_matrix_target_spec(m, o->gpus, o->vram, o->host, &ts);
-    int rc = mg_targets_make(&ts, &g->targets, err, errlen);
-    /* The binaries: the GPUs named (with a compute capability), else this machine's, also when only
-     * memory sizes were given for the plan. */
-    for (size_t i = 0; !rc && i < g->targets.n; i++)
-        if (g->targets.t[i].cc)
-            g->code.t[g->code.n++] = g->targets.t[i];
-    if (!rc && !g->code.n && !ts.gpus && ts.vram) {
-        mg_target_spec here = {.detect = 1, .host = o->host};
-        rc = mg_targets_make(&here, &g->code, err, errlen);
-    }
-    /* Every output must be writable before the models are bothered. */
     const mg_publisher *pub[MAX_PUBLISHED];
     const char *path[MAX_PUBLISHED];
     size_t npub = outputs(m, o, pub, path);
-    for (size_t i = 0; !rc && i < npub; i++)
+    int rc = choose_targets(g, o, err, errlen);
+    for (size_t i = 0; !rc && i < npub; i++)   /* every output must be writable before the models are bothered */
         if ((rc = pub[i]->check(path[i], g->errors[i], sizeof g->errors[i])))
             snprintf(err, errlen, "%s: %s", pub[i]->name, g->errors[i]);
-    /* The plan; without a GPU to plan for only the smoke stage's GGUF files are read. */
-    size_t sized = 0;
-    for (size_t i = 0; i < g->targets.n; i++)
-        sized += g->targets.t[i].mem_total != 0;
-    if (!rc && (rc = mg_plan_build(m, g->targets.t, g->targets.n, m->host.headroom, sized > 0, &g->plan, err, errlen)) == MG_OK &&
-        !o->skip_smoke)
-        rc = mg_plan_open_files(g->plan);
+    if (!rc)
+        rc = make_plan(g, o, err, errlen);
+    mg_check_opts co = {g->code.t, g->code.n, g->plan, g->sized > 0, o->deadline > 0 ? o->deadline : m->host.deadline,
+                        o->skip_smoke, o->up_timeout};
+    double t0 = mg_now();
+    if (!rc && (rc = mg_check_run(m, &co, g->results)))
+        snprintf(err, errlen, "%s", mg_strerror((mg_err)rc));
     if (rc) {
         if (rc == MG_E_NOMEM)
             snprintf(err, errlen, "out of memory");
-        mg_gate_free(g);
-        return rc;
-    }
-    mg_check_opts co = {g->code.t, g->code.n, g->plan, sized > 0, o->deadline > 0 ? o->deadline : m->host.deadline,
-                        o->skip_smoke, o->up_timeout};
-    double t0 = mg_now();
-    if ((rc = mg_check_run(m, &co, g->results))) {
-        snprintf(err, errlen, "%s", mg_strerror((mg_err)rc));
         mg_gate_free(g);
         return rc;
     }
