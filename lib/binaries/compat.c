@@ -20,6 +20,7 @@
  *     ones); sets for other GPUs are counted in other_sets. If no set matches,
  *     every one of them is missing.
  */
+#include "core/alloc.h"
 #include "binaries/compat.h"
 
 #include <stdio.h>
@@ -285,7 +286,7 @@ static int set_put(nameset *s, uint64_t h)
 {
     if (s->n * 2 >= s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 1024;
-        uint64_t *v = calloc(cap, sizeof *v);
+        uint64_t *v = mg_calloc(cap, sizeof *v);
         if (!v) {
             s->oom = 1;
             return 1;
@@ -460,7 +461,7 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
         snprintf(v->reason, sizeof v->reason, "no CUDA code");
         return MG_OK;
     }
-    fbj *fj = calloc(r->nfatbins, sizeof *fj);   /* scratch for this judgment only */
+    fbj *fj = mg_calloc(r->nfatbins, sizeof *fj);   /* scratch for this judgment only */
     if (!fj)
         return MG_E_NOMEM;
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "binaries/fmt.h"
 #include "mlgate/binaries.h"
 #include "core/rd.h"
@@ -24,7 +25,7 @@ int mg_entries_push(mg_entries *es, const mg_entry *e)
         size_t cap = es->cap ? es->cap * 2 : 64;
         if (cap > es->max)
             cap = es->max;
-        mg_entry *v = realloc(es->v, cap * sizeof *v);
+        mg_entry *v = mg_realloc(es->v, cap * sizeof *v);
         if (!v)
             return MG_E_NOMEM;
         es->v = v;

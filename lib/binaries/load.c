@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "binaries/scan_int.h"
 #include "core/child.h"
 #include "core/file.h"
@@ -251,7 +252,7 @@ int mg_load_device(int ordinal, mg_device *dev)
 
 int mg_load_file(const mg_report *r, const mg_load_opts *o, int *codes, mg_device *dev)
 {
-    int *todo = calloc(r->nfatbins ? r->nfatbins : 1, sizeof *todo);
+    int *todo = mg_calloc(r->nfatbins ? r->nfatbins : 1, sizeof *todo);
     if (!todo)
         return MG_E_NOMEM;
     for (uint32_t i = 0; i < r->nfatbins; i++) {
@@ -335,7 +336,7 @@ int mg_load_check(mg_report *const *rs, size_t n, const mg_target *t, double bud
             lr->skipped = "inside an archive: unpack it to verify with the driver";
             continue;
         }
-        int *codes = calloc(r->nfatbins, sizeof *codes);
+        int *codes = mg_calloc(r->nfatbins, sizeof *codes);
         if (!codes)
             return MG_E_NOMEM;
         mg_load_opts o = {0, budget};

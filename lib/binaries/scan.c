@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "binaries/compat.h"
 #include "binaries/fmt.h"
@@ -46,7 +47,7 @@ static int push_fatbin(ctx *c, uint64_t off, uint64_t size, uint8_t where, size_
         if (c->fb.n >= MAX_FATBINS_PER_FILE)
             return MG_E_LIMIT;
         size_t cap = c->fb.cap ? c->fb.cap * 2 : 32;
-        mg_fatbin *v = realloc(c->fb.v, cap * sizeof *v);
+        mg_fatbin *v = mg_realloc(c->fb.v, cap * sizeof *v);
         if (!v)
             return MG_E_NOMEM;
         c->fb.v = v;
@@ -202,7 +203,7 @@ static const uint8_t *payload(ctx *c, const mg_entry *e, size_t *len)
     if (c->scratch_cap < e->usize) {
         free(c->scratch);
         c->scratch_cap = (size_t)e->usize;
-        c->scratch = malloc(c->scratch_cap);
+        c->scratch = mg_malloc(c->scratch_cap);
         if (!c->scratch) {
             c->scratch_cap = 0;
             return NULL;
@@ -280,7 +281,7 @@ static int hash_one(void *ud, const char *name, size_t len)
     hashvec *hv = ud;
     if (hv->n * 2 + 2 > hv->cap) {
         uint32_t cap = hv->cap ? hv->cap * 2 : 64;
-        uint64_t *v = realloc(hv->v, cap * sizeof *v);
+        uint64_t *v = mg_realloc(hv->v, cap * sizeof *v);
         if (!v) {
             hv->oom = 1;
             return 1;
@@ -391,8 +392,8 @@ static int finish(ctx *c)
     r->nentries = (uint32_t)c->es.n;
     r->fatbins = mg_arena_array(r->arena, c->fb.n ? c->fb.n : 1, sizeof *r->fatbins);
     r->entries = mg_arena_array(r->arena, c->es.n ? c->es.n : 1, sizeof *r->entries);
-    c->names = calloc(c->fb.n ? c->fb.n : 1, sizeof *c->names);
-    c->hashes = calloc(c->fb.n ? c->fb.n : 1, sizeof *c->hashes);
+    c->names = mg_calloc(c->fb.n ? c->fb.n : 1, sizeof *c->names);
+    c->hashes = mg_calloc(c->fb.n ? c->fb.n : 1, sizeof *c->hashes);
     if (!r->fatbins || !r->entries || !c->names || !c->hashes)
         return MG_E_NOMEM;
     if (c->fb.n)
@@ -440,7 +441,7 @@ static void judge(ctx *c)
 
 mg_report *mg_report_new(const char *name)
 {
-    mg_report *r = calloc(1, sizeof *r);
+    mg_report *r = mg_calloc(1, sizeof *r);
     if (!r)
         return NULL;
     r->arena = mg_arena_new();

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "binaries/scan_int.h"
 #include "mlgate/binaries.h"
 
@@ -41,7 +42,7 @@ int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths
     double t0 = mg_now();
     mg_scan_opts so = *o;
     /* Targets without a compute capability (a memory size only) have no code to judge. */
-    out->targets = calloc(o->ntargets + 1, sizeof *out->targets);
+    out->targets = mg_calloc(o->ntargets + 1, sizeof *out->targets);
     if (!out->targets) {
         snprintf(out->error, sizeof out->error, "out of memory");
         return MG_E_NOMEM;
@@ -67,7 +68,7 @@ int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths
     }
     qsort(out->reports, out->nreports, sizeof *out->reports, by_severity);
     if (o->load) {
-        out->load = calloc(out->nreports + 1, sizeof *out->load);
+        out->load = mg_calloc(out->nreports + 1, sizeof *out->load);
         if (!out->load || mg_load_check(out->reports, out->nreports, &out->targets[out->ntargets - 1],
                                         o->load_budget > 0 ? o->load_budget : 120, out->load)) {
             snprintf(out->error, sizeof out->error, "out of memory");

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "binaries/fmt.h"
 #include "binaries/scan_int.h"
 
@@ -47,7 +48,7 @@ static int add_task(tasks *t, const task *x)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 256;
-        task *v = realloc(t->v, cap * sizeof *v);
+        task *v = mg_realloc(t->v, cap * sizeof *v);
         if (!v)
             return MG_E_NOMEM;
         t->v = v;
@@ -60,7 +61,7 @@ static int add_task(tasks *t, const task *x)
 static int add_error(tasks *t, const char *path, int err, const char *detail)
 {
     task x = {0};
-    x.path = strdup(path);
+    x.path = mg_strdup(path);
     x.err = err;
     x.detail = detail;
     if (!x.path)
@@ -83,7 +84,7 @@ static int seen_add(seen *s, dev_t dev, ino_t ino)
             return 1;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
-        void *v = realloc(s->v, cap * sizeof *s->v);
+        void *v = mg_realloc(s->v, cap * sizeof *s->v);
         if (!v)
             return -1;
         s->v = v;
@@ -100,7 +101,7 @@ static int add_file(tasks *t, const char *path, const struct stat *st)
     if (st->st_size < 64)
         return MG_OK;   /* too small to hold an ELF header: not worth opening */
     task x = {0};
-    x.path = strdup(path);
+    x.path = mg_strdup(path);
     x.size = (uint64_t)st->st_size;
     if (!x.path)
         return MG_E_NOMEM;
@@ -215,7 +216,7 @@ static int expand_zip(tasks *t, const char *path, const uint8_t *map, size_t len
         munmap((void *)map, len);
         return MG_OK;
     }
-    zipmap *zm = calloc(1, sizeof *zm);
+    zipmap *zm = mg_calloc(1, sizeof *zm);
     if (!zm)
         return MG_E_NOMEM;
     zm->map = map;
@@ -305,7 +306,7 @@ static mg_report *run_member(pool *p, task *x)
         atomic_fetch_add(&p->bytes, x->m.usize);
         return keep(o, mg_scan_buffer(o, x->path, z.buf + x->m.data_off, (size_t)x->m.usize));
     }
-    uint8_t *buf = malloc((size_t)x->m.usize);
+    uint8_t *buf = mg_malloc((size_t)x->m.usize);
     if (!buf)
         return fail(x->path, MG_E_NOMEM, "cannot hold the inflated member in memory");
     mg_report *r;
@@ -424,7 +425,7 @@ int mg_walk_scan(const mg_scan_opts *o, const char *const *paths, size_t npaths,
     size_t cap = 0;
     pthread_t th[256];
     while (rc == MG_OK && atomic_load(&p.next) < t.n) {
-        mg_report **v = realloc(p.out, t.n * sizeof *v);
+        mg_report **v = mg_realloc(p.out, t.n * sizeof *v);
         if (!v) {
             rc = MG_E_NOMEM;
             break;
@@ -446,7 +447,7 @@ int mg_walk_scan(const mg_scan_opts *o, const char *const *paths, size_t npaths,
     out->skipped = t.skipped;
     out->files = atomic_load(&p.files);
     out->bytes = atomic_load(&p.bytes);
-    out->reports = calloc(t.n ? t.n : 1, sizeof *out->reports);
+    out->reports = mg_calloc(t.n ? t.n : 1, sizeof *out->reports);
     if (!out->reports)
         rc = MG_E_NOMEM;
     for (size_t i = 0; i < t.n; i++) {

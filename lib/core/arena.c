@@ -1,4 +1,5 @@
 /* arena.c - chunked bump allocator; freeing the arena frees every allocation at once. */
+#include "core/alloc.h"
 #include "core/arena.h"
 
 #include <stdarg.h>
@@ -19,7 +20,7 @@ struct mg_arena {
     struct chunk *head;
 };
 
-mg_arena *mg_arena_new(void) { return calloc(1, sizeof(mg_arena)); }
+mg_arena *mg_arena_new(void) { return mg_calloc(1, sizeof(mg_arena)); }
 
 void mg_arena_free(mg_arena *a)
 {
@@ -44,7 +45,7 @@ void *mg_arena_alloc(mg_arena *a, size_t n)
         size_t cap = n > CHUNK_MIN ? n : CHUNK_MIN;
         if (c && cap < c->cap * 2 && c->cap * 2 <= 1u << 22)
             cap = c->cap * 2;
-        c = malloc(sizeof(*c) + cap);
+        c = mg_malloc(sizeof(*c) + cap);
         if (!c)
             return NULL;
         c->used = 0;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/file.h"
 #include "mlgate/core.h"
 
@@ -135,7 +136,7 @@ int mg_read_all(const char *path, size_t max, char **out, size_t *len, char *err
         }
         return MG_E_IO;
     }
-    char *buf = malloc(max + 1);
+    char *buf = mg_malloc(max + 1);
     size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
     int bad = ferror(f);
     fclose(f);

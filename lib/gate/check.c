@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/net.h"
 #include "gate/gate_int.h"
 
@@ -114,9 +115,9 @@ int mg_check_run(const mg_matrix *m, const mg_check_opts *o, mg_check_result *re
 {
     mg_curl(NULL, 0);   /* before the threads: libcurl's global set-up is not for concurrent first use */
     memset(results, 0, m->nmodels * sizeof *results);
-    thread_job *jobs = calloc(m->nmodels ? m->nmodels : 1, sizeof *jobs);
-    pthread_t *th = calloc(m->nmodels ? m->nmodels : 1, sizeof *th);
-    int *started = calloc(m->nmodels ? m->nmodels : 1, sizeof *started);
+    thread_job *jobs = mg_calloc(m->nmodels ? m->nmodels : 1, sizeof *jobs);
+    pthread_t *th = mg_calloc(m->nmodels ? m->nmodels : 1, sizeof *th);
+    int *started = mg_calloc(m->nmodels ? m->nmodels : 1, sizeof *started);
     if (!jobs || !th || !started) {
         free(jobs);
         free(th);

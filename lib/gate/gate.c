@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
 #include "gate/gate_int.h"
 
 #define MAX_PUBLISHED 3
@@ -107,8 +108,8 @@ static int make_plan(mg_gate *g, const mg_gate_opts *o, char *err, size_t errlen
 int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *err, size_t errlen)
 {
     *out = NULL;
-    mg_gate *g = calloc(1, sizeof *g);
-    if (!g || !(g->results = calloc(m->nmodels ? m->nmodels : 1, sizeof *g->results))) {
+    mg_gate *g = mg_calloc(1, sizeof *g);
+    if (!g || !(g->results = mg_calloc(m->nmodels ? m->nmodels : 1, sizeof *g->results))) {
         mg_gate_free(g);
         snprintf(err, errlen, "out of memory");
         return MG_E_NOMEM;

@@ -54,6 +54,10 @@ double mg_check_left(const mg_check_job *j, double limit);
 void mg_probe_up(mg_check_job *j, mg_stage_result *s);
 /* inference: one real minimal request by kind, its answer checked. */
 void mg_probe_inference(mg_check_job *j, mg_stage_result *s);
+/* The inference stage's judgement of an answer body for model md (an endpoint model's kind): fills
+ * s->reason when it fails, r->output (and tokens) when it passes. For tests and fuzzers too. */
+void mg_probe_answer(const mg_matrix_model *md, const uint8_t *data, size_t len, mg_stage_result *s,
+                     mg_check_result *r);
 
 /* ---- what a run publishes (lib/gate/publish_*.c, receipts.c) ---- */
 

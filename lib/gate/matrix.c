@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "core/file.h"
 #include "gate/gate_int.h"
@@ -346,7 +347,7 @@ int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **
         snprintf(err, errlen, "%s: larger than %u bytes", name, MAX_MATRIX_BYTES);
         return MG_E_LIMIT;
     }
-    mg_matrix *m = calloc(1, sizeof *m);
+    mg_matrix *m = mg_calloc(1, sizeof *m);
     if (!m || !(m->arena = mg_arena_new())) {
         free(m);
         return MG_E_NOMEM;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/alloc.h"
 #include "gate/media.h"
 #include "mlgate/gate.h"
 
@@ -72,7 +73,7 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 char *mg_base64(const uint8_t *p, size_t n)
 {
-    char *o = malloc(4 * ((n + 2) / 3) + 1), *q = o;
+    char *o = mg_malloc(4 * ((n + 2) / 3) + 1), *q = o;
     if (!o)
         return NULL;
     for (size_t i = 0; i < n; i += 3) {

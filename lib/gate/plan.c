@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "gate/gate_int.h"
 
@@ -181,7 +182,7 @@ static const char *why_not(mg_plan *p, const slot *s, size_t i, const uint64_t *
 static void find_fixes(mg_plan *p, const slot *base, const uint64_t *usable)
 {
     size_t n = p->m->nmodels;
-    slot *alt = malloc((n ? n : 1) * sizeof *alt);
+    slot *alt = mg_malloc((n ? n : 1) * sizeof *alt);
     uint64_t resident[MG_PLAN_MAX_GPU], room[MG_PLAN_MAX_GPU];
     if (!alt)
         return;
@@ -241,8 +242,8 @@ int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, doubl
         return MG_E_ARG;
     }
     size_t n = m->nmodels;
-    mg_plan *p = calloc(1, sizeof *p);
-    slot *s = calloc(n ? n : 1, sizeof *s);
+    mg_plan *p = mg_calloc(1, sizeof *p);
+    slot *s = mg_calloc(n ? n : 1, sizeof *s);
     if (!p || !s || !(p->arena = mg_arena_new()) ||
         !(p->models = mg_arena_array(p->arena, n ? n : 1, sizeof *p->models)) ||
         !(p->files = mg_arena_array(p->arena, n ? n : 1, sizeof *p->files))) {

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/child.h"
 #include "core/net.h"
 #include "gate/gate_int.h"
@@ -41,7 +42,7 @@ static size_t on_data(char *d, size_t sz, size_t nm, void *u)
         size_t cap = (b->n + n + 1) * 2;
         if (cap > MAX_BODY + 1)
             cap = MAX_BODY + 1;
-        uint8_t *p = realloc(b->p, cap);
+        uint8_t *p = mg_realloc(b->p, cap);
         if (!p)
             return 0;
         b->p = p;
@@ -140,7 +141,7 @@ static void chat_request(const mg_matrix_model *md, cJSON *req)
     if (md->kind == MG_MODEL_VLM) {   /* the question with a generated picture */
         uint8_t png[4096];
         size_t pn = mg_tiny_png(png, sizeof png);
-        char *b = mg_base64(png, pn), *url = b ? malloc(strlen(b) + 32) : NULL;
+        char *b = mg_base64(png, pn), *url = b ? mg_malloc(strlen(b) + 32) : NULL;
         if (url)
             sprintf(url, "data:image/png;base64,%s", b);
         cJSON *content = cJSON_AddArrayToObject(msg, "content"), *t = cJSON_CreateObject(),
@@ -189,7 +190,7 @@ static curl_mime *asr_form(const mg_curl_api *cu, CURL *c, const mg_matrix_model
 {
     curl_mime *m = cu->mime_init(c);
     curl_mimepart *p = cu->mime_addpart(m);
-    uint8_t *buf = malloc(44 + 32000);
+    uint8_t *buf = mg_malloc(44 + 32000);
     size_t n = buf ? mg_tone_wav(buf, 44 + 32000) : 0;
     cu->mime_name(p, "file");
     cu->mime_filename(p, "probe.wav");
@@ -318,6 +319,14 @@ static const struct probe_kind {
     {MG_MODEL_IMAGE, "images/generations", image_request, NULL, 0, image_check},
 };
 
+static const struct probe_kind *kind_of(mg_model_kind kind)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (kinds[i].kind == kind)
+            return &kinds[i];
+    return NULL;
+}
+
 /* ==== exec models: argv without a shell, bounded in time and output ==== */
 
 static void run_exec(mg_check_job *j, mg_stage_result *s, mg_check_result *r)
@@ -331,7 +340,7 @@ static void run_exec(mg_check_job *j, mg_stage_result *s, mg_check_result *r)
     }
     if (mg_child_exec(&ch, (const char *const *)md->exec, s->reason, sizeof s->reason))
         return;
-    char *out = malloc(MAX_EXEC_OUTPUT + 1);
+    char *out = mg_malloc(MAX_EXEC_OUTPUT + 1);
     size_t n = 0;
     long got;
     char buf[4096];
@@ -369,10 +378,7 @@ void mg_probe_inference(mg_check_job *j, mg_stage_result *s)
         run_exec(j, s, r);
         return;
     }
-    const struct probe_kind *k = NULL;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (kinds[i].kind == md->kind)
-            k = &kinds[i];
+    const struct probe_kind *k = kind_of(md->kind);
     if (!k) {
         snprintf(s->reason, sizeof s->reason, "no probe for kind %s", mg_model_kind_name(md->kind));
         return;
@@ -392,18 +398,28 @@ void mg_probe_inference(mg_check_job *j, mg_stage_result *s)
     r->ttfb = rp.ttfb;
     r->total = rp.total;
     r->bytes = rp.b.n;
-    answer a = {md, k->path, &rp, NULL};
-    cJSON *doc = NULL;
     if (rc)
         snprintf(s->reason, sizeof s->reason, "%s", rp.err);
-    else if (!k->raw && !(doc = rp.b.p ? cJSON_ParseWithLength((const char *)rp.b.p, rp.b.n) : NULL))
-        snprintf(s->reason, sizeof s->reason, "%s: not JSON: %.100s", k->path, rp.b.p ? (char *)rp.b.p : "(empty)");
+    else
+        mg_probe_answer(md, rp.b.p, rp.b.n, s, r);
+    free(rp.b.p);
+    s->ok = !s->reason[0];
+}
+
+void mg_probe_answer(const mg_matrix_model *md, const uint8_t *data, size_t len, mg_stage_result *s,
+                     mg_check_result *r)
+{
+    const struct probe_kind *k = kind_of(md->kind);
+    reply rp = {.b = {(uint8_t *)data, len, len, 0}};
+    answer a = {md, k->path, &rp, NULL};
+    cJSON *doc = NULL;
+    if (!k->raw && !(doc = data && len ? cJSON_ParseWithLength((const char *)data, len) : NULL))
+        snprintf(s->reason, sizeof s->reason, "%s: not JSON: %.100s", k->path, data && len ? (const char *)data : "(empty)");
     else {
         a.doc = doc;
         k->check(&a, s, r);
     }
     cJSON_Delete(doc);
-    free(rp.b.p);
     s->ok = !s->reason[0];
 }
 

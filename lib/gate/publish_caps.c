@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/file.h"
 #include "gate/gate_int.h"
 
@@ -43,7 +44,7 @@ static int publish(const mg_run *run, const char *path, char *err, size_t errlen
     if (!text)
         return MG_E_NOMEM;
     size_t n = strlen(text);
-    char *nl = realloc(text, n + 2);
+    char *nl = mg_realloc(text, n + 2);
     if (!nl) {
         free(text);
         return MG_E_NOMEM;

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/file.h"
 #include "gate/gate_int.h"
 
@@ -150,7 +151,7 @@ static const char *keep(mg_history *h, const unsigned char *text, int *rc)
 int mg_history_read(const char *path, int nruns, mg_history **out, char *err, size_t errlen)
 {
     *out = NULL;
-    mg_history *h = calloc(1, sizeof *h);
+    mg_history *h = mg_calloc(1, sizeof *h);
     if (!h || !(h->arena = mg_arena_new())) {
         free(h);
         return MG_E_NOMEM;
@@ -183,7 +184,7 @@ int mg_history_read(const char *path, int nruns, mg_history **out, char *err, si
     while (rc == MG_OK && sqlite3_step(st) == SQLITE_ROW) {
         if (h->n == h->cap) {
             size_t cap = h->cap ? h->cap * 2 : 16;
-            mg_history_row *v = realloc(h->rows, cap * sizeof *v);
+            mg_history_row *v = mg_realloc(h->rows, cap * sizeof *v);
             if (!v) {
                 rc = MG_E_NOMEM;
                 break;

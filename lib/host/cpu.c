@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "mlgate/binaries.h"
 #include "mlgate/host.h"
 #include "host/sysfs.h"
@@ -49,7 +50,7 @@ int mg_cpu_read(const mg_host_paths *hp, mg_cpu *out)
 {
     memset(out, 0, sizeof *out);
     const char *root = hp && hp->root ? hp->root : "";
-    char *txt = malloc(CPUINFO_MAX);
+    char *txt = mg_malloc(CPUINFO_MAX);
     if (!txt)
         return MG_E_NOMEM;
     if (mg_read_file(root, "/proc/cpuinfo", txt, CPUINFO_MAX) <= 0) {
@@ -73,7 +74,7 @@ int mg_cpu_read(const mg_host_paths *hp, mg_cpu *out)
     /* Logical CPUs: "processor" lines. Cores: distinct (physical id, core id) pairs on x86. */
     enum { MAXPAIRS = 8192 };
     int phys = -1;
-    int *pairs = malloc(sizeof(int) * 2 * MAXPAIRS);
+    int *pairs = mg_malloc(sizeof(int) * 2 * MAXPAIRS);
     size_t npairs = 0;
     for (char *line = txt; line && *line;) {
         char *nl = strchr(line, '\n');

@@ -10,6 +10,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "host/host_int.h"
 #include "host/sysfs.h"
@@ -39,7 +40,7 @@ static void find(mg_doctor *d, mg_severity sev, const char *area, const char *fm
 {
     if (d->nfindings == d->findings_cap) {
         size_t cap = d->findings_cap ? d->findings_cap * 2 : 32;
-        mg_finding *v = realloc(d->findings, cap * sizeof *v);
+        mg_finding *v = mg_realloc(d->findings, cap * sizeof *v);
         if (!v) {
             d->oom = 1;
             return;
@@ -280,7 +281,7 @@ static void check_disks(mg_doctor *d, const mg_doctor_opts *o)
         if (!n)
             usual_dirs[n++] = home;
     }
-    if (!(d->disks = calloc(n ? n : 1, sizeof *d->disks))) {
+    if (!(d->disks = mg_calloc(n ? n : 1, sizeof *d->disks))) {
         d->oom = 1;
         return;
     }
@@ -312,7 +313,7 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o)
                   &d->f.npyenvs);
     d->f.pyenvs = d->pyenvs;
     const mg_gpu_probe *g = mg_doctor_gpus(d);
-    mg_targets *tg = calloc(1, sizeof *tg);
+    mg_targets *tg = mg_calloc(1, sizeof *tg);
     if (!tg) {
         d->oom = 1;
         return;
@@ -383,7 +384,7 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o)
 
 mg_doctor *mg_doctor_run(const mg_host_paths *p, const mg_doctor_opts *o)
 {
-    mg_doctor *d = calloc(1, sizeof *d);
+    mg_doctor *d = mg_calloc(1, sizeof *d);
     if (!d || !(d->arena = mg_arena_new())) {
         free(d);
         return NULL;

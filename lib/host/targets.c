@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "mlgate/binaries.h"
 #include "mlgate/host.h"
 #include "host/host_int.h"
@@ -220,7 +221,7 @@ void mg_targets_from_probe(const mg_gpu_probe *pr, const char *cpu_arch, mg_targ
 
 static void detect(const mg_host_paths *p, mg_targets *out)
 {
-    mg_gpu_probe *pr = malloc(sizeof *pr);
+    mg_gpu_probe *pr = mg_malloc(sizeof *pr);
     if (!pr) {
         snprintf(out->note, sizeof out->note, "out of memory");
         return;

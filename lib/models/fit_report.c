@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/json.h"
 #include "mlgate/host.h"
 #include "mlgate/models.h"
@@ -41,7 +42,7 @@ static int fit_st(const mg_model *m, mg_fit_report *r, char *err, size_t errlen)
 static int fit_gguf(const mg_model *m, const char *const *ot, size_t n_ot, mg_fit_report *r, char *err, size_t errlen)
 {
     const mg_gguf_model *g = m->gguf;
-    mg_fit_model *fm = malloc(sizeof *fm);
+    mg_fit_model *fm = mg_malloc(sizeof *fm);
     if (!fm) {
         snprintf(err, errlen, "out of memory");
         return MG_E_NOMEM;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "core/file.h"
 #include "models/formats.h"
@@ -88,11 +89,11 @@ static size_t shard_names(const char *path, mg_gguf_file *out, size_t max)
 
 mg_gguf_model *mg_gguf_model_open(const char *path)
 {
-    mg_gguf_model *m = calloc(1, sizeof *m);
+    mg_gguf_model *m = mg_calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->arena = mg_arena_new();
-    m->shards = calloc(MAX_SHARDS, sizeof *m->shards);
+    m->shards = mg_calloc(MAX_SHARDS, sizeof *m->shards);
     if (!m->arena || !m->shards) {
         mg_gguf_model_free(m);
         return NULL;
@@ -171,7 +172,7 @@ static char *fetch_text(const char *url, size_t max, size_t *len, mg_fetch_stats
     char err[256];
     if (mg_remote_read(url, 0, max, &buf, &got, &total, st, err, sizeof err))
         return NULL;
-    char *t = realloc(buf, got + 1);
+    char *t = mg_realloc(buf, got + 1);
     if (!t) {
         free(buf);
         return NULL;
@@ -257,11 +258,11 @@ static int add_st(mg_st_model *m, const char *path)
 
 mg_st_model *mg_st_model_open(const char *path)
 {
-    mg_st_model *m = calloc(1, sizeof *m);
+    mg_st_model *m = mg_calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->arena = mg_arena_new();
-    m->shards = calloc(MAX_SHARDS, sizeof *m->shards);
+    m->shards = mg_calloc(MAX_SHARDS, sizeof *m->shards);
     if (!m->arena || !m->shards) {
         mg_st_model_free(m);
         return NULL;
@@ -403,11 +404,11 @@ static char *first_error(const mg_model *m)
 
 mg_model *mg_model_open(const char *path)
 {
-    mg_model *m = calloc(1, sizeof *m);
+    mg_model *m = mg_calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->format = format_of(path);
-    if (!(m->path = strdup(path))) {
+    if (!(m->path = mg_strdup(path))) {
         free(m);
         return NULL;
     }
@@ -490,7 +491,7 @@ static void summarize_gguf(const mg_gguf_model *md, mg_model_summary *s)
     s->heads_kv = arch_u64(g, s->arch, "attention.head_count_kv");
     const mg_gguf_kv *tok = mg_gguf_find(g, "tokenizer.ggml.tokens");
     s->vocab = tok ? tok->arr_count : 0;
-    mg_kv_model *kvm = malloc(sizeof *kvm);
+    mg_kv_model *kvm = mg_malloc(sizeof *kvm);
     if (kvm && mg_kv_from_gguf(g, kvm) == MG_OK) {
         mg_kv_opts o = {8192, 1, 1, 1, 512, 0, 0};
         s->has_kv = 1;
@@ -542,7 +543,7 @@ int mg_model_memory_at(const mg_model *m, uint64_t ctx, mg_model_memory *out, ch
 {
     memset(out, 0, sizeof *out);
     if (m->gguf) {
-        mg_fit_model *fm = malloc(sizeof *fm);
+        mg_fit_model *fm = mg_malloc(sizeof *fm);
         int rc = !fm ? MG_E_NOMEM : !m->gguf->nshards || m->gguf->shards[0].err ? MG_E_IO : mg_fit_model_from(m->gguf, fm);
         if (rc) {
             snprintf(err, errlen, "cannot read %.300s: %s%s%.150s", m->path, mg_strerror((mg_err)rc),

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/alloc.h"
 #include "core/net.h"
 #include "models/formats.h"
 
@@ -58,7 +59,7 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
     const mg_curl_api *cu = mg_curl(err, errlen);
     if (!cu)
         return MG_E_IO;
-    sink s = {malloc((size_t)len), 0, (size_t)len, 0};
+    sink s = {mg_malloc((size_t)len), 0, (size_t)len, 0};
     CURL *c = cu->easy_init();
     if (!s.buf || !c) {
         free(s.buf);
@@ -74,7 +75,7 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
     if (!tok || !*tok)
         tok = getenv("HF_TOKEN");
     if (tok && *tok) {
-        char *h = malloc(strlen(tok) + 32);
+        char *h = mg_malloc(strlen(tok) + 32);
         if (h) {
             sprintf(h, "Authorization: Bearer %s", tok);
             hdr = cu->slist_append(hdr, h);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "core/rd.h"
 #include "mlgate/models.h"
@@ -120,7 +121,7 @@ int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, mg_
     for (cJSON *e = root->child; e; e = e->next)
         count += strcmp(e->string, "__metadata__") != 0;
     st->tensors = mg_arena_array(a, count ? count : 1, sizeof *st->tensors);
-    mg_st_tensor **order = malloc((count ? count : 1) * sizeof *order);
+    mg_st_tensor **order = mg_malloc((count ? count : 1) * sizeof *order);
     if (!st->tensors || !order) {
         rc = MG_E_NOMEM;
         snprintf(err, errlen, "out of memory");

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/child.h"
 #include "core/file.h"
 #include "mlgate/binaries.h"
@@ -116,7 +117,7 @@ static int probe(const mg_host_paths *hp, mg_gpu_probe *out)
     mg_child ch;
     if (mg_child_fork(&ch, child, (void *)mg_cuda_lib(hp), out->error, sizeof out->error))
         return MG_E_IO;
-    mg_gpu_probe *r = malloc(sizeof *r);
+    mg_gpu_probe *r = mg_malloc(sizeof *r);
     int got = r ? mg_child_read_record(&ch, r, sizeof *r, mg_now() + TIME_LIMIT_S) : 0;
     int status = mg_child_end(&ch, got < 0 ? 0 : mg_now() + 1);
     if (got == 1) {

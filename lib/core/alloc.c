@@ -1,0 +1,33 @@
+/* alloc.c - the library's allocations, with the per-thread fault-injection counter of the tests. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+static _Thread_local long fail_at, made;
+
+/* Counts one allocation; 1 when it must fail. */
+static int failing(void)
+{
+    made++;
+    return fail_at > 0 && made >= fail_at;
+}
+
+void mg_fail_alloc_at(long n)
+{
+    fail_at = n;
+    made = 0;
+}
+
+long mg_alloc_count(void) { return made; }
+
+void *mg_malloc(size_t n) { return failing() ? NULL : malloc(n); }
+void *mg_calloc(size_t count, size_t size) { return failing() ? NULL : calloc(count, size); }
+void *mg_realloc(void *p, size_t n) { return failing() ? NULL : realloc(p, n); }
+
+char *mg_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = mg_malloc(n);
+    return d ? memcpy(d, s, n) : NULL;
+}
