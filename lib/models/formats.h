@@ -29,6 +29,10 @@ int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, mg_
 int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
                    mg_fetch_stats *st, char *err, size_t errlen);
 
+/* "Content-Range: bytes 0-99/12345" (a header line as libcurl gives it: not NUL-terminated) -> 12345
+ * in *total; 0 when the line is not one or the size does not fit. */
+int mg_content_range_total(const char *line, size_t len, uint64_t *total);
+
 /* http:// or https:// */
 int mg_is_url(const char *path);
 

@@ -32,16 +32,29 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return s->full ? 0 : bytes;   /* 0 aborts: endless or Range-ignoring servers stop here */
 }
 
+int mg_content_range_total(const char *p, size_t len, uint64_t *total)
+{
+    /* header lines from libcurl are not NUL-terminated: every read stays inside len */
+    if (len < 15 || strncasecmp(p, "content-range:", 14))
+        return 0;
+    const char *slash = memchr(p, '/', len), *end = p + len;
+    if (!slash || slash + 1 >= end || slash[1] < '0' || slash[1] > '9')
+        return 0;
+    uint64_t v = 0;
+    for (const char *d = slash + 1; d < end && *d >= '0' && *d <= '9'; d++) {
+        if (v > (UINT64_MAX - (uint64_t)(*d - '0')) / 10)
+            return 0;   /* a size that does not fit is no size */
+        v = v * 10 + (uint64_t)(*d - '0');
+    }
+    *total = v;
+    return 1;
+}
+
 /* Content-Range: bytes 0-99/12345 -> the file's size. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
-    uint64_t *total = ud;
     size_t len = size * n;
-    if (len > 20 && !strncasecmp(p, "content-range:", 14)) {
-        const char *slash = memchr(p, '/', len);
-        if (slash && slash[1] >= '0' && slash[1] <= '9')
-            *total = strtoull(slash + 1, NULL, 10);
-    }
+    mg_content_range_total(p, len, ud);
     return len;
 }
 
