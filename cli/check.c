@@ -29,6 +29,8 @@ static const char help[] =
     "      --receipts DB     store the run in this SQLite database (default: the matrix's receipts:)\n"
     "      --deadline SECS   the whole gate (default: the matrix's, else 120)\n"
     "      --no-smoke        skip the smoke stage\n"
+    "      --allow-shared-dir  write the capability file, JUnit and receipts also in a directory other\n"
+    "                        users can write (refused by default: they could swap the file)\n"
     "      --json            machine-readable results\n"
     "  -h, --help            this help\n"
     "\n"
@@ -78,13 +80,13 @@ static void print_published(const mg_gate *g, FILE *f)
 
 int cmd_check(int argc, char **argv)
 {
-    enum { O_VRAM = 256, O_CAPS, O_JUNIT, O_DEADLINE, O_NOSMOKE, O_JSON, O_RECEIPTS };
+    enum { O_VRAM = 256, O_CAPS, O_JUNIT, O_DEADLINE, O_NOSMOKE, O_JSON, O_RECEIPTS, O_SHARED };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},         {"vram", required_argument, 0, O_VRAM},
         {"capabilities", required_argument, 0, O_CAPS}, {"junit", required_argument, 0, O_JUNIT},
         {"deadline", required_argument, 0, O_DEADLINE}, {"no-smoke", no_argument, 0, O_NOSMOKE},
         {"json", no_argument, 0, O_JSON},           {"help", no_argument, 0, 'h'},
-        {"receipts", required_argument, 0, O_RECEIPTS},
+        {"receipts", required_argument, 0, O_RECEIPTS}, {"allow-shared-dir", no_argument, 0, O_SHARED},
         {0, 0, 0, 0},
     };
     mg_gate_opts o = {0};
@@ -102,6 +104,7 @@ int cmd_check(int argc, char **argv)
                 return cli_usage("check", json, "--deadline wants seconds, more than 0 (30, 2m)");
             break;
         case O_NOSMOKE: o.skip_smoke = 1; break;
+        case O_SHARED: o.allow_shared_dir = 1; break;
         case O_JSON: json = 1; break;
         case 'h': fputs(help, stdout); return 0;
         default: return cli_usage("check", json, "unknown option (see 'mlgate check --help')");

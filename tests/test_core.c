@@ -119,27 +119,43 @@ static void atomic_writes_and_writability(void **state)
     char dir[] = "/tmp/mg-core-XXXXXX", path[128], link[128], victim[128], fifo[128], err[256];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/caps.json", dir);
-    assert_int_equal(mg_write_atomic(path, "one\n", 4, err, sizeof err), MG_OK);
-    assert_int_equal(mg_write_atomic(path, "two\n", 4, err, sizeof err), MG_OK);
+    assert_int_equal(mg_write_atomic(path, "one\n", 4, 0, err, sizeof err), MG_OK);
+    assert_int_equal(mg_write_atomic(path, "two\n", 4, 0, err, sizeof err), MG_OK);
     char *text;
     size_t len;
     assert_int_equal(mg_read_all(path, 100, &text, &len, err, sizeof err), MG_OK);
     assert_string_equal(text, "two\n");
     free(text);
     assert_int_equal(mg_read_all(path, 3, &text, &len, err, sizeof err), MG_E_LIMIT);
-    /* a symlink at the published path is replaced, never written through */
+    /* a symlink at the published path is refused, never written through */
     snprintf(victim, sizeof victim, "%s/victim", dir);
     snprintf(link, sizeof link, "%s/link.json", dir);
-    assert_int_equal(mg_write_atomic(victim, "secret\n", 7, err, sizeof err), MG_OK);
+    assert_int_equal(mg_write_atomic(victim, "secret\n", 7, 0, err, sizeof err), MG_OK);
     assert_int_equal(symlink(victim, link), 0);
-    assert_int_equal(mg_check_writable(link, err, sizeof err), MG_E_IO);   /* said before a run */
-    assert_int_equal(mg_write_atomic(link, "caps\n", 5, err, sizeof err), MG_OK);
+    assert_int_equal(mg_check_writable(link, 0, err, sizeof err), MG_E_IO);   /* said before a run */
+    assert_int_equal(mg_write_atomic(link, "caps\n", 5, 0, err, sizeof err), MG_E_IO);
+    assert_non_null(strstr(err, "a symlink"));
     assert_int_equal(mg_read_all(victim, 100, &text, &len, err, sizeof err), MG_OK);
     assert_string_equal(text, "secret\n");
     free(text);
     struct stat st;
     assert_int_equal(lstat(link, &st), 0);
-    assert_true(S_ISREG(st.st_mode));
+    assert_true(S_ISLNK(st.st_mode));
+    /* a directory every user may write is refused unless asked for; a stale temp file of ours is removed */
+    assert_int_equal(chmod(dir, 0777), 0);
+    assert_int_equal(mg_write_atomic(path, "x\n", 2, 0, err, sizeof err), MG_E_IO);
+    assert_non_null(strstr(err, "writable by every user"));
+    assert_int_equal(mg_check_writable(path, 0, err, sizeof err), MG_E_IO);
+    char stale[160];
+    snprintf(stale, sizeof stale, "%s/caps.json.tmp.999999999.1", dir);   /* a pid no process has */
+    FILE *sf = fopen(stale, "w");
+    assert_non_null(sf);
+    fclose(sf);
+    assert_int_equal(mg_write_atomic(path, "three\n", 6, MG_FILE_SHARED_OK, err, sizeof err), MG_OK);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(chmod(dir, 0700), 0);
     /* a FIFO is refused at once, not waited on */
     snprintf(fifo, sizeof fifo, "%s/fifo", dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
@@ -149,10 +165,10 @@ static void atomic_writes_and_writability(void **state)
     uint64_t size;
     assert_int_equal(mg_map_file(fifo, &map, &size, err, sizeof err), MG_E_IO);
     assert_true(mg_now() - t0 < 1);
-    assert_int_equal(mg_check_writable(fifo, err, sizeof err), MG_E_IO);
-    assert_int_equal(mg_check_writable("/nonexistent/dir/caps.json", err, sizeof err), MG_E_IO);
+    assert_int_equal(mg_check_writable(fifo, 0, err, sizeof err), MG_E_IO);
+    assert_int_equal(mg_check_writable("/nonexistent/dir/caps.json", 0, err, sizeof err), MG_E_IO);
     assert_non_null(strstr(err, "does not exist"));
-    assert_int_equal(mg_check_writable(path, err, sizeof err), MG_OK);
+    assert_int_equal(mg_check_writable(path, 0, err, sizeof err), MG_OK);
     /* nothing is left behind: the temp files and the writability probe are gone */
     char cmd[160];
     snprintf(cmd, sizeof cmd, "test $(ls -A %s | wc -l) -eq 4", dir);

@@ -170,6 +170,7 @@ typedef struct mg_gate_opts {
     int skip_smoke;
     double up_timeout;          /* the up stage's limit (0: 5 s) */
     const mg_host_paths *host;  /* where GPU detection looks (NULL: this machine) */
+    int allow_shared_dir;       /* publish also in a directory other users can write (refused by default) */
 } mg_gate_opts;
 
 /* One thing the gate wrote. */

@@ -1,6 +1,8 @@
 /* file.c - bounded reads, read-only maps and atomic writes: every file mlgate reads or publishes goes through here. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,91 +16,173 @@
 #include "core/file.h"
 #include "mlgate/core.h"
 
-/* "dir/name" -> "dir" ("/" for "/name", "." for "name"), into buf. */
-static const char *dir_of(const char *path, char *buf, size_t n)
+/* "dir/name" -> "dir" ("/" for "/name", "." for "name") into dir, "name" into base. */
+static void split_path(const char *path, char *dir, size_t n, const char **base)
 {
-    snprintf(buf, n, "%s", path);
-    char *slash = strrchr(buf, '/');
+    snprintf(dir, n, "%s", path);
+    char *slash = strrchr(dir, '/');
+    *base = slash ? path + (slash - dir) + 1 : path;
     if (!slash)
-        snprintf(buf, n, ".");
+        snprintf(dir, n, ".");
     else
-        *(slash == buf ? slash + 1 : slash) = 0;
-    return buf;
+        *(slash == dir ? slash + 1 : slash) = 0;
 }
 
-int mg_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen)
+static int ours(uid_t uid) { return uid == 0 || uid == geteuid(); }
+
+/*
+ * The directory a file is published in, opened, after checking that nobody else can swap what we
+ * write: it exists; if it is a symlink, root or we own that link; unless MG_FILE_SHARED_OK, it is ours
+ * (or root's) and not writable by others. -1 with err otherwise.
+ */
+static int open_dir(const char *path, int flags, const char **base, char *err, size_t errlen)
 {
-    char tmp[4200];
+    char dir[4096];
+    struct stat ln, st;
+    split_path(path, dir, sizeof dir, base);
+    if (!**base) {
+        snprintf(err, errlen, "%s: a directory, not a file", path);
+        return -1;
+    }
+    if (lstat(dir, &ln) != 0) {
+        snprintf(err, errlen, "%s: the directory %s does not exist", path, dir);
+        return -1;
+    }
+    if (S_ISLNK(ln.st_mode) && !ours(ln.st_uid)) {
+        snprintf(err, errlen, "%s: %s is a symlink of another user's", path, dir);
+        return -1;
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fstat(dfd, &st) != 0) {
+        snprintf(err, errlen, "%s: the directory %s %s", path, dir, errno == ENOTDIR ? "is not a directory"
+                 : strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        return -1;
+    }
+    if (!(flags & MG_FILE_SHARED_OK) && ((st.st_mode & S_IWOTH) || !ours(st.st_uid))) {
+        snprintf(err, errlen, "%s: %s is %s: another user could swap the file (--allow-shared-dir to write there "
+                 "anyway)", path, dir, st.st_mode & S_IWOTH ? "writable by every user" : "another user's");
+        close(dfd);
+        return -1;
+    }
+    return dfd;
+}
+
+/* What is at the target now must be a regular file, or nothing. */
+static int target_ok(int dfd, const char *path, const char *base, char *err, size_t errlen)
+{
+    struct stat st;
+    if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: exists and is not a regular file%s", path, S_ISLNK(st.st_mode) ? " (a symlink)" : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes temp files of ours that a killed run left: "BASE.tmp.PID.*" of a process that is gone. */
+static void clean_stale(int dfd, const char *base)
+{
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    size_t bl = strlen(base);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp.", 5))
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + bl + 5, &end, 10);
+        struct stat st;
+        if (pid <= 0 || *end != '.' || (kill((pid_t)pid, 0) == 0 || errno != ESRCH) ||
+            fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        unlinkat(dfd, e->d_name, 0);
+    }
+    closedir(d);
+}
+
+int mg_write_atomic(const char *path, const void *data, size_t len, int flags, char *err, size_t errlen)
+{
+    const char *base;
+    int dfd = open_dir(path, flags, &base, err, errlen);
+    if (dfd < 0)
+        return MG_E_IO;
+    if (target_ok(dfd, path, base, err, errlen)) {
+        close(dfd);
+        return MG_E_IO;
+    }
+    clean_stale(dfd, base);
+    char tmp[600];
     int fd = -1;
     for (int attempt = 0; fd < 0 && attempt < 16; attempt++) {
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
-        snprintf(tmp, sizeof tmp, "%.4000s.tmp.%ld.%lx", path, (long)getpid(),
-                 (unsigned long)(t.tv_nsec ^ (long)attempt * 7919));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        snprintf(tmp, sizeof tmp, "%.500s.tmp.%ld.%lx", base, (long)getpid(), (unsigned long)(t.tv_nsec ^ (long)attempt * 7919));
+        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0 && errno != EEXIST)
             break;
     }
     if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        snprintf(err, errlen, "%s: cannot create a file beside it: %s", path, strerror(errno));
+        close(dfd);
         return MG_E_IO;
     }
+    fchmod(fd, 0644);   /* whatever the umask: readers of what we publish are other processes */
     const char *p = data;
     size_t off = 0;
-    while (off < len) {
+    int rc = MG_OK;
+    while (off < len && rc == MG_OK) {
         ssize_t w = write(fd, p + off, len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            snprintf(err, errlen, "%s: %s", tmp, w < 0 ? strerror(errno) : "short write");
-            close(fd);
-            unlink(tmp);
-            return MG_E_IO;
+            snprintf(err, errlen, "%s: %s; the old file is kept", path, w < 0 ? strerror(errno) : "short write");
+            rc = MG_E_IO;
         }
-        off += (size_t)w;
+        off += w > 0 ? (size_t)w : 0;
     }
-    int synced = fsync(fd) == 0, closed = close(fd) == 0;
-    if (!synced || !closed || rename(tmp, path)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        return MG_E_IO;
+    int synced = rc == MG_OK && fsync(fd) == 0, closed = close(fd) == 0;
+    if (rc == MG_OK && (!synced || !closed || renameat(dfd, tmp, dfd, base))) {
+        snprintf(err, errlen, "%s: %s; the old file is kept", path, strerror(errno));
+        rc = MG_E_IO;
     }
-    /* the rename itself reaches the disk with the directory */
-    char dir[4200];
-    int dfd = open(dir_of(path, dir, sizeof dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return MG_OK;
+    if (rc)
+        unlinkat(dfd, tmp, 0);
+    else
+        fsync(dfd);   /* the rename itself reaches the disk with the directory */
+    close(dfd);
+    return rc;
 }
 
-int mg_check_writable(const char *path, char *err, size_t errlen)
+int mg_check_writable(const char *path, int flags, char *err, size_t errlen)
 {
-    char dir[4200];
-    struct stat st;
-    dir_of(path, dir, sizeof dir);
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s: the directory %s does not exist", path, dir);
+    const char *base;
+    int dfd = open_dir(path, flags, &base, err, errlen);
+    if (dfd < 0)
         return MG_E_IO;
-    }
     /* Try it: permissions, a read-only filesystem, /proc - a file there is created and removed. */
-    char probe[4300];
+    char probe[64];
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
-    snprintf(probe, sizeof probe, "%s/.mlgate-probe.%ld.%lx", dir, (long)getpid(), (unsigned long)t.tv_nsec);
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    snprintf(probe, sizeof probe, ".mlgate-probe.%ld.%lx", (long)getpid(), (unsigned long)t.tv_nsec);
+    int fd = openat(dfd, probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int rc = MG_OK;
     if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot write in %s: %s", path, dir, strerror(errno));
-        return MG_E_IO;
+        snprintf(err, errlen, "%s: cannot write in its directory: %s", path, strerror(errno));
+        rc = MG_E_IO;
+    } else {
+        close(fd);
+        unlinkat(dfd, probe, 0);
+        if (target_ok(dfd, path, base, err, errlen))
+            rc = MG_E_IO;
     }
-    close(fd);
-    unlink(probe);
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: exists and is not a regular file", path);
-        return MG_E_IO;
-    }
-    return MG_OK;
+    close(dfd);
+    return rc;
 }
 
 /* Opens a regular file for reading; a FIFO or device is refused, never waited on. */

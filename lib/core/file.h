@@ -5,15 +5,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * Writes data to path atomically: a new temp file beside it (O_EXCL, never through a symlink),
- * fsync, rename, then the directory fsynced. A reader sees the old file or the new one, whole.
- */
-int mg_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errlen);
+/* A directory that other users can write (or own) is refused unless this flag is given. */
+#define MG_FILE_SHARED_OK 1
 
-/* Whether a file could be published at path: its directory exists and this user may write there,
- * and what is there now is a regular file (or nothing). MG_E_IO with err otherwise. */
-int mg_check_writable(const char *path, char *err, size_t errlen);
+/*
+ * Writes data to path atomically: a new temp file beside it (O_EXCL, O_NOFOLLOW, mode 0644 whatever
+ * the umask), fsync, rename over the target, then the directory fsynced; stale temp files a killed run
+ * of ours left are removed first. A reader sees the old file or the new one, whole; on any failure
+ * (a full disk) the old file is kept and err says so. Refused: a target that is not a regular file
+ * (a symlink), a directory that is another user's symlink, or (unless MG_FILE_SHARED_OK) a directory
+ * another user owns or every user may write.
+ */
+int mg_write_atomic(const char *path, const void *data, size_t len, int flags, char *err, size_t errlen);
+
+/* Whether a file could be published at path, by the same rules, and a file is really created and
+ * removed in its directory (permissions, read-only filesystems). MG_E_IO with err otherwise. */
+int mg_check_writable(const char *path, int flags, char *err, size_t errlen);
 
 /* The whole file, at most max bytes (MG_E_LIMIT beyond), NUL-terminated in a new buffer (free it). */
 int mg_read_all(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);

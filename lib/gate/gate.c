@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/file.h"
 #include "gate/gate_int.h"
 
 #define MAX_PUBLISHED 3
@@ -54,6 +55,8 @@ const char *mg_check_failure(const mg_check_result *r, int *stage)
     *stage = MG_STAGE_INFERENCE;
     return r->ok ? NULL : "inference did not run";
 }
+
+static int file_flags(const mg_gate_opts *o) { return o->allow_shared_dir ? MG_FILE_SHARED_OK : 0; }
 
 /* Where each publisher writes, in the order they run: receipts, the capability file, JUnit. */
 static size_t outputs(const mg_matrix *m, const mg_gate_opts *o, const mg_publisher **pub, const char **path)
@@ -120,7 +123,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     size_t npub = outputs(m, o, pub, path);
     int rc = choose_targets(g, o, err, errlen);
     for (size_t i = 0; !rc && i < npub; i++)   /* every output must be writable before the models are bothered */
-        if ((rc = pub[i]->check(path[i], g->errors[i], sizeof g->errors[i])))
+        if ((rc = pub[i]->check(path[i], file_flags(o), g->errors[i], sizeof g->errors[i])))
             snprintf(err, errlen, "%s: %s", pub[i]->name, g->errors[i]);
     if (!rc)
         rc = make_plan(g, o, err, errlen);
@@ -138,7 +141,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     g->seconds = mg_now() - t0;
     for (size_t i = 0; i < m->nmodels; i++)
         g->passed += g->results[i].ok;
-    mg_run run = {m, g->results, g->seconds, g->passed, &g->code};
+    mg_run run = {m, g->results, g->seconds, g->passed, &g->code, file_flags(o)};
     for (size_t i = 0; i < npub; i++) {
         mg_publication *p = &g->published[g->npublished++];
         p->what = pub[i]->name;

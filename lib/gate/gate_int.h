@@ -68,12 +68,14 @@ typedef struct mg_run {
     double seconds;
     size_t passed;                  /* models that passed */
     const mg_targets *targets;      /* the GPUs the binaries were judged against */
+    int file_flags;                 /* MG_FILE_SHARED_OK (lib/core/file.h) with --allow-shared-dir */
 } mg_run;
 
-/* A publisher: one file each. `check` says before the run whether `path` can be written. */
+/* A publisher: one file each. `check` says before the run whether `path` can be written (safely:
+ * lib/core/file.h's rules, `flags` as in mg_run). */
 typedef struct mg_publisher {
     const char *name;               /* "capabilities", "junit", "receipts" */
-    int (*check)(const char *path, char *err, size_t errlen);
+    int (*check)(const char *path, int flags, char *err, size_t errlen);
     int (*publish)(const mg_run *run, const char *path, char *err, size_t errlen);
 } mg_publisher;
 

@@ -50,7 +50,7 @@ static int publish(const mg_run *run, const char *path, char *err, size_t errlen
         return MG_E_NOMEM;
     }
     nl[n] = '\n', nl[n + 1] = 0;
-    int rc = mg_write_atomic(path, nl, n + 1, err, errlen);
+    int rc = mg_write_atomic(path, nl, n + 1, run->file_flags, err, errlen);
     free(nl);
     return rc;
 }

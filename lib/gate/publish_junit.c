@@ -79,7 +79,7 @@ static int publish(const mg_run *run, const char *path, char *err, size_t errlen
     }
     fprintf(f, "  </testsuite>\n</testsuites>\n");
     fclose(f);
-    int rc = mg_write_atomic(path, buf, len, err, errlen);
+    int rc = mg_write_atomic(path, buf, len, run->file_flags, err, errlen);
     free(buf);
     return rc;
 }

@@ -23,7 +23,9 @@ static const char schema[] =
 /* write: create the database and its tables if needed; else open an existing one read-only */
 static int open_db(const char *path, int write, sqlite3 **db, char *err, size_t errlen)
 {
-    int flags = (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_FULLMUTEX;
+    /* never through a symlink planted at the path */
+    int flags = (write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_FULLMUTEX |
+                SQLITE_OPEN_NOFOLLOW;
     if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s (%s)", path, *db ? sqlite3_errmsg(*db) : "cannot open",
                  write ? "does its directory exist and can this user write there?" : "no receipts: has check run?");
@@ -112,9 +114,9 @@ static int store(const mg_run *run, const char *path, char *err, size_t errlen)
 }
 
 /* Before the run: the database can be created or opened for writing there. */
-static int check(const char *path, char *err, size_t errlen)
+static int check(const char *path, int flags, char *err, size_t errlen)
 {
-    int rc = mg_check_writable(path, err, errlen);
+    int rc = mg_check_writable(path, flags, err, errlen);
     if (rc)
         return rc;
     sqlite3 *db;
