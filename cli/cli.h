@@ -43,6 +43,11 @@ int out_colour_init(const char *mode, FILE *f);
 const char *col(colour c);
 /* "the 1 model" / "the 2 models": n with the noun's singular or plural. */
 const char *plural(size_t n, const char *one, const char *many, char *buf, size_t len);
+/*
+ * Text from a file, a binary or a server as the terminal may show it (mg_text_clean: no escape
+ * sequences, valid UTF-8). The result lives until 8 more calls: enough for one printf.
+ */
+const char *shown(const char *s);
 /* A target's name without the "GPU<n> " a detected GPU's name starts with ("GPU0 H200" -> "H200"). */
 const char *gpu_model_name(const mg_target *t);
 

@@ -58,15 +58,15 @@ static void print_llama_cpp(const mg_gguf_model *md, const char *arch)
                mg_ggml_type_get(need.type)->name, build_name(need.before, b2, sizeof b2));
     else if (need.build)
         printf("  llama.cpp %s or newer loads this: architecture '%s' is not in %s\n",
-               build_name(need.build, b1, sizeof b1), arch, build_name(need.before, b2, sizeof b2));
+               build_name(need.build, b1, sizeof b1), shown(arch), build_name(need.before, b2, sizeof b2));
     else if (arch && mg_llama_cpp_spelling(arch))
         printf("  %sllama.cpp%s: no build mlgate has read, up to %s, loads architecture '%s'; llama.cpp spells it "
                "'%s': the file was written by another tool or version\n", col(C_RED), col(C_RESET),
-               build_name(mg_llama_cpp_newest(), b1, sizeof b1), arch, mg_llama_cpp_spelling(arch));
+               build_name(mg_llama_cpp_newest(), b1, sizeof b1), shown(arch), mg_llama_cpp_spelling(arch));
     else
         printf("  %sllama.cpp%s: no build mlgate has read, up to %s, loads architecture '%s' "
                "(\"unknown model architecture\")\n", col(C_RED), col(C_RESET),
-               build_name(mg_llama_cpp_newest(), b1, sizeof b1), arch ? arch : "");
+               build_name(mg_llama_cpp_newest(), b1, sizeof b1), arch ? shown(arch) : "");
 }
 
 static void print_shard_errors(const mg_model *m)
@@ -77,7 +77,7 @@ static void print_shard_errors(const mg_model *m)
         const char *msg = m->gguf ? m->gguf->shards[i].msg : m->st->shards[i].msg;
         int err = m->gguf ? m->gguf->shards[i].err : m->st->shards[i].err;
         if (err)   /* the message is a whole sentence ("truncated: the tensors need ...") */
-            printf("%s%s%s: %s\n", col(C_RED), path, col(C_RESET), msg[0] ? msg : mg_strerror((mg_err)err));
+            printf("%s%s%s: %s\n", col(C_RED), shown(path), col(C_RESET), msg[0] ? shown(msg) : mg_strerror((mg_err)err));
     }
 }
 
@@ -99,8 +99,8 @@ static void print_gguf(const mg_model *m, const mg_model_summary *s, int tensors
         return;
     const mg_gguf *g = &first->g;
     printf("%s%s%s: GGUF v%u, %s%s%s%s, %s parameters, %s of tensors, %.2f bits per weight\n", col(C_BOLD),
-           first->path, col(C_RESET), g->version, s->arch ? s->arch : "(no architecture)", s->name ? " (" : "",
-           s->name ? s->name : "", s->name ? ")" : "", mg_human_count(s->params, pc), mg_human(s->bytes, b1), s->bpw);
+           shown(first->path), col(C_RESET), g->version, s->arch ? shown(s->arch) : "(no architecture)",
+           s->name ? " (" : "", s->name ? shown(s->name) : "", s->name ? ")" : "", mg_human_count(s->params, pc), mg_human(s->bytes, b1), s->bpw);
     if (md->nshards > 1)
         printf("  split into %zu shards%s\n", md->nshards, s->partial ? " (some unreadable: totals are partial)" : "");
     const char *gtype = mg_gguf_str(g, "general.type");
@@ -134,13 +134,16 @@ static void print_gguf(const mg_model *m, const mg_model_summary *s, int tensors
     print_remote(m);
     for (size_t i = 0; i < md->nshards; i++)
         for (size_t k = 0; k < md->shards[i].g.nissues; k++)
-            printf("  %swarning%s: %s\n", col(C_YELLOW), col(C_RESET), md->shards[i].g.issues[k]);
+            printf("  %swarning%s: %s\n", col(C_YELLOW), col(C_RESET), shown(md->shards[i].g.issues[k]));
     if (metadata)
         for (uint64_t i = 0; i < g->n_kv; i++) {
             const mg_gguf_kv *kv = &g->kv[i];
-            printf("    %-48s ", kv->key);
+            char v[84];
+            printf("    %-48s ", shown(kv->key));
             switch (kv->type) {
-            case MG_GGUF_STRING: printf("\"%.80s\"\n", kv->str ? kv->str : ""); break;
+            case MG_GGUF_STRING:
+                printf("\"%s\"\n", mg_text_clean(v, sizeof v, kv->str, kv->str ? strlen(kv->str) : 0, NULL));
+                break;
             case MG_GGUF_ARRAY: printf("[%llu x type %u]\n", (unsigned long long)kv->arr_count, kv->arr_type); break;
             case MG_GGUF_F32: case MG_GGUF_F64: printf("%g\n", kv->v.f); break;
             case MG_GGUF_I8: case MG_GGUF_I16: case MG_GGUF_I32: case MG_GGUF_I64: printf("%lld\n", (long long)kv->v.i); break;
@@ -152,7 +155,7 @@ static void print_gguf(const mg_model *m, const mg_model_summary *s, int tensors
             for (uint64_t t = 0; t < md->shards[i].g.n_tensors; t++) {
                 const mg_gguf_tensor *x = &md->shards[i].g.tensors[t];
                 const mg_ggml_type *ty = mg_ggml_type_get(x->type);
-                printf("    %-48s %-8s [%llu, %llu, %llu, %llu] %s\n", x->name, ty ? ty->name : "?",
+                printf("    %-48s %-8s [%llu, %llu, %llu, %llu] %s\n", shown(x->name), ty ? ty->name : "?",
                        (unsigned long long)x->ne[0], (unsigned long long)x->ne[1], (unsigned long long)x->ne[2],
                        (unsigned long long)x->ne[3], mg_human(x->nbytes, b1));
             }
@@ -172,9 +175,10 @@ static void print_st(const mg_model *mm, const mg_model_summary *s, int tensors)
         unread += m->shards[i].err != 0;
     if (unread == m->nshards)
         return;   /* nothing was read: the errors say it all */
-    printf("%s%s%s: safetensors, %zu file%s, %s%s%s%s, %s parameters, %s of tensors\n", col(C_BOLD), m->path,
-           col(C_RESET), m->nshards, m->nshards == 1 ? "" : "s", m->architecture[0] ? m->architecture : "(no config.json)",
-           m->model_type[0] ? " (" : "", m->model_type, m->model_type[0] ? ")" : "", mg_human_count(s->params, pc),
+    printf("%s%s%s: safetensors, %zu file%s, %s%s%s%s, %s parameters, %s of tensors\n", col(C_BOLD), shown(m->path),
+           col(C_RESET), m->nshards, m->nshards == 1 ? "" : "s",
+           m->architecture[0] ? shown(m->architecture) : "(no config.json)", m->model_type[0] ? " (" : "",
+           shown(m->model_type), m->model_type[0] ? ")" : "", mg_human_count(s->params, pc),
            mg_human(s->bytes, b1));
     if (s->partial)
         printf("  some files could not be read: totals are partial\n");
@@ -184,8 +188,8 @@ static void print_st(const mg_model *mm, const mg_model_summary *s, int tensors)
         printf("  config: hidden %llu, %llu layers, %llu heads (%llu KV), context %llu, vocabulary %llu, dtype %s%s%s\n",
                (unsigned long long)m->hidden_size, (unsigned long long)m->layers, (unsigned long long)m->heads,
                (unsigned long long)(m->kv_heads ? m->kv_heads : m->heads), (unsigned long long)m->context,
-               (unsigned long long)m->vocab, m->torch_dtype[0] ? m->torch_dtype : "?",
-               m->quant_method[0] ? ", quantization " : "", m->quant_method);
+               (unsigned long long)m->vocab, m->torch_dtype[0] ? shown(m->torch_dtype) : "?",
+               m->quant_method[0] ? ", quantization " : "", shown(m->quant_method));
     printf("  %llu tensors:", (unsigned long long)s->tensors);
     for (unsigned d = 0; d < MG_DTYPE_COUNT; d++)
         if (s->type_bytes[d])
@@ -201,7 +205,7 @@ static void print_st(const mg_model *mm, const mg_model_summary *s, int tensors)
         for (size_t i = 0; i < m->nshards; i++)
             for (size_t t = 0; t < m->shards[i].st.n; t++) {
                 const mg_st_tensor *x = &m->shards[i].st.tensors[t];
-                printf("    %-56s %-8s %s%s\n", x->name, mg_st_dtype_name(x->dtype), mg_human(x->end - x->begin, b1),
+                printf("    %-56s %-8s %s%s\n", shown(x->name), mg_st_dtype_name(x->dtype), mg_human(x->end - x->begin, b1),
                        x->aux ? " (aux)" : "");
             }
 }

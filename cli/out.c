@@ -66,6 +66,14 @@ const char *plural(size_t n, const char *one, const char *many, char *buf, size_
     return buf;
 }
 
+const char *shown(const char *s)
+{
+    static char ring[8][4352];   /* a path's PATH_MAX and a wheel member's name */
+    static unsigned next;
+    char *b = ring[next++ % 8];
+    return s ? mg_text_clean(b, sizeof ring[0], s, strlen(s), NULL) : NULL;
+}
+
 const char *gpu_model_name(const mg_target *t)
 {
     const char *n = t->name;

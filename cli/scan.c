@@ -137,7 +137,7 @@ static int same_verdict(const mg_verdict *a, const mg_verdict *b)
 
 static void print_details(const mg_report *r, int verbose)
 {
-    printf("%s%s%s\n", col(C_BOLD), r->path, col(C_RESET));
+    printf("%s%s%s\n", col(C_BOLD), shown(r->path), col(C_RESET));
     char buf[512];
     printf("  SASS: %s\n", *mg_report_archs_str(r, MG_IMAGE_SASS, "sm_", buf, sizeof buf) ? buf : "-");
     printf("  PTX:  %s\n", *mg_report_archs_str(r, MG_IMAGE_PTX, "compute_", buf, sizeof buf) ? buf : "-");
@@ -147,7 +147,7 @@ static void print_details(const mg_report *r, int verbose)
         printf("  %s%u cubins whose own header disagrees with the fatbin's SM%s\n", col(C_RED), r->sm_mismatch,
                col(C_RESET));
     if (r->detail)
-        printf("  note: %s\n", r->detail);
+        printf("  note: %s\n", shown(r->detail));
     unsigned char done[256] = {0};
     for (size_t t = 0; t < r->nverdicts && t < sizeof done; t++) {
         const mg_verdict *v = &r->verdicts[t];
@@ -167,7 +167,7 @@ static void print_details(const mg_report *r, int verbose)
             const mg_missing *x = &v->missing[m];
             print_fatbin_line(r, x->fatbin, "      ");
             for (uint32_t k = 0; k < x->nnames; k++)
-                printf("          %s\n", x->names[k]);
+                printf("          %s\n", shown(x->names[k]));
             if (x->nkernels > x->nnames)
                 printf("          ... %u more kernels\n", x->nkernels - x->nnames);
         }
@@ -211,7 +211,7 @@ static void print_table(const mg_scan_result *res)
         const mg_report *r = rs[i];
         if (r->err) {
             printf("%s%-*s%s %s: %s%s%s\n", col(C_RED), nt ? total_width - 1 : 5, "error", col(C_RESET),
-                   r->path, mg_strerror((mg_err)r->err), r->detail ? ": " : "", r->detail ? r->detail : "");
+                   shown(r->path), mg_strerror((mg_err)r->err), r->detail ? ": " : "", r->detail ? shown(r->detail) : "");
             continue;
         }
         if (nt) {
@@ -220,12 +220,12 @@ static void print_table(const mg_scan_result *res)
                 status_cell(&r->verdicts[t], cell, sizeof cell);
                 printf("%s%-*s%s  ", col(status_colour(r->verdicts[t].status)), width[t], cell, col(C_RESET));
             }
-            printf("%s\n", r->path);
+            printf("%s\n", shown(r->path));
         } else {
             char sass[256], ptx[256];
             mg_report_archs_str(r, MG_IMAGE_SASS, "sm_", sass, sizeof sass);
             mg_report_archs_str(r, MG_IMAGE_PTX, "compute_", ptx, sizeof ptx);
-            printf("%s  [%s%s%s]  %u fatbins\n", r->path, sass, *ptx ? " | " : "", ptx, r->nfatbins);
+            printf("%s  [%s%s%s]  %u fatbins\n", shown(r->path), sass, *ptx ? " | " : "", ptx, r->nfatbins);
         }
     }
 }

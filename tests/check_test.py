@@ -43,6 +43,8 @@ GOOD = {
 
 
 FLAKY, LOCK = [0], threading.Lock()
+# answers a misbehaving server gives: cut mid-character by a naive writer, terminal escapes, a key echoed
+HOSTILE = {"accent": "a" + "\u00e9" * 200, "escapes": "\x1b[2J\x1b]0;pwned\x07OK\x1b[0m", "echo": "your key is s3cret"}
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -64,6 +66,10 @@ class H(http.server.BaseHTTPRequestHandler):
         parts = self.path.split("/", 3)          # '', mode, 'v1', rest
         mode, rest = parts[1], parts[3] if len(parts) > 3 else ""
         auth = self.headers.get("Authorization")
+        if mode == "leaky" and rest != "models":      # a 401 that echoes the request, key and all
+            return self.send(401, f"invalid key: {auth} (also tried sk-proj-{'A' * 40})".encode(), "text/plain")
+        if mode in HOSTILE and rest == "chat/completions":
+            return self.send(200, {"choices": [{"message": {"content": HOSTILE[mode]}}], "usage": {"completion_tokens": 3}})
         if mode == "gated" and auth != "Bearer s3cret":
             return self.send(401, {"error": "no key"})
         if mode == "never" or (mode in ("hang", "drip", "huge") and rest != "models"):
@@ -124,6 +130,46 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def handle_error(self, request, client_address):
         pass                       # the gate hangs up on hung and endless answers: expected
+
+
+def hostile(mlgate, base, d, env):
+    """What a server quotes reaches reports only sanitised: no key, valid UTF-8, no control characters."""
+    caps, junit, db, mx = (os.path.join(d, n) for n in ("hcaps.json", "hjunit.xml", "h.db", "h.yaml"))
+    with open(mx, "w") as f:
+        f.write(f"host: {{capabilities: {caps}, receipts: {db}}}\nmodels:\n")
+        for name in ["leaky"] + list(HOSTILE):
+            f.write(f"  - {{name: {name}, kind: llm, endpoint: '{base}/{name}/v1', api_key_env: MLGATE_TEST_KEY}}\n")
+        f.write("  - {name: blabber, kind: tts, exec: [/bin/sh, -c, 'echo token=s3cret sk-live-0123456789abcdef; exit 4']}\n")
+    runs = [subprocess.run([mlgate, "check", "--no-smoke", *a, mx], capture_output=True, env=env, timeout=60)
+            for a in (["--json", "--junit", junit], [])]
+    said = b"".join(r.stdout + r.stderr for r in runs)
+    files = {p: open(p, "rb").read() for p in (caps, junit, db)}
+    check("hostile answers: the run completes (exit 1: leaky and blabber fail)", [r.returncode for r in runs] == [1, 1])
+    for where, data in [("stdout and stderr", said)] + list(files.items()):
+        check(f"no key in {os.path.basename(where)}", b"s3cret" not in data and b"0123456789abcdef" not in data
+              and b"A" * 40 not in data)
+    for where, data in [("stdout and stderr", said), (caps, files[caps]), (junit, files[junit])]:
+        try:
+            data.decode("utf-8")
+            valid = True
+        except UnicodeDecodeError:
+            valid = False
+        check(f"{os.path.basename(where)}: valid UTF-8, no escape sequences", valid and b"\x1b" not in data
+              and b"\x07" not in data)
+    try:
+        ET.parse(junit)
+        parsed = True
+    except ET.ParseError as e:
+        parsed = str(e)
+    check(f"JUnit with an answer of 'a' + 200 x 'e-acute' parses with expat ({parsed})", parsed is True)
+    m = {x["name"]: x for x in json.loads(runs[0].stdout)["models"]}
+    check(f"the key masked, the rest of the 401 kept: {m['leaky']['stages']['inference'].get('reason')}",
+          "HTTP 401: invalid key: Bearer ***" in (m["leaky"]["stages"]["inference"].get("reason") or ""))
+    check(f"a cut answer ends on a character: {m['accent']['output'][-5:]!r}",
+          m["accent"]["ok"] and m["accent"]["output"].startswith("a\u00e9") and m["accent"]["output"].endswith("..."))
+    check(f"escapes dropped, the text kept: {m['escapes']['output']!r}", m["escapes"]["output"] == "[2J]0;pwnedOK[0m")
+    check(f"exec output masked: {m['blabber']['stages']['inference'].get('reason')}",
+          "exited with 4: token=*** sk-***" in (m["blabber"]["stages"]["inference"].get("reason") or ""))
 
 
 def main():
@@ -278,6 +324,7 @@ def main():
           con.execute("PRAGMA integrity_check").fetchone()[0] == "ok" and
           con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] >= 4)
     con.close()
+    hostile(mlgate, base, d, env)
     srv.shutdown()
     import shutil
     shutil.rmtree(d, ignore_errors=True)

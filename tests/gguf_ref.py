@@ -118,6 +118,25 @@ def main():
         check(f"split: shard {i + 1} header bytes", out["shards"][i]["header_bytes"] == int(r.data_offset))
     one = gguf.GGUFReader(os.path.join(d, "big-00001-of-00003.gguf"))
     check("split: parameters summed", out["parameters"] == 3 * sum(int(t.n_elements) for t in one.tensors))
+    # Metadata that tries the terminal: escapes in the name, a key, a tensor name, invalid UTF-8 in a value.
+    ev = os.path.join(d, "evil.gguf")
+    w = gguf.GGUFWriter(ev, "llama")
+    w.add_name("\x1b]0;pwned\x07\x1b[2Jtiny\u009b31m")
+    w.add_string("evil.\x1b[31mkey", "x")
+    w.add_key_value("evil.bytes", b"\xff\xfe\x1b[5m", gguf.GGUFValueType.STRING)
+    w.add_tensor("t\x1b[8m", np.zeros(32, dtype=np.float32))
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    r = subprocess.run([sys.argv[1], "inspect", "--metadata", "--tensors", ev], capture_output=True)
+    try:
+        r.stdout.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    check("metadata with escapes: shown without control characters, as valid UTF-8",
+          r.returncode == 0 and b"tiny" in r.stdout and b"evil.[31mkey" in r.stdout and utf8
+          and not any(c in r.stdout for c in (b"\x1b", b"\x07", b"\xc2\x9b", b"\xff")))
+    j = subprocess.run([sys.argv[1], "inspect", "--json", ev], capture_output=True)
+    check("--json keeps the name, escaped", json.loads(j.stdout)["models"][0]["name"] == "\x1b]0;pwned\x07\x1b[2Jtiny\u009b31m")
     # A truncated copy: an error, exit 1.
     t = os.path.join(d, "cut.gguf")
     with open(p, "rb") as f, open(t, "wb") as g:

@@ -1,4 +1,4 @@
-/* test_core.c - lib/core: the child process with a deadline, atomic writes and what may be written, bounded reads, units, the JSON writer. */
+/* test_core.c - lib/core: the child process with a deadline, atomic writes and what may be written, bounded reads, units, the JSON writer, the sanitiser. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 #include "core/child.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/text.h"
 #include "mlgate/core.h"
 
 /* Runs argv under a deadline; its output in out, its wait status returned. */
@@ -207,6 +208,8 @@ static void json_writer(void **state)
     jw w = jw_on(f);
     jw_report(&w, "x");
     jw_kstr(&w, "s", "a\"b\\c\n\x01");
+    jw_kstr(&w, "u", "\xc3\xa9\xff\xc3");   /* a valid character, a byte that never is UTF-8, a cut character */
+    jw_knum(&w, "inf", 1e308 * 10);
     jw_key(&w, "a");
     jw_begin_arr(&w);
     jw_int(&w, -1);
@@ -218,10 +221,54 @@ static void json_writer(void **state)
     mg_json_error(f, "fit", MG_E_TRUNCATED, "x.gguf: cut");
     fclose(f);
     assert_string_equal(buf, "{\"mlgate\":\"" MLGATE_VERSION "\",\"command\":\"x\",\"s\":\"a\\\"b\\\\c\\n\\u0001\","
+                             "\"u\":\"\xc3\xa9\\ufffd\\ufffd\",\"inf\":null,"
                              "\"a\":[-1,null,true],\"none\":null}\n"
                              "{\"mlgate\":\"" MLGATE_VERSION "\",\"command\":\"fit\",\"ok\":false,"
                              "\"error\":{\"code\":\"truncated\",\"message\":\"x.gguf: cut\"}}\n");
     free(buf);
+}
+
+/* What a server or a file says, as reports quote it. */
+static const char *clean(const char *s, size_t cap, const char *secret)
+{
+    static char buf[256];
+    assert_true(cap <= sizeof buf);
+    return mg_text_clean(buf, cap, s, strlen(s), secret);
+}
+
+static void text_sanitiser(void **state)
+{
+    (void)state;
+    /* keys: the configured one, shaped ones, after the words that introduce them; ordinary words kept */
+    assert_string_equal(clean("invalid key: Bearer abc.DEF-123", 256, NULL), "invalid key: Bearer ***");
+    assert_string_equal(clean("key s3cretvalue rejected", 256, "s3cretvalue"), "key *** rejected");
+    assert_string_equal(clean("tried sk-proj-0123456789abcdefXYZ and hf_abcdefghijklmnopqr", 256, NULL),
+                        "tried sk-*** and hf_***");
+    assert_string_equal(clean("uses sk-learn and hf_hub, token=xyz", 256, NULL), "uses sk-learn and hf_hub, token=***");
+    assert_string_equal(clean("Authorization: Basic dXNlcjpwYXNz", 256, NULL), "Authorization: ***");
+    /* a key the input cuts short is still masked; so is the configured key's start at the end */
+    assert_string_equal(clean("the end: sk-abc", 256, NULL), "the end: sk-***");
+    assert_string_equal(clean("... s3cr", 256, "s3cretvalue"), "... ***");
+    /* a key that would straddle the cut is masked before the cut, never shown in part */
+    assert_string_equal(clean("0123456789 s3cretvalue tail", 18, "s3cretvalue"), "0123456789 ***...");
+    assert_string_equal(clean("0123456789 s3cretvalue", 14, "s3cretvalue"), "0123456789...");
+    /* UTF-8: kept whole, cut on boundaries, invalid bytes as U+FFFD; overlong and surrogates are invalid */
+    assert_string_equal(clean("a\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 8, NULL), "a\xc3\xa9...");
+    assert_string_equal(clean("x\xffy\xc0\xafz\xed\xa0\x80", 256, NULL),
+                        "x\xef\xbf\xbdy\xef\xbf\xbd\xef\xbf\xbdz\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(clean("\xf0\x9f\x98\x80 ok", 256, NULL), "\xf0\x9f\x98\x80 ok");
+    /* control characters: escapes dropped (the text kept), whitespace runs as one space, C1 dropped */
+    assert_string_equal(clean("\x1b[31mred\x1b[0m\x07\r\n\tnext\xc2\x9b" "2J  ", 256, NULL), "[31mred[0m next2J");
+    assert_string_equal(clean("ab", 3, NULL), "ab");
+    assert_string_equal(clean("abcd", 4, NULL), "...");
+    assert_string_equal(clean("abcde", 5, NULL), "a...");
+    char one[1] = {'x'};
+    assert_string_equal(mg_text_clean(one, 1, "abc", 3, NULL), "");
+    uint32_t cp;
+    assert_int_equal(mg_utf8_char((const uint8_t *)"\xf4\x90\x80\x80", 4, &cp), 0);   /* past U+10FFFF */
+    assert_int_equal(mg_utf8_char((const uint8_t *)"\xe2\x82\xac", 3, &cp), 3);
+    assert_int_equal(cp, 0x20ac);
+    assert_int_equal(mg_utf8_char((const uint8_t *)"\xe2\x82", 2, &cp), 0);
 }
 
 int main(void)
@@ -231,6 +278,7 @@ int main(void)
         cmocka_unit_test(exec_background_child_does_not_hold_the_gate), cmocka_unit_test(exec_with_sigchld_ignored),
         cmocka_unit_test(fork_record),
         cmocka_unit_test(atomic_writes_and_writability), cmocka_unit_test(units), cmocka_unit_test(json_writer),
+        cmocka_unit_test(text_sanitiser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,15 @@ MG_API int mg_parse_duration(const char *s, double *out);
 MG_API double mg_now(void);
 
 /*
+ * Text from outside (a file, a server, a program) made safe to print or store, into dst (cap bytes,
+ * always NUL-terminated): `secret` (may be NULL) and anything shaped like a key or bearer token
+ * ("sk-...", "hf_...", "Bearer ...", "token=...") masked as "***"; invalid UTF-8 as U+FFFD; control
+ * characters dropped (tab, newline, CR as one space); cut on a character boundary, "..." when cut.
+ * Every reason and answer the library reports has passed it. Returns dst.
+ */
+MG_API char *mg_text_clean(char *dst, size_t cap, const void *src, size_t len, const char *secret);
+
+/*
  * The JSON every command prints on stdout instead of its report when it fails:
  * {"mlgate": VERSION, "command": CMD, "ok": false, "error": {"code": "truncated", "message": "..."}}.
  */

@@ -1,5 +1,9 @@
 /* json.c - the streaming JSON writer of every report, and the error and version documents every command shares. */
 #include "core/json.h"
+
+#include <math.h>
+
+#include "core/text.h"
 #include "mlgate/core.h"
 
 static void sep(jw *w)
@@ -40,18 +44,26 @@ void jw_strn(jw *w, const char *s, size_t n)
 {
     sep(w);
     fputc('"', w->f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            fprintf(w->f, "\\%c", c);
-        else if (c == '\n')
+    const uint8_t *u = (const uint8_t *)s;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t cl = mg_utf8_char(u + i, n - i, &cp);
+        if (!cl) {
+            fputs("\\ufffd", w->f);   /* JSON is UTF-8: a byte that is not (a path's) becomes U+FFFD */
+            i++;
+            continue;
+        }
+        if (cp == '"' || cp == '\\')
+            fprintf(w->f, "\\%c", (char)cp);
+        else if (cp == '\n')
             fputs("\\n", w->f);
-        else if (c == '\t')
+        else if (cp == '\t')
             fputs("\\t", w->f);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(w->f, "\\u%04x", c);
+        else if (cp < 0x20 || cp == 0x7f)
+            fprintf(w->f, "\\u%04x", (unsigned)cp);
         else
-            fputc(c, w->f);   /* UTF-8 passes through; invalid bytes too (paths are bytes) */
+            fwrite(u + i, 1, cl, w->f);
+        i += cl;
     }
     fputc('"', w->f);
 }
@@ -77,7 +89,15 @@ void jw_key(jw *w, const char *k)
 
 void jw_int(jw *w, long long v) { sep(w); fprintf(w->f, "%lld", v); }
 void jw_uint(jw *w, unsigned long long v) { sep(w); fprintf(w->f, "%llu", v); }
-void jw_num(jw *w, double v) { sep(w); fprintf(w->f, "%.6g", v); }
+void jw_num(jw *w, double v)
+{
+    if (!isfinite(v)) {   /* JSON has no NaN or infinity */
+        jw_null(w);
+        return;
+    }
+    sep(w);
+    fprintf(w->f, "%.6g", v);
+}
 void jw_bool(jw *w, int v) { sep(w); fputs(v ? "true" : "false", w->f); }
 void jw_null(jw *w) { sep(w); fputs("null", w->f); }
 

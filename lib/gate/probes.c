@@ -16,11 +16,19 @@
 #include "core/alloc.h"
 #include "core/child.h"
 #include "core/net.h"
+#include "core/text.h"
 #include "gate/gate_int.h"
 #include "gate/media.h"
 
 #define MAX_BODY (16u << 20)     /* the largest answer read: a 10 GB answer stops here */
 #define MAX_EXEC_OUTPUT (64u << 10)
+
+/* The model's key, masked in everything quoted from its server (NULL: none configured). */
+static const char *api_key(const mg_matrix_model *md)
+{
+    const char *key = md->api_key_env ? getenv(md->api_key_env) : NULL;
+    return key && *key ? key : NULL;
+}
 
 /* ==== One bounded HTTP request ==== */
 
@@ -84,8 +92,8 @@ static int http(const mg_matrix_model *md, const char *path, const char *json, f
     size_t el = strlen(md->endpoint);
     snprintf(url, sizeof url, "%.*s/%s", (int)(el && md->endpoint[el - 1] == '/' ? el - 1 : el), md->endpoint, path);
     struct curl_slist *h = NULL;
-    const char *key = md->api_key_env ? getenv(md->api_key_env) : NULL;
-    if (key && *key) {
+    const char *key = api_key(md);
+    if (key) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %.1000s", key);
         h = cu->slist_append(h, auth);
     }
@@ -110,17 +118,20 @@ static int http(const mg_matrix_model *md, const char *path, const char *json, f
     cu->easy_setopt(c, CURLOPT_WRITEDATA, &r->b);
     cu->easy_setopt(c, CURLOPT_USERAGENT, "mlgate-check/" MLGATE_VERSION);
     CURLcode rc = cu->easy_perform(c);
+    char shown[124], said[72];   /* what is quoted passes the sanitiser: an error body may echo the key */
+    mg_text_clean(shown, sizeof shown, url, strlen(url), key);
     cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     cu->easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME, &r->ttfb);
     cu->easy_getinfo(c, CURLINFO_TOTAL_TIME, &r->total);
     if (r->b.too_big)
-        snprintf(r->err, sizeof r->err, "%.120s: the answer passed %u MiB, stopped", url, MAX_BODY >> 20);
+        snprintf(r->err, sizeof r->err, "%s: the answer passed %u MiB, stopped", shown, MAX_BODY >> 20);
     else if (rc == CURLE_OPERATION_TIMEDOUT)
-        snprintf(r->err, sizeof r->err, "%.120s: no complete answer within %.1f s (%zu bytes came)", url, limit, r->b.n);
+        snprintf(r->err, sizeof r->err, "%s: no complete answer within %.1f s (%zu bytes came)", shown, limit, r->b.n);
     else if (rc != CURLE_OK)
-        snprintf(r->err, sizeof r->err, "%.120s: %s", url, cu->easy_strerror(rc));
+        snprintf(r->err, sizeof r->err, "%s: %s", shown, cu->easy_strerror(rc));
     else if (r->status < 200 || r->status > 299)
-        snprintf(r->err, sizeof r->err, "%.120s: HTTP %ld: %.60s", url, r->status, r->b.p ? (char *)r->b.p : "");
+        snprintf(r->err, sizeof r->err, "%s: HTTP %ld: %s", shown, r->status,
+                 mg_text_clean(said, sizeof said, r->b.p, r->b.n, key));
     cu->slist_free_all(h);
     cu->mime_free(form);
     cu->easy_cleanup(c);
@@ -244,7 +255,7 @@ static void chat_check(const answer *a, mg_stage_result *s, mg_check_result *r)
     else {
         if (!r->tokens)
             r->tokens = 1;
-        snprintf(r->output, sizeof r->output, "%.150s", text);
+        mg_text_clean(r->output, sizeof r->output, text, strlen(text), api_key(a->md));
     }
 }
 
@@ -299,7 +310,7 @@ static void transcription_check(const answer *a, mg_stage_result *s, mg_check_re
     if (!text || !*text)
         snprintf(s->reason, sizeof s->reason, "%s: no text in the transcription", a->path);
     else
-        snprintf(r->output, sizeof r->output, "%.150s", text);
+        mg_text_clean(r->output, sizeof r->output, text, strlen(text), api_key(a->md));
 }
 
 /* The inference probe of each model kind (OpenAI-compatible endpoints). */
@@ -351,17 +362,18 @@ static void run_exec(mg_check_job *j, mg_stage_result *s, mg_check_result *r)
     int st = mg_child_end(&ch, timed_out ? 0 : t0 + limit);
     timed_out |= ch.killed;
     r->total = mg_now() - t0;
+    char said[128];   /* what the program printed, as the reasons quote it */
+    mg_text_clean(said, sizeof said, out, out ? n : 0, api_key(md));
     if (out)
         out[n] = 0;
     r->bytes = n;
     if (timed_out)
         snprintf(s->reason, sizeof s->reason, "%.60s did not finish within %.1f s", md->exec[0], limit);
     else if (!WIFEXITED(st) || WEXITSTATUS(st))
-        snprintf(s->reason, sizeof s->reason, "%.60s %s %d: %.120s", md->exec[0],
-                 WIFEXITED(st) ? "exited with" : "killed by signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st),
-                 out ? out : "");
+        snprintf(s->reason, sizeof s->reason, "%.60s %s %d: %s", md->exec[0],
+                 WIFEXITED(st) ? "exited with" : "killed by signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), said);
     else if (md->probe.expect && (!out || !strstr(out, md->probe.expect)))
-        snprintf(s->reason, sizeof s->reason, "output lacks '%.60s': %.120s", md->probe.expect, out ? out : "");
+        snprintf(s->reason, sizeof s->reason, "output lacks '%.60s': %s", md->probe.expect, said);
     else
         snprintf(r->output, sizeof r->output, "exit 0, %zu bytes of output", n);
     s->ok = !s->reason[0];
@@ -413,8 +425,10 @@ void mg_probe_answer(const mg_matrix_model *md, const uint8_t *data, size_t len,
     reply rp = {.b = {(uint8_t *)data, len, len, 0}};
     answer a = {md, k->path, &rp, NULL};
     cJSON *doc = NULL;
+    char said[104];
     if (!k->raw && !(doc = data && len ? cJSON_ParseWithLength((const char *)data, len) : NULL))
-        snprintf(s->reason, sizeof s->reason, "%s: not JSON: %.100s", k->path, data && len ? (const char *)data : "(empty)");
+        snprintf(s->reason, sizeof s->reason, "%s: not JSON: %s", k->path,
+                 len ? mg_text_clean(said, sizeof said, data, len, api_key(md)) : "(empty)");
     else {
         a.doc = doc;
         k->check(&a, s, r);

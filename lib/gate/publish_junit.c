@@ -4,24 +4,35 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/text.h"
 #include "gate/gate_int.h"
 
+/* Text as XML 1.0 allows it: escaped, valid UTF-8 (U+FFFD for a byte that is not), no characters XML forbids. */
 static void xml(FILE *f, const char *s)
 {
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '<')
+    const uint8_t *u = (const uint8_t *)s;
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t cl = mg_utf8_char(u + i, n - i, &cp);
+        if (!cl) {
+            fputs("\xef\xbf\xbd", f);
+            i++;
+            continue;
+        }
+        if (cp == '<')
             fputs("&lt;", f);
-        else if (c == '>')
+        else if (cp == '>')
             fputs("&gt;", f);
-        else if (c == '&')
+        else if (cp == '&')
             fputs("&amp;", f);
-        else if (c == '"')
+        else if (cp == '"')
             fputs("&quot;", f);
-        else if (c == '\'')
+        else if (cp == '\'')
             fputs("&apos;", f);
-        else if (c >= 0x20 || c == '\n' || c == '\t')
-            fputc(c, f);
+        else if (cp >= 0x20 ? cp != 0xfffe && cp != 0xffff : cp == '\n' || cp == '\t' || cp == '\r')
+            fwrite(u + i, 1, cl, f);
+        i += cl;
     }
 }
 
