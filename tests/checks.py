@@ -1,4 +1,6 @@
 """checks.py - the pass/fail tally the Python tests share: check() each claim, then exit with result()."""
+import os
+
 passed = failed = 0
 
 
@@ -9,6 +11,8 @@ def check(what, ok):
     else:
         failed += 1
         print("FAIL", what)
+    if ok and os.environ.get("CHECKS_VERBOSE"):
+        print("ok  ", what)
 
 
 def result():

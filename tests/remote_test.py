@@ -49,6 +49,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 pass
             return
+        if self.path == "/declares.gguf":   # 1 GiB said, a header declaring 2^19 tensors, then zeros
+            size = 1 << 30
+            a, b = self.headers.get("Range", "bytes=0-").split("=")[1].split("-")
+            a, b = int(a), min(int(b or size - 1), size - 1)
+            head = b"GGUF" + (3).to_bytes(4, "little") + (1 << 19).to_bytes(8, "little") + (0).to_bytes(8, "little")
+            body = (head + bytes(max(0, b + 1 - len(head))))[a:b + 1]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {a}-{b}/{size}")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path == "/drip.gguf":   # 1 byte per second
             self.send_response(200)
             self.end_headers()
@@ -136,7 +148,12 @@ def main():
 
     rc, m, t = inspect(f"{base}/endless.gguf")
     check(f"endless server: an error, bounded ({t:.1f} s, {m['remote']['bytes']} bytes)",
-          rc == 1 and m["remote"]["bytes"] <= 2 * (256 << 20))
+          rc == 1 and m["remote"]["bytes"] <= 2 * (48 << 20))
+    rc, m, t = inspect(f"{base}/declares.gguf")
+    check(f"a header declaring 2^19 tensors over zeros: refused from the first read "
+          f"({m['remote']['requests']} request, {m['remote']['bytes']} bytes)",
+          rc == 1 and m["remote"]["requests"] == 1 and m["remote"]["bytes"] <= 4 << 20
+          and "dimensions" in m["shards"][0]["error"])
 
     rc, m, t = inspect(f"{base}/drip.gguf")
     check(f"1 byte/s drip: gives up ({t:.1f} s)", rc == 1 and t < 40)

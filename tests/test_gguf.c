@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
 #include "models/formats.h"
 #include "gguf_writer.h"
@@ -192,6 +193,116 @@ static void huge_arrays_and_nesting(void **state)
     mg_arena_free(a);
 }
 
+/* Findings of the hostile-input review: each failed before its fix. */
+static void hostile_review(void **state)
+{
+    (void)state;
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    char err[256];
+    uint64_t need;
+    /* A minimal GGUF v1 header: one pair with an empty key and a u8 value is 9 bytes (4 + 0 + 4 + 1). */
+    buf v1 = {0};
+    put(&v1, "GGUF", 4);
+    u32(&v1, 1);
+    u32(&v1, 0);   /* tensors (v1: 32-bit counts) */
+    u32(&v1, 1);   /* kv */
+    u32(&v1, 0);   /* empty key */
+    u32(&v1, MG_GGUF_U8);
+    put(&v1, "\x05", 1);
+    assert_int_equal(parse(&v1, &g, a), MG_OK);
+    assert_int_equal(g.n_kv, 1);
+    assert_int_equal(g.kv[0].v.u, 5);
+    free(v1.p);
+    /* pos + n x size wrapped: an array of 2^61 - 1 u64 said "needs at least 48 bytes". */
+    buf w = {0};
+    put(&w, "GGUF", 4);
+    u32(&w, 3);
+    u64(&w, 0);
+    u64(&w, 1);
+    str(&w, "x");
+    u32(&w, MG_GGUF_ARRAY);
+    u32(&w, MG_GGUF_U64);
+    u64(&w, (1ull << 61) - 1);
+    assert_int_equal(mg_gguf_parse(w.p, w.n, a, &g, &need, err, sizeof err), MG_E_TRUNCATED);
+    assert_true(need > w.n + ((1ull << 61) - 2) * 8);
+    free(w.p);
+    /* A declared count is believed only as far as the bytes hold it: 2^19 tensors over 16 MiB of
+       zeros (a sparse file) is refused at the first tensor, with next to nothing allocated. */
+    size_t n = 24 + (1u << 19) * 32;
+    uint8_t *z = calloc(1, n);
+    memcpy(z, "GGUF\x03\0\0\0", 8);
+    uint64_t declared = 1u << 19;
+    memcpy(z + 8, &declared, 8);
+    mg_arena *b = mg_arena_new();
+    mg_fail_alloc_at(0);
+    assert_int_equal(mg_gguf_parse(z, n, b, &g, &need, err, sizeof err), MG_E_FORMAT);
+    assert_true(mg_alloc_bytes() < (1u << 20));
+    assert_true(strstr(err, "0 dimensions") != NULL);
+    assert_int_equal(g.n_tensors, 0);   /* nothing half-read is kept */
+    mg_arena_free(b);
+    /* The remote case: the first 4 KiB of a file said to be 1 GiB, declaring 2^19 tensors of zeros:
+       the entries at hand decide (a format error), not the declared count (a 16 MiB fetch). */
+    assert_int_equal(mg_gguf_parse_part(z, 4096, 1ull << 30, a, &g, &need, err, sizeof err), MG_E_FORMAT);
+    /* ... and a file too small for what it declares is cut short without reading on. */
+    assert_int_equal(mg_gguf_parse_part(z, 4096, 8192, a, &g, &need, err, sizeof err), MG_E_TRUNCATED);
+    assert_true(need > 8192);
+    free(z);
+    /* The caps: more keys or tensors than any real model. */
+    buf c = {0};
+    put(&c, "GGUF", 4);
+    u32(&c, 3);
+    u64(&c, (1u << 19) + 1);
+    u64(&c, 0);
+    assert_int_equal(parse(&c, &g, a), MG_E_LIMIT);
+    free(c.p);
+    mg_arena_free(a);
+}
+
+/* Allocation failure at each allocation of a parse: an error every time, nothing leaked (ASan). */
+static void allocation_failures(void **state)
+{
+    (void)state;
+    buf b = {0};   /* big enough for several arena chunks: 300 keys, 300 tensors, with long names */
+    char name[200];
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 300);
+    u64(&b, 301);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "llama");
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "key.%03d.%0150d", i, 0);
+        str(&b, name); u32(&b, MG_GGUF_ARRAY); u32(&b, MG_GGUF_U32); u64(&b, 2); u32(&b, 1); u32(&b, 2);
+    }
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "blk.%03d.%0100d", i, 0);
+        str(&b, name); u32(&b, 1); u64(&b, 32); u32(&b, 0); u64(&b, (uint64_t)i * 128);
+    }
+    while (b.n % 32)
+        put(&b, "", 1);
+    uint8_t *zeros = calloc(1, 300 * 128);
+    put(&b, zeros, 300 * 128);
+    free(zeros);
+    mg_gguf g;
+    char err[256];
+    uint64_t need;
+    mg_fail_alloc_at(0);
+    mg_arena *a = mg_arena_new();
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err), MG_OK);
+    mg_arena_free(a);
+    long total = mg_alloc_count();
+    assert_true(total > 4);
+    for (long k = 1; k <= total; k++) {
+        mg_fail_alloc_at(k);
+        a = mg_arena_new();
+        int rc = a ? mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err) : MG_E_NOMEM;
+        mg_fail_alloc_at(0);
+        assert_int_equal(rc, MG_E_NOMEM);
+        mg_arena_free(a);
+    }
+    free(b.p);
+}
+
 /* A file whose second tensor is not where llama.cpp expects it, and one with an unknown type. */
 static void llama_cpp_objections(void **state)
 {
@@ -348,7 +459,8 @@ int main(void)
         cmocka_unit_test(reads_a_good_file), cmocka_unit_test(type_table), cmocka_unit_test(truncated_everywhere),
         cmocka_unit_test(hostile_headers),   cmocka_unit_test(huge_arrays_and_nesting),
         cmocka_unit_test(llama_cpp_objections), cmocka_unit_test(engine_table),
-        cmocka_unit_test(llama_cpp_build_for_a_model),
+        cmocka_unit_test(llama_cpp_build_for_a_model), cmocka_unit_test(hostile_review),
+        cmocka_unit_test(allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,9 +15,11 @@ char *mg_strdup(const char *s);
 
 /*
  * Tests: from now on the nth allocation of this thread fails, and every one after it (n = 0: none
- * fails). mg_alloc_count says how many were made since the last call, for a loop over all of them.
+ * fails). mg_alloc_count says how many were made since the last call, for a loop over all of them;
+ * mg_alloc_bytes how many bytes they asked for (a realloc counts its whole new size): memory bounds.
  */
 void mg_fail_alloc_at(long n);
 long mg_alloc_count(void);
+size_t mg_alloc_bytes(void);
 
 #endif

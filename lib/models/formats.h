@@ -12,13 +12,20 @@
  */
 int mg_gguf_parse(const uint8_t *buf, size_t len, mg_arena *a, mg_gguf *out, uint64_t *need, char *err,
                   size_t errlen);
+/*
+ * The same for buf holding the first len bytes of a file of file_size bytes (a remote read): counts
+ * are held against the whole file, entries against the bytes at hand, so *need grows with what the
+ * header really holds, not with what it declares.
+ */
+int mg_gguf_parse_part(const uint8_t *buf, size_t len, uint64_t file_size, mg_arena *a, mg_gguf *out,
+                       uint64_t *need, char *err, size_t errlen);
 
 /* file_size 0: unknown (remote header only). MG_E_TRUNCATED with *need when buf is short. */
 int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, mg_arena *a, mg_safetensors *out,
                          uint64_t *need, char *err, size_t errlen);
 
-/* The largest header mlgate fetches over HTTP. */
-#define MG_REMOTE_MAX (256ull << 20)
+/* The largest header (or index) mlgate fetches over HTTP: a 262k-token vocabulary with its merges is about 16 MB. */
+#define MG_REMOTE_MAX (48ull << 20)
 
 /*
  * Reads [off, off+len) of url into a new buffer (*out, free it). With Range support

@@ -1,13 +1,16 @@
 /*
  * gguf.c - GGUF v1-v3 header reader: metadata (every value type, arrays,
  * nested arrays), tensor table, sizes. Every count and length is checked
- * against the bytes that remain before anything is allocated, so a tensor
- * count of 2^63 or a string running past the end is an error, not an OOM.
+ * against the bytes that remain, and the entry tables grow as entries are
+ * read: a declared count is believed only as far as the bytes hold it, so a
+ * tensor count of 2^63, a sparse file of zeros or a string running past the
+ * end is an error, not an allocation.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/arith.h"
 #include "core/rd.h"
 #include "mlgate/models.h"
 #include "models/formats.h"
@@ -16,6 +19,9 @@
 #define MAX_DEPTH 4                 /* nested arrays: the depth @huggingface/gguf accepts */
 #define KEEP_STR 4096               /* longest string value kept (the rest is skipped) */
 #define GGML_MAX_NAME 64
+/* Caps on the declared counts: real models have under 100 keys and a few thousand tensors. */
+#define MAX_KV (1u << 16)
+#define MAX_TENSORS (1u << 19)
 
 typedef struct cur {
     const uint8_t *b;
@@ -27,8 +33,7 @@ typedef struct cur {
 static int have(cur *c, uint64_t n)
 {
     if (n > c->len - c->pos) {
-        uint64_t want = c->pos + n;
-        c->need = want > c->pos ? want : UINT64_MAX;
+        c->need = mg_sat_add(c->pos, n);
         return 0;
     }
     return 1;
@@ -82,12 +87,20 @@ typedef struct ctx {
     char *err;
     size_t errlen;
     int nested_seen;
+    uint64_t kv_read, tensors_read;   /* entries read whole so far: all a failed parse keeps */
 } ctx;
 
 static void issue(ctx *x, const char *text)
 {
-    if (x->g->nissues < MG_GGUF_MAX_ISSUES)
-        x->g->issues[x->g->nissues++] = mg_arena_strdup(x->a, text);
+    char *kept = x->g->nissues < MG_GGUF_MAX_ISSUES ? mg_arena_strdup(x->a, text) : NULL;
+    if (kept)   /* out of memory loses the remark, not the parse */
+        x->g->issues[x->g->nissues++] = kept;
+}
+
+static int nomem(ctx *x)
+{
+    snprintf(x->err, x->errlen, "out of memory");
+    return MG_E_NOMEM;
 }
 
 /* Skips (or reads into kv) one value of type t. Returns MG_OK or an error. */
@@ -103,8 +116,9 @@ static int value(ctx *x, uint32_t t, int depth, mg_gguf_kv *kv)
         uint64_t n;
         if (!string(c, &s, &n))
             return MG_E_TRUNCATED;
-        if (kv && !kv->str)
-            kv->str = mg_arena_strndup(x->a, (const char *)s, n < KEEP_STR ? (size_t)n : KEEP_STR);
+        if (kv && !kv->str &&
+            !(kv->str = mg_arena_strndup(x->a, (const char *)s, n < KEEP_STR ? (size_t)n : KEEP_STR)))
+            return nomem(x);
         return MG_OK;
     }
     if (t == MG_GGUF_ARRAY) {
@@ -130,13 +144,13 @@ static int value(ctx *x, uint32_t t, int depth, mg_gguf_kv *kv)
         }
         if (scalar_size[et]) {
             if (n > (c->len - c->pos) / scalar_size[et]) {
-                c->need = n > UINT64_MAX / scalar_size[et] ? UINT64_MAX : c->pos + n * scalar_size[et];
+                c->need = mg_sat_add(c->pos, mg_sat_mul(n, scalar_size[et]));
                 return MG_E_TRUNCATED;
             }
             /* Small integer arrays (per-layer head counts, SWA patterns) are kept. */
-            if (kv && depth == 0 && n <= 4096 && et != MG_GGUF_F32 && et != MG_GGUF_F64 &&
-                (kv->arr_values = mg_arena_array(x->a, n ? (size_t)n : 1, sizeof *kv->arr_values)) != NULL) {
-                kv->arr_type = et;
+            if (kv && depth == 0 && n <= 4096 && et != MG_GGUF_F32 && et != MG_GGUF_F64) {
+                if (!(kv->arr_values = mg_arena_array(x->a, n ? (size_t)n : 1, sizeof *kv->arr_values)))
+                    return nomem(x);
                 mg_gguf_kv tmp;
                 size_t at = c->pos;
                 for (uint64_t i = 0; i < n; i++) {
@@ -206,19 +220,43 @@ const char *mg_gguf_str(const mg_gguf *g, const char *key)
     return kv && kv->type == MG_GGUF_STRING ? kv->str : NULL;
 }
 
+/*
+ * Room for entry `used` of a table declared to hold `declared`: the table doubles as entries are
+ * read (a declared count is not believed until the bytes show it). NULL when out of memory.
+ */
+static void *grow(mg_arena *a, void *table, size_t *cap, size_t used, uint64_t declared, size_t size)
+{
+    if (used < *cap)
+        return table;
+    size_t n = *cap ? *cap * 2 : 64;
+    if (n > declared)
+        n = (size_t)declared;
+    void *p = mg_arena_array(a, n, size);
+    if (p && used)
+        memcpy(p, table, used * size);
+    *cap = n;
+    return p;
+}
+
 static int tensors(ctx *x)
 {
     cur *c = &x->c;
     mg_gguf *g = x->g;
     char buf[200];
+    size_t cap = 0;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
+        if (!(g->tensors = grow(x->a, g->tensors, &cap, (size_t)i, g->n_tensors, sizeof *g->tensors)))
+            return nomem(x);
+        x->tensors_read = i;
         mg_gguf_tensor *t = &g->tensors[i];
+        memset(t, 0, sizeof *t);
         const uint8_t *name;
         uint64_t nl;
         uint32_t nd;
         if (!string(c, &name, &nl) || !u32(c, &nd))
             return MG_E_TRUNCATED;
-        t->name = mg_arena_strndup(x->a, (const char *)name, nl < 256 ? (size_t)nl : 256);
+        if (!(t->name = mg_arena_strndup(x->a, (const char *)name, nl < 256 ? (size_t)nl : 256)))
+            return nomem(x);
         if (nl >= GGML_MAX_NAME && g->nissues < MG_GGUF_MAX_ISSUES) {
             snprintf(buf, sizeof buf, "tensor name of %llu bytes: llama.cpp allows at most 63", (unsigned long long)nl);
             issue(x, buf);
@@ -274,14 +312,15 @@ static int tensors(ctx *x)
             g->params_by_type[t->type] += elems;
         }
     }
+    x->tensors_read = g->n_tensors;
     return MG_OK;
 }
 
-int mg_gguf_parse(const uint8_t *buf, size_t len, mg_arena *a, mg_gguf *g, uint64_t *need, char *err,
-                  size_t errlen)
+int mg_gguf_parse_part(const uint8_t *buf, size_t len, uint64_t file_size, mg_arena *a, mg_gguf *g, uint64_t *need,
+                       char *err, size_t errlen)
 {
     memset(g, 0, sizeof *g);
-    ctx x = {{buf, len, 0, 0, 0}, a, g, err, errlen, 0};
+    ctx x = {{buf, len, 0, 0, 0}, a, g, err, errlen, 0, 0, 0};
     cur *c = &x.c;
     uint32_t magic;
     int rc = MG_E_TRUNCATED;
@@ -306,39 +345,41 @@ int mg_gguf_parse(const uint8_t *buf, size_t len, mg_arena *a, mg_gguf *g, uint6
         issue(&x, "GGUF v1: llama.cpp no longer loads it");
     if (!count(c, &g->n_tensors) || !count(c, &g->n_kv))
         goto truncated;
-    /* Caps before allocating: a header cannot declare more than any real model has. */
-    if (g->n_kv > (1u << 20) || g->n_tensors > (1u << 24)) {
+    uint64_t declared_kv = g->n_kv, declared_tensors = g->n_tensors;
+    g->n_kv = g->n_tensors = 0;   /* until read: a failed parse keeps only whole entries */
+    /* Caps before reading on: a header cannot declare more than any real model has. */
+    if (declared_kv > MAX_KV || declared_tensors > MAX_TENSORS) {
         snprintf(err, errlen, "GGUF declares %llu tensors and %llu metadata keys: more than any real model",
-                 (unsigned long long)g->n_tensors, (unsigned long long)g->n_kv);
+                 (unsigned long long)declared_tensors, (unsigned long long)declared_kv);
         return MG_E_LIMIT;
     }
-    /* Each metadata pair takes at least 12 bytes and each tensor info 24: do not allocate for
-       entries the buffer cannot hold (a 100-byte file declaring 2^24 tensors). */
-    uint64_t floor_bytes = g->n_kv * 12 + g->n_tensors * 24;
-    if (floor_bytes > len - c->pos) {
+    /* The smallest a metadata pair can be (an empty key, a u8 value) and a tensor info (one
+       dimension): v1 has 32-bit lengths. A file too small for what it declares is cut short. */
+    uint64_t floor_bytes = declared_kv * (c->v1 ? 4 + 4 + 1 : 8 + 4 + 1) + declared_tensors * (c->v1 ? 24 : 32);
+    if (floor_bytes > file_size - c->pos) {
         c->need = c->pos + floor_bytes;
         goto truncated;
     }
-    g->kv = mg_arena_array(a, g->n_kv ? (size_t)g->n_kv : 1, sizeof *g->kv);
-    g->tensors = mg_arena_array(a, g->n_tensors ? (size_t)g->n_tensors : 1, sizeof *g->tensors);
-    if (!g->kv || !g->tensors) {
-        snprintf(err, errlen, "out of memory");
-        return MG_E_NOMEM;
-    }
-    for (uint64_t i = 0; i < g->n_kv; i++) {
+    size_t cap = 0;
+    for (uint64_t i = 0; i < declared_kv; i++) {
+        if (!(g->kv = grow(a, g->kv, &cap, (size_t)i, declared_kv, sizeof *g->kv)))
+            return nomem(&x);
         const uint8_t *k;
         uint64_t kl;
         uint32_t t;
         if (!string(c, &k, &kl) || !u32(c, &t))
             goto truncated;
         mg_gguf_kv *kv = &g->kv[i];
-        kv->key = mg_arena_strndup(a, (const char *)k, kl < 256 ? (size_t)kl : 256);
+        memset(kv, 0, sizeof *kv);
+        if (!(kv->key = mg_arena_strndup(a, (const char *)k, kl < 256 ? (size_t)kl : 256)))
+            return nomem(&x);
         kv->type = t;
         if ((rc = value(&x, t, 0, kv)) != MG_OK) {
             if (rc == MG_E_TRUNCATED)
                 goto truncated;
             return rc;
         }
+        g->n_kv = x.kv_read = i + 1;
     }
     g->alignment = 32;
     const mg_gguf_kv *al = mg_gguf_find(g, "general.alignment");
@@ -348,7 +389,10 @@ int mg_gguf_parse(const uint8_t *buf, size_t len, mg_arena *a, mg_gguf *g, uint6
         else
             g->alignment = (uint32_t)al->v.u;
     }
-    if ((rc = tensors(&x)) != MG_OK) {
+    g->n_tensors = declared_tensors;
+    rc = tensors(&x);
+    g->n_tensors = x.tensors_read;
+    if (rc != MG_OK) {
         if (rc == MG_E_TRUNCATED)
             goto truncated;
         return rc;
@@ -366,7 +410,7 @@ int mg_gguf_parse(const uint8_t *buf, size_t len, mg_arena *a, mg_gguf *g, uint6
             issue(&x, b);
         }
         uint64_t padded = t->nbytes > UINT64_MAX - g->alignment ? UINT64_MAX : align_up(t->nbytes, g->alignment);
-        running = running > UINT64_MAX - padded ? UINT64_MAX : running + padded;
+        running = mg_sat_add(running, padded);
     }
     g->data_bytes = running;
     return MG_OK;
@@ -376,4 +420,9 @@ truncated:
     snprintf(err, errlen, "GGUF header ends early (needs at least %llu bytes, have %zu)",
              (unsigned long long)c->need, len);
     return MG_E_TRUNCATED;
+}
+
+int mg_gguf_parse(const uint8_t *buf, size_t len, mg_arena *a, mg_gguf *g, uint64_t *need, char *err, size_t errlen)
+{
+    return mg_gguf_parse_part(buf, len, len, a, g, need, err, errlen);
 }

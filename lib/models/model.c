@@ -30,29 +30,57 @@ static void check_size(mg_gguf_file *s)
 }
 
 /*
- * A GGUF header over HTTP: the first 4 MiB (one request for nearly every model),
- * then as much more as the parser says it needs, doubling, up to MG_REMOTE_MAX.
+ * A GGUF header over HTTP: the first 4 MiB (one request for nearly every model), then the next
+ * bytes the parser says it needs, at least doubling what is held, up to MG_REMOTE_MAX. Each request
+ * asks only for the bytes not yet held; a server without Range support is read once more from 0,
+ * up to MG_REMOTE_MAX.
  */
 static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st)
 {
     uint64_t want = 4u << 20, total = 0;
+    uint8_t *held = NULL;
+    size_t have = 0;
+    int ranges = 1;   /* the server answers ranges; if not, every read starts at 0 */
     for (;;) {
         uint8_t *buf;
         size_t got;
-        s->err = mg_remote_read(s->path, 0, want, &buf, &got, &total, st, s->msg, sizeof s->msg);
+        if (!ranges)
+            have = 0;
+        s->err = mg_remote_read(s->path, have, want - have, &buf, &got, &total, st, s->msg, sizeof s->msg);
+        if (s->err == MG_E_UNSUPPORTED && have) {
+            ranges = have = 0;
+            want = MG_REMOTE_MAX;   /* each read starts at 0 again: one more, as far as mlgate reads */
+            s->err = mg_remote_read(s->path, 0, want, &buf, &got, &total, st, s->msg, sizeof s->msg);
+        }
         if (s->err)
-            return;
-        s->size = total;
-        uint64_t need = 0;
-        s->err = mg_gguf_parse(buf, got, a, &s->g, &need, s->msg, sizeof s->msg);
+            break;
+        uint8_t *more = mg_realloc(held, have + got + 1);
+        if (!more) {
+            free(buf);
+            s->err = MG_E_NOMEM;
+            snprintf(s->msg, sizeof s->msg, "out of memory");
+            break;
+        }
+        held = more;
+        memcpy(held + have, buf, got);
         free(buf);
-        if (s->err != MG_E_TRUNCATED || got < want || want >= MG_REMOTE_MAX)
-            break;   /* parsed, broken, or the file itself ends there */
-        want = need > want * 2 ? need : want * 2;
+        int ended = have + got < want;   /* the file itself ends here */
+        have += got;
+        s->size = total;
+        /* The file's size bounds what the header may declare; unknown, only a short read tells it. */
+        uint64_t size = total > have ? total : ended ? have : UINT64_MAX, need = 0;
+        s->err = mg_gguf_parse_part(held, have, size, a, &s->g, &need, s->msg, sizeof s->msg);
+        if (s->err != MG_E_TRUNCATED || ended || want >= MG_REMOTE_MAX || need > size)
+            break;   /* parsed, broken, or the file cannot hold more */
+        /* Double, or jump ahead to what the entries read so far say, but never more than 4x a step:
+           a header that declares much and holds little costs little. */
+        uint64_t next = want * 2, jump = need < want * 4 ? need : want * 4;
+        want = jump > next ? jump : next;
         if (want > MG_REMOTE_MAX)
             want = MG_REMOTE_MAX;
     }
-    if (s->size)
+    free(held);
+    if (!s->err && s->size)
         check_size(s);
 }
 

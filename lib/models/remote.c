@@ -17,12 +17,20 @@ typedef struct sink {
     uint8_t *buf;
     size_t len, cap;        /* cap: the most we accept from this response */
     int full;               /* stopped on purpose after cap bytes */
+    uint64_t off;           /* where the range asked for starts */
+    uint64_t total;         /* the file's size, from Content-Range */
+    int ranged;             /* the answer carries a Content-Range */
+    int no_range;           /* stopped at once: a range from off > 0 answered with the whole file */
 } sink;
 
 static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
     sink *s = ud;
     size_t bytes = size * n, take = bytes;
+    if (s->off && !s->ranged) {   /* the body starts at 0, not at off: not one byte of it is wanted */
+        s->no_range = 1;
+        return 0;
+    }
     if (s->len + take > s->cap) {
         take = s->cap - s->len;
         s->full = 1;
@@ -50,11 +58,16 @@ int mg_content_range_total(const char *p, size_t len, uint64_t *total)
     return 1;
 }
 
-/* Content-Range: bytes 0-99/12345 -> the file's size. */
+/* Content-Range: bytes 0-99/12345 -> the file's size. A redirect's headers come first: the last
+   response's line is the one that counts, and a redirect carries none. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
+    sink *s = ud;
     size_t len = size * n;
-    mg_content_range_total(p, len, ud);
+    if (len >= 5 && !strncmp(p, "HTTP/", 5))
+        s->ranged = 0, s->total = 0;   /* a new response begins */
+    else if (mg_content_range_total(p, len, &s->total))
+        s->ranged = 1;
     return len;
 }
 
@@ -72,7 +85,7 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
     const mg_curl_api *cu = mg_curl(err, errlen);
     if (!cu)
         return MG_E_IO;
-    sink s = {mg_malloc((size_t)len), 0, (size_t)len, 0};
+    sink s = {mg_malloc((size_t)len), 0, (size_t)len, 0, off, 0, 0, 0};
     CURL *c = cu->easy_init();
     if (!s.buf || !c) {
         free(s.buf);
@@ -106,9 +119,8 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
     cu->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 15L);    /* not a 10-hour wait */
     cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     cu->easy_setopt(c, CURLOPT_WRITEDATA, &s);
-    uint64_t range_total = 0;
     cu->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    cu->easy_setopt(c, CURLOPT_HEADERDATA, &range_total);
+    cu->easy_setopt(c, CURLOPT_HEADERDATA, &s);
     cu->easy_setopt(c, CURLOPT_USERAGENT, "mlgate/" MLGATE_VERSION);
     cu->easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -127,7 +139,11 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
     cu->easy_cleanup(c);
     cu->slist_free_all(hdr);
     int result = MG_OK;
-    if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.full)) {
+    if (s.no_range || (code == 200 && off > 0)) {
+        /* No Range support: the body starts at 0, not at off. Only a read from 0 can use it. */
+        snprintf(err, errlen, "the server ignores Range requests; mlgate reads only headers, from offset 0");
+        result = MG_E_UNSUPPORTED;
+    } else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.full)) {
         snprintf(err, errlen, "%s: %s", url, cu->easy_strerror(rc));
         result = MG_E_IO;
     } else if (code == 401 || code == 403) {
@@ -136,14 +152,10 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
     } else if (code != 206 && code != 200) {
         snprintf(err, errlen, "HTTP %ld for %s", code, url);
         result = MG_E_IO;
-    } else if (code == 200 && off > 0) {
-        /* No Range support: the body starts at 0, not at off. Only a read from 0 can use it. */
-        snprintf(err, errlen, "the server ignores Range requests; mlgate reads only headers, from offset 0");
-        result = MG_E_UNSUPPORTED;
     }
     if (result == MG_OK && total) {
         /* 206: Content-Range carries the total; 200: the body length is the file (when not cut short). */
-        *total = code == 206 ? range_total : clen >= 0 ? (uint64_t)clen : 0;
+        *total = code == 206 ? s.total : clen >= 0 ? (uint64_t)clen : 0;
     }
     if (result != MG_OK) {
         free(s.buf);
