@@ -132,6 +132,44 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         pass                       # the gate hangs up on hung and endless answers: expected
 
 
+def never_blocks(mlgate, base, d, env):
+    """A FIFO as a matrix, a model or a model's file, and a file: URL that stalls: clear errors, the
+    gate's deadline kept, the capability file written."""
+    fifo, caps, mx = (os.path.join(d, n) for n in ("fifo.gguf", "scaps.json", "stall.yaml"))
+    os.mkfifo(fifo)
+    for what, argv in [("check FIFO", ["check", fifo]), ("plan FIFO", ["plan", fifo]),
+                       ("inspect FIFO", ["inspect", fifo]), ("fit FIFO", ["fit", fifo, "--gpu", "H100"])]:
+        t0 = time.time()
+        try:
+            r = subprocess.run([mlgate, *argv], capture_output=True, text=True, env=env, timeout=20)
+            took, code, said = time.time() - t0, r.returncode, r.stdout + r.stderr
+        except subprocess.TimeoutExpired:
+            took, code, said = 20, None, "hung"
+        check(f"{what}: refused at once ({took:.1f} s, exit {code}): {said.strip()[:90]}",
+              took < 3 and code in (1, 2) and "not a regular file" in said)
+    with open(mx, "w") as f:
+        f.write(f"host: {{capabilities: {caps}, deadline: 3s}}\nmodels:\n"
+                f"  - {{name: piped, kind: llm, file: {fifo}, endpoint: '{base}/good/v1', capability: cap.piped}}\n"
+                f"  - {{name: stalled, kind: llm, file: '{base}/hang/v1/model.gguf', endpoint: '{base}/good/v1',"
+                f" capability: cap.stalled}}\n"
+                f"  - {{name: fine, kind: llm, endpoint: '{base}/good/v1', capability: cap.fine}}\n")
+    t0 = time.time()
+    r = subprocess.run([mlgate, "check", "--json", mx], capture_output=True, text=True, env=env, timeout=60)
+    took = time.time() - t0
+    check(f"a FIFO file: and a stalling file: URL under a 3 s deadline: done in {took:.1f} s", took < 5)
+    try:
+        m = {x["name"]: x for x in json.loads(r.stdout)["models"]}
+        c = json.load(open(caps))["capabilities"]
+    except (ValueError, OSError) as e:
+        check(f"a report and a capability file ({e})", False)
+        return
+    smoke = lambda n: m[n]["stages"].get("smoke", {}).get("reason") or ""
+    check(f"the FIFO is refused at smoke: {smoke('piped')}", not m["piped"]["ok"] and "not a regular file" in smoke("piped"))
+    check(f"the stalling URL fails by the deadline: {smoke('stalled')}", not m["stalled"]["ok"] and "deadline" in smoke("stalled"))
+    check("the others still run and pass", m["fine"]["ok"])
+    check("the capability file is written", c["cap.fine"]["enabled"] and not c["cap.stalled"]["enabled"])
+
+
 def hostile(mlgate, base, d, env):
     """What a server quotes reaches reports only sanitised: no key, valid UTF-8, no control characters."""
     caps, junit, db, mx = (os.path.join(d, n) for n in ("hcaps.json", "hjunit.xml", "h.db", "h.yaml"))
@@ -325,6 +363,7 @@ def main():
           con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] >= 4)
     con.close()
     hostile(mlgate, base, d, env)
+    never_blocks(mlgate, base, d, env)
     srv.shutdown()
     import shutil
     shutil.rmtree(d, ignore_errors=True)

@@ -251,6 +251,8 @@ typedef struct mg_scan_opts {
     mg_driver load_driver;  /* the driver for the loaded GPU's verdicts (0: read from the kernel module) */
     mg_progress_fn progress;
     void *progress_ud;
+    double deadline_at;     /* mg_now() time after which files not yet started are reported as
+                               MG_E_TIMEOUT, not scanned (0: none) */
 } mg_scan_opts;
 
 typedef struct mg_scan_result {

@@ -32,6 +32,7 @@ typedef enum mg_err {
     MG_E_ARG,           /* 8  bad argument from the caller */
     MG_E_NOTFOUND,      /* 9  no such GPU name, file, symbol */
     MG_E_DRIVER,        /* 10 the CUDA driver refused or is missing */
+    MG_E_TIMEOUT,       /* 11 a deadline passed before the work was done */
     MG_E_LAST           /* never use */
 } mg_err;
 

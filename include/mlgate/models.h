@@ -313,6 +313,13 @@ typedef struct mg_model {
  * shard (mg_model_error says the first).
  */
 MG_API mg_model *mg_model_open(const char *path);
+/* How a model is opened. */
+typedef struct mg_open_opts {
+    double deadline_at;     /* mg_now() time by which every read must end (0: none; each HTTP request
+                               still ends within 120 s). A read it cuts short fails as MG_E_TIMEOUT. */
+} mg_open_opts;
+/* mg_model_open with options (o may be NULL). */
+MG_API mg_model *mg_model_open_with(const char *path, const mg_open_opts *o);
 MG_API void mg_model_free(mg_model *m);
 /* NULL when every shard was read; else the first error, "path: what" (m->error). */
 MG_API const char *mg_model_error(const mg_model *m);

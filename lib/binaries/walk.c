@@ -379,6 +379,8 @@ static void *worker(void *arg)
         mg_report *r;
         if (x.err)
             r = fail(x.path, x.err, x.detail);
+        else if (p->o->deadline_at > 0 && mg_now() >= p->o->deadline_at)
+            r = fail(x.path, MG_E_TIMEOUT, "the deadline passed before this file was scanned");
         else if (x.zip)
             r = run_member(p, &x);
         else

@@ -50,7 +50,7 @@ static void smoke_binaries(const mg_check_job *j, mg_stage_result *s)
             snprintf(s->reason, sizeof s->reason, "%.180s: %s", md->binaries[k], strerror(errno));
     if (s->reason[0] || !md->nbinaries || !j->o->ntargets)
         return;
-    mg_scan_opts so = {.targets = j->o->targets, .ntargets = j->o->ntargets, .threads = 1};
+    mg_scan_opts so = {.targets = j->o->targets, .ntargets = j->o->ntargets, .threads = 1, .deadline_at = j->deadline_at};
     mg_scan_result res;
     if (mg_scan_paths(&so, md->binaries, md->nbinaries, &res) == MG_OK)
         for (size_t k = 0; k < res.nreports && !s->reason[0]; k++) {
@@ -124,7 +124,7 @@ int mg_check_run(const mg_matrix *m, const mg_check_opts *o, mg_check_result *re
         free(started);
         return MG_E_NOMEM;
     }
-    double deadline_at = mg_now() + (o->deadline > 0 ? o->deadline : 120);
+    double deadline_at = o->deadline_at > 0 ? o->deadline_at : mg_now() + 120;
     for (size_t i = 0; i < m->nmodels; i++) {
         jobs[i] = (thread_job){{&m->models[i], o, deadline_at, &results[i]}, i};
         if (pthread_create(&th[i], NULL, check_one, &jobs[i]) == 0)

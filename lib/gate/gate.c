@@ -99,12 +99,14 @@ static int choose_targets(mg_gate *g, const mg_gate_opts *o, char *err, size_t e
     return rc;
 }
 
-/* The plan; without a GPU to plan for only the smoke stage's GGUF files are read. */
-static int make_plan(mg_gate *g, const mg_gate_opts *o, char *err, size_t errlen)
+/* The plan, its files read by the gate's deadline; without a GPU to plan for only the smoke stage's
+ * GGUF files are read. */
+static int make_plan(mg_gate *g, const mg_gate_opts *o, double deadline_at, char *err, size_t errlen)
 {
     for (size_t i = 0; i < g->targets.n; i++)
         g->sized += g->targets.t[i].mem_total != 0;
-    int rc = mg_plan_build(g->m, g->targets.t, g->targets.n, g->m->host.headroom, g->sized > 0, &g->plan, err, errlen);
+    int rc = mg_plan_build(g->m, g->targets.t, g->targets.n, g->m->host.headroom, g->sized > 0, deadline_at, &g->plan,
+                           err, errlen);
     return rc || o->skip_smoke ? rc : mg_plan_open_files(g->plan);
 }
 
@@ -118,6 +120,9 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
         return MG_E_NOMEM;
     }
     g->m = m;
+    /* One deadline from here: reading the model files and URLs, the plan, and every stage. The files
+       are read within its first half: a stalled one leaves the other models time for their stages. */
+    double t0 = mg_now(), limit = o->deadline > 0 ? o->deadline : m->host.deadline > 0 ? m->host.deadline : 120;
     const mg_publisher *pub[MAX_PUBLISHED];
     const char *path[MAX_PUBLISHED];
     size_t npub = outputs(m, o, pub, path);
@@ -126,10 +131,8 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
         if ((rc = pub[i]->check(path[i], file_flags(o), g->errors[i], sizeof g->errors[i])))
             snprintf(err, errlen, "%s: %s", pub[i]->name, g->errors[i]);
     if (!rc)
-        rc = make_plan(g, o, err, errlen);
-    mg_check_opts co = {g->code.t, g->code.n, g->plan, g->sized > 0, o->deadline > 0 ? o->deadline : m->host.deadline,
-                        o->skip_smoke, o->up_timeout};
-    double t0 = mg_now();
+        rc = make_plan(g, o, t0 + limit / 2, err, errlen);
+    mg_check_opts co = {g->code.t, g->code.n, g->plan, g->sized > 0, t0 + limit, o->skip_smoke, o->up_timeout};
     if (!rc && (rc = mg_check_run(m, &co, g->results)))
         snprintf(err, errlen, "%s", mg_strerror((mg_err)rc));
     if (rc) {

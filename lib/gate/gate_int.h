@@ -15,7 +15,7 @@ struct mg_matrix {
 /* mg_plan_make, and when size_files is 0 the models' files are not read (no GPU to plan for: only the
  * smoke stage's GGUFs are opened, by mg_plan_open_files). err says why it failed. */
 int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, int size_files,
-                  mg_plan **out, char *err, size_t errlen);
+                  double deadline_at, mg_plan **out, char *err, size_t errlen);
 
 /* Opens the GGUF files the plan did not need to read (declared memory): the smoke stage reads every
  * GGUF's architecture from the plan's copy. */
@@ -28,8 +28,8 @@ typedef struct mg_check_opts {
     size_t ntargets;
     const mg_plan *plan;            /* the models' files as read and the memory plan (may be NULL) */
     int plan_fits;                  /* smoke fails a model that does not fit the plan (there were GPUs to plan for) */
-    double deadline;                /* seconds for everything; each request stops at the earlier of its
-                                       timeout and the deadline */
+    double deadline_at;             /* mg_now() time by which everything ends (0: 120 s from now); each
+                                       request stops at the earlier of its timeout and the deadline */
     int skip_smoke;
     double up_timeout;              /* the up stage's limit (default 5 s) */
 } mg_check_opts;

@@ -3,6 +3,7 @@
  * each file read once), the residents placed largest-first on the GPUs, the on-demand models beside
  * them, and when it does not fit the cheapest fixes, each checked by placing again (no re-reading).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct mg_plan {
     size_t nfixes;
     mg_arena *arena;            /* texts and arrays */
     int oom;                    /* a text could not be made */
+    mg_open_opts open;          /* how files are read: by the gate's deadline */
 };
 
 /* What placement needs of a model, and what it decides. */
@@ -122,6 +124,67 @@ static const char *text(mg_plan *p, const char *made)
     return made ? made : "(out of memory)";
 }
 
+/* ==== Reading the files: all at once, so one slow disk or stalled URL costs only its own model ==== */
+
+typedef struct opener {
+    const char *path;
+    const mg_open_opts *how;
+    mg_model *file;
+} opener;
+
+static void *open_one(void *arg)
+{
+    opener *o = arg;
+    o->file = mg_model_open_with(o->path, o->how);
+    return NULL;
+}
+
+/* The file of each model that needs one read (to size it, or for smoke: its GGUF), and not read yet. */
+static int wanted(const mg_plan *p, size_t i, int size_files, int smoke)
+{
+    const mg_matrix_model *md = &p->m->models[i];
+    return md->file && !p->files[i] &&
+           ((size_files && !md->memory) || (smoke && strstr(md->file, ".gguf")));
+}
+
+/* Opens the wanted files, a thread each, every read bounded by p->open's deadline. MG_E_NOMEM if one
+ * could not be opened for want of memory (a read error stays with its model). */
+static int open_files(mg_plan *p, int size_files, int smoke)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->nmodels; i++)
+        n += wanted(p, i, size_files, smoke);
+    if (!n)
+        return MG_OK;
+    opener *o = mg_calloc(n, sizeof *o);
+    pthread_t *th = mg_calloc(n, sizeof *th);
+    int *started = mg_calloc(n, sizeof *started), rc = MG_OK;
+    size_t k = 0;
+    for (size_t i = 0; o && th && started && i < p->nmodels; i++)
+        if (wanted(p, i, size_files, smoke)) {
+            o[k] = (opener){p->m->models[i].file, &p->open, NULL};
+            if (pthread_create(&th[k], NULL, open_one, &o[k]) == 0)
+                started[k] = 1;
+            else
+                open_one(&o[k]);
+            k++;
+        }
+    if (k < n)
+        rc = MG_E_NOMEM;
+    k = 0;
+    for (size_t i = 0; i < p->nmodels && o && th && started && k < n; i++)
+        if (wanted(p, i, size_files, smoke)) {
+            if (started[k])
+                pthread_join(th[k], NULL);
+            if (!(p->files[i] = o[k++].file))
+                rc = MG_E_NOMEM;
+        }
+    free(o);
+    free(th);
+    free(started);
+    return rc;
+}
+
 /* A model's memory: declared, or from its file (opened once, kept for the gate's smoke stage). */
 static int size_model(mg_plan *p, size_t i, int size_files, slot *s)
 {
@@ -136,8 +199,8 @@ static int size_model(mg_plan *p, size_t i, int size_files, slot *s)
     } else if (md->file && !size_files) {
         pm->note = "not sized: no GPU to plan for";
     } else if (md->file) {
-        if (!(p->files[i] = mg_model_open(md->file)))
-            return MG_E_NOMEM;
+        if (!p->files[i])
+            return MG_E_NOMEM;   /* open_files read it */
         mg_model_memory mm;
         char why[512];
         if (mg_model_memory_at(p->files[i], md->ctx ? md->ctx : 8192, &mm, why, sizeof why)) {
@@ -227,7 +290,7 @@ static void find_fixes(mg_plan *p, const slot *base, const uint64_t *usable)
 }
 
 int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, int size_files,
-                  mg_plan **out, char *err, size_t errlen)
+                  double deadline_at, mg_plan **out, char *err, size_t errlen)
 {
     *out = NULL;
     size_t sized = 0;
@@ -255,6 +318,7 @@ int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, doubl
     p->m = m;
     p->nmodels = n;
     p->headroom = headroom;
+    p->open.deadline_at = deadline_at;
     uint64_t usable[MG_PLAN_MAX_GPU], resident[MG_PLAN_MAX_GPU], room[MG_PLAN_MAX_GPU];
     for (size_t k = 0; k < ngpus; k++) {
         if (!gpus[k].mem_total)
@@ -265,8 +329,9 @@ int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, doubl
         p->usable_total += usable[g];
     }
     ngpus = p->ngpus;
+    int rc = open_files(p, size_files, 0);
     for (size_t i = 0; i < n; i++) {
-        if (size_model(p, i, size_files, &s[i])) {
+        if (rc || size_model(p, i, size_files, &s[i])) {
             free(s);
             mg_plan_free(p);
             snprintf(err, errlen, "out of memory");
@@ -310,18 +375,10 @@ int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, doubl
 int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, mg_plan **out)
 {
     char err[128];
-    return mg_plan_build(m, gpus, ngpus, headroom, 1, out, err, sizeof err);
+    return mg_plan_build(m, gpus, ngpus, headroom, 1, 0, out, err, sizeof err);
 }
 
-int mg_plan_open_files(mg_plan *p)
-{
-    for (size_t i = 0; i < p->nmodels; i++) {
-        const char *f = p->m->models[i].file;   /* smoke reads a GGUF's architecture; nothing else is needed */
-        if (f && strstr(f, ".gguf") && !p->files[i] && !(p->files[i] = mg_model_open(f)))
-            return MG_E_NOMEM;
-    }
-    return MG_OK;
-}
+int mg_plan_open_files(mg_plan *p) { return open_files(p, 0, 1); }
 
 void mg_plan_free(mg_plan *p)
 {

@@ -28,7 +28,10 @@ static int fit_st(const mg_model *m, mg_fit_report *r, char *err, size_t errlen)
     for (size_t i = 0; i < m->st->nshards && !bad; i++)
         bad = m->st->shards[i].err;
     if (bad) {
-        snprintf(err, errlen, "%s: not a readable GGUF or safetensors model", m->path);
+        if (m->error)   /* what went wrong with it: "path: not a regular file" */
+            snprintf(err, errlen, "%s", m->error);
+        else
+            snprintf(err, errlen, "%s: not a readable GGUF or safetensors model", m->path);
         return bad;
     }
     r->context = r->opts.n_ctx ? r->opts.n_ctx : (m->st->context ? m->st->context : 4096);

@@ -31,10 +31,11 @@ int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, mg_
  * Reads [off, off+len) of url into a new buffer (*out, free it). With Range support
  * the server sends just that; without it, a read from 0 takes the first len bytes and
  * stops the transfer. Bearer token from MLGATE_TOKEN or HF_TOKEN. Never follows to
- * non-HTTP schemes; times out on stalls and slow drips.
+ * non-HTTP schemes; times out on stalls and slow drips, after 120 s, and at deadline_at
+ * (an mg_now() time; 0: none) with MG_E_TIMEOUT.
  */
-int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
-                   mg_fetch_stats *st, char *err, size_t errlen);
+int mg_remote_read(const char *url, uint64_t off, uint64_t len, double deadline_at, uint8_t **out, size_t *got,
+                   uint64_t *total, mg_fetch_stats *st, char *err, size_t errlen);
 
 /* "Content-Range: bytes 0-99/12345" (a header line as libcurl gives it: not NUL-terminated) -> 12345
  * in *total; 0 when the line is not one or the size does not fit. */

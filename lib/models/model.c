@@ -35,7 +35,7 @@ static void check_size(mg_gguf_file *s)
  * asks only for the bytes not yet held; a server without Range support is read once more from 0,
  * up to MG_REMOTE_MAX.
  */
-static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st)
+static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until)
 {
     uint64_t want = 4u << 20, total = 0;
     uint8_t *held = NULL;
@@ -46,11 +46,11 @@ static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st)
         size_t got;
         if (!ranges)
             have = 0;
-        s->err = mg_remote_read(s->path, have, want - have, &buf, &got, &total, st, s->msg, sizeof s->msg);
+        s->err = mg_remote_read(s->path, have, want - have, until, &buf, &got, &total, st, s->msg, sizeof s->msg);
         if (s->err == MG_E_UNSUPPORTED && have) {
             ranges = have = 0;
             want = MG_REMOTE_MAX;   /* each read starts at 0 again: one more, as far as mlgate reads */
-            s->err = mg_remote_read(s->path, 0, want, &buf, &got, &total, st, s->msg, sizeof s->msg);
+            s->err = mg_remote_read(s->path, 0, want, until, &buf, &got, &total, st, s->msg, sizeof s->msg);
         }
         if (s->err)
             break;
@@ -115,7 +115,7 @@ static size_t shard_names(const char *path, mg_gguf_file *out, size_t max)
     return n;
 }
 
-mg_gguf_model *mg_gguf_model_open(const char *path)
+static mg_gguf_model *gguf_open(const char *path, double until)
 {
     mg_gguf_model *m = mg_calloc(1, sizeof *m);
     if (!m)
@@ -129,7 +129,7 @@ mg_gguf_model *mg_gguf_model_open(const char *path)
     m->nshards = shard_names(path, m->shards, MAX_SHARDS);
     for (size_t i = 0; i < m->nshards; i++) {
         if (mg_is_url(m->shards[i].path))
-            read_gguf_remote(&m->shards[i], m->arena, &m->remote);
+            read_gguf_remote(&m->shards[i], m->arena, &m->remote, until);
         else
             read_shard(&m->shards[i], m->arena);
     }
@@ -192,13 +192,13 @@ static void read_st(mg_st_file *s, mg_arena *a)
 }
 
 /* A whole small remote file (an index or config.json), NUL-terminated; NULL if absent. */
-static char *fetch_text(const char *url, size_t max, size_t *len, mg_fetch_stats *st)
+static char *fetch_text(const char *url, size_t max, size_t *len, mg_fetch_stats *st, double until)
 {
     uint8_t *buf;
     size_t got;
     uint64_t total;
     char err[256];
-    if (mg_remote_read(url, 0, max, &buf, &got, &total, st, err, sizeof err))
+    if (mg_remote_read(url, 0, max, until, &buf, &got, &total, st, err, sizeof err))
         return NULL;
     char *t = mg_realloc(buf, got + 1);
     if (!t) {
@@ -210,13 +210,13 @@ static char *fetch_text(const char *url, size_t max, size_t *len, mg_fetch_stats
     return t;
 }
 
-static void read_st_remote(mg_st_file *s, mg_arena *a, mg_fetch_stats *st)
+static void read_st_remote(mg_st_file *s, mg_arena *a, mg_fetch_stats *st, double until)
 {
     uint64_t want = 1u << 20, total = 0;
     for (int round = 0; round < 2; round++) {
         uint8_t *buf;
         size_t got;
-        s->err = mg_remote_read(s->path, 0, want, &buf, &got, &total, st, s->msg, sizeof s->msg);
+        s->err = mg_remote_read(s->path, 0, want, until, &buf, &got, &total, st, s->msg, sizeof s->msg);
         if (s->err)
             return;
         s->size = total;
@@ -229,12 +229,12 @@ static void read_st_remote(mg_st_file *s, mg_arena *a, mg_fetch_stats *st)
     }
 }
 
-static void read_config(mg_st_model *m, const char *dir)
+static void read_config(mg_st_model *m, const char *dir, double until)
 {
     char path[1100];
     size_t len;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    char *txt = mg_is_url(dir) ? fetch_text(path, 4u << 20, &len, &m->remote) : slurp(path, 4u << 20, &len);
+    char *txt = mg_is_url(dir) ? fetch_text(path, 4u << 20, &len, &m->remote, until) : slurp(path, 4u << 20, &len);
     if (!txt)
         return;
     cJSON *c = cJSON_ParseWithLength(txt, len);
@@ -284,7 +284,7 @@ static int add_st(mg_st_model *m, const char *path)
     return 0;
 }
 
-mg_st_model *mg_st_model_open(const char *path)
+static mg_st_model *st_open(const char *path, double until)
 {
     mg_st_model *m = mg_calloc(1, sizeof *m);
     if (!m)
@@ -325,7 +325,7 @@ mg_st_model *mg_st_model_open(const char *path)
         }
     }
     snprintf(m->path, sizeof m->path, "%s", path);
-    read_config(m, dir);
+    read_config(m, dir, until);
     /* Which shards: the index's weight_map, a single file, or every .safetensors in the directory. */
     const char *idx_names[] = {"model.safetensors.index.json", "diffusion_pytorch_model.safetensors.index.json"};
     int have_index = 0;
@@ -336,7 +336,7 @@ mg_st_model *mg_st_model_open(const char *path)
             snprintf(index, sizeof index, "%s/%s", dir, idx_names[k]);
         size_t len;
         char *txt = !(is_dir || strstr(path, ".index.json")) ? NULL
-                    : remote ? fetch_text(index, MG_REMOTE_MAX, &len, &m->remote) : slurp(index, 512u << 20, &len);
+                    : remote ? fetch_text(index, MG_REMOTE_MAX, &len, &m->remote, until) : slurp(index, 512u << 20, &len);
         if (!txt)
             continue;
         cJSON *j = cJSON_ParseWithLength(txt, len);
@@ -372,7 +372,7 @@ mg_st_model *mg_st_model_open(const char *path)
     }
     for (size_t i = 0; i < m->nshards; i++) {
         if (remote)
-            read_st_remote(&m->shards[i], m->arena, &m->remote);
+            read_st_remote(&m->shards[i], m->arena, &m->remote, until);
         else
             read_st(&m->shards[i], m->arena);
     }
@@ -430,8 +430,13 @@ static char *first_error(const mg_model *m)
     return e;
 }
 
-mg_model *mg_model_open(const char *path)
+mg_gguf_model *mg_gguf_model_open(const char *path) { return gguf_open(path, 0); }
+mg_st_model *mg_st_model_open(const char *path) { return st_open(path, 0); }
+mg_model *mg_model_open(const char *path) { return mg_model_open_with(path, NULL); }
+
+mg_model *mg_model_open_with(const char *path, const mg_open_opts *o)
 {
+    double until = o ? o->deadline_at : 0;
     mg_model *m = mg_calloc(1, sizeof *m);
     if (!m)
         return NULL;
@@ -441,9 +446,9 @@ mg_model *mg_model_open(const char *path)
         return NULL;
     }
     if (m->format == MG_FORMAT_GGUF)
-        m->gguf = mg_gguf_model_open(path);
+        m->gguf = gguf_open(path, until);
     else
-        m->st = mg_st_model_open(path);
+        m->st = st_open(path, until);
     if (!m->gguf && !m->st) {
         mg_model_free(m);
         return NULL;

@@ -73,14 +73,24 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 int mg_is_url(const char *p) { return !strncmp(p, "http://", 7) || !strncmp(p, "https://", 8); }
 
-int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, size_t *got, uint64_t *total,
-                   mg_fetch_stats *st, char *err, size_t errlen)
+int mg_remote_read(const char *url, uint64_t off, uint64_t len, double deadline_at, uint8_t **out, size_t *got,
+                   uint64_t *total, mg_fetch_stats *st, char *err, size_t errlen)
 {
     *out = NULL;
     *got = 0;
     if (len == 0 || len > MG_REMOTE_MAX) {
         snprintf(err, errlen, "refusing to fetch %llu bytes of a header", (unsigned long long)len);
         return MG_E_LIMIT;
+    }
+    long ms = 120000;   /* every request ends: at 120 s, or at the deadline */
+    if (deadline_at > 0) {
+        double left = deadline_at - mg_now();
+        if (left <= 0) {
+            snprintf(err, errlen, "the deadline passed before this read");
+            return MG_E_TIMEOUT;
+        }
+        if (left * 1000 < ms)
+            ms = (long)(left * 1000) + 1;
     }
     const mg_curl_api *cu = mg_curl(err, errlen);
     if (!cu)
@@ -113,8 +123,8 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
     cu->easy_setopt(c, CURLOPT_RANGE, range);
     cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     cu->easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    cu->easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, ms < 10000 ? ms : 10000L);
+    cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, ms);
     cu->easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 64L);   /* a slow drip is a failure, */
     cu->easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 15L);    /* not a 10-hour wait */
     cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
@@ -143,14 +153,17 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, uint8_t **out, s
         /* No Range support: the body starts at 0, not at off. Only a read from 0 can use it. */
         snprintf(err, errlen, "the server ignores Range requests; mlgate reads only headers, from offset 0");
         result = MG_E_UNSUPPORTED;
+    } else if (rc == CURLE_OPERATION_TIMEDOUT && deadline_at > 0 && mg_now() >= deadline_at - 0.01) {
+        snprintf(err, errlen, "the deadline passed during the read (%zu bytes came)", s.len);
+        result = MG_E_TIMEOUT;
     } else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && s.full)) {
-        snprintf(err, errlen, "%s: %s", url, cu->easy_strerror(rc));
+        snprintf(err, errlen, "%s", cu->easy_strerror(rc));
         result = MG_E_IO;
     } else if (code == 401 || code == 403) {
         snprintf(err, errlen, "HTTP %ld: the file is gated or private; set HF_TOKEN (or MLGATE_TOKEN)", code);
         result = MG_E_IO;
     } else if (code != 206 && code != 200) {
-        snprintf(err, errlen, "HTTP %ld for %s", code, url);
+        snprintf(err, errlen, "HTTP %ld", code);
         result = MG_E_IO;
     }
     if (result == MG_OK && total) {
