@@ -132,6 +132,32 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         pass                       # the gate hangs up on hung and endless answers: expected
 
 
+def full_disk(mlgate, matrix, caps, junit, db, env):
+    """A full disk (RLIMIT_FSIZE, SIGXFSZ ignored) while each file is published: the old file is kept
+    whole, the database sound, and the run says so (exit 1)."""
+    import resource, signal, sqlite3
+    subprocess.run([mlgate, "check", "--no-smoke", "--junit", junit, matrix], capture_output=True, env=env)
+    before = {p: open(p, "rb").read() for p in (caps, junit)}
+    runs = sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+    r = subprocess.run([mlgate, "check", "--no-smoke", "--junit", junit, matrix], capture_output=True, text=True,
+                       env=env, preexec_fn=small_disk)
+    said = r.stdout + r.stderr
+    check(f"full disk: exit 1, each failed file named ({said.strip().splitlines()[-3:]})",
+          r.returncode == 1 and all(f"mlgate check: {x}: " in said for x in ("capabilities", "junit", "receipts")))
+    for p, data in before.items():
+        check(f"full disk: {os.path.basename(p)} is the old file, whole", open(p, "rb").read() == data)
+    con = sqlite3.connect(db)
+    check("full disk: the receipts database is sound, without the run",
+          con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+          and con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == runs)
+    con.close()
+    check("full disk: no temp files left", not [f for f in os.listdir(os.path.dirname(caps)) if ".tmp." in f])
+
+
 def never_blocks(mlgate, base, d, env):
     """A FIFO as a matrix, a model or a model's file, and a file: URL that stalls: clear errors, the
     gate's deadline kept, the capability file written."""
@@ -362,6 +388,7 @@ def main():
           con.execute("PRAGMA integrity_check").fetchone()[0] == "ok" and
           con.execute("SELECT COUNT(*) FROM runs").fetchone()[0] >= 4)
     con.close()
+    full_disk(mlgate, small, caps, junit, db, env)
     hostile(mlgate, base, d, env)
     never_blocks(mlgate, base, d, env)
     srv.shutdown()

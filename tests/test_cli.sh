@@ -200,6 +200,11 @@ if ldd "$mlgate" | grep -q libcurl; then fail=$((fail + 1)); echo "FAIL libcurl 
 if LD_DEBUG=libs "$mlgate" fit --vram 2G "$fx/tiny.gguf" 2>&1 | grep -q "libcurl"; then
     fail=$((fail + 1)); echo "FAIL fit loads libcurl"; else pass=$((pass + 1)); fi
 contains "a URL loads libcurl" "libcurl" env LD_DEBUG=libs "$mlgate" inspect http://127.0.0.1:9/x.gguf
+# /proc and /sys are not files with data: refused at once, never read or walked
+contains "inspect refuses a /proc file" "a file of /proc" "$mlgate" inspect /proc/self/environ
+contains "plan refuses a /proc matrix" "a file of /proc" "$mlgate" plan /proc/self/environ
+contains "scan does not walk /proc" "a directory of /proc, /sys or the like: not scanned" "$mlgate" scan /proc/self
+contains "scan does not walk /sys" "not scanned" "$mlgate" scan /sys/kernel
 rm -rf "$t"
 
 echo "$pass passed, $fail failed"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +113,45 @@ static void fork_record(void **state)
     assert_int_equal(mg_child_read_record(&c, rec, sizeof rec, mg_now() + 5), 0);   /* then the end */
     int st = mg_child_end(&c, mg_now() + 5);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 7);
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* A storm of signals without SA_RESTART: every read, write and wait sees EINTR, and nothing is lost. */
+static void interrupted_calls(void **state)
+{
+    (void)state;
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_alarm;   /* no SA_RESTART: system calls return EINTR */
+    sigaction(SIGALRM, &sa, &old);
+    struct itimerval every = {{0, 200}, {0, 200}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &every, NULL);
+    static char out[1 << 20];
+    mg_child c;
+    const char *argv[] = {"sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line$i; i=$((i + 1)); done; sleep 0.2; echo end",
+                          NULL};
+    int st = run(argv, 30, out, sizeof out, &c);
+    char dir[] = "/tmp/mg-eintr-XXXXXX", path[128], err[256], *text;
+    size_t len;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/caps.json", dir);
+    static char big[4 << 20];
+    memset(big, 'x', sizeof big);
+    int w = mg_write_atomic(path, big, sizeof big, 0, err, sizeof err);
+    int r = mg_read_all(path, sizeof big, &text, &len, err, sizeof err);
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_false(c.timed_out || c.killed);
+    assert_non_null(strstr(out, "line0\nline1\n"));
+    assert_non_null(strstr(out, "line2999\nend\n"));
+    assert_int_equal(w, MG_OK);
+    assert_int_equal(r, MG_OK);
+    assert_int_equal(len, sizeof big);
+    assert_memory_equal(text, big, sizeof big);
+    free(text);
+    unlink(path);
+    rmdir(dir);
 }
 
 static void atomic_writes_and_writability(void **state)
@@ -278,7 +318,7 @@ int main(void)
         cmocka_unit_test(exec_background_child_does_not_hold_the_gate), cmocka_unit_test(exec_with_sigchld_ignored),
         cmocka_unit_test(fork_record),
         cmocka_unit_test(atomic_writes_and_writability), cmocka_unit_test(units), cmocka_unit_test(json_writer),
-        cmocka_unit_test(text_sanitiser),
+        cmocka_unit_test(text_sanitiser), cmocka_unit_test(interrupted_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

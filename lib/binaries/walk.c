@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/file.h"
 #include "binaries/fmt.h"
 #include "binaries/scan_int.h"
 
@@ -137,6 +138,13 @@ static int walk_dir(tasks *t, seen *sn, int dfd, const char *path, int depth)
         return MG_OK;
     if (depth > MAX_DEPTH)
         return add_error(t, path, MG_E_LIMIT, "directory nesting deeper than mlgate follows");
+    if (mg_pseudo_fs(dfd)) {   /* /proc, /sys: no binaries, sizes that lie, reads that block */
+        close(dfd);
+        if (depth == 0)
+            return add_error(t, path, MG_E_UNSUPPORTED, "a directory of /proc, /sys or the like: not scanned");
+        t->skipped++;
+        return MG_OK;
+    }
     DIR *d = fdopendir(dfd);
     if (!d) {
         close(dfd);
@@ -328,6 +336,10 @@ static mg_report *run_file(pool *p, task *x)
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return fail(x->path, MG_E_IO, "changed while being scanned");
+    }
+    if (mg_pseudo_fs(fd)) {
+        close(fd);
+        return fail(x->path, MG_E_UNSUPPORTED, "a file of /proc, /sys or the like: not scanned");
     }
     size_t len = (size_t)st.st_size;
     uint8_t head[4];

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,19 +187,43 @@ int mg_check_writable(const char *path, int flags, char *err, size_t errlen)
     return rc;
 }
 
-/* Opens a regular file for reading; a FIFO or device is refused, never waited on. */
-static int open_regular(const char *path, char *err, size_t errlen)
+const char *mg_pseudo_fs(int fd)
+{
+    static const struct {
+        unsigned long magic;
+        const char *name;
+    } pseudo[] = {
+        {0x9fa0, "/proc"},           {0x62656572, "sysfs"},    {0x64626720, "debugfs"},
+        {0x74726163, "tracefs"},     {0x73636673, "securityfs"}, {0xde5e81e4, "efivarfs"},
+        {0x62656570, "configfs"},    {0xcafe4a11, "bpf"},      {0x27e0eb, "cgroup"},
+        {0x63677270, "cgroup2"},
+    };
+    struct statfs sf;
+    if (fstatfs(fd, &sf) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof pseudo / sizeof pseudo[0]; i++)
+        if ((unsigned long)sf.f_type == pseudo[i].magic)
+            return pseudo[i].name;
+    return NULL;
+}
+
+/* Opens a regular file for reading; a FIFO, socket or device is refused, never waited on, and so is
+ * a file of /proc or /sys (their sizes say nothing, and some block). */
+static int open_regular(const char *path, struct stat *st, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd < 0 || fstat(fd, st) != 0) {
         snprintf(err, errlen, "cannot open: %s", strerror(errno));
         if (fd >= 0)
             close(fd);
         return -1;
     }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s", S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
+    const char *pseudo = S_ISREG(st->st_mode) ? mg_pseudo_fs(fd) : NULL;
+    if (!S_ISREG(st->st_mode) || pseudo) {
+        if (pseudo)
+            snprintf(err, errlen, "a file of %s, not a file with data", pseudo);
+        else
+            snprintf(err, errlen, "%s", S_ISDIR(st->st_mode) ? "a directory, not a file" : "not a regular file");
         close(fd);
         return -1;
     }
@@ -207,38 +233,57 @@ static int open_regular(const char *path, char *err, size_t errlen)
     return fd;
 }
 
+/* read() until n bytes or the end: short reads and EINTR are not the end. -1 on error. */
+static ssize_t read_full(int fd, char *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
 int mg_read_all(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
 {
     *out = NULL;
     *len = 0;
-    int fd = open_regular(path, err, errlen);
-    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    if (!f) {
-        if (fd >= 0) {
-            snprintf(err, errlen, "cannot open: %s", strerror(errno));
-            close(fd);
-        }
+    struct stat st;
+    int fd = open_regular(path, &st, err, errlen);
+    if (fd < 0)
         return MG_E_IO;
+    if ((uint64_t)st.st_size > max) {
+        close(fd);
+        snprintf(err, errlen, "larger than %zu bytes", max);
+        return MG_E_LIMIT;
     }
-    char *buf = mg_malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-    int bad = ferror(f);
-    fclose(f);
+    /* Its size and one byte more: a file that grew while being read is seen to be larger. */
+    size_t want = (size_t)st.st_size + 1;
+    char *buf = mg_malloc(want + 1);
+    ssize_t n = buf ? read_full(fd, buf, want) : 0;
+    int rerr = errno;
+    close(fd);
     if (!buf) {
         snprintf(err, errlen, "out of memory");
         return MG_E_NOMEM;
     }
-    if (bad || n > max) {
-        if (bad)
-            snprintf(err, errlen, "read error");
+    if (n < 0 || (size_t)n == want) {
+        if (n < 0)
+            snprintf(err, errlen, "read error: %s", strerror(rerr));
         else
-            snprintf(err, errlen, "larger than %zu bytes", max);
+            snprintf(err, errlen, "changed while being read");
         free(buf);
-        return bad ? MG_E_IO : MG_E_LIMIT;
+        return MG_E_IO;
     }
     buf[n] = 0;
     *out = buf;
-    *len = n;
+    *len = (size_t)n;
     return MG_OK;
 }
 
@@ -247,12 +292,9 @@ int mg_map_file(const char *path, const uint8_t **map, uint64_t *size, char *err
     *map = NULL;
     *size = 0;
     struct stat st;
-    int fd = open_regular(path, err, errlen);
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0)
-            close(fd);
+    int fd = open_regular(path, &st, err, errlen);
+    if (fd < 0)
         return MG_E_IO;
-    }
     *size = (uint64_t)st.st_size;
     void *m = st.st_size > 0 ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
     close(fd);

@@ -22,8 +22,13 @@ int mg_write_atomic(const char *path, const void *data, size_t len, int flags, c
  * removed in its directory (permissions, read-only filesystems). MG_E_IO with err otherwise. */
 int mg_check_writable(const char *path, int flags, char *err, size_t errlen);
 
-/* The whole file, at most max bytes (MG_E_LIMIT beyond), NUL-terminated in a new buffer (free it). */
+/* The whole file, at most max bytes (MG_E_LIMIT beyond), NUL-terminated in a new buffer (free it);
+ * the buffer is the file's size, not max. Only regular files with data (open_regular's rules). */
 int mg_read_all(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
+
+/* "/proc", "sysfs", ... when fd lies on a pseudo filesystem (no data, sizes that lie, reads that
+ * block): files there are not read as files, nor walked. NULL otherwise. */
+const char *mg_pseudo_fs(int fd);
 
 /* The file mapped read-only (munmap it with its size); MG_E_IO with err when it cannot be opened,
  * MG_E_FORMAT when it is empty or cannot be mapped. */

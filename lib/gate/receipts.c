@@ -104,11 +104,14 @@ static int store(const mg_run *run, const char *path, char *err, size_t errlen)
             sqlite3_bind_text(res, 11, inf ? r[i].output : "", -1, SQLITE_TRANSIENT);
             ok = sqlite3_step(res) == SQLITE_DONE;
         }
-    if (!ok)
-        snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
-    sqlite3_exec(db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     sqlite3_finalize(ins);
     sqlite3_finalize(res);
+    if (ok)   /* the commit writes to disk: a full disk fails here, and the run is not stored */
+        ok = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    if (!ok) {
+        snprintf(err, errlen, "%s: %s; the database is as before this run", path, sqlite3_errmsg(db));
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    }
     sqlite3_close(db);
     return ok ? MG_OK : MG_E_IO;
 }

@@ -20,6 +20,8 @@ long mg_read_file(const char *root, const char *path, char *buf, size_t n)
     size_t got = 0;
     while (got + 1 < n) {
         ssize_t r = read(fd, buf + got, n - 1 - got);
+        if (r < 0 && errno == EINTR)
+            continue;
         if (r <= 0)
             break;
         got += (size_t)r;
