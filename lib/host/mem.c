@@ -7,6 +7,7 @@
 
 #include "mlgate/binaries.h"
 #include "mlgate/host.h"
+#include "core/arith.h"
 #include "host/sysfs.h"
 
 static uint64_t kib(const char *text, const char *key)
@@ -15,7 +16,7 @@ static uint64_t kib(const char *text, const char *key)
     if (mg_field(text, key, v, sizeof v) != 0)
         return 0;
     unsigned long long n = strtoull(v, NULL, 10);
-    return strstr(v, "kB") ? (uint64_t)n * 1024 : (uint64_t)n;
+    return strstr(v, "kB") ? mg_sat_mul(n, 1024) : (uint64_t)n;
 }
 
 /* Counts CPUs in a cpulist like "0-15,32-47". */
@@ -29,7 +30,7 @@ static int cpulist_count(const char *s)
             break;
         if (*end == '-')
             b = strtol(end + 1, &end, 10);
-        if (b >= a && b - a < 100000)
+        if (a >= 0 && b >= a && b - a < 100000)
             n += (int)(b - a + 1);
         s = *end == ',' ? end + 1 : end;
         if (*s == '\n')
