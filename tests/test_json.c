@@ -425,6 +425,41 @@ static void long_documents(void **state)
     free(doc);
 }
 
+/* The progress hook: called every `every` bytes, inside one long string too, never backwards. */
+struct seen { const uint8_t *base, *last; size_t calls; };
+
+static void on_progress(void *ctx, const uint8_t *upto)
+{
+    struct seen *w = ctx;
+    assert_true(upto >= w->last && upto > w->base);
+    w->last = upto;
+    w->calls++;
+}
+
+static void progress_hook(void **state)
+{
+    (void)state;
+    size_t n = 1000000;
+    char *doc = malloc(n + 64);
+    assert_non_null(doc);
+    strcpy(doc, "{\"k\":\"");
+    size_t k = strlen(doc);
+    memset(doc + k, 'x', n - k - 40);
+    k = n - 40;
+    k += (size_t)sprintf(doc + k, "\",\"n\":[123456789, 2.5e10],   \"t\":true}");
+    mg_json_scanner s;
+    mg_json_token t;
+    struct seen w = {(const uint8_t *)doc, (const uint8_t *)doc, 0};
+    mg_json_init(&s, (const uint8_t *)doc, k, 8);
+    mg_json_on_progress(&s, 4096, on_progress, &w);
+    while (mg_json_next(&s, &t) > MG_JSON_END)
+        ;
+    assert_int_equal(t.type, MG_JSON_END);
+    assert_true(w.calls >= k / 4096 - 1 && w.calls <= k / 4096 + 1);
+    assert_true(w.last <= (const uint8_t *)doc + k);
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,7 +467,7 @@ int main(void)
         cmocka_unit_test(tokens_in_order_with_depths), cmocka_unit_test(depth_is_capped),
         cmocka_unit_test(every_truncation_is_refused), cmocka_unit_test(corrupted_documents_end),
         cmocka_unit_test(skip_values), cmocka_unit_test(strings_compared_and_decoded),
-        cmocka_unit_test(integers_range_checked), cmocka_unit_test(long_documents),
+        cmocka_unit_test(integers_range_checked), cmocka_unit_test(long_documents), cmocka_unit_test(progress_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,24 @@ void mg_json_init(mg_json_scanner *s, const uint8_t *buf, size_t len, unsigned m
     s->len = buf ? len : 0;
     s->max_depth = max_depth == 0 || max_depth > MG_JSON_DEPTH_LIMIT ? MG_JSON_DEPTH_LIMIT : max_depth;
     s->state = ST_VALUE;
+    s->progress_at = SIZE_MAX;
+}
+
+void mg_json_on_progress(mg_json_scanner *s, size_t every, void (*fn)(void *ctx, const uint8_t *upto), void *ctx)
+{
+    s->progress = fn;
+    s->progress_ctx = ctx;
+    s->progress_every = every ? every : 1;
+    s->progress_at = fn ? s->pos + s->progress_every : SIZE_MAX;
+}
+
+/* The scanner has read buf[0, i): the caller's hook, when it is due. */
+static void progressed(mg_json_scanner *s, size_t i)
+{
+    if (i < s->progress_at)
+        return;
+    s->progress(s->progress_ctx, s->buf + i);
+    s->progress_at = i + s->progress_every < i ? SIZE_MAX : i + s->progress_every;
 }
 
 static mg_json_type fail(mg_json_scanner *s, mg_json_token *t, size_t at, const char *why)
@@ -103,6 +121,15 @@ static const char *scan_string(mg_json_scanner *s, mg_json_token *t, size_t *at)
     t->p = b + i;
     t->escaped = 0;
     while (i < n) {
+        /* the run of plain characters (printable ASCII but '"' and '\\'), up to the hook's next call */
+        size_t stop = s->progress_at < n ? s->progress_at : n;
+        while (i < stop && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\')
+            i++;
+        if (i == stop) {
+            if (i < n)
+                progressed(s, i);
+            continue;
+        }
         uint8_t c = b[i];
         if (c == '"') {
             t->len = (size_t)(b + i - t->p);
@@ -112,10 +139,6 @@ static const char *scan_string(mg_json_scanner *s, mg_json_token *t, size_t *at)
         *at = i;
         if (c < 0x20)
             return "control character in a string";
-        if (c < 0x80 && c != '\\') {
-            i++;
-            continue;
-        }
         if (c >= 0x80) {
             int k = utf8_seq(b + i, n - i);
             if (k < 0)
@@ -165,6 +188,17 @@ static const char *scan_string(mg_json_scanner *s, mg_json_token *t, size_t *at)
 
 static int digit(const mg_json_scanner *s, size_t i) { return i < s->len && s->buf[i] >= '0' && s->buf[i] <= '9'; }
 
+/* Past the digits from i. */
+static size_t digits(mg_json_scanner *s, size_t i)
+{
+    while (digit(s, i)) {
+        if (i >= s->progress_at)
+            progressed(s, i);
+        i++;
+    }
+    return i;
+}
+
 /* The number at s->pos; fills p/len/integer/negative. NULL, or why it is invalid (*at: where). */
 static const char *scan_number(mg_json_scanner *s, mg_json_token *t, size_t *at)
 {
@@ -183,8 +217,7 @@ static const char *scan_number(mg_json_scanner *s, mg_json_token *t, size_t *at)
             return "leading zero in a number";
         }
     } else if (digit(s, i)) {
-        while (digit(s, i))
-            i++;
+        i = digits(s, i);
     } else
         return "invalid number";
     if (i < n && s->buf[i] == '.') {
@@ -194,8 +227,7 @@ static const char *scan_number(mg_json_scanner *s, mg_json_token *t, size_t *at)
             return "unexpected end of input";
         if (!digit(s, i))
             return "a digit must follow '.'";
-        while (digit(s, i))
-            i++;
+        i = digits(s, i);
     }
     if (i < n && (s->buf[i] == 'e' || s->buf[i] == 'E')) {
         t->integer = 0;
@@ -207,8 +239,7 @@ static const char *scan_number(mg_json_scanner *s, mg_json_token *t, size_t *at)
             return "unexpected end of input";
         if (!digit(s, i))
             return "a digit must follow the exponent";
-        while (digit(s, i))
-            i++;
+        i = digits(s, i);
     }
     t->len = (size_t)(s->buf + i - t->p);
     s->pos = i;
@@ -290,8 +321,13 @@ mg_json_type mg_json_next(mg_json_scanner *s, mg_json_token *t)
         if (s->state == ST_FAILED)
             return fail(s, t, s->err_off, s->err);
         while (s->pos < s->len && (s->buf[s->pos] == ' ' || s->buf[s->pos] == '\t' || s->buf[s->pos] == '\n' ||
-                                   s->buf[s->pos] == '\r'))
+                                   s->buf[s->pos] == '\r')) {
+            if (s->pos >= s->progress_at)
+                progressed(s, s->pos);
             s->pos++;
+        }
+        if (s->pos >= s->progress_at)
+            progressed(s, s->pos);
         t->off = s->pos;
         if (s->state == ST_DONE) {
             if (s->pos < s->len)

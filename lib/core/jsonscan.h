@@ -70,11 +70,21 @@ typedef struct mg_json_scanner {
     const char *err;         /* after FAIL: why, a static text ("trailing comma") */
     size_t err_off;          /* and the offset of the byte where it was seen (len: at the end) */
     uint8_t is_object[MG_JSON_DEPTH_LIMIT / 8];   /* one bit per open container */
+    void (*progress)(void *ctx, const uint8_t *upto);   /* mg_json_on_progress */
+    void *progress_ctx;
+    size_t progress_every, progress_at;
 } mg_json_scanner;
 
 /* A scanner over buf[0, len). max_depth: how many containers may be open at once, 1..1024 (0, or
  * more than 1024, is taken as 1024). A document nested deeper FAILs ("nested too deep"). */
 void mg_json_init(mg_json_scanner *s, const uint8_t *buf, size_t len, unsigned max_depth);
+
+/*
+ * Optional: fn(ctx, upto) is called each time the scanner has read `every` more bytes, inside long
+ * strings, numbers and whitespace too, with the first byte it has not read yet. For a caller over a
+ * file mapping that gives back the pages behind (lib/models/safetensors.c); tokens still point there.
+ */
+void mg_json_on_progress(mg_json_scanner *s, size_t every, void (*fn)(void *ctx, const uint8_t *upto), void *ctx);
 
 /* The next token into *t; returns t->type. */
 mg_json_type mg_json_next(mg_json_scanner *s, mg_json_token *t);
