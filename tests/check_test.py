@@ -45,6 +45,13 @@ GOOD = {
 FLAKY, LOCK = [0], threading.Lock()
 # answers a misbehaving server gives: cut mid-character by a naive writer, terminal escapes, a key echoed
 HOSTILE = {"accent": "a" + "\u00e9" * 200, "escapes": "\x1b[2J\x1b]0;pwned\x07OK\x1b[0m", "echo": "your key is s3cret"}
+# answers that cost memory to read: 15 MiB of zeros, a vector wider than any model's, all zeros, a
+# 10 MiB image answer of a million tiny values, and 7.5 MiB of numbers (under the embedding cap)
+BIG = {"zeros15": b'{"data":[{"embedding":[' + b"0," * (15 << 19) + b'0]}]}',
+       "wide": json.dumps({"data": [{"embedding": [0.5] * 100000}]}).encode(),
+       "allzero": json.dumps({"data": [{"embedding": [0.0] * 8}]}).encode(),
+       "bomb": b'{"data":[' + b"[0]," * (10 << 18) + b'{"b64_json":"x"}]}',
+       "fat": b'{"data":[{"embedding":[' + b"0.25," * ((15 << 20) // 10) + b'1]}]}'}
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -70,6 +77,8 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(401, f"invalid key: {auth} (also tried sk-proj-{'A' * 40})".encode(), "text/plain")
         if mode in HOSTILE and rest == "chat/completions":
             return self.send(200, {"choices": [{"message": {"content": HOSTILE[mode]}}], "usage": {"completion_tokens": 3}})
+        if mode in BIG and rest != "models":
+            return self.send(200, BIG[mode])
         if mode == "gated" and auth != "Bearer s3cret":
             return self.send(401, {"error": "no key"})
         if mode == "never" or (mode in ("hang", "drip", "huge") and rest != "models"):
@@ -254,7 +263,7 @@ def main():
         ("never", "llm", "never", "", (False, "up", "models: ")),
         ("health-lies", "llm", "hang", "", (False, "inference", "no complete answer within 2.0 s")),
         ("drip", "llm", "drip", "", (False, "inference", "no complete answer within 2.0 s")),
-        ("huge", "llm", "huge", "", (False, "inference", "passed 16 MiB")),
+        ("huge", "llm", "huge", "", (False, "inference", "passed 4.0 MiB, the most this kind's answer may be")),
         ("badjson", "llm", "badjson", "", (False, "inference", "not JSON")),
         ("e500", "llm", "e500", "", (False, "inference", "HTTP 500")),
         ("empty", "llm", "empty", "", (False, "inference", "no text")),
@@ -263,6 +272,10 @@ def main():
         ("short", "tts", "short", "", (False, "inference", "0.20 s of audio")),
         ("wrongsize", "image", "wrongsize", "", (False, "inference", "a 128x128 PNG, 256x256 was asked for")),
         ("nokey", "llm", "gated", "", (False, "up", "HTTP 401")),
+        ("zeros15", "embedding", "zeros15", "", (False, "inference", "passed 8.0 MiB")),
+        ("wide", "embedding", "wide", "", (False, "inference", "no embedding model has more than 65536")),
+        ("allzero", "embedding", "allzero", "", (False, "inference", "all zeros")),
+        ("bomb", "image", "bomb", "", (False, "inference", "more than 65536 JSON values")),
     ]
     execs = [
         ("echo", "[/bin/echo, hello gate]", "probe: {expect: gate}", (True, None, "exit 0")),
@@ -319,6 +332,16 @@ def main():
     r2 = subprocess.run([mlgate, "check", "--no-smoke", "--capabilities", caps, mx], capture_output=True, text=True,
                         env=env, timeout=120)
     check("text: a line per model and a tally", r2.returncode == 1 and f"8 of {len(got)} models passed" in r2.stdout)
+    # memory: 8 embedding models answering 7.5 MiB of numbers each, at once
+    fat = os.path.join(d, "fat.yaml")
+    with open(fat, "w") as f:
+        f.write("models:\n" + "".join(f"  - {{name: fat{i}, kind: embedding, endpoint: '{base}/fat/v1'}}\n"
+                                      for i in range(8)))
+    rss = subprocess.run([sys.executable, "-c", "import resource, subprocess, sys; subprocess.run(sys.argv[1:], "
+                          "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+                          mlgate, "check", "--no-smoke", fat], capture_output=True, text=True, env=env)
+    peak = int(rss.stdout or 0) >> 10
+    check(f"8 answers of 7.5 MiB at once: {peak} MiB peak RSS (986 MiB when each was read into a tree)", 0 < peak < 160)
     # the gate's deadline bounds everything
     t0 = time.time()
     r3 = subprocess.run([mlgate, "check", "--json", "--no-smoke", "--deadline", "1", mx], capture_output=True,

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,9 @@ int mg_check_run(const mg_matrix *m, const mg_check_opts *o, mg_check_result *re
         return MG_E_NOMEM;
     }
     double deadline_at = o->deadline_at > 0 ? o->deadline_at : mg_now() + 120;
+    _Atomic size_t answers = 0;
     for (size_t i = 0; i < m->nmodels; i++) {
-        jobs[i] = (thread_job){{&m->models[i], o, deadline_at, &results[i]}, i};
+        jobs[i] = (thread_job){{&m->models[i], o, deadline_at, &results[i], &answers}, i};
         if (pthread_create(&th[i], NULL, check_one, &jobs[i]) == 0)
             started[i] = 1;
         else

@@ -2,6 +2,8 @@
 #ifndef MG_GATE_INT_H
 #define MG_GATE_INT_H
 
+#include <stdatomic.h>
+
 #include "core/arena.h"
 #include "mlgate/gate.h"
 
@@ -43,7 +45,12 @@ typedef struct mg_check_job {
     const mg_check_opts *o;
     double deadline_at;             /* mg_now() seconds */
     mg_check_result *r;
+    _Atomic size_t *answers;        /* bytes of answers the run's models hold at once (MG_ANSWERS_MAX) */
 } mg_check_job;
+
+/* The most answer bytes a run holds at once, all models together: each model's kind has its own cap
+ * too (lib/gate/probes.c), so 256 models cannot take 256 x 16 MiB. */
+#define MG_ANSWERS_MAX ((size_t)256 << 20)
 
 /* The time left for a step limited to `limit` seconds: the earlier of that and the gate's deadline. */
 double mg_check_left(const mg_check_job *j, double limit);

@@ -15,13 +15,16 @@
 
 #include "core/alloc.h"
 #include "core/child.h"
+#include "core/jsonscan.h"
 #include "core/net.h"
 #include "core/text.h"
 #include "gate/gate_int.h"
 #include "gate/media.h"
 
-#define MAX_BODY (16u << 20)     /* the largest answer read: a 10 GB answer stops here */
+#define MAX_UP_BODY (1u << 20)   /* GET /models: a list of names */
 #define MAX_EXEC_OUTPUT (64u << 10)
+#define MAX_TREE_VALUES 65536    /* the JSON values of an answer parsed into a tree (chat, image, asr) */
+#define MAX_DIMENSIONS 65536     /* no embedding model has more */
 
 /* The model's key, masked in everything quoted from its server (NULL: none configured). */
 static const char *api_key(const mg_matrix_model *md)
@@ -32,27 +35,39 @@ static const char *api_key(const mg_matrix_model *md)
 
 /* ==== One bounded HTTP request ==== */
 
+/* An answer being received: bounded by its kind's cap and by what all models hold at once. */
 typedef struct body {
     uint8_t *p;
     size_t n, cap;
-    int too_big;
+    size_t max;                 /* this answer's cap */
+    _Atomic size_t *shared;     /* the run's answer bytes, all models (NULL: not counted) */
+    int too_big, over_shared;
 } body;
 
 static size_t on_data(char *d, size_t sz, size_t nm, void *u)
 {
     body *b = u;
     size_t n = sz * nm;
-    if (b->n + n > MAX_BODY) {
+    if (n > b->max - b->n) {
         b->too_big = 1;
         return 0;
     }
     if (b->n + n + 1 > b->cap) {
         size_t cap = (b->n + n + 1) * 2;
-        if (cap > MAX_BODY + 1)
-            cap = MAX_BODY + 1;
-        uint8_t *p = mg_realloc(b->p, cap);
-        if (!p)
+        if (cap > b->max + 1)
+            cap = b->max + 1;
+        size_t more = cap - b->cap;
+        if (b->shared && atomic_fetch_add(b->shared, more) + more > MG_ANSWERS_MAX) {
+            atomic_fetch_sub(b->shared, more);
+            b->over_shared = 1;
             return 0;
+        }
+        uint8_t *p = mg_realloc(b->p, cap);
+        if (!p) {
+            if (b->shared)
+                atomic_fetch_sub(b->shared, more);
+            return 0;
+        }
         b->p = p;
         b->cap = cap;
     }
@@ -60,6 +75,15 @@ static size_t on_data(char *d, size_t sz, size_t nm, void *u)
     b->n += n;
     b->p[b->n] = 0;
     return n;
+}
+
+static void body_free(body *b)
+{
+    if (b->shared)
+        atomic_fetch_sub(b->shared, b->cap);
+    free(b->p);
+    b->p = NULL;
+    b->n = b->cap = 0;
 }
 
 typedef struct reply {
@@ -72,11 +96,14 @@ typedef struct reply {
 /* A multipart form instead of a JSON body (asr). */
 typedef curl_mime *(*form_fn)(const mg_curl_api *cu, CURL *c, const mg_matrix_model *md);
 
-/* One request to the model's endpoint, bounded in time and size. Returns 0, or -1 with r->err. */
+/* One request to the model's endpoint, bounded in time and size (max bytes of answer, counted in
+ * *shared too). Returns 0, or -1 with r->err. Free r->b with body_free. */
 static int http(const mg_matrix_model *md, const char *path, const char *json, form_fn form_of, double limit,
-                reply *r)
+                size_t max, _Atomic size_t *shared, reply *r)
 {
     memset(r, 0, sizeof *r);
+    r->b.max = max;
+    r->b.shared = shared;
     if (limit <= 0) {
         snprintf(r->err, sizeof r->err, "the gate's deadline passed before this request");
         return -1;
@@ -123,8 +150,13 @@ static int http(const mg_matrix_model *md, const char *path, const char *json, f
     cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     cu->easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME, &r->ttfb);
     cu->easy_getinfo(c, CURLINFO_TOTAL_TIME, &r->total);
+    char cap[32];
     if (r->b.too_big)
-        snprintf(r->err, sizeof r->err, "%s: the answer passed %u MiB, stopped", shown, MAX_BODY >> 20);
+        snprintf(r->err, sizeof r->err, "%s: the answer passed %s, the most this kind's answer may be; stopped", shown,
+                 mg_human(max, cap));
+    else if (r->b.over_shared)
+        snprintf(r->err, sizeof r->err, "%s: the answers all models held at once passed %s; stopped", shown,
+                 mg_human(MG_ANSWERS_MAX, cap));
     else if (rc == CURLE_OPERATION_TIMEDOUT)
         snprintf(r->err, sizeof r->err, "%s: no complete answer within %.1f s (%zu bytes came)", shown, limit, r->b.n);
     else if (rc != CURLE_OK)
@@ -268,20 +300,59 @@ static void speech_check(const answer *a, mg_stage_result *s, mg_check_result *r
         snprintf(s->reason, sizeof s->reason, "%s: %s", a->path, why);
 }
 
+/* The members of the object the scanner is in, up to its end: the value of `key` is left next. */
+static int find_key(mg_json_scanner *sc, const char *key)
+{
+    mg_json_token t;
+    while (mg_json_next(sc, &t) == MG_JSON_KEY) {
+        if (mg_json_eq(&t, key))
+            return 1;
+        if (mg_json_skip(sc, &t))
+            return 0;
+    }
+    return 0;
+}
+
+/* data[0].embedding, streamed: its numbers counted and judged one by one, no tree built. */
 static void embedding_check(const answer *a, mg_stage_result *s, mg_check_result *r)
 {
-    const cJSON *vec = cJSON_GetObjectItemCaseSensitive(first_data(a), "embedding");
-    int n = cJSON_IsArray(vec) ? cJSON_GetArraySize(vec) : 0, finite = 1;
-    for (const cJSON *x = vec ? vec->child : NULL; x; x = x->next)
-        finite &= cJSON_IsNumber(x) && isfinite(x->valuedouble);
-    if (!n)
+    mg_json_scanner sc;
+    mg_json_token t;
+    mg_json_init(&sc, a->rp->b.p, a->rp->b.n, 64);
+    int found = mg_json_next(&sc, &t) == MG_JSON_OBJECT_BEGIN && find_key(&sc, "data") &&
+                mg_json_next(&sc, &t) == MG_JSON_ARRAY_BEGIN && mg_json_next(&sc, &t) == MG_JSON_OBJECT_BEGIN &&
+                find_key(&sc, "embedding") && mg_json_next(&sc, &t) == MG_JSON_ARRAY_BEGIN;
+    size_t n = 0, nonzero = 0, bad = 0;
+    while (found && mg_json_next(&sc, &t) != MG_JSON_ARRAY_END && t.type > MG_JSON_END) {
+        char num[352];
+        double v;
+        n++;
+        if (t.type != MG_JSON_NUMBER || t.len >= sizeof num) {   /* a string, null, a nested array */
+            bad++;
+            if (t.type != MG_JSON_NUMBER && mg_json_skip(&sc, &t))
+                break;
+            continue;
+        }
+        memcpy(num, t.p, t.len);
+        num[t.len] = 0;
+        v = strtod(num, NULL);
+        bad += !isfinite(v);   /* 1e999 is valid JSON and no number */
+        nonzero += v != 0;
+    }
+    if (!found || !n)
         snprintf(s->reason, sizeof s->reason, "%s: no data[0].embedding vector", a->path);
-    else if (!finite)
-        snprintf(s->reason, sizeof s->reason, "%s: the vector has values that are not finite numbers", a->path);
-    else if (a->md->probe.dimensions && (uint32_t)n != a->md->probe.dimensions)
-        snprintf(s->reason, sizeof s->reason, "%s: a vector of %d, not %u", a->path, n, a->md->probe.dimensions);
+    else if (bad)
+        snprintf(s->reason, sizeof s->reason, "%s: %zu of the vector's %zu values are not finite numbers", a->path,
+                 bad, n);
+    else if (n > MAX_DIMENSIONS)
+        snprintf(s->reason, sizeof s->reason, "%s: a vector of %zu values; no embedding model has more than %u", a->path,
+                 n, MAX_DIMENSIONS);
+    else if (!nonzero)
+        snprintf(s->reason, sizeof s->reason, "%s: the vector of %zu is all zeros: no model computed it", a->path, n);
+    else if (a->md->probe.dimensions && n != a->md->probe.dimensions)
+        snprintf(s->reason, sizeof s->reason, "%s: a vector of %zu, not %u", a->path, n, a->md->probe.dimensions);
     else
-        snprintf(r->output, sizeof r->output, "vector of %d", n);
+        snprintf(r->output, sizeof r->output, "vector of %zu", n);
 }
 
 static void image_check(const answer *a, mg_stage_result *s, mg_check_result *r)
@@ -313,21 +384,25 @@ static void transcription_check(const answer *a, mg_stage_result *s, mg_check_re
         mg_text_clean(r->output, sizeof r->output, text, strlen(text), api_key(a->md));
 }
 
+/* How an answer is read: raw bytes (audio), a JSON tree (small answers), or JSON streamed (no tree). */
+enum { ANSWER_RAW, ANSWER_TREE, ANSWER_STREAM };
+
 /* The inference probe of each model kind (OpenAI-compatible endpoints). */
 static const struct probe_kind {
     mg_model_kind kind;
     const char *path;                                       /* under the endpoint */
     void (*request)(const mg_matrix_model *md, cJSON *req); /* the JSON body; NULL: `form` */
     form_fn form;                                           /* a multipart body */
-    int raw;                                                /* the answer is not JSON (audio) */
+    int read;                                               /* ANSWER_* */
+    size_t max;                                             /* the largest answer taken */
     void (*check)(const answer *a, mg_stage_result *s, mg_check_result *r);
 } kinds[] = {
-    {MG_MODEL_LLM, "chat/completions", chat_request, NULL, 0, chat_check},
-    {MG_MODEL_VLM, "chat/completions", chat_request, NULL, 0, chat_check},
-    {MG_MODEL_TTS, "audio/speech", speech_request, NULL, 1, speech_check},
-    {MG_MODEL_ASR, "audio/transcriptions", NULL, asr_form, 0, transcription_check},
-    {MG_MODEL_EMBEDDING, "embeddings", embedding_request, NULL, 0, embedding_check},
-    {MG_MODEL_IMAGE, "images/generations", image_request, NULL, 0, image_check},
+    {MG_MODEL_LLM, "chat/completions", chat_request, NULL, ANSWER_TREE, 4u << 20, chat_check},
+    {MG_MODEL_VLM, "chat/completions", chat_request, NULL, ANSWER_TREE, 4u << 20, chat_check},
+    {MG_MODEL_TTS, "audio/speech", speech_request, NULL, ANSWER_RAW, 16u << 20, speech_check},
+    {MG_MODEL_ASR, "audio/transcriptions", NULL, asr_form, ANSWER_TREE, 4u << 20, transcription_check},
+    {MG_MODEL_EMBEDDING, "embeddings", embedding_request, NULL, ANSWER_STREAM, 8u << 20, embedding_check},
+    {MG_MODEL_IMAGE, "images/generations", image_request, NULL, ANSWER_TREE, 16u << 20, image_check},
 };
 
 static const struct probe_kind *kind_of(mg_model_kind kind)
@@ -405,7 +480,7 @@ void mg_probe_inference(mg_check_job *j, mg_stage_result *s)
         cJSON_Delete(req);
     }
     reply rp;
-    int rc = http(md, k->path, json, k->form, mg_check_left(j, md->timeout), &rp);
+    int rc = http(md, k->path, json, k->form, mg_check_left(j, md->timeout), k->max, j->answers, &rp);
     free(json);
     r->ttfb = rp.ttfb;
     r->total = rp.total;
@@ -414,24 +489,53 @@ void mg_probe_inference(mg_check_job *j, mg_stage_result *s)
         snprintf(s->reason, sizeof s->reason, "%s", rp.err);
     else
         mg_probe_answer(md, rp.b.p, rp.b.n, s, r);
-    free(rp.b.p);
+    body_free(&rp.b);
     s->ok = !s->reason[0];
+}
+
+/*
+ * A JSON answer checked whole before anything is built from it: strict syntax, and no more values
+ * than `max_values` (a tree of them is what costs memory). 0, or -1 with s->reason.
+ */
+static int json_answer(const struct probe_kind *k, const uint8_t *data, size_t len, size_t max_values,
+                       const char *key, mg_stage_result *s)
+{
+    mg_json_scanner sc;
+    mg_json_token t;
+    size_t values = 0;
+    char said[104];
+    mg_json_init(&sc, data, len, 64);
+    while (mg_json_next(&sc, &t) > MG_JSON_END)
+        if (t.type != MG_JSON_KEY && ++values > max_values) {
+            snprintf(s->reason, sizeof s->reason, "%s: an answer of more than %zu JSON values; %s models answer with far fewer",
+                     k->path, max_values, mg_model_kind_name(k->kind));
+            return -1;
+        }
+    if (t.type == MG_JSON_FAIL || !len) {
+        snprintf(s->reason, sizeof s->reason, "%s: not JSON (%s at byte %zu): %s", k->path,
+                 len ? sc.err : "empty", sc.err_off, len ? mg_text_clean(said, sizeof said, data, len, key) : "");
+        return -1;
+    }
+    return 0;
 }
 
 void mg_probe_answer(const mg_matrix_model *md, const uint8_t *data, size_t len, mg_stage_result *s,
                      mg_check_result *r)
 {
     const struct probe_kind *k = kind_of(md->kind);
-    reply rp = {.b = {(uint8_t *)data, len, len, 0}};
+    reply rp = {.b = {(uint8_t *)data, len, len, len, NULL, 0, 0}};
     answer a = {md, k->path, &rp, NULL};
     cJSON *doc = NULL;
-    char said[104];
-    if (!k->raw && !(doc = data && len ? cJSON_ParseWithLength((const char *)data, len) : NULL))
-        snprintf(s->reason, sizeof s->reason, "%s: not JSON: %s", k->path,
-                 len ? mg_text_clean(said, sizeof said, data, len, api_key(md)) : "(empty)");
-    else {
-        a.doc = doc;
+    if (len > k->max)   /* what http() would have stopped (a caller that read it otherwise) */
+        snprintf(s->reason, sizeof s->reason, "%s: an answer of %zu bytes, more than %s models may answer", k->path, len,
+                 mg_model_kind_name(k->kind));
+    else if (k->read == ANSWER_RAW)
         k->check(&a, s, r);
+    else if (json_answer(k, data, len, k->read == ANSWER_TREE ? MAX_TREE_VALUES : SIZE_MAX, api_key(md), s) == 0) {
+        if (k->read == ANSWER_TREE && !(a.doc = doc = cJSON_ParseWithLength((const char *)data, len)))
+            snprintf(s->reason, sizeof s->reason, "%s: out of memory reading the answer", k->path);
+        else
+            k->check(&a, s, r);
     }
     cJSON_Delete(doc);
     s->ok = !s->reason[0];
@@ -465,8 +569,9 @@ void mg_probe_up(mg_check_job *j, mg_stage_result *s)
     }
     reply rp;
     double lim = j->o->up_timeout > 0 ? j->o->up_timeout : 5;
-    if (http(md, "models", NULL, NULL, mg_check_left(j, lim < md->timeout ? lim : md->timeout), &rp))
+    if (http(md, "models", NULL, NULL, mg_check_left(j, lim < md->timeout ? lim : md->timeout), MAX_UP_BODY, j->answers,
+             &rp))
         snprintf(s->reason, sizeof s->reason, "%s", rp.err);
-    free(rp.b.p);
+    body_free(&rp.b);
     s->ok = !s->reason[0];
 }
