@@ -1,4 +1,5 @@
-/* test_matrix.c - the model matrix: the example files, every error at its line and column, and plans for the seed hosts. */
+/* test_matrix.c - the model matrix: the example files, every error at its line and column, the YAML reader's caps
+ * against hostile files, and plans for the seed hosts. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "mlgate/mlgate.h"
 #include "gguf_writer.h"
 #include <unistd.h>
@@ -107,6 +109,281 @@ static void errors_name_line_and_column(void **state)
     char err[512];
     assert_int_equal(mg_matrix_parse(big, strlen(big), "m.yaml", &m, err, sizeof err), MG_E_FORMAT);
     assert_non_null(strstr(err, "more than 32 items"));
+}
+
+/* Parses len bytes of text as m.yaml: rc want_rc and, for an error, want in the message. */
+static void parses_as(const char *text, size_t len, int want_rc, const char *want)
+{
+    mg_matrix *m = NULL;
+    char err[512] = "";
+    int rc = mg_matrix_parse(text, len, "m.yaml", &m, err, sizeof err);
+    if (rc != want_rc || (want && !strstr(err, want)))
+        fail_msg("rc %d (want %d), '%s' lacks '%s' in: %.200s", rc, want_rc, err, want ? want : "", text);
+    assert_true(rc ? m == NULL : m != NULL);
+    mg_matrix_free(m);
+}
+
+/* Depth, node and anchor caps at their exact edges; aliases shared, never expanded; tags ignored. */
+static void yaml_caps_aliases_and_tags(void **state)
+{
+    (void)state;
+    buf b = {0};
+    char line[64];
+    /* 32 levels are read (the walker refuses the list), 33 are not: flow and block */
+    for (int depth = 32; depth <= 33; depth++) {
+        b.n = 0;
+        put(&b, "host: {gpus: ", 13);
+        for (int i = 2; i < depth; i++)
+            put(&b, "[", 1);
+        for (int i = 2; i < depth; i++)
+            put(&b, "]", 1);
+        put(&b, "}\n", 3);
+        parses_as((char *)b.p, b.n - 1, depth == 32 ? MG_E_FORMAT : MG_E_LIMIT,
+                  depth == 32 ? "gpus must be a single value, not a list" : "m.yaml:1:44: nested deeper than 32 levels");
+        b.n = 0;
+        for (int i = 0; i < depth; i++) {
+            snprintf(line, sizeof line, "%*sk:\n", i, "");
+            put(&b, line, strlen(line) + 1);
+            b.n--;
+        }
+        put(&b, "", 1);
+        parses_as((char *)b.p, b.n - 1, depth == 32 ? MG_E_FORMAT : MG_E_LIMIT,
+                  depth == 32 ? "unknown key 'k' in the matrix" : "m.yaml:33:33: nested deeper than 32 levels");
+    }
+    /* 100,000 nodes are read, one more is not: a mapping, a key, a list and its items */
+    for (size_t items = 99997; items <= 99998; items++) {
+        b.n = 0;
+        put(&b, "models: [", 9);
+        for (size_t i = 0; i < items; i++)
+            put(&b, i ? ", x" : "x", i ? 3 : 1);
+        put(&b, "]\n", 3);
+        parses_as((char *)b.p, b.n - 1, items == 99997 ? MG_E_FORMAT : MG_E_LIMIT,
+                  items == 99997 ? "more than 256 models" : "more than 100000 YAML nodes");
+    }
+    /* 1024 anchors, not 1025 */
+    for (int n = 1024; n <= 1025; n++) {
+        b.n = 0;
+        put(&b, "models: [", 9);
+        for (int i = 0; i < n; i++) {
+            snprintf(line, sizeof line, "%s&a%d x", i ? ", " : "", i);
+            put(&b, line, strlen(line));
+        }
+        put(&b, "]\n", 3);
+        parses_as((char *)b.p, b.n - 1, n == 1024 ? MG_E_FORMAT : MG_E_LIMIT,
+                  n == 1024 ? "more than 256 models" : "more than 1024 anchors");
+    }
+    free(b.p);
+
+    /* aliases share their node: a probe and an endpoint given once, used twice */
+    static const char shared[] =
+        "host: &h {gpus: RTX 5090, vram: &v 32G}\n"
+        "models:\n"
+        "  - {name: a, kind: llm, endpoint: &e http://x, probe: &p {prompt: &t hello, max_tokens: 8}}\n"
+        "  - {name: b, kind: llm, endpoint: *e, probe: *p, model: *t}\n";
+    mg_matrix *m = NULL;
+    char err[512];
+    assert_int_equal(mg_matrix_parse(shared, strlen(shared), "m.yaml", &m, err, sizeof err), MG_OK);
+    assert_string_equal(mg_matrix_model_at(m, 1)->endpoint, "http://x");
+    assert_string_equal(mg_matrix_model_at(m, 1)->probe.prompt, "hello");
+    assert_string_equal(mg_matrix_model_at(m, 1)->model, "hello");
+    assert_int_equal(mg_matrix_model_at(m, 1)->probe.max_tokens, 8);
+    assert_string_equal(mg_matrix_get_host(m)->vram, "32G");
+    mg_matrix_free(m);
+    /* tags, on values, lists, mappings and keys, with a %TAG directive: read and ignored */
+    static const char tagged[] =
+        "%YAML 1.1\n%TAG !e! tag:example.com,2000:\n---\n"
+        "!!map\nmodels: !e!list\n  - !!map {!!str name: !!str a, kind: !custom llm, endpoint: !<tag:x> http://x,"
+        " probe: !e!p {max_tokens: !!int 8}}\n...\n";
+    parses_as(tagged, strlen(tagged), MG_OK, NULL);
+    static const struct { const char *yaml, *want; } bad[] = {
+        /* a model given twice through an alias: said where the alias is */
+        {"models:\n  - &m {name: a, kind: llm, endpoint: http://x}\n  - *m\n", "m.yaml:3:5: model 'a' is defined twice"},
+        {"models: [*nowhere]\n", "m.yaml:1:10: alias '*nowhere' names no anchor before it"},
+        {"models: &l [*l]\n", "m.yaml:1:13: alias '*l' inside the node it names"},
+        {"models:\n  - &m {name: a, kind: llm, endpoint: http://x, probe: &m {}}\n",
+         "m.yaml:2:56: anchor '&m' defined twice (first at line 2)"},
+        /* a billion laughs (10^9 'lol's by expansion) is 100 nodes to the reader, refused where it is used */
+        {"models:\n  - &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+         "  - &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\n  - &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]\n"
+         "  - &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]\n  - &a4 [*a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3]\n"
+         "  - &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n  - &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]\n"
+         "  - &a7 [*a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6]\n  - &a8 [*a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7]\n"
+         "host: {gpus: [*a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8, *a8]}\n",
+         "m.yaml:11:14: gpus must be a single value, not a list"},
+        {"models: [{name: \"a\\0b\", kind: llm, endpoint: http://x}]\n", "m.yaml:1:17: a value with a NUL character in it"},
+        {"models: []\n---\nmodels: []\n", "m.yaml:2:1: a second YAML document (a matrix is one)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        parses_as(bad[i].yaml, strlen(bad[i].yaml), MG_E_FORMAT, bad[i].want);
+    parses_as("\xFF\xFEm\0o\0", 6, MG_E_UNSUPPORTED, "m.yaml:1:1: the matrix is UTF-16");
+    parses_as("\xEF\xBB\xBFmodels: []\n", 14, MG_OK, NULL);   /* a UTF-8 byte order mark is fine */
+    parses_as("models: []\n...\n", 15, MG_OK, NULL);           /* and so is the end-of-document marker */
+}
+
+/* A hostile shape of matrix: head (built by the caller into b), then pre, the repeat's index (with
+ * mod: i % mod) and post, count times or while they and tail fit in size bytes, then tail. */
+typedef struct shape {
+    const char *what, *head, *pre, *post, *tail;
+    size_t mod, count, size;
+    int rc;
+    const char *want;
+} shape;
+
+static void fill(buf *b, const shape *h)
+{
+    char unit[256];
+    size_t size = h->size ? h->size : 1u << 20, tl = strlen(h->tail);
+    if (h->head && *h->head)
+        put(b, h->head, strlen(h->head));
+    int n = snprintf(unit, sizeof unit, "%s%s", h->pre, h->post);
+    for (size_t i = 0; !h->count || i < h->count; i++) {
+        if (h->mod)
+            n = snprintf(unit, sizeof unit, "%s%zu%s", h->pre, i % h->mod, h->post);
+        if (!n || b->n + (size_t)n + tl > size)
+            break;
+        put(b, unit, (size_t)n);
+    }
+    put(b, h->tail, tl + 1);
+    b->n--;
+}
+
+/* Every shape that makes libyaml quadratic, or a tree walker exponential, at up to the 1 MiB cap: refused
+ * (or read) and timed. The times are printed, not asserted. */
+static void hostile_inputs_up_to_the_cap(void **state)
+{
+    (void)state;
+    static const char *const nothing = "";
+    const size_t all = SIZE_MAX;
+    const shape shapes[] = {
+        {"80,000 levels of '['", nothing, "[", "", "", 0, 0, 80000, MG_E_LIMIT, "m.yaml:1:33: nested deeper than 32 levels"},
+        {"1 MiB of '['", nothing, "[", "", "", 0, 0, 0, MG_E_LIMIT, "m.yaml:1:33: nested deeper than 32 levels"},
+        {"1 MiB of '{a: '", nothing, "{a: ", "", "", 0, 0, 0, MG_E_LIMIT, "m.yaml:1:129: nested deeper than 32 levels"},
+        {"1 MiB of '[{a: '", nothing, "[{a: ", "", "", 0, 0, 0, MG_E_LIMIT, "m.yaml:1:81: nested deeper than 32 levels"},
+        {"1 MiB of '- ' (block lists)", nothing, "- ", "", "x\n", 0, 0, 0, MG_E_LIMIT, "m.yaml:1:65: nested deeper"},
+        {"1 MiB of '? ' (explicit keys)", nothing, "? ", "", "x\n", 0, 0, 0, MG_E_LIMIT, "m.yaml:1:65: nested deeper"},
+        {"block mappings indented to 1 MiB", NULL, "", "", "", 0, 0, 0, MG_E_LIMIT, "m.yaml:33:33: nested deeper"},
+        {"a flow list of 1 MiB", "models: [", "x, ", "", "x]\n", 0, 0, 0, MG_E_LIMIT, "more than 100000 YAML nodes"},
+        {"a flow mapping of 1 MiB", "models: [{", "k", ": v, ", "k: v}]\n", all, 0, 0, MG_E_LIMIT,
+         "more than 100000 YAML nodes"},
+        {"1 MiB of keys", nothing, "k", ": v\n", "", all, 0, 0, MG_E_LIMIT, "more than 100000 YAML nodes"},
+        {"1 MiB of lists 31 deep", "models: [", "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], ",
+         "x]\n", 0, 0, 0, MG_E_LIMIT, "more than 100000 YAML nodes"},
+        {"1 MiB of tagged values", "models: [", "!!str x, ", "", "x]\n", 0, 0, 0, MG_E_LIMIT,
+         "more than 100000 YAML nodes"},
+        {"a 1 MiB value", "host: {gpus: ", "x", "", "}\n", 0, 0, 0, MG_E_FORMAT, "m.yaml:1:14: gpus is longer than 4096"},
+        {"a 1 MiB quoted value of escapes", "host: {gpus: \"", "\\x41\\u00e9", "", "\"}\n", 0, 0, 0, MG_E_FORMAT,
+         "m.yaml:1:14: gpus is longer than 4096"},
+        {"a 1 MiB key", "? ", "k", "", "\n: v\nmodels: []\n", 0, 0, 0, MG_E_FORMAT, "m.yaml:1:3: unknown key 'kkk"},
+        {"1 MiB of anchors", "models: [", "&a", " x, ", "x]\n", all, 0, 0, MG_E_LIMIT, "more than 1024 anchors"},
+        {"1,000 anchors, 1 MiB of aliases", NULL, "*a", ", ", "x]\n", 1000, 0, 0, MG_E_LIMIT,
+         "more than 100000 YAML nodes"},
+        {"a billion laughs, 1 MiB of them", NULL, "*a8, ", "", "x]}\n", 0, 0, 0, MG_E_LIMIT,
+         "more than 100000 YAML nodes"},
+        {"1 MiB of %TAG directives", nothing, "%TAG !t", "! tag:x:\n", "---\nmodels: []\n", all, 0, 0, MG_E_LIMIT,
+         "m.yaml:17:1: more than 16 YAML directives"},
+        {"1 MiB of %TAG lines ending in CR", nothing, "%TAG !t", "! tag:x:\r", "---\rmodels: []\r", all, 0, 0,
+         MG_E_LIMIT, "m.yaml:17:1: more than 16 YAML directives"},
+        {"1 MiB of %TAG lines ending in NEL", nothing, "%TAG !t", "! tag:x:\xC2\x85", "---\nmodels: []\n", all, 0, 0,
+         MG_E_LIMIT, "m.yaml:17:1: more than 16 YAML directives"},
+        {"1 MiB of '---' documents", nothing, "---\n", "", "", 0, 0, 0, MG_E_FORMAT,
+         "m.yaml:2:1: a second YAML document"},
+        {"1 MiB of comments, then a matrix", nothing, "# a comment, as long as a line of a matrix could be .......\n",
+         "", "models: []\n", 0, 0, 0, MG_OK, NULL},
+        {"256 models sharing argv and probe", NULL, "  - {name: m", ", kind: tts, exec: *argv, probe: *p}\n", "",
+         all, 255, 0, MG_OK, NULL},
+    };
+    buf b = {0};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const shape *h = &shapes[i];
+        b.n = 0;
+        if (!h->head && i == 6) {           /* k: at indentation 0, 1, 2, ... */
+            char line[2048];
+            for (int ind = 0; b.n + (size_t)ind + 4 <= 1u << 20; ind++) {
+                snprintf(line, sizeof line, "%*sk:\n", ind, "");
+                put(&b, line, strlen(line));
+            }
+        } else if (!h->head && h->mod == 1000) {
+            put(&b, "models: [", 9);
+            for (int a = 0; a < 1000; a++) {
+                char anchor[32];
+                snprintf(anchor, sizeof anchor, "&a%d x, ", a);
+                put(&b, anchor, strlen(anchor));
+            }
+        } else if (!h->head && h->count) {
+            static const char first[] =
+                "models:\n  - {name: m, kind: tts, exec: &argv [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12,"
+                " a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31],"
+                " probe: &p {expect: ok, prompt: hi}}\n";
+            put(&b, first, sizeof first - 1);
+        } else if (!h->head) {              /* 10 lists of 10 aliases to the one before: 10^9 'lol's expanded */
+            static const char a0[] = "host: {gpus: [&a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]";
+            put(&b, a0, sizeof a0 - 1);
+            for (int l = 1; l <= 8; l++) {
+                char level[128];
+                int n = snprintf(level, sizeof level, ", &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]",
+                                 l, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1, l - 1);
+                put(&b, level, (size_t)n);
+            }
+            put(&b, ", ", 2);
+        }
+        fill(&b, h);
+        assert_true(b.n <= (h->size ? h->size : 1u << 20));
+        mg_matrix *m = NULL;
+        char err[512] = "";
+        double t0 = mg_now();
+        int rc = mg_matrix_parse((char *)b.p, b.n, "m.yaml", &m, err, sizeof err);
+        double ms = (mg_now() - t0) * 1e3;
+        print_message("  %-36s %8zu bytes %8.3f ms  %.70s\n", h->what, b.n, ms, rc ? err : "read");
+        if (rc != h->rc || (h->want && !strstr(err, h->want)))
+            fail_msg("%s: rc %d (want %d), '%s' lacks '%s'", h->what, rc, h->rc, err, h->want ? h->want : "");
+        if (!rc && h->count) {
+            assert_int_equal(mg_matrix_count(m), 256);
+            assert_int_equal(mg_matrix_model_at(m, 255)->nexec, 32);
+            assert_string_equal(mg_matrix_model_at(m, 255)->exec[31], "a31");
+            assert_string_equal(mg_matrix_model_at(m, 255)->probe.expect, "ok");
+        }
+        mg_matrix_free(m);
+    }
+    free(b.p);
+}
+
+/* Fault injection: each allocation of a parse failing in turn gives an error or the matrix, never a crash
+ * or a leak (ASan); libyaml's own allocations are not counted. */
+static void every_allocation_failing(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/matrix/workstation.yaml", FIXTURES);
+    buf b = {0};   /* and one with anchors, aliases and more items open at once than the reader first holds */
+    static const char head[] = "host: {gpus: &g RTX 5090, vram: *g}\nmodels:\n"
+                               "  - {name: m, kind: llm, endpoint: &e http://x, probe: &p {prompt: hi}}\n";
+    put(&b, head, sizeof head - 1);
+    const shape more = {"", "", "  - {name: m", ", kind: llm, endpoint: *e, probe: *p, binaries: [a, b, c]}\n", "", SIZE_MAX,
+                        100, 0, 0, NULL};
+    fill(&b, &more);
+    for (int which = 0; which < 2; which++) {
+        long n = 1;
+        for (;; n++) {
+            mg_matrix *m = NULL;
+            char err[512] = "";
+            mg_fail_alloc_at(n);
+            int rc = which ? mg_matrix_parse((char *)b.p, b.n, "m.yaml", &m, err, sizeof err)
+                           : mg_matrix_load(path, &m, err, sizeof err);
+            mg_fail_alloc_at(0);
+            if (rc == MG_OK) {
+                assert_int_equal(mg_matrix_count(m), which ? 101 : 4);
+                mg_matrix_free(m);
+                break;
+            }
+            if (rc != MG_E_NOMEM || m || !err[0])
+                fail_msg("allocation %ld failing: rc %d, '%s'", n, rc, err);
+            assert_true(n < 100000);
+        }
+        print_message("  %s: read after each of its first %ld allocations failed\n", which ? "101 aliased models" :
+                      "workstation.yaml", n - 1);
+        assert_true(n > 1);
+    }
+    free(b.p);
 }
 
 static int targets(const char *names, mg_target *d)
@@ -312,7 +589,8 @@ int main(void)
         cmocka_unit_test(reads_the_workstation_example), cmocka_unit_test(errors_name_line_and_column),
         cmocka_unit_test(oversubscribed_two_gpu_host), cmocka_unit_test(on_demand_models_that_exclude_each_other),
         cmocka_unit_test(memory_from_files_and_bad_pins), cmocka_unit_test(audio_and_image_headers),
-        cmocka_unit_test(quantize_fix),
+        cmocka_unit_test(quantize_fix), cmocka_unit_test(yaml_caps_aliases_and_tags), cmocka_unit_test(hostile_inputs_up_to_the_cap),
+        cmocka_unit_test(every_allocation_failing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

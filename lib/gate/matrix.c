@@ -1,4 +1,6 @@
-/* matrix.c - reads the model matrix (YAML, libyaml): every key known, every value checked, errors at file:line:column. */
+/* matrix.c - reads the model matrix (YAML): libyaml's events into a small tree, with caps on depth, nodes and anchors
+ * checked before libyaml's quadratic paths; every key known, every value checked, errors at
+ * file:line:column. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -16,6 +18,16 @@
 
 #define MAX_MATRIX_BYTES (1u << 20)
 #define MAX_STRING 4096
+/*
+ * libyaml's scanner walks every open flow level for each token (80,000 '[' take 12 s, 160,000 over a
+ * minute), its loader looks each anchor and alias up among all the anchors before it, and its parser
+ * each %TAG directive among all those before it: the reader stops at these caps first. A matrix
+ * needs 4 levels and a few dozen nodes per model.
+ */
+#define MAX_DEPTH 32            /* nested lists and mappings */
+#define MAX_NODES 100000        /* values, lists, mappings and aliases */
+#define MAX_ANCHORS 1024
+#define MAX_DIRECTIVES 16       /* %YAML and %TAG lines */
 
 static const char *const kinds[] = {"llm", "vlm", "tts", "asr", "embedding", "image"};
 
@@ -24,42 +36,329 @@ const char *mg_model_kind_name(mg_model_kind k)
     return (unsigned)k < sizeof kinds / sizeof kinds[0] ? kinds[k] : "?";
 }
 
+/* The document as the reader builds it from libyaml's events; an alias is a copy of its node's head
+ * (same value or items, the alias's place), never an expansion. */
+typedef enum ytype { Y_SCALAR, Y_SEQUENCE, Y_MAPPING } ytype;
+
+typedef struct ynode {
+    ytype type;
+    size_t line, column;        /* where it starts, from 0 (libyaml's marks) */
+    const char *value;          /* a scalar's text, NUL-terminated, no NUL inside */
+    size_t len;                 /* scalar: bytes; sequence: items; mapping: pairs */
+    struct ynode **items;       /* sequence: len items; mapping: key, value, key, value, ... */
+} ynode;
+
 typedef struct ctx {
-    yaml_document_t *doc;
     mg_matrix *m;
     const char *name;
     char *err;
     size_t errlen;
 } ctx;
 
-static int fail(ctx *c, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(ctx *c, const yaml_node_t *n, const char *fmt, ...)
+static int vfail(ctx *c, int rc, size_t line, size_t column, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+static int vfail(ctx *c, int rc, size_t line, size_t column, const char *fmt, va_list ap)
 {
     char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(c->err, c->errlen, "%s:%zu:%zu: %s", c->name, n ? n->start_mark.line + 1 : 1,
-             n ? n->start_mark.column + 1 : 1, msg);
-    return MG_E_FORMAT;
+    snprintf(c->err, c->errlen, "%s:%zu:%zu: %s", c->name, line + 1, column + 1, msg);
+    return rc;
 }
 
-static yaml_node_t *node(ctx *c, int id) { return yaml_document_get_node(c->doc, id); }
+/* An error at node n (NULL: the file's start). */
+static int fail(ctx *c, const ynode *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(ctx *c, const ynode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail(c, MG_E_FORMAT, n ? n->line : 0, n ? n->column : 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* An error with its code at a place libyaml marked. */
+static int fail_at(ctx *c, int rc, yaml_mark_t mk, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int fail_at(ctx *c, int rc, yaml_mark_t mk, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rc = vfail(c, rc, mk.line, mk.column, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ==== The reader: events -> tree, bounded ==== */
+
+typedef struct anchor {
+    const char *name;
+    const ynode *node;
+    size_t line;
+    int open;                   /* its list or mapping has not ended: an alias to it would be a cycle */
+} anchor;
+
+typedef struct reader {
+    ctx *c;
+    mg_arena *arena;            /* the tree's; freed once the matrix is read */
+    ynode **kids;               /* the items of the open lists and mappings, innermost last */
+    size_t nkids, capkids;
+    struct {
+        ynode *node;
+        size_t base;            /* its first item in kids */
+        anchor *anchor;
+    } open[MAX_DEPTH];
+    int depth, documents;
+    size_t nodes;
+    anchor *anchors;            /* nanchors of MAX_ANCHORS, from the arena, in the file's order */
+    anchor **sorted;            /* the same, by name */
+    size_t nanchors;
+    ynode *root;
+} reader;
+
+/*
+ * The anchors are kept sorted by name: an alias is found in 10 comparisons, each no longer than its
+ * own name, whatever names a hostile file picks (a hash table would let it choose collisions).
+ * *at: where name is, or would go.
+ */
+static anchor *find_anchor(const reader *r, const char *name, size_t *at)
+{
+    size_t lo = 0, hi = r->nanchors;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(name, r->sorted[mid]->name);
+        if (!cmp) {
+            *at = mid;
+            return r->sorted[mid];
+        }
+        if (cmp < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *at = lo;
+    return NULL;
+}
+
+static int add_anchor(reader *r, const yaml_char_t *name, const ynode *n, yaml_mark_t mk, anchor **out)
+{
+    *out = NULL;
+    if (!name)
+        return MG_OK;
+    if (!r->anchors && (!(r->anchors = mg_arena_array(r->arena, MAX_ANCHORS, sizeof *r->anchors)) ||
+                        !(r->sorted = mg_arena_array(r->arena, MAX_ANCHORS, sizeof *r->sorted))))
+        return MG_E_NOMEM;
+    size_t at;
+    const anchor *old = find_anchor(r, (const char *)name, &at);
+    if (old)
+        return fail_at(r->c, MG_E_FORMAT, mk, "anchor '&%s' defined twice (first at line %zu)", (const char *)name,
+                       old->line + 1);
+    if (r->nanchors == MAX_ANCHORS)
+        return fail_at(r->c, MG_E_LIMIT, mk, "more than %d anchors", MAX_ANCHORS);
+    anchor *a = &r->anchors[r->nanchors];
+    if (!(a->name = mg_arena_strdup(r->arena, (const char *)name)))
+        return MG_E_NOMEM;
+    a->node = n;
+    a->line = mk.line;
+    memmove(r->sorted + at + 1, r->sorted + at, (r->nanchors - at) * sizeof *r->sorted);
+    r->sorted[at] = a;
+    r->nanchors++;
+    *out = a;
+    return MG_OK;
+}
+
+/* A new node at mk, counted against the cap. */
+static int new_node(reader *r, ytype t, yaml_mark_t mk, ynode **out)
+{
+    if (++r->nodes > MAX_NODES)
+        return fail_at(r->c, MG_E_LIMIT, mk, "more than %d YAML nodes (values, lists, mappings, aliases)", MAX_NODES);
+    if (!(*out = mg_arena_alloc(r->arena, sizeof **out)))
+        return MG_E_NOMEM;
+    (*out)->type = t;
+    (*out)->line = mk.line;
+    (*out)->column = mk.column;
+    return MG_OK;
+}
+
+/* n is the document's root, or the next item of the innermost open list or mapping. */
+static int add(reader *r, ynode *n)
+{
+    if (!r->depth) {
+        r->root = n;
+        return MG_OK;
+    }
+    if (r->nkids == r->capkids) {
+        size_t cap = r->capkids ? r->capkids * 2 : 64;
+        ynode **k = mg_realloc(r->kids, cap * sizeof *k);
+        if (!k)
+            return MG_E_NOMEM;
+        r->kids = k;
+        r->capkids = cap;
+    }
+    r->kids[r->nkids++] = n;
+    return MG_OK;
+}
+
+static int event(reader *r, const yaml_event_t *e)
+{
+    ynode *n = NULL;
+    anchor *a = NULL;
+    int rc;
+    switch (e->type) {
+    case YAML_DOCUMENT_START_EVENT:
+        if (r->documents++)
+            return fail_at(r->c, MG_E_FORMAT, e->start_mark, "a second YAML document (a matrix is one)");
+        return MG_OK;
+    case YAML_ALIAS_EVENT: {
+        const char *name = (const char *)e->data.alias.anchor;
+        size_t at;
+        if (!(a = find_anchor(r, name, &at)))
+            return fail_at(r->c, MG_E_FORMAT, e->start_mark, "alias '*%s' names no anchor before it", name);
+        if (a->open)
+            return fail_at(r->c, MG_E_FORMAT, e->start_mark, "alias '*%s' inside the node it names (a cycle)", name);
+        if ((rc = new_node(r, a->node->type, e->start_mark, &n)))
+            return rc;
+        n->value = a->node->value;
+        n->len = a->node->len;
+        n->items = a->node->items;
+        return add(r, n);
+    }
+    case YAML_SCALAR_EVENT: {
+        const char *v = (const char *)e->data.scalar.value;
+        size_t len = e->data.scalar.length;
+        if ((rc = new_node(r, Y_SCALAR, e->start_mark, &n)))
+            return rc;
+        if (memchr(v, 0, len))
+            return fail_at(r->c, MG_E_FORMAT, e->start_mark, "a value with a NUL character in it");
+        if (!(n->value = mg_arena_strndup(r->arena, v, len)))
+            return MG_E_NOMEM;
+        n->len = len;
+        if ((rc = add_anchor(r, e->data.scalar.anchor, n, e->start_mark, &a)))
+            return rc;
+        return add(r, n);
+    }
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT: {
+        int seq = e->type == YAML_SEQUENCE_START_EVENT;
+        if (r->depth == MAX_DEPTH)
+            return fail_at(r->c, MG_E_LIMIT, e->start_mark, "nested deeper than %d levels", MAX_DEPTH);
+        if ((rc = new_node(r, seq ? Y_SEQUENCE : Y_MAPPING, e->start_mark, &n)) ||
+            (rc = add_anchor(r, seq ? e->data.sequence_start.anchor : e->data.mapping_start.anchor, n, e->start_mark,
+                             &a)) ||
+            (rc = add(r, n)))
+            return rc;
+        if (a)
+            a->open = 1;
+        r->open[r->depth].node = n;
+        r->open[r->depth].base = r->nkids;
+        r->open[r->depth].anchor = a;
+        r->depth++;
+        return MG_OK;
+    }
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT: {
+        r->depth--;
+        n = r->open[r->depth].node;
+        size_t base = r->open[r->depth].base, count = r->nkids - base;
+        if (count) {
+            if (!(n->items = mg_arena_array(r->arena, count, sizeof *n->items)))
+                return MG_E_NOMEM;
+            memcpy(n->items, r->kids + base, count * sizeof *n->items);
+        }
+        n->len = n->type == Y_MAPPING ? count / 2 : count;
+        r->nkids = base;
+        if (r->open[r->depth].anchor)
+            r->open[r->depth].anchor->open = 0;
+        return MG_OK;
+    }
+    default:   /* stream start and end, document end */
+        return MG_OK;
+    }
+}
+
+/*
+ * What libyaml does before the document's first event, and so before the reader could stop it:
+ * each %TAG directive is checked against all the ones before it. Directives start at column 0 of a
+ * line: count those lines (libyaml's line breaks: LF, CR, CR LF, NEL, LS, PS). UTF-16 would hide
+ * them from this count and is refused.
+ */
+static int before_yaml(ctx *c, const char *text, size_t len)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    yaml_mark_t mk = {0, 0, 0};
+    if (len >= 2 && ((t[0] == 0xFF && t[1] == 0xFE) || (t[0] == 0xFE && t[1] == 0xFF)))
+        return fail_at(c, MG_E_UNSUPPORTED, mk, "the matrix is UTF-16: write it as UTF-8");
+    if (!memchr(text, '%', len))
+        return MG_OK;
+    size_t found = 0, i = len >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3) ? 3 : 0;   /* after libyaml's BOM: column 0 */
+    int start = 1;
+    for (; i < len; i++) {
+        if (start && t[i] == '%' && ++found > MAX_DIRECTIVES)
+            return fail_at(c, MG_E_LIMIT, mk, "more than %d YAML directives (%%YAML, %%TAG)", MAX_DIRECTIVES);
+        start = 1;
+        if (t[i] == '\n' || (t[i] == '\r' && !(i + 1 < len && t[i + 1] == '\n')))
+            ;
+        else if (t[i] == 0xC2 && i + 1 < len && t[i + 1] == 0x85)
+            i++;
+        else if (t[i] == 0xE2 && i + 2 < len && t[i + 1] == 0x80 && (t[i + 2] == 0xA8 || t[i + 2] == 0xA9))
+            i += 2;
+        else
+            start = 0;
+        mk.line += start;
+    }
+    return MG_OK;
+}
+
+/* libyaml's own error, at its place, as yaml_parser_load gave it. */
+static int syntax_error(ctx *c, const yaml_parser_t *p)
+{
+    if (p->error == YAML_MEMORY_ERROR)
+        return MG_E_NOMEM;
+    return fail_at(c, MG_E_FORMAT, p->problem_mark, "%s%s%s", p->problem ? p->problem : "not YAML",
+                   p->context ? " " : "", p->context ? p->context : "");
+}
+
+/* The document's root into *root (NULL: an empty file), its nodes from arena a. */
+static int read_tree(ctx *c, const char *text, size_t len, mg_arena *a, const ynode **root)
+{
+    *root = NULL;
+    int rc = before_yaml(c, text, len);
+    if (rc)
+        return rc;
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p))
+        return MG_E_NOMEM;
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    reader r = {.c = c, .arena = a};
+    for (int done = 0; !rc && !done;) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&p, &e)) {
+            rc = syntax_error(c, &p);
+            break;
+        }
+        done = e.type == YAML_STREAM_END_EVENT;
+        rc = event(&r, &e);
+        yaml_event_delete(&e);
+    }
+    yaml_parser_delete(&p);
+    free(r.kids);
+    *root = r.root;
+    return rc;
+}
+
+/* ==== The matrix, from the tree ==== */
 
 /* The scalar's text, or an error naming what was expected. */
-static int scalar(ctx *c, yaml_node_t *n, const char *what, const char **out)
+static int scalar(ctx *c, const ynode *n, const char *what, const char **out)
 {
-    if (!n || n->type != YAML_SCALAR_NODE)
+    if (!n || n->type != Y_SCALAR)
         return fail(c, n, "%s must be a single value, not a %s", what,
-                    n && n->type == YAML_MAPPING_NODE ? "mapping" : "list");
-    if (n->data.scalar.length > MAX_STRING)
+                    n && n->type == Y_MAPPING ? "mapping" : "list");
+    if (n->len > MAX_STRING)
         return fail(c, n, "%s is longer than %d bytes", what, MAX_STRING);
-    *out = mg_arena_strndup(c->m->arena, (const char *)n->data.scalar.value, n->data.scalar.length);
+    *out = mg_arena_strndup(c->m->arena, n->value, n->len);
     return *out ? MG_OK : MG_E_NOMEM;
 }
 
-static int size_value(ctx *c, yaml_node_t *n, const char *what, uint64_t *out)
+static int size_value(ctx *c, const ynode *n, const char *what, uint64_t *out)
 {
     const char *s = NULL;
     int rc = scalar(c, n, what, &s);
@@ -71,7 +370,7 @@ static int size_value(ctx *c, yaml_node_t *n, const char *what, uint64_t *out)
 }
 
 /* 30, 30s, 500ms, 2m -> seconds */
-static int duration_value(ctx *c, yaml_node_t *n, const char *what, double *out)
+static int duration_value(ctx *c, const ynode *n, const char *what, double *out)
 {
     const char *s = NULL;
     int rc = scalar(c, n, what, &s);
@@ -82,7 +381,7 @@ static int duration_value(ctx *c, yaml_node_t *n, const char *what, double *out)
     return MG_OK;
 }
 
-static int uint_value(ctx *c, yaml_node_t *n, const char *what, uint64_t max, uint64_t *out)
+static int uint_value(ctx *c, const ynode *n, const char *what, uint64_t max, uint64_t *out)
 {
     const char *s = NULL;
     int rc = scalar(c, n, what, &s);
@@ -97,17 +396,17 @@ static int uint_value(ctx *c, yaml_node_t *n, const char *what, uint64_t max, ui
     return MG_OK;
 }
 
-static int list_value(ctx *c, yaml_node_t *n, const char *what, const char **out, size_t *count)
+static int list_value(ctx *c, const ynode *n, const char *what, const char **out, size_t *count)
 {
     *count = 0;
-    if (n && n->type == YAML_SCALAR_NODE)   /* one item written without brackets */
+    if (n && n->type == Y_SCALAR)   /* one item written without brackets */
         return scalar(c, n, what, &out[(*count)++]);
-    if (!n || n->type != YAML_SEQUENCE_NODE)
+    if (!n || n->type != Y_SEQUENCE)
         return fail(c, n, "%s must be a list", what);
-    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+    for (size_t i = 0; i < n->len; i++) {
         if (*count >= MG_MATRIX_MAX_LIST)
-            return fail(c, node(c, *it), "%s: more than %d items", what, MG_MATRIX_MAX_LIST);
-        int rc = scalar(c, node(c, *it), what, &out[(*count)++]);
+            return fail(c, n->items[i], "%s: more than %d items", what, MG_MATRIX_MAX_LIST);
+        int rc = scalar(c, n->items[i], what, &out[(*count)++]);
         if (rc)
             return rc;
     }
@@ -117,8 +416,9 @@ static int list_value(ctx *c, yaml_node_t *n, const char *what, const char **out
 /* The closest known key, for "did you mean". */
 static const char *near(const char *key, const char *const *known)
 {
+    size_t a = strlen(key);
     for (size_t i = 0; known[i]; i++) {
-        size_t a = strlen(key), b = strlen(known[i]), same = 0;
+        size_t b = strlen(known[i]), same = 0;
         for (size_t j = 0; j < a && j < b; j++)
             same += key[j] == known[i][j];
         if ((a + 1 >= b && a <= b + 1 && same + 2 >= (a > b ? a : b)) || (strstr(known[i], key) && a >= 3))
@@ -127,25 +427,39 @@ static const char *near(const char *key, const char *const *known)
     return NULL;
 }
 
-static int unknown_key(ctx *c, yaml_node_t *k, const char *where, const char *const *known)
+static int unknown_key(ctx *c, const ynode *k, const char *where, const char *const *known)
 {
-    const char *key = (const char *)k->data.scalar.value, *hint = near(key, known);
+    const char *key = k->value, *hint = near(key, known);
     return fail(c, k, "unknown key '%s' in %s%s%s%s", key, where, hint ? " (did you mean '" : "", hint ? hint : "",
                 hint ? "'?)" : "");
 }
 
-static int probe(ctx *c, yaml_node_t *n, mg_probe *p)
+/* Key k of a mapping (where: "a model", ...) as the entry of known it names, into *out; a key that is not a
+ * name or is unknown is an error at k. */
+static int known_key(ctx *c, const ynode *k, const char *where, const char *const *known, const char **out)
+{
+    if (k->type != Y_SCALAR)
+        return fail(c, k, "keys must be names");
+    for (size_t i = 0; known[i]; i++)
+        if (!strcmp(k->value, known[i])) {
+            *out = known[i];
+            return MG_OK;
+        }
+    return unknown_key(c, k, where, known);
+}
+
+static int probe(ctx *c, const ynode *n, mg_probe *p)
 {
     static const char *const known[] = {"prompt", "max_tokens", "voice", "dimensions", "width", "height", "expect", NULL};
-    if (n->type != YAML_MAPPING_NODE)
+    if (n->type != Y_MAPPING)
         return fail(c, n, "probe must be a mapping (prompt:, max_tokens:, ...)");
-    for (yaml_node_pair_t *kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top; kv++) {
-        yaml_node_t *k = node(c, kv->key), *v = node(c, kv->value);
-        if (k->type != YAML_SCALAR_NODE)
-            return fail(c, k, "keys must be names");
-        const char *key = (const char *)k->data.scalar.value;
+    for (size_t i = 0; i < n->len; i++) {
+        const ynode *k = n->items[2 * i], *v = n->items[2 * i + 1];
+        const char *key;
         uint64_t u = 0;
-        int rc;
+        int rc = known_key(c, k, "probe", known, &key);
+        if (rc)
+            return rc;
         if (!strcmp(key, "prompt"))
             rc = scalar(c, v, "probe.prompt", &p->prompt);
         else if (!strcmp(key, "voice"))
@@ -158,35 +472,34 @@ static int probe(ctx *c, yaml_node_t *n, mg_probe *p)
         } else if (!strcmp(key, "dimensions")) {
             if (!(rc = uint_value(c, v, "probe.dimensions", 1 << 20, &u)))
                 p->dimensions = (uint32_t)u;
-        } else if (!strcmp(key, "width") || !strcmp(key, "height")) {
+        } else {   /* width, height */
             if (!(rc = uint_value(c, v, key, 16384, &u)))
                 *(key[0] == 'w' ? &p->width : &p->height) = (uint32_t)u;
-        } else
-            return unknown_key(c, k, "probe", known);
+        }
         if (rc)
             return rc;
     }
     return MG_OK;
 }
 
-static int model(ctx *c, yaml_node_t *n, mg_matrix_model *md)
+static int model(ctx *c, const ynode *n, mg_matrix_model *md)
 {
     static const char *const known[] = {"name", "kind", "endpoint", "exec", "model", "file", "memory", "ram", "ctx",
                                         "residency", "gpu", "binaries", "capability", "probe", "timeout",
                                         "api_key_env", NULL};
-    if (n->type != YAML_MAPPING_NODE)
+    if (n->type != Y_MAPPING)
         return fail(c, n, "each model must be a mapping (name:, kind:, endpoint: ...)");
     md->gpu = -1;
     md->timeout = 30;
-    md->line = (int)n->start_mark.line + 1;
+    md->line = (int)n->line + 1;
     int have_kind = 0;
-    for (yaml_node_pair_t *kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top; kv++) {
-        yaml_node_t *k = node(c, kv->key), *v = node(c, kv->value);
-        if (k->type != YAML_SCALAR_NODE)
-            return fail(c, k, "keys must be names");
-        const char *key = (const char *)k->data.scalar.value, *s = NULL;
+    for (size_t i = 0; i < n->len; i++) {
+        const ynode *k = n->items[2 * i], *v = n->items[2 * i + 1];
+        const char *key, *s = NULL;
         uint64_t u = 0;
-        int rc;
+        int rc = known_key(c, k, "a model", known, &key);
+        if (rc)
+            return rc;
         if (!strcmp(key, "name")) {
             rc = scalar(c, v, "name", &md->name);
             for (const char *p = md->name; !rc && *p; p++)
@@ -194,12 +507,12 @@ static int model(ctx *c, yaml_node_t *n, mg_matrix_model *md)
                     return fail(c, v, "name '%s': use letters, digits, '.', '_' and '-'", md->name);
         } else if (!strcmp(key, "kind")) {
             if (!(rc = scalar(c, v, "kind", &s))) {
-                size_t i = 0;
-                while (i < sizeof kinds / sizeof kinds[0] && strcmp(kinds[i], s))
-                    i++;
-                if (i == sizeof kinds / sizeof kinds[0])
+                size_t j = 0;
+                while (j < sizeof kinds / sizeof kinds[0] && strcmp(kinds[j], s))
+                    j++;
+                if (j == sizeof kinds / sizeof kinds[0])
                     return fail(c, v, "kind '%s': one of llm, vlm, tts, asr, embedding, image", s);
-                md->kind = (mg_model_kind)i;
+                md->kind = (mg_model_kind)j;
                 have_kind = 1;
             }
         } else if (!strcmp(key, "endpoint")) {
@@ -236,10 +549,8 @@ static int model(ctx *c, yaml_node_t *n, mg_matrix_model *md)
             rc = probe(c, v, &md->probe);
         else if (!strcmp(key, "timeout"))
             rc = duration_value(c, v, "timeout", &md->timeout);
-        else if (!strcmp(key, "api_key_env"))
+        else   /* api_key_env */
             rc = scalar(c, v, "api_key_env", &md->api_key_env);
-        else
-            return unknown_key(c, k, "a model", known);
         if (rc)
             return rc;
     }
@@ -252,17 +563,17 @@ static int model(ctx *c, yaml_node_t *n, mg_matrix_model *md)
     return MG_OK;
 }
 
-static int host(ctx *c, yaml_node_t *n)
+static int host(ctx *c, const ynode *n)
 {
     static const char *const known[] = {"headroom", "receipts", "capabilities", "gpus", "vram", "deadline", NULL};
-    if (n->type != YAML_MAPPING_NODE)
+    if (n->type != Y_MAPPING)
         return fail(c, n, "host must be a mapping (headroom:, receipts:, capabilities:, ...)");
-    for (yaml_node_pair_t *kv = n->data.mapping.pairs.start; kv < n->data.mapping.pairs.top; kv++) {
-        yaml_node_t *k = node(c, kv->key), *v = node(c, kv->value);
-        if (k->type != YAML_SCALAR_NODE)
-            return fail(c, k, "keys must be names");
-        const char *key = (const char *)k->data.scalar.value, *s;
-        int rc;
+    for (size_t i = 0; i < n->len; i++) {
+        const ynode *k = n->items[2 * i], *v = n->items[2 * i + 1];
+        const char *key, *s = NULL;
+        int rc = known_key(c, k, "host", known, &key);
+        if (rc)
+            return rc;
         if (!strcmp(key, "headroom")) {
             if ((rc = scalar(c, v, "headroom", &s)))
                 return rc;
@@ -281,59 +592,51 @@ static int host(ctx *c, yaml_node_t *n)
             rc = scalar(c, v, "gpus", &c->m->host.gpus);
         else if (!strcmp(key, "vram"))
             rc = scalar(c, v, "vram", &c->m->host.vram);
-        else if (!strcmp(key, "deadline"))
+        else   /* deadline */
             rc = duration_value(c, v, "deadline", &c->m->host.deadline);
-        else
-            return unknown_key(c, k, "host", known);
         if (rc)
             return rc;
     }
     return MG_OK;
 }
 
-static int top(ctx *c, yaml_node_t *root)
+static int top(ctx *c, const ynode *root)
 {
     static const char *const known[] = {"host", "models", NULL};
     if (!root)
         return fail(c, NULL, "empty matrix: expected host: and models:");
-    if (root->type != YAML_MAPPING_NODE)
+    if (root->type != Y_MAPPING)
         return fail(c, root, "the matrix must be a mapping with host: and models:");
-    yaml_node_t *models = NULL;
-    for (yaml_node_pair_t *kv = root->data.mapping.pairs.start; kv < root->data.mapping.pairs.top; kv++) {
-        yaml_node_t *k = node(c, kv->key), *v = node(c, kv->value);
-        if (k->type != YAML_SCALAR_NODE)
-            return fail(c, k, "keys must be names");
-        const char *key = (const char *)k->data.scalar.value;
-        int rc = MG_OK;
-        if (!strcmp(key, "host"))
-            rc = host(c, v);
-        else if (!strcmp(key, "models"))
-            models = v;
-        else
-            return unknown_key(c, k, "the matrix", known);
+    const ynode *models = NULL;
+    for (size_t i = 0; i < root->len; i++) {
+        const ynode *k = root->items[2 * i], *v = root->items[2 * i + 1];
+        const char *key;
+        int rc = known_key(c, k, "the matrix", known, &key);
         if (rc)
             return rc;
+        if (!strcmp(key, "host") && (rc = host(c, v)))
+            return rc;
+        if (!strcmp(key, "models"))
+            models = v;
     }
-    if (!models || models->type != YAML_SEQUENCE_NODE)
+    if (!models || models->type != Y_SEQUENCE)
         return fail(c, models ? models : root, "models: must be a list of models");
-    size_t count = (size_t)(models->data.sequence.items.top - models->data.sequence.items.start);
+    size_t count = models->len;
     if (count > MG_MATRIX_MAX_MODELS)
-        return fail(c, node(c, models->data.sequence.items.start[MG_MATRIX_MAX_MODELS]), "more than %d models",
-                    MG_MATRIX_MAX_MODELS);
+        return fail(c, models->items[MG_MATRIX_MAX_MODELS], "more than %d models", MG_MATRIX_MAX_MODELS);
     if (!(c->m->models = mg_arena_array(c->m->arena, count ? count : 1, sizeof *c->m->models)))
         return MG_E_NOMEM;
-    for (yaml_node_item_t *it = models->data.sequence.items.start; it < models->data.sequence.items.top; it++) {
+    for (size_t i = 0; i < count; i++) {
+        const ynode *it = models->items[i];
         mg_matrix_model *md = &c->m->models[c->m->nmodels];
-        int rc = model(c, node(c, *it), md);
+        int rc = model(c, it, md);
         if (rc)
             return rc;
-        for (size_t i = 0; i < c->m->nmodels; i++) {
-            if (!strcmp(c->m->models[i].name, md->name))
-                return fail(c, node(c, *it), "model '%s' is defined twice (first at line %d)", md->name,
-                            c->m->models[i].line);
-            if (md->capability && c->m->models[i].capability && !strcmp(c->m->models[i].capability, md->capability))
-                return fail(c, node(c, *it), "capability '%s' is backed by '%s' already", md->capability,
-                            c->m->models[i].name);
+        for (size_t j = 0; j < c->m->nmodels; j++) {
+            if (!strcmp(c->m->models[j].name, md->name))
+                return fail(c, it, "model '%s' is defined twice (first at line %d)", md->name, c->m->models[j].line);
+            if (md->capability && c->m->models[j].capability && !strcmp(c->m->models[j].capability, md->capability))
+                return fail(c, it, "capability '%s' is backed by '%s' already", md->capability, c->m->models[j].name);
         }
         c->m->nmodels++;
     }
@@ -348,33 +651,20 @@ int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **
         return MG_E_LIMIT;
     }
     mg_matrix *m = mg_calloc(1, sizeof *m);
-    if (!m || !(m->arena = mg_arena_new())) {
-        free(m);
-        return MG_E_NOMEM;
+    mg_arena *tree = mg_arena_new();
+    int rc = MG_E_NOMEM;
+    if (m && (m->arena = mg_arena_new()) && tree && (m->host.path = mg_arena_strdup(m->arena, name))) {
+        m->host.headroom = 0.10;
+        m->host.deadline = 120;
+        ctx c = {m, name, err, errlen};
+        const ynode *root;
+        if (!(rc = read_tree(&c, text, len, tree, &root)))
+            rc = top(&c, root);
     }
-    m->host.headroom = 0.10;
-    m->host.deadline = 120;
-    m->host.path = mg_arena_strdup(m->arena, name);
-    yaml_parser_t p;
-    yaml_document_t doc;
-    if (!yaml_parser_initialize(&p)) {
-        mg_matrix_free(m);
-        return MG_E_NOMEM;
-    }
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    int rc;
-    if (!yaml_parser_load(&p, &doc)) {
-        snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", name, p.problem_mark.line + 1, p.problem_mark.column + 1,
-                 p.problem ? p.problem : "not YAML", p.context ? " " : "", p.context ? p.context : "");
-        yaml_parser_delete(&p);
-        mg_matrix_free(m);
-        return MG_E_FORMAT;
-    }
-    ctx c = {&doc, m, name, err, errlen};
-    rc = top(&c, yaml_document_get_root_node(&doc));
-    yaml_document_delete(&doc);
-    yaml_parser_delete(&p);
+    mg_arena_free(tree);
     if (rc) {
+        if (rc == MG_E_NOMEM)
+            snprintf(err, errlen, "%s: out of memory", name);
         mg_matrix_free(m);
         return rc;
     }
