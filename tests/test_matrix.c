@@ -123,6 +123,46 @@ static void parses_as(const char *text, size_t len, int want_rc, const char *wan
     mg_matrix_free(m);
 }
 
+/* A key given twice is an error at the second, with the first's line, in every mapping of the matrix. */
+static void duplicate_keys_at_every_level(void **state)
+{
+    (void)state;
+    static const struct { const char *yaml, *want; } cases[] = {
+        {"models: []\nmodels: []\n", "m.yaml:2:1: key 'models' given twice in the matrix (first at line 1)"},
+        {"host:\n  gpus: RTX 5090\nhost:\n  vram: 1G\nmodels: []\n",
+         "m.yaml:3:1: key 'host' given twice in the matrix (first at line 1)"},
+        {"host:\n  gpus: RTX 5090\n  gpus: H200\nmodels: []\n", "m.yaml:3:3: key 'gpus' given twice in host (first at line 2)"},
+        /* the issue's: the second exec: used to run with the first one's stale words after its own */
+        {"models:\n  - name: a\n    kind: tts\n    exec: [say, -v, en, hello]\n    exec: [true]\n",
+         "m.yaml:5:5: key 'exec' given twice in a model (first at line 4)"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, binaries: [/a, /b], binaries: /c}\n",
+         "m.yaml:2:66: key 'binaries' given twice in a model (first at line 2)"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, probe: {prompt: a, prompt: b}}\n",
+         "m.yaml:2:65: key 'prompt' given twice in probe (first at line 2)"},
+        {"models:\n  - name: a\n    name: b\n    kind: llm\n    endpoint: http://x\n",
+         "m.yaml:3:5: key 'name' given twice in a model (first at line 2)"},
+        /* the same key spelt another way: quoted, explicit, through an alias */
+        {"models:\n  - {name: a, kind: llm, \"endpoint\": http://x, 'endpoint': http://y}\n",
+         "m.yaml:2:48: key 'endpoint' given twice in a model (first at line 2)"},
+        {"models:\n  - name: a\n    kind: llm\n    ? endpoint\n    : http://x\n    endpoint: http://y\n",
+         "m.yaml:6:5: key 'endpoint' given twice in a model (first at line 4)"},
+        {"models:\n  - {name: a, kind: tts, &k exec: [a], *k : [b]}\n",
+         "m.yaml:2:40: key 'exec' given twice in a model (first at line 2)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        parses_as(cases[i].yaml, strlen(cases[i].yaml), MG_E_FORMAT, cases[i].want);
+    /* once each is fine, and a single exec is the whole argv */
+    static const char once[] = "models:\n  - {name: a, kind: tts, exec: [say, hi], probe: {expect: hi}}\n";
+    mg_matrix *m = NULL;
+    char err[512];
+    assert_int_equal(mg_matrix_parse(once, strlen(once), "m.yaml", &m, err, sizeof err), MG_OK);
+    const mg_matrix_model *md = mg_matrix_model_at(m, 0);
+    assert_int_equal(md->nexec, 2);
+    assert_string_equal(md->exec[1], "hi");
+    assert_null(md->exec[2]);
+    mg_matrix_free(m);
+}
+
 /* Depth, node and anchor caps at their exact edges; aliases shared, never expanded; tags ignored. */
 static void yaml_caps_aliases_and_tags(void **state)
 {
@@ -589,7 +629,8 @@ int main(void)
         cmocka_unit_test(reads_the_workstation_example), cmocka_unit_test(errors_name_line_and_column),
         cmocka_unit_test(oversubscribed_two_gpu_host), cmocka_unit_test(on_demand_models_that_exclude_each_other),
         cmocka_unit_test(memory_from_files_and_bad_pins), cmocka_unit_test(audio_and_image_headers),
-        cmocka_unit_test(quantize_fix), cmocka_unit_test(yaml_caps_aliases_and_tags), cmocka_unit_test(hostile_inputs_up_to_the_cap),
+        cmocka_unit_test(quantize_fix), cmocka_unit_test(duplicate_keys_at_every_level),
+        cmocka_unit_test(yaml_caps_aliases_and_tags), cmocka_unit_test(hostile_inputs_up_to_the_cap),
         cmocka_unit_test(every_allocation_failing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,8 +73,8 @@ typedef struct mg_matrix_host {
 typedef struct mg_matrix mg_matrix;
 
 /*
- * Parses a matrix from text (name is used in messages). Errors, unknown keys and bad values give
- * MG_E_FORMAT with "name:line:column: what" in err; the first error stops the parse.
+ * Parses a matrix from text (name is used in messages). Errors, unknown keys, keys given twice and
+ * bad values give MG_E_FORMAT with "name:line:column: what" in err; the first error stops the parse.
  * Past a cap (1 MiB, 32 levels of nesting, 100,000 YAML nodes, 1024 anchors, 16 directives) it is
  * MG_E_LIMIT, UTF-16 is MG_E_UNSUPPORTED, and MG_E_NOMEM says so in err. Time and memory are
  * linear in len whatever the text. *out is freed with mg_matrix_free.

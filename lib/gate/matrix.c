@@ -1,5 +1,5 @@
 /* matrix.c - reads the model matrix (YAML): libyaml's events into a small tree, with caps on depth, nodes and anchors
- * checked before libyaml's quadratic paths; every key known, every value checked, errors at
+ * checked before libyaml's quadratic paths; every key known and given once, every value checked, errors at
  * file:line:column. */
 #include <ctype.h>
 #include <errno.h>
@@ -396,8 +396,11 @@ static int uint_value(ctx *c, const ynode *n, const char *what, uint64_t max, ui
     return MG_OK;
 }
 
+/* A list of at most MG_MATRIX_MAX_LIST values into out (emptied first), or one value. */
 static int list_value(ctx *c, const ynode *n, const char *what, const char **out, size_t *count)
 {
+    for (size_t i = 0; i < MG_MATRIX_MAX_LIST; i++)
+        out[i] = NULL;
     *count = 0;
     if (n && n->type == Y_SCALAR)   /* one item written without brackets */
         return scalar(c, n, what, &out[(*count)++]);
@@ -434,14 +437,21 @@ static int unknown_key(ctx *c, const ynode *k, const char *where, const char *co
                 hint ? "'?)" : "");
 }
 
-/* Key k of a mapping (where: "a model", ...) as the entry of known it names, into *out; a key that is not a
- * name or is unknown is an error at k. */
-static int known_key(ctx *c, const ynode *k, const char *where, const char *const *known, const char **out)
+/*
+ * Key k of a mapping (where: "a model", ...) as the entry of known it names, into *out. A key that is
+ * not a name, is unknown or was given before in this mapping (seen[i]: 1 + the line of known[i]'s
+ * first) is an error at k.
+ */
+static int known_key(ctx *c, const ynode *k, const char *where, const char *const *known, size_t *seen,
+                     const char **out)
 {
     if (k->type != Y_SCALAR)
         return fail(c, k, "keys must be names");
     for (size_t i = 0; known[i]; i++)
         if (!strcmp(k->value, known[i])) {
+            if (seen[i])
+                return fail(c, k, "key '%s' given twice in %s (first at line %zu)", known[i], where, seen[i]);
+            seen[i] = k->line + 1;
             *out = known[i];
             return MG_OK;
         }
@@ -451,13 +461,14 @@ static int known_key(ctx *c, const ynode *k, const char *where, const char *cons
 static int probe(ctx *c, const ynode *n, mg_probe *p)
 {
     static const char *const known[] = {"prompt", "max_tokens", "voice", "dimensions", "width", "height", "expect", NULL};
+    size_t seen[sizeof known / sizeof known[0]] = {0};
     if (n->type != Y_MAPPING)
         return fail(c, n, "probe must be a mapping (prompt:, max_tokens:, ...)");
     for (size_t i = 0; i < n->len; i++) {
         const ynode *k = n->items[2 * i], *v = n->items[2 * i + 1];
         const char *key;
         uint64_t u = 0;
-        int rc = known_key(c, k, "probe", known, &key);
+        int rc = known_key(c, k, "probe", known, seen, &key);
         if (rc)
             return rc;
         if (!strcmp(key, "prompt"))
@@ -487,6 +498,7 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
     static const char *const known[] = {"name", "kind", "endpoint", "exec", "model", "file", "memory", "ram", "ctx",
                                         "residency", "gpu", "binaries", "capability", "probe", "timeout",
                                         "api_key_env", NULL};
+    size_t seen[sizeof known / sizeof known[0]] = {0};
     if (n->type != Y_MAPPING)
         return fail(c, n, "each model must be a mapping (name:, kind:, endpoint: ...)");
     md->gpu = -1;
@@ -497,7 +509,7 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
         const ynode *k = n->items[2 * i], *v = n->items[2 * i + 1];
         const char *key, *s = NULL;
         uint64_t u = 0;
-        int rc = known_key(c, k, "a model", known, &key);
+        int rc = known_key(c, k, "a model", known, seen, &key);
         if (rc)
             return rc;
         if (!strcmp(key, "name")) {
@@ -566,12 +578,13 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
 static int host(ctx *c, const ynode *n)
 {
     static const char *const known[] = {"headroom", "receipts", "capabilities", "gpus", "vram", "deadline", NULL};
+    size_t seen[sizeof known / sizeof known[0]] = {0};
     if (n->type != Y_MAPPING)
         return fail(c, n, "host must be a mapping (headroom:, receipts:, capabilities:, ...)");
     for (size_t i = 0; i < n->len; i++) {
         const ynode *k = n->items[2 * i], *v = n->items[2 * i + 1];
         const char *key, *s = NULL;
-        int rc = known_key(c, k, "host", known, &key);
+        int rc = known_key(c, k, "host", known, seen, &key);
         if (rc)
             return rc;
         if (!strcmp(key, "headroom")) {
@@ -603,6 +616,7 @@ static int host(ctx *c, const ynode *n)
 static int top(ctx *c, const ynode *root)
 {
     static const char *const known[] = {"host", "models", NULL};
+    size_t seen[sizeof known / sizeof known[0]] = {0};
     if (!root)
         return fail(c, NULL, "empty matrix: expected host: and models:");
     if (root->type != Y_MAPPING)
@@ -611,7 +625,7 @@ static int top(ctx *c, const ynode *root)
     for (size_t i = 0; i < root->len; i++) {
         const ynode *k = root->items[2 * i], *v = root->items[2 * i + 1];
         const char *key;
-        int rc = known_key(c, k, "the matrix", known, &key);
+        int rc = known_key(c, k, "the matrix", known, seen, &key);
         if (rc)
             return rc;
         if (!strcmp(key, "host") && (rc = host(c, v)))
