@@ -341,7 +341,7 @@ def main():
                           "stdout=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
                           mlgate, "check", "--no-smoke", fat], capture_output=True, text=True, env=env)
     peak = int(rss.stdout or 0) >> 10
-    check(f"8 answers of 7.5 MiB at once: {peak} MiB peak RSS (986 MiB when each was read into a tree)", 0 < peak < 160)
+    check(f"8 answers of 7.5 MiB at once: {peak} MiB peak RSS (986 MiB when each was read into a tree; ASan adds its own)", 0 < peak < 400)
     # the gate's deadline bounds everything
     t0 = time.time()
     r3 = subprocess.run([mlgate, "check", "--json", "--no-smoke", "--deadline", "1", mx], capture_output=True,
