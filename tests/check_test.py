@@ -77,6 +77,8 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(401, f"invalid key: {auth} (also tried sk-proj-{'A' * 40})".encode(), "text/plain")
         if mode in HOSTILE and rest == "chat/completions":
             return self.send(200, {"choices": [{"message": {"content": HOSTILE[mode]}}], "usage": {"completion_tokens": 3}})
+        if mode == "bigcount" and rest == "chat/completions":   # a count no double converts to an integer
+            return self.send(200, b'{"choices":[{"message":{"content":"OK"}}],"usage":{"completion_tokens":1e30}}')
         if mode in BIG and rest != "models":
             return self.send(200, BIG[mode])
         if mode == "gated" and auth != "Bearer s3cret":
@@ -272,6 +274,7 @@ def main():
         ("short", "tts", "short", "", (False, "inference", "0.20 s of audio")),
         ("wrongsize", "image", "wrongsize", "", (False, "inference", "a 128x128 PNG, 256x256 was asked for")),
         ("nokey", "llm", "gated", "", (False, "up", "HTTP 401")),
+        ("bigcount", "llm", "bigcount", "", (True, None, "OK")),
         ("zeros15", "embedding", "zeros15", "", (False, "inference", "passed 8.0 MiB")),
         ("wide", "embedding", "wide", "", (False, "inference", "no embedding model has more than 65536")),
         ("allzero", "embedding", "allzero", "", (False, "inference", "all zeros")),
@@ -331,7 +334,8 @@ def main():
     # a text run: exit code and a line per model
     r2 = subprocess.run([mlgate, "check", "--no-smoke", "--capabilities", caps, mx], capture_output=True, text=True,
                         env=env, timeout=120)
-    check("text: a line per model and a tally", r2.returncode == 1 and f"8 of {len(got)} models passed" in r2.stdout)
+    check("text: a line per model and a tally", r2.returncode == 1 and f"9 of {len(got)} models passed" in r2.stdout)
+    check(f"completion_tokens 1e30 is not a count: {got['bigcount'].get('tokens')}", got["bigcount"].get("tokens") == 1)
     # memory: 8 embedding models answering 7.5 MiB of numbers each, at once
     fat = os.path.join(d, "fat.yaml")
     with open(fat, "w") as f:

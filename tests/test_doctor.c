@@ -306,6 +306,7 @@ static void hostile_trees(void **state)
     mg_doctor *d = NULL;
     d = rerun(d, &p, &hermetic);
     assert_int_equal(mg_doctor_facts(d)->mem.cgroup_limit, 0);
+    assert_true(mg_doctor_facts(d)->mem.total == UINT64_MAX);   /* 10^23 kB saturates, never wraps */
     assert_int_equal(mg_doctor_facts(d)->mem.nnodes, 1);
     assert_int_equal(mg_doctor_facts(d)->pci.ngpus, 1);
     assert_int_equal(mg_doctor_facts(d)->pci.gpus[0].cc, 0);   /* an unknown device id is not guessed */
