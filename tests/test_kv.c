@@ -50,6 +50,35 @@ static mg_kv_model model(const char *arch, const char *const *keys, const uint32
     return parsed(&b);
 }
 
+/* A metadata-only GGUF with u64 values; the parse's result code (the model in *m when MG_OK). */
+static int model64(const char *arch, const char *const *keys, const uint64_t *vals, size_t n, mg_kv_model *m)
+{
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 0);
+    u64(&b, n + 1);
+    str(&b, "general.architecture");
+    u32(&b, MG_GGUF_STRING);
+    str(&b, arch);
+    for (size_t i = 0; i < n; i++) {
+        char k[128];
+        snprintf(k, sizeof k, "%s.%s", arch, keys[i]);
+        str(&b, k);
+        u32(&b, MG_GGUF_U64);
+        u64(&b, vals[i]);
+    }
+    mg_arena *a = mg_arena_new();
+    mg_gguf g;
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err), MG_OK);
+    int rc = mg_kv_from_gguf(&g, m);
+    mg_arena_free(a);
+    free(b.p);
+    return rc;
+}
+
 static uint64_t kv(const mg_kv_model *m, uint64_t ctx, uint32_t type)
 {
     mg_kv_opts o = {ctx, type, type, 1, 512, 0, 0};
@@ -162,11 +191,62 @@ static void hybrid_per_layer(void **state)
     assert_int_equal(kv(&m, 1000, 1), 1000ull * 2 * 256 * 2 + 4ull * 16 * 2048 * 3);
 }
 
+/* Counts from a hostile GGUF are taken at their word: a u64 does not lose its high bits on the way into a
+ * u32 field, and a product too large to count saturates (UINT64_MAX) instead of wrapping to something small. */
+static void huge_metadata_does_not_wrap(void **state)
+{
+    (void)state;
+    mg_kv_model m;
+    /* 2^32 + 4 blocks is not a 4-block model */
+    const char *kb[] = {"block_count", "embedding_length", "attention.head_count"};
+    uint64_t vb[] = {(1ull << 32) + 4, 4096, 32};
+    assert_int_equal(model64("llama", kb, vb, 3, &m), MG_E_FORMAT);
+    /* 2^32 + 8 KV heads are not 8 */
+    const char *kh[] = {"block_count", "embedding_length", "attention.head_count", "attention.head_count_kv"};
+    uint64_t vh[] = {4, 4096, 32, (1ull << 32) + 8};
+    assert_int_equal(model64("llama", kh, vh, 4, &m), MG_OK);
+    assert_int_equal(m.n_head_kv[0], UINT32_MAX);
+    assert_true(kv(&m, 4096, 1) >= 4ull * 4096 * 2 * 128 * 2 * UINT32_MAX);
+    /* a key length of 2^62 elements: head_k x heads x bytes is past 2^64 */
+    const char *kk[] = {"block_count", "embedding_length", "attention.head_count", "attention.key_length"};
+    uint64_t vk[] = {4, 4096, 8, 1ull << 62};
+    assert_int_equal(model64("llama", kk, vk, 4, &m), MG_OK);
+    assert_int_equal(kv(&m, 4096, 1), UINT64_MAX);
+    /* recurrent state of 2^40 x 2^40 elements */
+    const char *kr[] = {"block_count", "embedding_length", "ssm.conv_kernel", "ssm.inner_size", "ssm.state_size"};
+    uint64_t vr[] = {4, 4096, 4, 1ull << 40, 1ull << 40};
+    assert_int_equal(model64("mamba", kr, vr, 5, &m), MG_OK);
+    assert_int_equal(kv(&m, 4096, 1), UINT64_MAX);
+    /* a sliding window of 2^32 + 1 tokens is wider than any context, not 1 token wide */
+    const char *ks[] = {"block_count", "embedding_length", "attention.head_count", "attention.head_count_kv",
+                        "attention.sliding_window"};
+    uint64_t vs[] = {6, 4096, 32, 8, (1ull << 32) + 1};
+    assert_int_equal(model64("gemma3", ks, vs, 5, &m), MG_OK);
+    mg_kv_opts full = {32768, 1, 1, 1, 512, 1, 0};   /* --swa-full: every layer holds the whole context */
+    assert_int_equal(kv(&m, 32768, 1), mg_kv_bytes(&m, &full));
+}
+
+/* The widest window with the most sequences at the largest context: cells = streams x padded window
+ * would pass 2^64. */
+static void huge_context_and_sequences_saturate(void **state)
+{
+    (void)state;
+    const char *k[] = {"block_count", "embedding_length", "attention.head_count", "attention.head_count_kv",
+                       "attention.sliding_window"};
+    uint32_t v[] = {6, 4096, 32, 8, UINT32_MAX};
+    mg_kv_model m = model("gemma3", k, v, 5);
+    mg_kv_opts o = {UINT64_MAX, 1, 1, UINT32_MAX, 512, 0, 0};
+    assert_true(m.swa[0] && m.n_swa == UINT32_MAX);
+    assert_int_equal(mg_kv_layer_bytes(&m, &o, 0), UINT64_MAX);
+    assert_int_equal(mg_kv_bytes(&m, &o), UINT64_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(llama_31), cmocka_unit_test(qwen25_7b), cmocka_unit_test(gemma3_27b_swa),
         cmocka_unit_test(deepseek_v3_mla), cmocka_unit_test(mamba_recurrent), cmocka_unit_test(hybrid_per_layer),
+        cmocka_unit_test(huge_metadata_does_not_wrap), cmocka_unit_test(huge_context_and_sequences_saturate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
