@@ -5,7 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "core/arena.h"
 #include "models/formats.h"
@@ -275,6 +278,149 @@ static void safetensors_weights_kv_and_activations(void **state)
     assert_true(f.kv == UINT64_MAX && f.activations == UINT64_MAX);
 }
 
+/* Flash attention off with a head count from a hostile GGUF: ubatch x cells x heads x 4 is past 2^64
+ * (wrapped to 0 before), or 1.25 x it is (a double out of uint64_t's range: undefined, 0 on x86). */
+static void kq_of_a_huge_head_count_saturates(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1,
+                     .flash_attn = MG_FA_OFF};
+    mg_fit_plan p;
+    fm.n_head = 1ull << 62;   /* 512 x 4096 x 2^62 x 4 = 2^85 */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.compute[0], UINT64_MAX);
+    assert_int_equal(p.need[0], UINT64_MAX);
+    assert_false(p.fits_gpu);
+    fm.n_head = (1ull << 41) - 1;   /* 512 x 4096 x 4 x n_head < 2^64, 1.25 x that > 2^64 */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.compute[0], UINT64_MAX);
+    assert_false(p.fits_gpu);
+}
+
+/* Vocabulary and embedding sizes past 2^64 / 2^11: the logits and host buffers saturate. */
+static void huge_vocab_and_embedding_saturate(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    fm.n_vocab = 1ull << 63;   /* logits 512 x 2^63 x 4, host output 2^63 x 4 */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.compute[0], UINT64_MAX);
+    assert_int_equal(p.ram_other, UINT64_MAX);
+    assert_false(p.fits_gpu);
+    fm.n_vocab = 32000;
+    fm.n_embd = 1ull << 60;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 4096, &p);   /* CPU only */
+    assert_int_equal(p.ram_other, UINT64_MAX);
+    assert_int_equal(p.ram_need, UINT64_MAX);
+}
+
+/* A GPU reporting 2^64 - 1 bytes free with no headroom: (double) of it is 2^64, out of uint64_t's range. */
+static void usable_of_the_largest_gpu(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    mg_target gpu = {.name = "huge", .mem_total = UINT64_MAX, .mem_free = UINT64_MAX};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.usable[0], UINT64_MAX);
+    assert_true(p.fits_gpu);
+}
+/* A GGUF of its own tensors (F32, ne0 elements each): name, element count. */
+static mg_fit_model model_of(const char *const *names, const uint64_t *ne, size_t n)
+{
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, n);
+    u64(&b, 2);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "llama");
+    str(&b, "llama.block_count"); u32(&b, MG_GGUF_U32); u32(&b, 4);
+    for (size_t i = 0; i < n; i++) {
+        str(&b, names[i]); u32(&b, 1); u64(&b, ne[i]); u32(&b, 0); u64(&b, 0);
+    }
+    mg_gguf_model m = {0};
+    mg_gguf_file f;
+    memset(&f, 0, sizeof f);
+    mg_arena *a = mg_arena_new();
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &f.g, &need, err, sizeof err), MG_OK);
+    m.nshards = 1;
+    m.shards = &f;
+    mg_fit_model fm;
+    assert_int_equal(mg_fit_model_from(&m, &fm), MG_OK);
+    const char *ot = "blk";
+    assert_int_equal(mg_fit_override_cpu(&m, &ot, 1, &fm, err, sizeof err), MG_OK);
+    mg_arena_free(a);
+    free(b.p);
+    return fm;
+}
+
+/* Tensor sizes that add up past 2^64 saturate rather than wrap. */
+static void tensor_sizes_saturate(void **state)
+{
+    (void)state;
+    mg_fit_model fm;
+    /* two 2^63-byte tensors in block 0, two more experts, two outputs and two host tensors */
+    const char *n2[] = {"blk.0.a.weight", "blk.0.b.weight", "blk.1.ffn_up_exps.weight", "blk.1.ffn_down_exps.weight",
+                        "output.weight", "output_norm.weight", "token_embd.weight", "rope_freqs.weight"};
+    uint64_t e2[] = {1ull << 61, 1ull << 61, 1ull << 61, 1ull << 61, 1ull << 61, 1ull << 61, 1ull << 61, 1ull << 61};
+    fm = model_of(n2, e2, 8);
+    assert_int_equal(fm.slot_bytes[0], UINT64_MAX);
+    assert_int_equal(fm.slot_bytes[1], UINT64_MAX);
+    assert_int_equal(fm.exps_bytes[1], UINT64_MAX);
+    assert_int_equal(fm.slot_bytes[4], UINT64_MAX);
+    assert_int_equal(fm.input_bytes, UINT64_MAX);
+    assert_int_equal(fm.total_bytes, UINT64_MAX);
+    assert_int_equal(fm.ot_bytes[0], UINT64_MAX);
+    assert_int_equal(fm.ot_exps_bytes[1], UINT64_MAX);
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.ram_weights, UINT64_MAX);
+    assert_int_equal(p.ram_need, UINT64_MAX);
+    assert_false(p.fits_ram && o.ram);
+}
+
+/* config.json numbers past 2^63: 2 x layers and 4 x hidden_size (the default intermediate) wrapped, and
+ * 3 x intermediate + 4 x hidden_size was an unchecked sum. */
+static void safetensors_config_past_2_63(void **state)
+{
+    (void)state;
+    mg_st_file shard;
+    memset(&shard, 0, sizeof shard);
+    shard.st.data_bytes = 1000;
+    mg_st_model m;
+    memset(&m, 0, sizeof m);
+    m.nshards = 1;
+    m.shards = &shard;
+    m.has_config = 1;
+    snprintf(m.torch_dtype, sizeof m.torch_dtype, "float8_e4m3fn");
+    m.hidden_size = 64, m.layers = (1ull << 63) + 1, m.heads = 1, m.head_dim = 1, m.intermediate = 1;
+    mg_fit_st f;
+    assert_int_equal(mg_fit_safetensors(&m, 1, 1, 1, &f), MG_OK);
+    assert_int_equal(f.kv_per_token, UINT64_MAX);
+    m.layers = 1, m.hidden_size = 1ull << 62, m.intermediate = 1ull << 62;
+    assert_int_equal(mg_fit_safetensors(&m, 1, 1, 1, &f), MG_OK);
+    assert_int_equal(f.activations, UINT64_MAX);
+    m.intermediate = 0;   /* 4 x 2^62 */
+    assert_int_equal(mg_fit_safetensors(&m, 1, 1, 1, &f), MG_OK);
+    assert_int_equal(f.activations, UINT64_MAX);
+    shard.st.data_bytes = UINT64_MAX;
+    mg_st_file two[2];
+    two[0] = two[1] = shard;
+    m.shards = two, m.nshards = 2;
+    assert_int_equal(mg_fit_safetensors(&m, 1, 1, 1, &f), MG_OK);
+    assert_int_equal(f.weights, UINT64_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -283,6 +429,9 @@ int main(void)
         cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
         cmocka_unit_test(safetensors_weights_kv_and_activations), cmocka_unit_test(n_cpu_moe_moves_leading_experts),
         cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models), cmocka_unit_test(override_tensor_to_cpu),
+        cmocka_unit_test(kq_of_a_huge_head_count_saturates), cmocka_unit_test(huge_vocab_and_embedding_saturate),
+        cmocka_unit_test(usable_of_the_largest_gpu),
+        cmocka_unit_test(tensor_sizes_saturate), cmocka_unit_test(safetensors_config_past_2_63),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arith.h"
 #include "core/json.h"
 #include "mlgate/host.h"
 #include "mlgate/models.h"
@@ -68,8 +69,7 @@ int mg_fit_fa_supported(const mg_kv_model *kv)
 
 static uint64_t usable(const mg_target *d, double headroom)
 {
-    double u = (double)d->mem_free * (1.0 - headroom);
-    return u > 0 ? (uint64_t)u : 0;
+    return mg_u64_of((double)d->mem_free * (1.0 - headroom));   /* 2^64 - 1 free is 2^64 as a double */
 }
 
 int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o, int ngl,
@@ -119,21 +119,23 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, con
         /* Tied: llama.cpp duplicates token_embd as the output on the output's GPU; on the CPU the
          * duplicate is the same tensor in the same buffer (a real CPU run reports it once). */
         if (il == n_layer && !fm->has_output && slot_dev[il] >= 0)
-            w += fm->token_embd_bytes;
+            w = mg_sat_add(w, fm->token_embd_bytes);
         uint64_t kv = il < n_layer ? mg_kv_layer_bytes(&fm->kv, &ko, il) : 0;
         if (slot_dev[il] >= 0) {
             /* -ot ...=CPU and --n-cpu-moe keep these in RAM; the layer's KV stays on its GPU */
-            uint64_t moved = fm->ot_bytes[il] + ((int)il < ncm ? fm->exps_bytes[il] - fm->ot_exps_bytes[il] : 0);
-            p->weights[slot_dev[il]] += w - moved;
-            p->ram_weights += moved;
-            moved_any += moved;
-            p->kv[slot_dev[il]] += kv;
+            /* ot and exps are subsets of the slot's tensors, ot_exps of both: moved <= w, also saturated */
+            uint64_t exps = fm->exps_bytes[il] > fm->ot_exps_bytes[il] ? fm->exps_bytes[il] - fm->ot_exps_bytes[il] : 0;
+            uint64_t moved = mg_sat_add(fm->ot_bytes[il], (int)il < ncm ? exps : 0);
+            p->weights[slot_dev[il]] = mg_sat_add(p->weights[slot_dev[il]], w > moved ? w - moved : 0);
+            p->ram_weights = mg_sat_add(p->ram_weights, moved);
+            moved_any = mg_sat_add(moved_any, moved);
+            p->kv[slot_dev[il]] = mg_sat_add(p->kv[slot_dev[il]], kv);
         } else {
-            p->ram_weights += w;
-            p->ram_kv += kv;
+            p->ram_weights = mg_sat_add(p->ram_weights, w);
+            p->ram_kv = mg_sat_add(p->ram_kv, kv);
         }
     }
-    p->ram_weights += fm->input_bytes;
+    p->ram_weights = mg_sat_add(p->ram_weights, fm->input_bytes);
     /*
      * Compute buffers. On the output's GPU llama.cpp reserves ubatch x (n_vocab + n_embd) floats:
      * the logits and the last hidden state (exact in all 9 full-offload runs with flash attention on
@@ -156,19 +158,23 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, con
         swa_cells = cells;
     p->flash_attn = o->flash_attn == MG_FA_ON || (o->flash_attn == MG_FA_AUTO && mg_fit_fa_supported(&fm->kv));
     uint64_t kq = 0;
-    if (!p->flash_attn && (full || win))
-        kq = (uint64_t)(1.25 * (double)(UBATCH * (full ? cells : swa_cells) * fm->n_head * 4));
-    uint64_t logits = UBATCH * (fm->n_embd + fm->n_vocab) * 4;
-    uint64_t act_gpu = UBATCH * fm->n_embd * 4 * 8;
+    if (!p->flash_attn && (full || win)) {
+        /* head count and context from the file: the product saturates, and 1.25 x it goes through
+         * mg_u64_of (it can pass 2^64 when the product does not) */
+        uint64_t scores = mg_sat_mul(mg_sat_mul(mg_sat_mul(UBATCH, full ? cells : swa_cells), fm->n_head), 4);
+        kq = scores == UINT64_MAX ? UINT64_MAX : mg_u64_of(1.25 * (double)scores);
+    }
+    uint64_t logits = mg_sat_mul(mg_sat_mul(UBATCH, mg_sat_add(fm->n_embd, fm->n_vocab)), 4);
+    uint64_t act_gpu = mg_sat_mul(UBATCH * 4 * 8, fm->n_embd);
     int partial = ngl < (int)n_layer + 1 || moved_any;
     p->fits_gpu = 1;
     for (size_t d = 0; d < nd; d++) {
         if (p->layers[d]) {
             uint64_t graph = slot_dev[n_layer] == (int)d ? logits : 0;
-            p->compute[d] = GPU_RUNTIME + (kq > graph ? kq : graph) +
-                            (slot_dev[n_layer] != (int)d || partial ? act_gpu : 0);
+            p->compute[d] = mg_sat_add(mg_sat_add(GPU_RUNTIME, kq > graph ? kq : graph),
+                                       slot_dev[n_layer] != (int)d || partial ? act_gpu : 0);
         }
-        p->need[d] = p->weights[d] + p->kv[d] + p->compute[d];
+        p->need[d] = mg_sat_add(mg_sat_add(p->weights[d], p->kv[d]), p->compute[d]);
         p->usable[d] = usable(&dev[d], o->headroom);
         if (p->need[d] > p->usable[d])
             p->fits_gpu = 0;
@@ -177,14 +183,15 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, con
         /* The host side of a GPU run (CUDA_Host buffers, matched to 0.5 MiB): the token embeddings of a
          * ubatch twice, the KQ masks (f16, ubatch x cells) of full-attention and window layers, and
          * the output buffer of n_vocab floats per sequence. */
-        uint64_t mask = (full ? UBATCH * cells * 2 : 0) + (win ? UBATCH * swa_cells * 2 : 0);
-        p->ram_other = HOST_FOOTPRINT + UBATCH * fm->n_embd * 4 * 2 + mask + (uint64_t)fm->n_vocab * 4 * n_seq;
+        uint64_t mask = mg_sat_add(full ? mg_sat_mul(UBATCH * 2, cells) : 0, win ? mg_sat_mul(UBATCH * 2, swa_cells) : 0);
+        p->ram_other = mg_sat_add(mg_sat_add(mg_sat_add(HOST_FOOTPRINT, mg_sat_mul(UBATCH * 4 * 2, fm->n_embd)), mask),
+                                  mg_sat_mul(mg_sat_mul(fm->n_vocab, 4), n_seq));
     } else {
         /* CPU-only: the logits and a graph's activations (a CPU run reserved 64.5-70.3 MiB where this
          * gives 69.5-73, tests/llama/compare.py) */
-        p->ram_other = HOST_FOOTPRINT + logits + UBATCH * fm->n_embd * 4 * 6;
+        p->ram_other = mg_sat_add(mg_sat_add(HOST_FOOTPRINT, logits), mg_sat_mul(UBATCH * 4 * 6, fm->n_embd));
     }
-    p->ram_need = p->ram_weights + p->ram_kv + p->ram_other;
+    p->ram_need = mg_sat_add(mg_sat_add(p->ram_weights, p->ram_kv), p->ram_other);
     p->fits_ram = !o->ram || p->ram_need <= o->ram;
     return MG_OK;
 }
@@ -216,18 +223,18 @@ int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
             const mg_gguf_tensor *ts = &x->tensors[t];
             int slot = slot_of(ts->name, fm->kv.n_layer);
             if (slot >= 0) {
-                fm->slot_bytes[slot] += ts->nbytes;
+                fm->slot_bytes[slot] = mg_sat_add(fm->slot_bytes[slot], ts->nbytes);
                 if (is_expert(ts->name)) {
-                    fm->exps_bytes[slot] += ts->nbytes;
+                    fm->exps_bytes[slot] = mg_sat_add(fm->exps_bytes[slot], ts->nbytes);
                     fm->n_exps_tensors++;
                 }
             } else
-                fm->input_bytes += ts->nbytes;
+                fm->input_bytes = mg_sat_add(fm->input_bytes, ts->nbytes);
             if (!strcmp(ts->name, "output.weight"))
                 fm->has_output = 1;
             if (!strcmp(ts->name, "token_embd.weight"))
                 fm->token_embd_bytes = ts->nbytes;
-            fm->total_bytes += ts->nbytes;
+            fm->total_bytes = mg_sat_add(fm->total_bytes, ts->nbytes);
         }
     }
     return MG_OK;
@@ -261,9 +268,9 @@ int mg_fit_override_cpu(const mg_gguf_model *m, const char *const *regex, size_t
                 hit = !regexec(&re[i], ts->name, 0, NULL, 0);
             if (!hit || slot < 0)
                 continue;   /* input tensors are in RAM already */
-            fm->ot_bytes[slot] += ts->nbytes;
+            fm->ot_bytes[slot] = mg_sat_add(fm->ot_bytes[slot], ts->nbytes);
             if (is_expert(ts->name))
-                fm->ot_exps_bytes[slot] += ts->nbytes;
+                fm->ot_exps_bytes[slot] = mg_sat_add(fm->ot_exps_bytes[slot], ts->nbytes);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -335,40 +342,31 @@ static unsigned dtype_bytes(const char *t)
     return 2;
 }
 
-/* a x b, saturating: config.json values are the file's word, not ours. */
-static uint64_t sat_mul(uint64_t a, uint64_t b)
-{
-    return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
-}
-
-
-/* a + b, saturating */
-static uint64_t sat_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
-
 int mg_fit_safetensors(const mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, size_t ngpus, mg_fit_st *out)
 {
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < m->nshards; i++) {
         if (m->shards[i].err)
             return m->shards[i].err;
-        out->weights += m->shards[i].st.data_bytes;
+        out->weights = mg_sat_add(out->weights, m->shards[i].st.data_bytes);
     }
     if (m->has_config && m->layers && m->heads) {   /* else weights only: no shape to size a cache from */
         uint64_t head_dim = m->head_dim ? m->head_dim : m->hidden_size / m->heads;
         uint64_t kv_heads = m->kv_heads ? m->kv_heads : m->heads;
         uint64_t seqs = n_seq ? n_seq : 1, bytes = dtype_bytes(m->torch_dtype);
-        out->kv_per_token = sat_mul(sat_mul(2 * m->layers, kv_heads), sat_mul(head_dim, bytes));
-        out->kv = sat_mul(out->kv_per_token, sat_mul(n_ctx, seqs));
+        /* config.json values are the file's word, not ours: every product and sum saturates */
+        out->kv_per_token = mg_sat_mul(mg_sat_mul(mg_sat_mul(2, m->layers), kv_heads), mg_sat_mul(head_dim, bytes));
+        out->kv = mg_sat_mul(out->kv_per_token, mg_sat_mul(n_ctx, seqs));
         /* The peak is in the MLP: act(gate), up and their product (3 x intermediate per token) while the
          * residual stream, the normed input and the attention output are alive (about 4 x hidden).
          * Logits are kept for the last token only. Measured on an H100 with PyTorch 2.11 + transformers 5
          * over six shapes, within 1 % of the peak (tests/gpu/fit_torch.py, docs/benchmarks.md). */
-        uint64_t inter = m->intermediate ? m->intermediate : 4 * m->hidden_size;
-        out->activations = sat_mul(sat_mul(n_ctx, seqs), sat_mul(sat_mul(3, inter) + sat_mul(4, m->hidden_size), bytes));
+        uint64_t inter = m->intermediate ? m->intermediate : mg_sat_mul(4, m->hidden_size);
+        out->activations = mg_sat_mul(mg_sat_mul(n_ctx, seqs),
+                                      mg_sat_mul(mg_sat_add(mg_sat_mul(3, inter), mg_sat_mul(4, m->hidden_size)), bytes));
     }
-    uint64_t alloc = sat_add(sat_add(out->weights, out->kv), out->activations);
-    double slack = (double)alloc * TORCH_SLACK;
-    out->runtime = sat_add(sat_mul(ngpus ? ngpus : 1, TORCH_RUNTIME), slack >= 1.8e19 ? UINT64_MAX : (uint64_t)slack);
-    out->need = sat_add(alloc, out->runtime);
+    uint64_t alloc = mg_sat_add(mg_sat_add(out->weights, out->kv), out->activations);
+    out->runtime = mg_sat_add(mg_sat_mul(ngpus ? ngpus : 1, TORCH_RUNTIME), mg_u64_of((double)alloc * TORCH_SLACK));
+    out->need = mg_sat_add(alloc, out->runtime);
     return MG_OK;
 }
