@@ -362,6 +362,19 @@ static mg_fit_model model_of(const char *const *names, const uint64_t *ne, size_
     return fm;
 }
 
+/* blk.4294967296 is not block 0 (sscanf's %u kept the low 32 bits), nor is a number past 64 bits. */
+static void block_numbers_past_32_bits(void **state)
+{
+    (void)state;
+    const char *n1[] = {"blk.4294967296.ffn.weight", "blk.0.ffn.weight", "blk.18446744073709551616.ffn.weight",
+                        "blk.3.ffn.weight"};
+    uint64_t e1[] = {1000, 10, 100, 1};
+    mg_fit_model fm = model_of(n1, e1, 4);
+    assert_int_equal(fm.slot_bytes[0], 40);
+    assert_int_equal(fm.slot_bytes[3], 4);
+    assert_int_equal(fm.input_bytes, 4400);   /* blocks past n_layer: the host's, as blk.99 would be */
+}
+
 /* Tensor sizes that add up past 2^64 saturate rather than wrap. */
 static void tensor_sizes_saturate(void **state)
 {
@@ -431,6 +444,7 @@ int main(void)
         cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models), cmocka_unit_test(override_tensor_to_cpu),
         cmocka_unit_test(kq_of_a_huge_head_count_saturates), cmocka_unit_test(huge_vocab_and_embedding_saturate),
         cmocka_unit_test(usable_of_the_largest_gpu),
+        cmocka_unit_test(block_numbers_past_32_bits),
         cmocka_unit_test(tensor_sizes_saturate), cmocka_unit_test(safetensors_config_past_2_63),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,9 +35,12 @@
 /* Which slot a tensor belongs to: 0..n_layer-1 blocks, n_layer the output, -1 the input (host). */
 static int slot_of(const char *name, uint32_t n_layer)
 {
-    unsigned il;
-    if (sscanf(name, "blk.%u.", &il) == 1)
+    if (!strncmp(name, "blk.", 4) && name[4] >= '0' && name[4] <= '9') {
+        /* strtoull, not sscanf's %u: that kept the low 32 bits of blk.4294967296 (and is undefined for
+         * a number out of range); ULLONG_MAX for one past 64 bits is past n_layer as well. */
+        unsigned long long il = strtoull(name + 4, NULL, 10);
         return il < n_layer ? (int)il : -1;
+    }
     if (!strncmp(name, "output", 6))
         return (int)n_layer;
     return -1;   /* token_embd, rope tables, anything else: host */
