@@ -331,6 +331,37 @@ static void usable_of_the_largest_gpu(void **state)
     assert_int_equal(p.usable[0], UINT64_MAX);
     assert_true(p.fits_gpu);
 }
+
+static void hung(int sig)
+{
+    (void)sig;
+    static const char m[] = "fit search did not terminate\n";
+    ssize_t n = write(2, m, sizeof m - 1);
+    (void)n;
+    _exit(1);
+}
+
+/* context_length 2^64 - 1 on a model whose memory does not grow with the context (no attention layers):
+ * the binary search must reach the top 256-cell step and stop, not step past 2^64 and start again. */
+static void search_terminates_at_the_largest_context(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    for (uint32_t il = 0; il < fm.kv.n_layer; il++)
+        fm.kv.n_head_kv[il] = 0;
+    fm.n_ctx_train = UINT64_MAX;
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    uint64_t max_ctx = 0;
+    signal(SIGALRM, hung);
+    alarm(60);
+    mg_fit_search(&fm, &gpu, 1, &o, &p, &max_ctx);
+    alarm(0);
+    assert_true(p.fits_gpu);
+    assert_int_equal(max_ctx, UINT64_MAX / 256 * 256);
+}
+
 /* A GGUF of its own tensors (F32, ne0 elements each): name, element count. */
 static mg_fit_model model_of(const char *const *names, const uint64_t *ne, size_t n)
 {
@@ -443,7 +474,7 @@ int main(void)
         cmocka_unit_test(safetensors_weights_kv_and_activations), cmocka_unit_test(n_cpu_moe_moves_leading_experts),
         cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models), cmocka_unit_test(override_tensor_to_cpu),
         cmocka_unit_test(kq_of_a_huge_head_count_saturates), cmocka_unit_test(huge_vocab_and_embedding_saturate),
-        cmocka_unit_test(usable_of_the_largest_gpu),
+        cmocka_unit_test(usable_of_the_largest_gpu), cmocka_unit_test(search_terminates_at_the_largest_context),
         cmocka_unit_test(block_numbers_past_32_bits),
         cmocka_unit_test(tensor_sizes_saturate), cmocka_unit_test(safetensors_config_past_2_63),
     };

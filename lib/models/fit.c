@@ -325,6 +325,8 @@ int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const
         mg_fit_evaluate(fm, dev, nd, o, best->ngl, mid, &tmp);
         if (tmp.fits_gpu && tmp.fits_ram) {
             *max_ctx = mid;
+            if (hi - mid < 256)
+                break;   /* the top step (mid + 256 would pass 2^64 when hi is near it, and start over) */
             lo = mid + 256;
         } else {
             if (mid < 512)
