@@ -257,8 +257,8 @@ int mg_fit_override_cpu(const mg_gguf_model *m, const char *const *regex, size_t
             char why[128];
             regerror(rc, &re[i], why, sizeof why);
             snprintf(err, errlen, "-ot '%s': %s", regex[i], why);
-            while (i--)
-                regfree(&re[i]);
+            while (i > 0)   /* not while (i--): that steps i past 0 */
+                regfree(&re[--i]);
             return MG_E_ARG;
         }
     }
