@@ -465,6 +465,25 @@ static void safetensors_config_past_2_63(void **state)
     assert_int_equal(f.weights, UINT64_MAX);
 }
 
+/* `mlgate fit` of a safetensors checkpoint on GPUs of 2^64 - 1 bytes without headroom: the usable memory
+ * saturates (the double 2^64 converted directly is undefined: 0 on x86, so nothing fitted). */
+static void fit_report_usable_of_huge_gpus(void **state)
+{
+    (void)state;
+    mg_model *m = mg_model_open(FIXTURES "/tiny.safetensors");
+    assert_non_null(m);
+    mg_target dev[2] = {{.name = "a", .mem_total = UINT64_MAX, .mem_free = UINT64_MAX},
+                        {.name = "b", .mem_total = UINT64_MAX, .mem_free = UINT64_MAX}};
+    mg_fit_opts o = {.n_seq = 1, .ngl = -1, .headroom = 0, .ram = 64 * GIB};
+    mg_fit_report *r = malloc(sizeof *r);
+    char err[256];
+    assert_int_equal(mg_fit(m, dev, 2, &o, NULL, 0, r, err, sizeof err), MG_OK);
+    assert_int_equal(r->usable, UINT64_MAX);
+    assert_true(r->fits);
+    free(r);
+    mg_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +496,7 @@ int main(void)
         cmocka_unit_test(usable_of_the_largest_gpu), cmocka_unit_test(search_terminates_at_the_largest_context),
         cmocka_unit_test(block_numbers_past_32_bits),
         cmocka_unit_test(tensor_sizes_saturate), cmocka_unit_test(safetensors_config_past_2_63),
+        cmocka_unit_test(fit_report_usable_of_huge_gpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/arith.h"
 #include "core/json.h"
 #include "mlgate/host.h"
 #include "mlgate/models.h"
@@ -37,7 +38,7 @@ static int fit_st(const mg_model *m, mg_fit_report *r, char *err, size_t errlen)
     r->context = r->opts.n_ctx ? r->opts.n_ctx : (m->st->context ? m->st->context : 4096);
     mg_fit_safetensors(m->st, r->context, r->opts.n_seq, r->ndev, &r->st);
     for (size_t i = 0; i < r->ndev; i++)
-        r->usable += (uint64_t)((double)r->dev[i].mem_free * (1.0 - r->opts.headroom));
+        r->usable = mg_sat_add(r->usable, mg_u64_of((double)r->dev[i].mem_free * (1.0 - r->opts.headroom)));
     r->fits = r->ndev && r->st.need <= r->usable;
     return MG_OK;
 }
