@@ -484,6 +484,33 @@ static void fit_report_usable_of_huge_gpus(void **state)
     mg_model_free(m);
 }
 
+/* plan: GPUs of 2^64 - 1 bytes without headroom (usable was a direct double conversion: undefined), and two
+ * on-demand models whose needs add up past 2^64 (the sum wrapped: "loadable together"). */
+static void plan_sums_do_not_wrap(void **state)
+{
+    (void)state;
+    static const char y[] = "models:\n"
+                            "  - {name: a, kind: llm, endpoint: \"http://127.0.0.1:1/v1\", memory: 8460000T, residency: on-demand}\n"
+                            "  - {name: b, kind: llm, endpoint: \"http://127.0.0.1:2/v1\", memory: 8460000T, residency: on-demand}\n";
+    mg_matrix *mx;
+    char err[256];
+    assert_int_equal(mg_matrix_parse(y, sizeof y - 1, "t.yaml", &mx, err, sizeof err), MG_OK);
+    mg_target g = {.name = "huge", .mem_total = UINT64_MAX, .mem_free = UINT64_MAX};
+    mg_plan *p;
+    assert_int_equal(mg_plan_make(mx, &g, 1, 0, &p), MG_OK);
+    assert_int_equal(mg_plan_usable(p), UINT64_MAX);
+    const mg_plan_model *a = mg_plan_model_at(p, 0);
+    assert_true(a->fits);
+    assert_int_equal(a->nconflicts, 1);   /* 2 x 8460000 TiB do not fit in 16 EiB at once */
+    mg_plan_free(p);
+    mg_target two[2] = {g, g};   /* the usable total of two of them saturates */
+    assert_int_equal(mg_plan_make(mx, two, 2, 0, &p), MG_OK);
+    assert_int_equal(mg_plan_usable(p), UINT64_MAX);
+    assert_int_equal(mg_plan_model_at(p, 0)->nconflicts, 0);   /* one on each GPU */
+    mg_plan_free(p);
+    mg_matrix_free(mx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,7 +523,7 @@ int main(void)
         cmocka_unit_test(usable_of_the_largest_gpu), cmocka_unit_test(search_terminates_at_the_largest_context),
         cmocka_unit_test(block_numbers_past_32_bits),
         cmocka_unit_test(tensor_sizes_saturate), cmocka_unit_test(safetensors_config_past_2_63),
-        cmocka_unit_test(fit_report_usable_of_huge_gpus),
+        cmocka_unit_test(fit_report_usable_of_huge_gpus), cmocka_unit_test(plan_sums_do_not_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

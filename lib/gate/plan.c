@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/arena.h"
+#include "core/arith.h"
 #include "gate/gate_int.h"
 
 struct mg_plan {
@@ -110,7 +111,8 @@ static int together(size_t ng, const uint64_t *room, const slot *a, const slot *
         for (size_t h = 0; h < ng; h++) {
             if (!allowed(a->pin, g) || !allowed(b->pin, h))
                 continue;
-            if (g == h ? a->need + b->need <= room[g] : a->need <= room[g] && b->need <= room[h])
+            uint64_t both;
+            if (g == h ? mg_add_ok(a->need, b->need, &both) && both <= room[g] : a->need <= room[g] && b->need <= room[h])
                 return 1;
         }
     return 0;
@@ -260,7 +262,7 @@ static void find_fixes(mg_plan *p, const slot *base, const uint64_t *usable)
         if (place(alt, n, usable, p->ngpus, resident, room) && (small < 0 || pm->need < p->models[small].need))
             small = (int)i;
         if (pm->bpw > 5.5) {   /* Q4_K_M is about 4.85 bits per weight */
-            uint64_t save = (uint64_t)((double)pm->weights * (1.0 - 4.85 / pm->bpw));
+            uint64_t save = mg_u64_of((double)pm->weights * (1.0 - 4.85 / pm->bpw));   /* bpw may be inf */
             if (save > pm->need)   /* the weights count host-side embeddings the GPU need does not */
                 save = pm->need;
             memcpy(alt, base, n * sizeof *alt);
@@ -325,8 +327,8 @@ int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, doubl
             continue;   /* a GPU whose memory is unknown is not planned for */
         size_t g = p->ngpus++;
         p->gpus[g].target = gpus[k];
-        usable[g] = p->gpus[g].usable = (uint64_t)((double)gpus[k].mem_total * (1.0 - headroom));
-        p->usable_total += usable[g];
+        usable[g] = p->gpus[g].usable = mg_u64_of((double)gpus[k].mem_total * (1.0 - headroom));   /* 2^64 - 1: 2^64 */
+        p->usable_total = mg_sat_add(p->usable_total, usable[g]);
     }
     ngpus = p->ngpus;
     int rc = open_files(p, size_files, 0);
@@ -338,7 +340,7 @@ int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, doubl
             return MG_E_NOMEM;
         }
         if (!m->models[i].on_demand)
-            p->resident_need += p->models[i].need;
+            p->resident_need = mg_sat_add(p->resident_need, p->models[i].need);
     }
     p->ok = place(s, n, usable, ngpus, resident, room);
     for (size_t g = 0; g < ngpus; g++)
