@@ -161,6 +161,22 @@ static void ptx_text(void **state)
     assert_non_null(strstr(names, "bar;"));
 }
 
+/* Numbers in PTX text are not read modulo 2^32 (or 2^16): 4294967304 is not 8, sm_70000 is not sm_4464. */
+static void ptx_numbers_do_not_wrap(void **state)
+{
+    (void)state;
+    const char *v = ".version 4294967304.0\n.target sm_90\n";
+    mg_ptx p;
+    assert_int_equal(mg_ptx_info((const uint8_t *)v, strlen(v), &p), MG_E_FORMAT);   /* no ISA 8.0 */
+    assert_int_equal(p.isa, 0);
+    v = ".version 8.4294967301\n.target sm_90\n";
+    assert_int_equal(mg_ptx_info((const uint8_t *)v, strlen(v), &p), MG_E_FORMAT);   /* no ISA 8.5 */
+    v = ".version 0008.05\n.target sm_70000\n";
+    assert_int_equal(mg_ptx_info((const uint8_t *)v, strlen(v), &p), MG_OK);
+    assert_int_equal(p.isa, 85);   /* leading zeros are still the number */
+    assert_int_equal(p.target.sm, 0xffff);   /* out of range, as a fatbin's arch is */
+}
+
 static void wheel(void **state)
 {
     (void)state;
@@ -186,7 +202,8 @@ int main(void)
         cmocka_unit_test(plain_and_variants), cmocka_unit_test(compression),
         cmocka_unit_test(relocatable_and_lto), cmocka_unit_test(embedded_code),
         cmocka_unit_test(shared_objects_and_stub), cmocka_unit_test(kernel_names),
-        cmocka_unit_test(ptx_text), cmocka_unit_test(wheel),
+        cmocka_unit_test(ptx_text), cmocka_unit_test(ptx_numbers_do_not_wrap),
+        cmocka_unit_test(wheel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,18 @@ static const uint8_t *find_directive(const uint8_t *p, const uint8_t *end, const
     return NULL;
 }
 
+/* A decimal number, held at "more than 100000" once past it: never its value modulo 2^32. */
+static unsigned digits(const uint8_t **pp, const uint8_t *end)
+{
+    const uint8_t *p = *pp;
+    unsigned v = 0;
+    for (; p < end && isdigit(*p); p++)
+        if (v <= 100000)
+            v = v * 10 + (unsigned)(*p - '0');
+    *pp = p;
+    return v;
+}
+
 static const uint8_t *skip_space(const uint8_t *p, const uint8_t *end)
 {
     while (p < end && (*p == ' ' || *p == '\t'))
@@ -45,12 +57,12 @@ int mg_ptx_info(const uint8_t *txt, size_t len, mg_ptx *out)
     const uint8_t *p = find_directive(txt, end, ".version");
     if (p) {
         p = skip_space(p, end);
-        unsigned maj = 0, min = 0;
-        while (p < end && isdigit(*p))
-            maj = maj * 10 + (unsigned)(*p++ - '0');
-        if (p < end && *p == '.')
-            for (p++; p < end && isdigit(*p);)
-                min = min * 10 + (unsigned)(*p++ - '0');
+        /* digits(): a long string of digits wrapped maj to anything (".version 4294967304.0" read as 8.0) */
+        unsigned maj = digits(&p, end), min = 0;
+        if (p < end && *p == '.') {
+            p++;
+            min = digits(&p, end);
+        }
         if (maj < 100 && min < 10)
             out->isa = (uint16_t)(maj * 10 + min);
     }
@@ -61,7 +73,7 @@ int mg_ptx_info(const uint8_t *txt, size_t len, mg_ptx *out)
             unsigned sm = 0;
             for (p += 3; p < end && isdigit(*p) && sm < 10000;)
                 sm = sm * 10 + (unsigned)(*p++ - '0');
-            out->target.sm = (uint16_t)sm;
+            out->target.sm = sm < 0xffff ? (uint16_t)sm : 0xffff;   /* as fatbin.c: not sm % 65536 */
             if (p < end && *p == 'a')
                 out->target.variant = MG_VAR_A;
             else if (p < end && *p == 'f')
