@@ -32,8 +32,8 @@ int mg_zip_open(mg_zip *z, const uint8_t *buf, size_t len, const char **why)
     /* The end record sits in the last 22 + 65535 bytes (its comment may be up to 64 KiB). */
     size_t lo = len > 22 + 65535 ? len - 22 - 65535 : 0;
     size_t eocd = (size_t)-1;
-    for (size_t i = len - 22 + 1; i-- > lo;)
-        if (rd32(buf + i) == SIG_EOCD) {
+    for (size_t i = len - 22 + 1; i > lo;)   /* not i-- > lo: that steps i past 0 */
+        if (rd32(buf + --i) == SIG_EOCD) {
             eocd = i;
             break;
         }
@@ -93,7 +93,7 @@ int mg_zip_next(mg_zip *z, mg_zip_member *m, const char **why)
     const uint8_t *x = c + 46 + nlen, *xend = x + xlen;
     while (x + 4 <= xend) {
         uint16_t id = rd16(x), sz = rd16(x + 2);
-        if (x + 4 + sz > xend)
+        if (sz > xend - x - 4)   /* not x + 4 + sz > xend: that pointer may lie past the buffer */
             break;
         if (id == 1) {
             const uint8_t *v = x + 4, *vend = x + 4 + sz;
