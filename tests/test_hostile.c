@@ -320,6 +320,57 @@ static void zip_without_end_record(void **state)
     assert_non_null(why);
 }
 
+/* A stored member whose header claims 1 GiB with 64 bytes stored: its ELF header's section table lies
+ * 512 MiB on. It was scanned in place over the claimed size, reading far past the archive's mapping. */
+static void stored_member_shorter_than_declared(void **state)
+{
+    (void)state;
+    const char *name = "lib.so";
+    size_t nl = strlen(name), dlen = 64, len = 30 + nl + dlen + 46 + nl + 22;
+    unsigned char *z = calloc(1, len), *p = z;
+    uint32_t usize = 1u << 30;
+    w32(p, 0x04034b50);
+    w32(p + 18, (uint32_t)dlen);
+    w32(p + 22, usize);
+    p[26] = (unsigned char)nl;
+    memcpy(p + 30, name, nl);
+    unsigned char *elf = p + 30 + nl;
+    memcpy(elf, "\177ELF\2\1\1", 7);
+    elf[18] = 62;                 /* x86-64 */
+    w64(elf + 0x28, 1ull << 29);  /* e_shoff: 512 MiB in */
+    elf[0x3a] = 64;               /* e_shentsize */
+    elf[0x3c] = 1;                /* e_shnum */
+    unsigned char *cd = elf + dlen;
+    w32(cd, 0x02014b50);
+    w32(cd + 20, (uint32_t)dlen);
+    w32(cd + 24, usize);
+    cd[28] = (unsigned char)nl;
+    memcpy(cd + 46, name, nl);
+    unsigned char *eo = cd + 46 + nl;
+    w32(eo, 0x06054b50);
+    eo[8] = eo[10] = 1;
+    w32(eo + 12, (uint32_t)(46 + nl));
+    w32(eo + 16, (uint32_t)(30 + nl + dlen));
+    char dir[] = "/tmp/mlgate-stored-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/lie.whl", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(z, 1, len, f);
+    fclose(f);
+    free(z);
+    mg_scan_opts o = opts;
+    o.max_member = 2u << 30;
+    const char *pp = path;
+    mg_scan_result res;
+    assert_int_equal(mg_scan_paths(&o, &pp, 1, &res), MG_OK);
+    assert_int_equal(res.nreports, 1);
+    assert_int_equal(res.reports[0]->err, MG_E_TRUNCATED);
+    assert_non_null(strstr(res.reports[0]->detail, "stored"));
+    mg_scan_result_free(&res);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +378,7 @@ int main(void)
         cmocka_unit_test(many_entries_are_capped), cmocka_unit_test(corrupt_elf_tables),
         cmocka_unit_test(random_corruption), cmocka_unit_test(zip_bombs_and_lies),
         cmocka_unit_test(odd_files_in_a_tree), cmocka_unit_test(zip_without_end_record),
+        cmocka_unit_test(stored_member_shorter_than_declared),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -310,7 +310,9 @@ static mg_report *run_member(pool *p, task *x)
         }
         return r;
     }
-    if (x->m.method == 0) {   /* stored: scan in place */
+    if (x->m.method == 0) {   /* stored: scan in place, the bytes stored (usize is only the header's word) */
+        if (x->m.usize > x->m.csize)
+            return fail(x->path, MG_E_TRUNCATED, "stored member is shorter than its declared size");
         atomic_fetch_add(&p->bytes, x->m.usize);
         return keep(o, mg_scan_buffer(o, x->path, z.buf + x->m.data_off, (size_t)x->m.usize));
     }
