@@ -371,6 +371,58 @@ static void stored_member_shorter_than_declared(void **state)
     rmdir(dir);
 }
 
+/* A cubin with k symbol-table sections over one table of n kernel symbols. */
+static unsigned char *shared_symtabs(uint32_t k, uint32_t n, size_t *len)
+{
+    size_t shoff = 64, nsec = 2 + k, str = shoff + nsec * 64, sym = str + 8;
+    *len = sym + (size_t)n * 24;
+    unsigned char *b = calloc(1, *len);
+    memcpy(b, "\177ELF\2\1\1", 7);
+    b[16] = 2;                    /* ET_EXEC */
+    b[18] = 190;                  /* EM_CUDA */
+    w64(b + 0x28, shoff);
+    b[0x3a] = 64;
+    b[0x3c] = (unsigned char)nsec;
+    unsigned char *s1 = b + shoff + 64;   /* section 1: the names */
+    w32(s1 + 4, 3);
+    w64(s1 + 24, str);
+    w64(s1 + 32, 8);
+    memcpy(b + str, "\0kern", 5);
+    for (uint32_t i = 0; i < k; i++) {   /* sections 2..: all the same symbol table */
+        unsigned char *h = b + shoff + (2 + i) * 64;
+        w32(h + 4, MG_SHT_SYMTAB);
+        w64(h + 24, sym);
+        w64(h + 32, (uint64_t)n * 24);
+        w32(h + 40, 1);
+        w64(h + 56, 24);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char *e = b + sym + (size_t)i * 24;
+        w32(e, 1);
+        e[4] = 0x12;   /* global function */
+        e[5] = 0x10;   /* STO_CUDA_ENTRY */
+    }
+    return b;
+}
+
+/* The symbol cap is per cubin, not per table: tables sharing their data cannot count more (with 2^20
+ * of them the uint32_t count wrapped, after 2^42 steps). */
+static void shared_symbol_tables_are_capped(void **state)
+{
+    (void)state;
+    size_t len;
+    uint32_t count;
+    const char *why = NULL;
+    unsigned char *b = shared_symtabs(1, 1u << 20, &len);
+    assert_int_equal(mg_cubin_kernels(b, len, NULL, NULL, &count, &why), MG_OK);
+    assert_int_equal(count, 1u << 20);
+    free(b);
+    b = shared_symtabs(5, 1u << 20, &len);   /* 5 x 2^20 > the 2^22 cap */
+    assert_int_equal(mg_cubin_kernels(b, len, NULL, NULL, &count, &why), MG_E_LIMIT);
+    assert_non_null(why);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,7 +430,7 @@ int main(void)
         cmocka_unit_test(many_entries_are_capped), cmocka_unit_test(corrupt_elf_tables),
         cmocka_unit_test(random_corruption), cmocka_unit_test(zip_bombs_and_lies),
         cmocka_unit_test(odd_files_in_a_tree), cmocka_unit_test(zip_without_end_record),
-        cmocka_unit_test(stored_member_shorter_than_declared),
+        cmocka_unit_test(stored_member_shorter_than_declared), cmocka_unit_test(shared_symbol_tables_are_capped),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -69,6 +69,9 @@ int mg_cubin_kernels(const uint8_t *buf, size_t len, mg_name_fn fn, void *ud, ui
     int rc = mg_elf_open(&e, buf, len, why);
     if (rc)
         return rc;
+    /* The cap is on all symbol tables together: sections may share their data, and 2^20 of them over
+     * one table of 2^22 symbols counted 2^42 kernels in a uint32_t. */
+    uint64_t total = 0;
     for (uint32_t i = 0; i < e.shnum; i++) {
         mg_elf_sec sym, str;
         if (mg_elf_section(&e, i, &sym) || sym.type != MG_SHT_SYMTAB)
@@ -78,7 +81,8 @@ int mg_cubin_kernels(const uint8_t *buf, size_t len, mg_name_fn fn, void *ud, ui
             return MG_E_FORMAT;
         }
         uint64_t nsym = sym.size / 24;
-        if (nsym > MAX_SYMBOLS) {
+        total += nsym;   /* <= 2^20 sections x the cap: no wrap */
+        if (nsym > MAX_SYMBOLS || total > MAX_SYMBOLS) {
             *why = "cubin has more symbols than mlgate accepts";
             return MG_E_LIMIT;
         }
