@@ -242,6 +242,10 @@ typedef struct nameset {
     int oom;
 } nameset;
 
+/* FNV-1a: arithmetic modulo 2^64 by definition (exempt from -fsanitize=unsigned-integer-overflow). */
+#if defined(__clang__)
+__attribute__((no_sanitize("unsigned-integer-overflow")))
+#endif
 static uint64_t hash_name(const char *s, size_t n)
 {
     uint64_t h = 0xcbf29ce484222325ull;
