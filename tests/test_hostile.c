@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "binaries/compat.h"
 #include "binaries/fmt.h"
 #include "helpers.h"
 
@@ -423,6 +424,33 @@ static void shared_symbol_tables_are_capped(void **state)
     free(b);
 }
 
+/* Three fatbins for sm_50 only, each with 2^31 - 1 kernels: on sm_90 the missing kernels are more than a
+ * uint32_t holds; the sum saturates (it wrapped to 2^31 - 3). */
+static void missing_kernels_saturate(void **state)
+{
+    (void)state;
+    mg_entry e[3];
+    mg_fatbin fb[3];
+    memset(e, 0, sizeof e);
+    memset(fb, 0, sizeof fb);
+    for (uint32_t i = 0; i < 3; i++) {
+        e[i].kind = MG_IMAGE_SASS;
+        e[i].arch.sm = 50;
+        fb[i].first = i;
+        fb[i].count = 1;
+        fb[i].nkernels = INT32_MAX;
+    }
+    mg_report r;
+    memset(&r, 0, sizeof r);
+    r.entries = e, r.nentries = 3, r.fatbins = fb, r.nfatbins = 3;
+    mg_judge_opts jo = {0, 8, NULL, NULL, NULL};
+    mg_verdict v;
+    assert_int_equal(mg_judge_file(&r, &targets[1], &jo, &v), MG_OK);
+    assert_int_equal(v.status, MG_STATUS_NONE);
+    assert_int_equal(v.nmissing, 3);
+    assert_int_equal(v.missing_kernels, UINT32_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +459,7 @@ int main(void)
         cmocka_unit_test(random_corruption), cmocka_unit_test(zip_bombs_and_lies),
         cmocka_unit_test(odd_files_in_a_tree), cmocka_unit_test(zip_without_end_record),
         cmocka_unit_test(stored_member_shorter_than_declared), cmocka_unit_test(shared_symbol_tables_are_capped),
+        cmocka_unit_test(missing_kernels_saturate),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

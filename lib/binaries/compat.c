@@ -335,7 +335,8 @@ static int set_contains(const nameset *s, uint64_t h)
  * split-K reductions for sm_90/sm_100 next to others for sm_120). A kernel with
  * no counterpart at all (the two-object library's launch2) stays missing.
  */
-static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_verdict *v, uint32_t *why_count)
+static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_verdict *v, uint32_t *why_count,
+                           uint64_t *missing_kernels)
 {
     nameset set = {0};
     const uint64_t *h;
@@ -358,7 +359,7 @@ static void excuse_by_name(mg_report *r, const mg_judge_opts *o, fbj *fj, mg_ver
             v->nmissing--;
             why_count[fj[i].j.why & 3]--;
             if (r->fatbins[i].nkernels > 0)
-                v->missing_kernels -= (uint32_t)r->fatbins[i].nkernels;
+                *missing_kernels -= (uint64_t)r->fatbins[i].nkernels;   /* added in the tally, so no wrap */
         }
     }
     free(set.v);
@@ -541,6 +542,9 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
 
     /* Tally; a fatbin without an image counts only if it really holds kernels. */
     uint32_t why_count[4] = {0};
+    /* 64 bits while counting (< 2^21 fatbins x < 2^31 kernels), then at most UINT32_MAX: a 32-bit sum
+     * wrapped, and the excuse's subtraction after it could wrap below 0 too. */
+    uint64_t missing_kernels = 0;
     for (uint32_t i = 0; i < r->nfatbins; i++) {
         if (!fj[i].counts)
             continue;
@@ -569,10 +573,11 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
         if (j->level == MG_LV_PTX_DRIVER && j->isa > v->need_isa)
             v->need_isa = j->isa;
         if (nk > 0)
-            v->missing_kernels += (uint32_t)nk;
+            missing_kernels += (uint64_t)nk;
     }
     if (excuse && v->nmissing && o->hashes)
-        excuse_by_name(r, o, fj, v, why_count);
+        excuse_by_name(r, o, fj, v, why_count, &missing_kernels);
+    v->missing_kernels = missing_kernels > UINT32_MAX ? UINT32_MAX : (uint32_t)missing_kernels;
     v->total = v->covered + v->nmissing;
     if (v->need_isa) {
         const mg_cuda_release *rel = mg_cuda_for_ptx(v->need_isa);
