@@ -94,7 +94,8 @@ int mg_ptx_kernels(const uint8_t *txt, size_t len, mg_name_fn fn, void *ud, uint
             p++;
         if (p == n)
             continue;
-        (*count)++;
+        if (*count < UINT32_MAX)   /* a PTX text of more than 24 GiB */
+            (*count)++;
         if (fn && fn(ud, (const char *)n, (size_t)(p - n)))
             break;
     }

@@ -65,10 +65,12 @@ static int push_fatbin(ctx *c, uint64_t off, uint64_t size, uint8_t where, size_
 
 static void note_bad(ctx *c, uint64_t off, const char *why)
 {
-    if (!c->nbad++) {
+    if (!c->nbad) {
         c->first_bad = why;
         c->first_bad_off = off;
     }
+    if (c->nbad < UINT32_MAX)   /* overlapping sections can find the same bad magic again and again */
+        c->nbad++;
 }
 
 /* Tries a fatbin at off; returns its end, or 0 when there is none. */
@@ -264,7 +266,7 @@ static int kernels_cb(void *ud, uint32_t i, const char ***names, uint32_t max)
         f->nkernels = -2;
         return f->nkernels;
     }
-    f->nkernels = (int32_t)count;
+    f->nkernels = count > INT32_MAX ? INT32_MAX : (int32_t)count;   /* -1 and -2 mean something else */
     c->names[i] = k.out;
     *names = k.out;
     return f->nkernels;
@@ -280,6 +282,10 @@ static int hash_one(void *ud, const char *name, size_t len)
 {
     hashvec *hv = ud;
     if (hv->n * 2 + 2 > hv->cap) {
+        if (hv->cap > UINT32_MAX / 4) {   /* 2^30 hashes: cap * 2 and n * 2 + 2 would wrap */
+            hv->oom = 1;
+            return 1;
+        }
         uint32_t cap = hv->cap ? hv->cap * 2 : 64;
         uint64_t *v = mg_realloc(hv->v, cap * sizeof *v);
         if (!v) {
