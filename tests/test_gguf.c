@@ -366,6 +366,37 @@ static void engine_table(void **state)
     assert_int_equal(mg_llama_cpp_type_since(999), 0);
 }
 
+/* A tensor whose size saturates (2^62 F32 elements: 2^64 bytes) makes the file truncated: the header's
+ * size plus that saturates too, where the sum wrapped to a few bytes and the file was accepted. */
+static void saturated_tensor_is_truncated(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mg-sat-XXXXXX", p[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/m.gguf", dir);
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 1);
+    u64(&b, 1);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "llama");
+    str(&b, "huge"); u32(&b, 1); u64(&b, 1ull << 62); u32(&b, 0); u64(&b, 0);
+    while (b.n % 32)
+        put(&b, "", 1);
+    put(&b, "0123456789abcdef", 16);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b.p, 1, b.n, f), b.n);
+    fclose(f);
+    free(b.p);
+    mg_gguf_model *m = mg_gguf_model_open(p);
+    assert_non_null(m);
+    assert_int_equal(m->shards[0].err, MG_E_TRUNCATED);
+    mg_gguf_model_free(m);
+    unlink(p);
+    rmdir(dir);
+}
+
 /* Writes a one-tensor-per-type GGUF to path: arch, then (type, elements) pairs ended by n = 0. */
 static void write_model(const char *path, const char *arch, const uint32_t *type, const uint64_t *n)
 {
@@ -460,7 +491,7 @@ int main(void)
         cmocka_unit_test(hostile_headers),   cmocka_unit_test(huge_arrays_and_nesting),
         cmocka_unit_test(llama_cpp_objections), cmocka_unit_test(engine_table),
         cmocka_unit_test(llama_cpp_build_for_a_model), cmocka_unit_test(hostile_review),
-        cmocka_unit_test(allocation_failures),
+        cmocka_unit_test(allocation_failures), cmocka_unit_test(saturated_tensor_is_truncated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,15 +301,14 @@ static int tensors(ctx *x)
         } else {
             /* ggml_nbytes: (ne0 / blck) * bytes * ne1 * ne2 * ne3, without overflow */
             uint64_t rows = elems / (t->ne[0] ? t->ne[0] : 1);
-            uint64_t row = t->ne[0] / ty->blck * ty->bytes;
-            t->nbytes = rows && row > UINT64_MAX / rows ? UINT64_MAX : row * rows;
+            t->nbytes = mg_sat_mul(mg_sat_mul(t->ne[0] / ty->blck, ty->bytes), rows);
             if (t->ne[0] == 0)
                 t->nbytes = 0;
         }
-        g->params += elems;
+        g->params = mg_sat_add(g->params, elems);
         if (t->type < 64) {
-            g->bytes_by_type[t->type] += t->nbytes;
-            g->params_by_type[t->type] += elems;
+            g->bytes_by_type[t->type] = mg_sat_add(g->bytes_by_type[t->type], t->nbytes);
+            g->params_by_type[t->type] = mg_sat_add(g->params_by_type[t->type], elems);
         }
     }
     x->tensors_read = g->n_tensors;

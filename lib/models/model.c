@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/arena.h"
+#include "core/arith.h"
 #include "core/file.h"
 #include "models/formats.h"
 
@@ -22,10 +23,11 @@
 /* A parsed shard whose tensors reach past the end of the file is truncated. */
 static void check_size(mg_gguf_file *s)
 {
-    if (!s->err && s->g.header_bytes + s->g.data_bytes > s->size) {
+    uint64_t need = mg_sat_add(s->g.header_bytes, s->g.data_bytes);   /* saturated sizes stay too large */
+    if (!s->err && need > s->size) {
         s->err = MG_E_TRUNCATED;
         snprintf(s->msg, sizeof s->msg, "truncated: the tensors need %llu bytes, the file has %llu",
-                 (unsigned long long)(s->g.header_bytes + s->g.data_bytes), (unsigned long long)s->size);
+                 (unsigned long long)need, (unsigned long long)s->size);
     }
 }
 
@@ -499,18 +501,18 @@ static void summarize_gguf(const mg_gguf_model *md, mg_model_summary *s)
             s->partial = 1;
             continue;
         }
-        s->params += f->g.params;
-        s->tensors += f->g.n_tensors;
+        s->params = mg_sat_add(s->params, f->g.params);
+        s->tensors = mg_sat_add(s->tensors, f->g.n_tensors);
         for (uint64_t t = 0; t < f->g.n_tensors; t++) {
             const mg_gguf_tensor *x = &f->g.tensors[t];
-            s->bytes += x->nbytes;
+            s->bytes = mg_sat_add(s->bytes, x->nbytes);
             if (x->type < 64) {
                 s->type_count[x->type]++;
-                s->type_bytes[x->type] += x->nbytes;
+                s->type_bytes[x->type] = mg_sat_add(s->type_bytes[x->type], x->nbytes);
             }
         }
         for (uint32_t t = 0; t < 64; t++)
-            s->type_params[t] += f->g.params_by_type[t];
+            s->type_params[t] = mg_sat_add(s->type_params[t], f->g.params_by_type[t]);
     }
     if (!md->nshards || md->shards[0].err)
         return;
@@ -549,14 +551,14 @@ static void summarize_st(const mg_st_model *m, mg_model_summary *s)
             s->partial = 1;
             continue;
         }
-        s->params += f->st.params;
-        s->bytes += f->st.data_bytes;
+        s->params = mg_sat_add(s->params, f->st.params);
+        s->bytes = mg_sat_add(s->bytes, f->st.data_bytes);
         s->tensors += f->st.n;
         for (size_t t = 0; t < f->st.n; t++)
             s->aux += f->st.tensors[t].aux;
         for (unsigned d = 0; d < MG_DTYPE_COUNT; d++) {
-            s->type_params[d] += f->st.params_by_dtype[d];
-            s->type_bytes[d] += f->st.bytes_by_dtype[d];
+            s->type_params[d] = mg_sat_add(s->type_params[d], f->st.params_by_dtype[d]);
+            s->type_bytes[d] = mg_sat_add(s->type_bytes[d], f->st.bytes_by_dtype[d]);
         }
     }
     s->arch = m->architecture[0] ? m->architecture : NULL;
@@ -595,7 +597,7 @@ int mg_model_memory_at(const mg_model *m, uint64_t ctx, mg_model_memory *out, ch
         out->weights = fm->total_bytes;
         uint64_t params = 0;
         for (size_t i = 0; i < m->gguf->nshards; i++)
-            params += m->gguf->shards[i].g.params;
+            params = mg_sat_add(params, m->gguf->shards[i].g.params);
         out->bpw = params ? 8.0 * (double)fm->total_bytes / (double)params : 0;
         free(fm);
         return MG_OK;
