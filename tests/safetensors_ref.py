@@ -103,6 +103,34 @@ def main():
         rc, m = inspect(path)
         check(f"{name}: the reference rejects it", not reference_accepts(path))
         check(f"{name}: mlgate rejects it (exit {rc})", rc == 1 and m["shards"][0]["error"])
+    # Headers a dict cannot write: names and fields given twice, JSON the reference's parser refuses.
+    t = '"dtype":"F32","shape":[2],"data_offsets":'
+    by_hand = {
+        "tensor named twice": ('{"a":{%s[0,8]},"a":{%s[8,16]}}' % (t, t), 16),
+        "dtype given twice": ('{"a":{"dtype":"F32",%s[0,8]}}' % t, 8),
+        "__metadata__ twice": ('{"__metadata__":{},"__metadata__":{},"a":{%s[0,8]}}' % t, 8),
+        "a metadata value not a string": ('{"__metadata__":{"n":1},"a":{%s[0,8]}}' % t, 8),
+        "trailing comma": ('{"a":{%s[0,8]},}' % t, 8),
+        "leading zero": ('{"a":{"dtype":"F32","shape":[02],"data_offsets":[0,8]}}', 8),
+        "lone surrogate": ('{"\\ud800":{%s[0,8]}}' % t, 8),
+        "trailing garbage": ('{"a":{%s[0,8]}} x' % t, 8),
+        "128 levels deep": ('{"a":{%s[0,8],"x":%s%s}}' % (t, "[" * 126, "]" * 126), 8),
+    }
+    for name, (hdr, n) in by_hand.items():
+        path = os.path.join(d, name.replace(" ", "_") + ".safetensors")
+        hb = hdr.encode()
+        with open(path, "wb") as f:
+            f.write(struct.pack("<Q", len(hb)) + hb + bytes(n))
+        rc, m = inspect(path)
+        check(f"{name}: the reference rejects it", not reference_accepts(path))
+        check(f"{name}: mlgate rejects it (exit {rc}: {m['shards'][0].get('error')})", rc == 1 and m["shards"][0]["error"])
+    deep = os.path.join(d, "deep_ok.safetensors")
+    hb = ('{"a":{%s[0,8],"x":%s%s,"y":[{}]},"__metadata__":{"k":"1","k":"2"}}' % (t, "[" * 125, "]" * 125)).encode()
+    with open(deep, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)) + hb + bytes(8))
+    rc, m = inspect(deep)
+    check("127 levels, unknown fields, a metadata key twice: the reference reads it", reference_accepts(deep))
+    check(f"... and so does mlgate (exit {rc})", rc == 0 and m["tensors"] == 1)
     huge = os.path.join(d, "huge_header.safetensors")
     with open(huge, "wb") as f:
         f.write(struct.pack("<Q", 10 * 2**30) + b"{}")

@@ -24,6 +24,14 @@ int mg_gguf_parse_part(const uint8_t *buf, size_t len, uint64_t file_size, mg_ar
 int mg_safetensors_parse(const uint8_t *buf, size_t len, uint64_t file_size, mg_arena *a, mg_safetensors *out,
                          uint64_t *need, char *err, size_t errlen);
 
+/*
+ * The same over a whole file mapped read-only and private (mg_map_file; its first byte page-aligned):
+ * the pages the parse has read are given back as it goes, so however long the header, only a few
+ * MiB of it are resident at once. Never on memory that is not such a mapping (it would be zeroed).
+ */
+int mg_safetensors_parse_mapped(const uint8_t *map, size_t len, mg_arena *a, mg_safetensors *out, char *err,
+                                size_t errlen);
+
 /* The largest header (or index) mlgate fetches over HTTP: a 262k-token vocabulary with its merges is about 16 MB. */
 #define MG_REMOTE_MAX (48ull << 20)
 

@@ -188,8 +188,7 @@ static void read_st(mg_st_file *s, mg_arena *a)
         s->err = rc;
         return;
     }
-    uint64_t need;
-    s->err = mg_safetensors_parse(m, (size_t)s->size, s->size, a, &s->st, &need, s->msg, sizeof s->msg);
+    s->err = mg_safetensors_parse_mapped(m, (size_t)s->size, a, &s->st, s->msg, sizeof s->msg);
     mg_unmap_file(m, s->size);
 }
 
