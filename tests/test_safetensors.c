@@ -514,13 +514,109 @@ static void every_allocation_fails_in_turn(void **state)
     free(b);
 }
 
+/* A file of text at dir/name. */
+static void write_text(const char *dir, const char *name, const char *text, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* A one-tensor shard, dir/name, of n F32 elements. */
+static void write_shard(const char *dir, const char *name, const char *tensor, unsigned n)
+{
+    char h[256];
+    snprintf(h, sizeof h, "{\"%s\":{\"dtype\":\"F32\",\"shape\":[%u],\"data_offsets\":[0,%u]}}", tensor, n, 4 * n);
+    size_t len;
+    uint8_t *b = st_file(h, strlen(h), 4 * n, &len);
+    write_text(dir, name, (const char *)b, len);
+    free(b);
+}
+
+/* config.json and the index, read without a tree: what a lookup of each key found before (the first
+ * of a name), unknown keys skipped, integers only when they are integers, nothing from a text that is
+ * not JSON. */
+static void config_and_index(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mlgate-st-model-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    write_shard(dir, "a.safetensors", "x", 4);
+    write_shard(dir, "b.safetensors", "y", 2);
+    write_shard(dir, "model.safetensors", "single", 1);
+    const char cfg[] = "\xEF\xBB\xBF{\"architectures\":[\"Llava\\u0046orX\",\"B\"],\"hidden_size\":1,"
+                       "\"text_config\":{\"hidden_size\":5120,\"hidden_size\":7,\"num_hidden_layers\":40,\"head_dim\":128.0,"
+                       "\"vocab_size\":1000000000000000,\"x\":{\"hidden_size\":3}},\"model_type\":\"llava\","
+                       "\"model_type\":\"other\",\"torch_dtype\":null,\"dtype\":\"bfloat16\","
+                       "\"quantization_config\":{\"bits\":[4],\"quant_method\":\"awq\"},\"unknown\":[[{}],\"\"]}";
+    write_text(dir, "config.json", cfg, sizeof cfg - 1);
+    const char idx[] = "{\"metadata\":{\"total_size\":24,\"x\":[1]},\"weight_map\":{\"x\":\"a.safetensors\","
+                       "\"y\":\"b.safetensors\",\"z\":\"a.safetensors\",\"up\":\"../a.safetensors\",\"n\":7},"
+                       "\"weight_map\":{\"q\":\"model.safetensors\"}}";
+    write_text(dir, "model.safetensors.index.json", idx, sizeof idx - 1);
+    mg_st_model *m = mg_st_model_open(dir);
+    assert_non_null(m);
+    assert_true(m->has_config);
+    assert_string_equal(m->architecture, "LlavaForX");
+    assert_string_equal(m->model_type, "llava");
+    assert_string_equal(m->torch_dtype, "bfloat16");   /* torch_dtype is not a string: dtype */
+    assert_string_equal(m->quant_method, "awq");
+    assert_int_equal(m->hidden_size, 5120);             /* text_config's, its first */
+    assert_int_equal(m->layers, 40);
+    assert_int_equal(m->head_dim, 0);                   /* 128.0 is not an integer */
+    assert_int_equal(m->vocab, 0);                      /* 10^15: not a sane size */
+    assert_int_equal(m->index_total_size, 24);
+    assert_int_equal(m->nshards, 2);
+    assert_non_null(strstr(m->shards[0].path, "/a.safetensors"));
+    assert_non_null(strstr(m->shards[1].path, "/b.safetensors"));
+    assert_int_equal(m->shards[0].err, MG_OK);
+    mg_st_model_free(m);
+    /* an index or a config that is not JSON counts as absent */
+    write_text(dir, "model.safetensors.index.json", idx, sizeof idx - 2);
+    write_text(dir, "config.json", cfg, sizeof cfg - 2);
+    m = mg_st_model_open(dir);
+    assert_false(m->has_config);
+    assert_int_equal(m->nshards, 1);
+    assert_non_null(strstr(m->shards[0].path, "/model.safetensors"));
+    assert_int_equal(m->index_total_size, 0);
+    mg_st_model_free(m);
+    /* and every allocation of an open failing in turn */
+    write_text(dir, "model.safetensors.index.json", idx, sizeof idx - 1);
+    write_text(dir, "config.json", cfg, sizeof cfg - 1);
+    mg_fail_alloc_at(0);
+    mg_model *whole = mg_model_open(dir);
+    long total = mg_alloc_count();
+    assert_non_null(whole);
+    assert_null(mg_model_error(whole));
+    mg_model_free(whole);
+    for (long n = 1; n <= total + 1; n++) {
+        mg_fail_alloc_at(n);
+        mg_model *x = mg_model_open(dir);
+        mg_fail_alloc_at(0);
+        if (n > total)
+            assert_true(x && !mg_model_error(x));
+        mg_model_free(x);
+    }
+    const char *names[] = {"a.safetensors", "b.safetensors", "model.safetensors", "config.json",
+                           "model.safetensors.index.json"};
+    for (size_t i = 0; i < 5; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reads_a_header), cmocka_unit_test(refuses_what_the_reference_refuses),
         cmocka_unit_test(accepts_what_the_reference_accepts), cmocka_unit_test(lying_headers_are_refused_cheaply),
         cmocka_unit_test(tensors_allocated_once), cmocka_unit_test(huge_headers_in_bounded_memory),
-        cmocka_unit_test(every_allocation_fails_in_turn),
+        cmocka_unit_test(every_allocation_fails_in_turn), cmocka_unit_test(config_and_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,5 @@
 /* model.c - model files, local or remote: GGUF (all shards of a split one), safetensors (files, indexes, directories with config.json), opened once, summarised. */
 #define _GNU_SOURCE
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -15,6 +14,7 @@
 #include "core/arena.h"
 #include "core/arith.h"
 #include "core/file.h"
+#include "core/jsonscan.h"
 #include "models/formats.h"
 
 #define MAX_SHARDS 512
@@ -230,6 +230,159 @@ static void read_st_remote(mg_st_file *s, mg_arena *a, mg_fetch_stats *st, doubl
     }
 }
 
+/* config.json and the index, read with the tokenizer (no tree): as deep as cJSON read them before. */
+#define JSON_DEPTH 1000
+
+/* A JSON text as cJSON read it before: a UTF-8 byte-order mark before it skipped. */
+static void scan_text(mg_json_scanner *s, const char *txt, size_t len)
+{
+    if (len >= 3 && !memcmp(txt, "\xEF\xBB\xBF", 3))
+        txt += 3, len -= 3;
+    mg_json_init(s, (const uint8_t *)txt, len, JSON_DEPTH);
+}
+
+/* Past the rest of the container whose BEGIN had depth d. 0, or -1 when the text is not JSON. */
+static int skip_rest(mg_json_scanner *s, unsigned d)
+{
+    mg_json_token t;
+    for (;;) {
+        mg_json_type k = mg_json_next(s, &t);
+        if (k == MG_JSON_FAIL || k == MG_JSON_END)
+            return -1;
+        if ((k == MG_JSON_OBJECT_END || k == MG_JSON_ARRAY_END) && t.depth == d)
+            return 0;
+    }
+}
+
+/* config.json's shape numbers, the first of each name in one object (as a lookup finds it). */
+static const char *const config_nums[] = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                          "num_key_value_heads", "max_position_embeddings", "vocab_size",
+                                          "head_dim", "intermediate_size"};
+#define NCONFIG_NUMS (sizeof config_nums / sizeof config_nums[0])
+
+typedef struct shape_nums {
+    uint64_t v[NCONFIG_NUMS];
+    unsigned seen, ok;          /* bit i: config_nums[i] met; and it was an integer below 10^15 */
+} shape_nums;
+
+/* Takes v when k names a shape number met here for the first time. */
+static void take_num(shape_nums *n, const mg_json_token *k, const mg_json_token *v)
+{
+    for (size_t i = 0; i < NCONFIG_NUMS; i++) {
+        if (!mg_json_eq(k, config_nums[i]))
+            continue;
+        uint64_t x;
+        if (!(n->seen >> i & 1) && mg_json_u64(v, &x) == MG_JSON_OK && x < 1000000000000000ull) {
+            n->v[i] = x;
+            n->ok |= 1u << i;
+        }
+        n->seen |= 1u << i;
+        return;
+    }
+}
+
+/* The members of the object that `begin` opened: shape numbers into n (NULL: none kept), or its
+ * quant_method into qm. 0, or -1 when the text is not JSON. */
+static int read_members(mg_json_scanner *s, const mg_json_token *begin, shape_nums *n, char *qm, size_t qmlen)
+{
+    mg_json_token k, v;
+    int qm_seen = 0;
+    for (;;) {
+        mg_json_type ty = mg_json_next(s, &k);
+        if (ty == MG_JSON_FAIL)
+            return -1;
+        if (ty == MG_JSON_OBJECT_END && k.depth == begin->depth)
+            return 0;
+        if (mg_json_next(s, &v) == MG_JSON_FAIL)
+            return -1;
+        if (n)
+            take_num(n, &k, &v);
+        if (qm && !qm_seen && mg_json_eq(&k, "quant_method")) {
+            qm_seen = 1;
+            if (v.type == MG_JSON_STRING)
+                mg_json_copy(&v, qm, qmlen, NULL);
+        }
+        if (mg_json_skip(s, &v))
+            return -1;
+    }
+}
+
+/* What config.json says, kept only when the whole text is JSON (it was one cJSON parse). */
+typedef struct config {
+    char architecture[96], model_type[64], torch_dtype[32], dtype[32], quant_method[32];
+    unsigned seen;              /* C_*: root keys met (the first of each is the one read) */
+    unsigned strings;           /* C_*: and that first one was a string */
+    int text_object;            /* text_config is an object: the shape is read from it */
+    shape_nums root, text;
+} config;
+
+enum { C_ARCH = 1, C_TEXT = 2, C_MODEL_TYPE = 4, C_TORCH_DTYPE = 8, C_DTYPE = 16, C_QUANT = 32 };
+
+static int parse_config(const char *txt, size_t len, config *c)
+{
+    mg_json_scanner s;
+    mg_json_token k, v;
+    scan_text(&s, txt, len);
+    mg_json_type ty = mg_json_next(&s, &v);
+    if (ty != MG_JSON_OBJECT_BEGIN)   /* another value: nothing to read, valid or not */
+        return ty == MG_JSON_FAIL || mg_json_skip(&s, &v) || mg_json_next(&s, &v) != MG_JSON_END ? -1 : 0;
+    for (;;) {
+        ty = mg_json_next(&s, &k);
+        if (ty == MG_JSON_FAIL)
+            return -1;
+        if (ty == MG_JSON_OBJECT_END)
+            break;
+        if (mg_json_next(&s, &v) == MG_JSON_FAIL)
+            return -1;
+        struct { const char *key; unsigned bit; char *str; size_t cap; } strs[] = {
+            {"model_type", C_MODEL_TYPE, c->model_type, sizeof c->model_type},
+            {"torch_dtype", C_TORCH_DTYPE, c->torch_dtype, sizeof c->torch_dtype},
+            {"dtype", C_DTYPE, c->dtype, sizeof c->dtype},
+        };
+        size_t i = 0;
+        while (i < 3 && !mg_json_eq(&k, strs[i].key))
+            i++;
+        if (i < 3) {
+            if (!(c->seen & strs[i].bit) && v.type == MG_JSON_STRING) {
+                mg_json_copy(&v, strs[i].str, strs[i].cap, NULL);
+                c->strings |= strs[i].bit;
+            }
+            c->seen |= strs[i].bit;
+        } else if (!(c->seen & C_ARCH) && mg_json_eq(&k, "architectures")) {
+            c->seen |= C_ARCH;
+            if (v.type == MG_JSON_ARRAY_BEGIN) {   /* its first element, when a string */
+                mg_json_token e;
+                ty = mg_json_next(&s, &e);
+                if (ty == MG_JSON_STRING)
+                    mg_json_copy(&e, c->architecture, sizeof c->architecture, NULL);
+                if (ty == MG_JSON_FAIL || (ty != MG_JSON_ARRAY_END && (mg_json_skip(&s, &e) || skip_rest(&s, v.depth))))
+                    return -1;
+                continue;
+            }
+        } else if (!(c->seen & C_TEXT) && mg_json_eq(&k, "text_config")) {
+            c->seen |= C_TEXT;
+            if (v.type == MG_JSON_OBJECT_BEGIN) {
+                c->text_object = 1;
+                if (read_members(&s, &v, &c->text, NULL, 0))
+                    return -1;
+                continue;
+            }
+        } else if (!(c->seen & C_QUANT) && mg_json_eq(&k, "quantization_config")) {
+            c->seen |= C_QUANT;
+            if (v.type == MG_JSON_OBJECT_BEGIN) {
+                if (read_members(&s, &v, NULL, c->quant_method, sizeof c->quant_method))
+                    return -1;
+                continue;
+            }
+        } else {
+            take_num(&c->root, &k, &v);
+        }
+        if (mg_json_skip(&s, &v))
+            return -1;
+    }
+    return mg_json_next(&s, &v) == MG_JSON_END ? 0 : -1;
+}
+
 static void read_config(mg_st_model *m, const char *dir, double until)
 {
     char path[1100];
@@ -238,44 +391,32 @@ static void read_config(mg_st_model *m, const char *dir, double until)
     char *txt = mg_is_url(dir) ? fetch_text(path, 4u << 20, &len, &m->remote, until) : slurp(path, 4u << 20, &len);
     if (!txt)
         return;
-    cJSON *c = cJSON_ParseWithLength(txt, len);
+    config *c = mg_calloc(1, sizeof *c);
+    int rc = c ? parse_config(txt, len, c) : -1;
     free(txt);
-    if (!c)
+    if (rc) {
+        free(c);
         return;
-    m->has_config = 1;
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(c, "architectures");
-    if (cJSON_IsArray(arch) && cJSON_IsString(arch->child))
-        snprintf(m->architecture, sizeof m->architecture, "%s", arch->child->valuestring);
-    /* Multimodal configs keep the language model's shape in text_config. */
-    const cJSON *tc = cJSON_GetObjectItemCaseSensitive(c, "text_config");
-    const cJSON *src = cJSON_IsObject(tc) ? tc : c;
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(c, "model_type");
-    if (cJSON_IsString(mt))
-        snprintf(m->model_type, sizeof m->model_type, "%s", mt->valuestring);
-    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(c, "torch_dtype");
-    if (!cJSON_IsString(dt))
-        dt = cJSON_GetObjectItemCaseSensitive(c, "dtype");
-    if (cJSON_IsString(dt))
-        snprintf(m->torch_dtype, sizeof m->torch_dtype, "%s", dt->valuestring);
-    const cJSON *q = cJSON_GetObjectItemCaseSensitive(c, "quantization_config");
-    const cJSON *qm = cJSON_IsObject(q) ? cJSON_GetObjectItemCaseSensitive(q, "quant_method") : NULL;
-    if (cJSON_IsString(qm))
-        snprintf(m->quant_method, sizeof m->quant_method, "%s", qm->valuestring);
-    struct { const char *key; uint64_t *out; } nums[] = {
-        {"hidden_size", &m->hidden_size}, {"num_hidden_layers", &m->layers}, {"num_attention_heads", &m->heads},
-        {"num_key_value_heads", &m->kv_heads}, {"max_position_embeddings", &m->context}, {"vocab_size", &m->vocab},
-        {"head_dim", &m->head_dim}, {"intermediate_size", &m->intermediate},
-    };
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, nums[i].key);
-        if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 1e15)
-            *nums[i].out = (uint64_t)v->valuedouble;
     }
-    cJSON_Delete(c);
+    m->has_config = 1;
+    /* Multimodal configs keep the language model's shape in text_config. */
+    memcpy(m->architecture, c->architecture, sizeof m->architecture);
+    memcpy(m->model_type, c->model_type, sizeof m->model_type);
+    memcpy(m->torch_dtype, c->strings & C_TORCH_DTYPE ? c->torch_dtype : c->dtype, sizeof m->torch_dtype);
+    memcpy(m->quant_method, c->quant_method, sizeof m->quant_method);
+    uint64_t *out[NCONFIG_NUMS] = {&m->hidden_size, &m->layers, &m->heads, &m->kv_heads,
+                                   &m->context, &m->vocab, &m->head_dim, &m->intermediate};
+    const shape_nums *src = c->text_object ? &c->text : &c->root;
+    for (size_t i = 0; i < NCONFIG_NUMS; i++)
+        if (src->ok >> i & 1)
+            *out[i] = src->v[i];
+    free(c);
 }
 
 static int add_st(mg_st_model *m, const char *path)
 {
+    if (m->nshards && !strcmp(m->shards[m->nshards - 1].path, path))
+        return 0;   /* a weight_map names the same shard many times in a row */
     for (size_t i = 0; i < m->nshards; i++)
         if (!strcmp(m->shards[i].path, path))
             return 0;
@@ -283,6 +424,85 @@ static int add_st(mg_st_model *m, const char *path)
         return -1;
     snprintf(m->shards[m->nshards++].path, sizeof m->shards[0].path, "%s", path);
     return 0;
+}
+
+/*
+ * An index (model.safetensors.index.json): each shard its weight_map names (in order, once; names
+ * with a '/' are not followed), and metadata.total_size. 0 when the whole text is JSON with a
+ * weight_map object; else -1 and no shard added (it was one cJSON parse).
+ */
+static int read_index(mg_st_model *m, const char *dir, const char *txt, size_t len)
+{
+    size_t base = m->nshards;
+    uint64_t total = 0;
+    int have_map = 0, seen_map = 0, seen_meta = 0, have_total = 0;
+    mg_json_scanner s;
+    mg_json_token k, v;
+    scan_text(&s, txt, len);
+    if (mg_json_next(&s, &v) != MG_JSON_OBJECT_BEGIN)
+        return -1;
+    for (;;) {
+        mg_json_type ty = mg_json_next(&s, &k);
+        if (ty == MG_JSON_FAIL)
+            goto bad;
+        if (ty == MG_JSON_OBJECT_END)
+            break;
+        if (mg_json_next(&s, &v) == MG_JSON_FAIL)
+            goto bad;
+        if (!seen_map && mg_json_eq(&k, "weight_map")) {
+            seen_map = 1;
+            if (v.type == MG_JSON_OBJECT_BEGIN) {
+                have_map = 1;
+                for (;;) {
+                    mg_json_token e, f;
+                    if ((ty = mg_json_next(&s, &e)) == MG_JSON_FAIL)
+                        goto bad;
+                    if (ty == MG_JSON_OBJECT_END)
+                        break;
+                    if (mg_json_next(&s, &f) == MG_JSON_FAIL || mg_json_skip(&s, &f))
+                        goto bad;
+                    char name[1100], p[1100];
+                    int rc = mg_json_copy(&f, name, sizeof name, NULL);   /* E_NUL: what comes before it */
+                    if (f.type == MG_JSON_STRING && rc != MG_JSON_E_LONG && !strchr(name, '/') &&
+                        snprintf(p, sizeof p, "%s/%s", dir, name) < (int)sizeof p)   /* else no path can name it */
+                        add_st(m, p);
+                }
+                continue;
+            }
+        } else if (!seen_meta && mg_json_eq(&k, "metadata")) {
+            seen_meta = 1;
+            if (v.type == MG_JSON_OBJECT_BEGIN) {
+                int seen_total = 0;
+                for (;;) {
+                    mg_json_token e, f;
+                    if ((ty = mg_json_next(&s, &e)) == MG_JSON_FAIL)
+                        goto bad;
+                    if (ty == MG_JSON_OBJECT_END)
+                        break;
+                    if (mg_json_next(&s, &f) == MG_JSON_FAIL)
+                        goto bad;
+                    if (!seen_total && mg_json_eq(&e, "total_size")) {
+                        seen_total = 1;
+                        have_total = mg_json_u64(&f, &total) == MG_JSON_OK;   /* the file's word, as an integer */
+                    }
+                    if (mg_json_skip(&s, &f))
+                        goto bad;
+                }
+                continue;
+            }
+        }
+        if (mg_json_skip(&s, &v))
+            goto bad;
+    }
+    if (mg_json_next(&s, &v) != MG_JSON_END || !have_map)
+        goto bad;
+    if (have_total)
+        m->index_total_size = total;
+    return 0;
+bad:
+    memset(m->shards + base, 0, (m->nshards - base) * sizeof *m->shards);
+    m->nshards = base;
+    return -1;
 }
 
 static mg_st_model *st_open(const char *path, double until)
@@ -340,23 +560,8 @@ static mg_st_model *st_open(const char *path, double until)
                     : remote ? fetch_text(index, MG_REMOTE_MAX, &len, &m->remote, until) : slurp(index, 512u << 20, &len);
         if (!txt)
             continue;
-        cJSON *j = cJSON_ParseWithLength(txt, len);
+        have_index = read_index(m, dir, txt, len) == 0;
         free(txt);
-        const cJSON *wm = j ? cJSON_GetObjectItemCaseSensitive(j, "weight_map") : NULL;
-        if (cJSON_IsObject(wm)) {
-            have_index = 1;
-            for (const cJSON *e = wm->child; e; e = e->next)
-                if (cJSON_IsString(e) && !strchr(e->valuestring, '/')) {
-                    char p[1100];
-                    snprintf(p, sizeof p, "%s/%s", dir, e->valuestring);
-                    add_st(m, p);
-                }
-            const cJSON *md = cJSON_GetObjectItemCaseSensitive(j, "metadata");
-            const cJSON *ts = md ? cJSON_GetObjectItemCaseSensitive(md, "total_size") : NULL;
-            if (cJSON_IsNumber(ts) && ts->valuedouble >= 0 && ts->valuedouble < 1.8e19)   /* the file's word */
-                m->index_total_size = (uint64_t)ts->valuedouble;
-        }
-        cJSON_Delete(j);
     }
     if (!have_index) {
         if (!is_dir) {
