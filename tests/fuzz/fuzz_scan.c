@@ -1,9 +1,10 @@
-/* fuzz_scan.c - libFuzzer target: any bytes as an ELF image, and as a zip archive. */
+/* fuzz_scan.c - libFuzzer target: any bytes as an ELF image, a zip archive, model headers and a JSON text. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/jsonscan.h"
 #include "models/formats.h"
 #include "binaries/fmt.h"
 #include "mlgate/mlgate.h"
@@ -48,6 +49,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mg_gguf_parse(b, size, a, &g, &need, err, sizeof err);
         mg_safetensors_parse(b, size, size, a, &st, &need, err, sizeof err);
         mg_arena_free(a);
+    }
+    /* And as JSON: every token, every string decoded, within size + 1 calls. */
+    mg_json_scanner js;
+    mg_json_token tok;
+    mg_json_init(&js, b, size, 1 + size % 200);
+    size_t calls = 0;
+    while (mg_json_next(&js, &tok) > MG_JSON_END) {
+        if (++calls > size + 1)
+            abort();
+        char out[32];
+        uint64_t v;
+        mg_json_copy(&tok, out, sizeof out, NULL);
+        mg_json_eq(&tok, "dtype");
+        mg_json_u64(&tok, &v);
     }
     free(b);
     return 0;
