@@ -79,6 +79,19 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.send(200, {"choices": [{"message": {"content": HOSTILE[mode]}}], "usage": {"completion_tokens": 3}})
         if mode == "bigcount" and rest == "chat/completions":   # a count no double converts to an integer
             return self.send(200, b'{"choices":[{"message":{"content":"OK"}}],"usage":{"completion_tokens":1e30}}')
+        if mode == "held" and rest == "audio/speech":   # 15.5 MiB at once, then a pause before the end
+            size = (31 << 19) + (256 << 10)
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            try:
+                self.wfile.write(bytes(31 << 19))
+                self.wfile.flush()
+                time.sleep(1.5)
+                self.wfile.write(bytes(256 << 10))
+            except OSError:
+                pass
+            return
         if mode in BIG and rest != "models":
             return self.send(200, BIG[mode])
         if mode == "gated" and auth != "Bearer s3cret":
@@ -336,6 +349,15 @@ def main():
                         env=env, timeout=120)
     check("text: a line per model and a tally", r2.returncode == 1 and f"9 of {len(got)} models passed" in r2.stdout)
     check(f"completion_tokens 1e30 is not a count: {got['bigcount'].get('tokens')}", got["bigcount"].get("tokens") == 1)
+    # memory in total: 17 speech models each holding 15.5 MiB of answer at once pass the run's 256 MiB
+    held = os.path.join(d, "held.yaml")
+    with open(held, "w") as f:
+        f.write("models:\n" + "".join(f"  - {{name: h{i}, kind: tts, endpoint: '{base}/held/v1'}}\n" for i in range(17)))
+    r4 = subprocess.run([mlgate, "check", "--json", "--no-smoke", held], capture_output=True, text=True, env=env)
+    why = [m["stages"]["inference"].get("reason") or "" for m in json.loads(r4.stdout)["models"]]
+    over = sum("the answers all models held at once passed 256.0 MiB" in w for w in why)
+    check(f"17 answers of 15.5 MiB held at once: {over} stopped by the run's 256 MiB, the others read whole",
+          0 < over < 17 and all("not audio" in w for w in why if "256.0 MiB" not in w))
     # memory: 8 embedding models answering 7.5 MiB of numbers each, at once
     fat = os.path.join(d, "fat.yaml")
     with open(fat, "w") as f:
