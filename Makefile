@@ -70,9 +70,11 @@ bench: build
 	@$(VENV)/bin/python3 bench/check-overhead.py $(BUILD)/mlgate
 	@python3 bench/plan-speed.py $(BUILD)/mlgate
 
-# libFuzzer (clang) over the parsers, seeded with the fixtures: FUZZ_SECONDS=600 make fuzz
+# libFuzzer (clang, ASan+UBSan) over every parser and checker, FUZZ_SECONDS each (tests/fuzz/run.sh: FUZZ_JOBS,
+# FUZZ_TARGETS="gguf matrix"), seeded with tests/fuzz/corpus; prints each target's executions and exec/s
+FUZZ_TARGETS ?=
 fuzz:
-	@tests/fuzz/run.sh $${FUZZ_SECONDS:-60}
+	@tests/fuzz/run.sh $${FUZZ_SECONDS:-60} $(FUZZ_TARGETS)
 
 # Rebuilds tests/fixtures with nvcc (only needed when a fixture changes).
 fixtures:
