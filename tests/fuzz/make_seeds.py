@@ -413,6 +413,15 @@ def crash_seeds():
     g.tensor("blk.0.a.weight", [1 << 31, 1 << 31], 28, nbytes=0, offset=5)
     write("answer", "answer-unterminated", answer("llm", "<html>502 Bad Gateway</html>"))   # read past its 28 bytes
     write("gguf", "fit-need-wrap", g.bytes(data_bytes=0) + bytes([5, 0, 0, 4]))
+    # an attention-free model (no KV heads) whose context_length is 2^64-1: every context fits, and
+    # fit's binary search steps past 2^64 back to 0, for ever
+    g = llama("mamba2", layers=1, heads=0, kv=0)
+    g.kv = [kv for kv in g.kv if not kv[0].endswith("context_length")]
+    g.add("mamba2.context_length", U64, 2 ** 64 - 1)
+    write("gguf", "fit-search-hang", g.bytes() + bytes([5, 0, 0, 4]))
+    # a u8 array of 2^64-9 elements: the bytes it says the header needs wrap to a small number
+    write("gguf", "gguf-need-wrap", b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 1) + b"a" +
+          struct.pack("<IIQ", ARRAY, U8, 2 ** 64 - 9))
     OUT = corpus
 
 
