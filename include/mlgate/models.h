@@ -70,9 +70,9 @@ typedef struct mg_gguf_tensor {
 /* A parsed GGUF header: metadata, tensor table, totals. */
 typedef struct mg_gguf {
     uint32_t version;
-    uint64_t n_kv, n_tensors;
-    mg_gguf_kv *kv;
-    mg_gguf_tensor *tensors;
+    uint64_t n_kv, n_tensors;   /* the entries read whole (all of them when the parse succeeded) */
+    mg_gguf_kv *kv;             /* n_kv of them; NULL when there are none */
+    mg_gguf_tensor *tensors;    /* n_tensors of them; NULL when there are none */
     uint32_t alignment;
     uint64_t header_bytes;  /* where the data section starts (bytes of header to read remotely) */
     uint64_t data_bytes;    /* Σ padded tensor sizes: the data section's size */

@@ -15,6 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* 128-bit sums and products, to check the library's 64-bit ones without wrapping ourselves (gcc, clang). */
 __extension__ typedef unsigned __int128 u128;
+/* A sum the library saturates (core/arith.h): v is the exact sum, or UINT64_MAX when that is larger. */
+#define FUZZ_SAT_EQ(sum, v) ((sum) > UINT64_MAX ? (v) == UINT64_MAX : (u128)(v) == (sum))
 
 /* An invariant that must hold whatever the input: a violation is a finding (abort, so that libFuzzer
  * keeps the input and the replay test fails). */
