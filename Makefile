@@ -14,7 +14,7 @@ TEST_ENV = MLGATE_LLAMA_COMPLETION="$${MLGATE_LLAMA_COMPLETION:-$(LLAMA_CACHE)/b
 # The wheel corpus (make test-corpus) and GPU-only tests stay out of make test and make asan.
 TEST_SKIP = corpus|gpu
 
-.PHONY: all deps build run install test test-tools test-corpus asan bench fuzz fixtures clean
+.PHONY: all deps build run install test test-tools test-corpus asan asan-clang bench fuzz fixtures clean
 
 all: build
 
@@ -61,6 +61,14 @@ asan: deps
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && $(TEST_ENV) ctest --output-on-failure -LE '$(TEST_SKIP)'
 
+# The same with clang, whose sanitizers add unsigned-integer-overflow and implicit-conversion (CMakeLists.txt).
+asan-clang: deps
+	@scripts/deps.sh clang
+	@$(TEST_TOOLS)
+	@CC=clang cmake -S . -B build-asan-clang -DCMAKE_BUILD_TYPE=Debug -DMLGATE_SANITIZE=ON $(TEST_CMAKE) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-asan-clang -j $(JOBS)
+	@cd build-asan-clang && $(TEST_ENV) ctest --output-on-failure -LE '$(TEST_SKIP)'
+
 # Speed figures (bench/): scans, inspect vs gguf.GGUFReader, fit on a MoE shape, the gate's overhead, plan.
 bench: build
 	@scripts/test-tools.sh --venv-only $(VENV)
@@ -74,6 +82,7 @@ bench: build
 # FUZZ_TARGETS="gguf matrix"), seeded with tests/fuzz/corpus; prints each target's executions and exec/s
 FUZZ_TARGETS ?=
 fuzz:
+	@scripts/deps.sh clang
 	@tests/fuzz/run.sh $${FUZZ_SECONDS:-60} $(FUZZ_TARGETS)
 
 # Rebuilds tests/fixtures with nvcc (only needed when a fixture changes).
@@ -81,4 +90,4 @@ fixtures:
 	@tests/fixtures/build.sh
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-asan-clang build-fuzz

@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - installs the Debian packages mlgate builds with (as root), or prints the apt-get line.
 # usage: scripts/deps.sh        the build's packages (missing ones are an error)
+#        scripts/deps.sh clang  clang, for make asan-clang and make fuzz (missing: an error)
 #        scripts/deps.sh test   the tests' tooling (scripts/test-tools.sh): python3-venv where `python3 -m venv`
 #                               cannot make a venv (an error), espeak-ng and g++ (without them some tests skip)
 # shellcheck disable=SC2086 # the package lists are split into words on purpose
@@ -20,6 +21,19 @@ install() { # install PACKAGES...: apt-get install as root (the package lists up
     rm -f "$log"
     return 1
 }
+
+if [ "${1:-}" = clang ]; then
+    command -v clang >/dev/null && exit 0
+    if root; then
+        echo "mlgate: installing clang (for the clang sanitizer build and the fuzzers)" >&2
+        install clang && exit 0
+        echo "mlgate: could not install clang" >&2
+        exit 1
+    fi
+    echo "mlgate: the clang sanitizer build and the fuzzers need clang. Install it with:" >&2
+    echo "  sudo apt-get install -y clang" >&2
+    exit 1
+fi
 
 if [ "${1:-}" = test ]; then
     # Required: a venv with pip. Debian's own python3 needs python3-venv for that (ensurepip); another

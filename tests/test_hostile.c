@@ -15,6 +15,7 @@
 #include "binaries/compat.h"
 #include "binaries/fmt.h"
 #include "helpers.h"
+#include "lcg.h"
 
 static mg_target targets[3];
 static mg_scan_opts opts;
@@ -170,11 +171,6 @@ static void corrupt_elf_tables(void **state)
     free(b);
 }
 
-/* A linear congruential generator wraps by design (exempt from -fsanitize=unsigned-integer-overflow). */
-#if defined(__clang__)
-__attribute__((no_sanitize("unsigned-integer-overflow")))
-#endif
-static unsigned next_seed(unsigned seed) { return seed * 1103515245u + 12345u; }
 
 static void random_corruption(void **state)
 {
@@ -189,7 +185,7 @@ static void random_corruption(void **state)
             unsigned char *c = malloc(len);
             memcpy(c, b, len);
             for (int k = 0; k < 8; k++) {
-                seed = next_seed(seed);
+                seed = lcg_next(seed);
                 size_t at = fb + (seed >> 8) % (len - fb < 2048 ? len - fb : 2048);
                 c[at] = (unsigned char)(seed >> 3);
             }

@@ -10,6 +10,7 @@
 
 #include "core/arena.h"
 #include "core/jsonscan.h"
+#include "lcg.h"
 
 /*
  * Scans the n bytes of doc to the end, from a copy of exactly n bytes (so ASan sees any read past
@@ -258,9 +259,9 @@ static void corrupted_documents_end(void **state)
     for (int round = 0; round < 20000; round++) {
         memcpy(buf, doc, n);
         for (int k = 0; k < 1 + round % 4; k++) {
-            seed = seed * 1103515245u + 12345u;
+            seed = lcg_next(seed);
             size_t at = (seed >> 8) % n;
-            seed = seed * 1103515245u + 12345u;
+            seed = lcg_next(seed);
             buf[at] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
         }
         mg_json_scanner s;

@@ -20,7 +20,6 @@
  *     ones); sets for other GPUs are counted in other_sets. If no set matches,
  *     every one of them is missing.
  */
-#include "core/alloc.h"
 #include "binaries/compat.h"
 
 #include <stdio.h>
@@ -28,7 +27,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/alloc.h"
 #include "core/arena.h"
+#include "core/arith.h"
 
 static void split(uint16_t v, unsigned *maj, unsigned *min)
 {
@@ -242,15 +243,10 @@ typedef struct nameset {
     int oom;
 } nameset;
 
-/* FNV-1a: arithmetic modulo 2^64 by definition (exempt from -fsanitize=unsigned-integer-overflow). */
-#if defined(__clang__)
-__attribute__((no_sanitize("unsigned-integer-overflow")))
-#endif
+/* A name's hash; never 0 (the empty slot). */
 static uint64_t hash_name(const char *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    uint64_t h = mg_fnv1a(s, n);
     return h ? h : 1;
 }
 

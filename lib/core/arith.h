@@ -3,7 +3,22 @@
 #define MG_CORE_ARITH_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* FNV-1a over n bytes, for hash tables: arithmetic modulo 2^64 by definition, so exempt from clang's
+ * -fsanitize=unsigned-integer-overflow (the one place our code wraps on purpose). */
+#if defined(__clang__)
+__attribute__((no_sanitize("unsigned-integer-overflow")))
+#endif
+static inline uint64_t mg_fnv1a(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 0x100000001b3ull;
+    return h;
+}
 
 /* a + b and a * b into *r; 0 when the true result does not fit (then *r is unspecified). */
 static inline int mg_add_ok(uint64_t a, uint64_t b, uint64_t *r) { return !__builtin_add_overflow(a, b, r); }

@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/arena.h"
+#include "core/arith.h"
 #include "core/jsonscan.h"
 #include "core/rd.h"
 #include "mlgate/models.h"
@@ -267,14 +268,6 @@ static int read_meta(mg_json_scanner *s, fill *f, char *err, size_t errlen)
     }
 }
 
-static uint64_t hash_name(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
-    return h;
-}
-
 /* The second pass: one entry into st->tensors, its name once. */
 static int store(fill *f, const entry *e, char *err, size_t errlen)
 {
@@ -295,7 +288,7 @@ static int store(fill *f, const entry *e, char *err, size_t errlen)
         snprintf(err, errlen, "tensor '%s': name longer than the first pass counted", name_of(&e->name, nb));
         return MG_E_FORMAT;
     }
-    for (size_t h = (size_t)hash_name(name, len) & f->mask;; h = (h + 1) & f->mask) {
+    for (size_t h = (size_t)mg_fnv1a(name, len) & f->mask;; h = (h + 1) & f->mask) {
         if (!f->slots[h]) {
             f->slots[h] = (uint32_t)st->n + 1;
             break;
