@@ -284,11 +284,10 @@ static void chat_check(const answer *a, mg_stage_result *s, mg_check_result *r)
         snprintf(s->reason, sizeof s->reason, "%s: no text in the answer", a->path);
     else if (cJSON_IsNumber(toks) && toks->valuedouble <= 0)
         snprintf(s->reason, sizeof s->reason, "%s: usage says 0 completion tokens", a->path);
-    else {
-        if (!r->tokens)
-            r->tokens = 1;
-        mg_text_clean(r->output, sizeof r->output, text, strlen(text), api_key(a->md));
-    }
+    else if (!*mg_text_clean(r->output, sizeof r->output, text, strlen(text), api_key(a->md)))
+        snprintf(s->reason, sizeof s->reason, "%s: the answer is only white space or control characters", a->path);
+    else if (!r->tokens)
+        r->tokens = 1;
 }
 
 static void speech_check(const answer *a, mg_stage_result *s, mg_check_result *r)
@@ -378,10 +377,9 @@ static void image_check(const answer *a, mg_stage_result *s, mg_check_result *r)
 static void transcription_check(const answer *a, mg_stage_result *s, mg_check_result *r)
 {
     const char *text = json_text(a->doc, "text");
-    if (!text || !*text)
-        snprintf(s->reason, sizeof s->reason, "%s: no text in the transcription", a->path);
-    else
-        mg_text_clean(r->output, sizeof r->output, text, strlen(text), api_key(a->md));
+    if (!text || !*mg_text_clean(r->output, sizeof r->output, text, strlen(text), api_key(a->md)))
+        snprintf(s->reason, sizeof s->reason, "%s: no text in the transcription%s", a->path,
+                 text && *text ? " (only white space or control characters)" : "");
 }
 
 /* How an answer is read: raw bytes (audio), a JSON tree (small answers), or JSON streamed (no tree). */

@@ -90,10 +90,10 @@ static void check_plan(const mg_matrix *m, const mg_plan *p)
         FUZZ_CHECK(x->resident == on[g] && x->resident <= x->usable, "GPU %zu holds %llu of %llu, its residents %llu",
                    g, (unsigned long long)x->resident, (unsigned long long)x->usable, (unsigned long long)on[g]);
     }
-    FUZZ_CHECK(resident_need == mg_plan_resident_need(p), "resident need %llu, the residents need %llu%s",
+    FUZZ_CHECK(FUZZ_SAT_EQ(resident_need, mg_plan_resident_need(p)), "resident need %llu, the residents need %llu%s",
                (unsigned long long)mg_plan_resident_need(p), (unsigned long long)resident_need,
                resident_need > UINT64_MAX ? " (wraps)" : "");
-    FUZZ_CHECK_KNOWN("plan-usable-wrap", usable == mg_plan_usable(p), "usable %llu (wraps?)", (unsigned long long)mg_plan_usable(p));
+    FUZZ_CHECK_KNOWN("plan-usable-wrap", FUZZ_SAT_EQ(usable, mg_plan_usable(p)), "usable %llu (wraps?)", (unsigned long long)mg_plan_usable(p));
     for (size_t i = 0; i < m->nmodels; i++) {
         const mg_plan_model *a = mg_plan_model_at(p, i);
         if (!m->models[i].on_demand || !a->fits)
