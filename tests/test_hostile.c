@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "binaries/compat.h"
+#include "core/alloc.h"
 #include "binaries/fmt.h"
 #include "helpers.h"
 #include "lcg.h"
@@ -196,11 +197,12 @@ static void random_corruption(void **state)
     }
 }
 
-/* Builds a one-member zip whose header claims `usize` bytes. */
-static unsigned char *tiny_zip(uint64_t usize, uint32_t data_off_shift, size_t *len)
+/* Builds a one-member zip whose header claims `usize` bytes; its data inflates to nothing, or (elf) to
+ * the 64 bytes of an ELF header in one stored deflate block. */
+static unsigned char *tiny_zip(uint64_t usize, uint32_t data_off_shift, int elf, size_t *len)
 {
     const char *name = "lib.so";
-    size_t nl = strlen(name), dlen = 16;
+    size_t nl = strlen(name), dlen = elf ? 5 + 64 : 16;
     *len = 30 + nl + dlen + 46 + nl + 22;
     unsigned char *z = calloc(1, *len);
     unsigned char *p = z;
@@ -211,6 +213,8 @@ static unsigned char *tiny_zip(uint64_t usize, uint32_t data_off_shift, size_t *
     p[26] = (unsigned char)nl;
     memcpy(p + 30, name, nl);
     memset(p + 30 + nl, 0x00, dlen);   /* a stored-block header claiming 0 bytes: inflates to nothing */
+    if (elf)   /* the final stored block: LEN 64, NLEN ~64, then "\x7fELF..." */
+        memcpy(p + 30 + nl, "\x01\x40\x00\xbf\xff\x7f" "ELF\x02\x01\x01", 12);
     unsigned char *cd = p + 30 + nl + dlen;
     w32(cd, 0x02014b50);
     cd[10] = 8;
@@ -232,14 +236,15 @@ static void zip_bombs_and_lies(void **state)
     (void)state;
     char dir[] = "/tmp/mlgate-hostile-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    struct { uint64_t usize; uint32_t off; } cases[] = {
-        {4000000000u, 0},   /* claims 4 GB from 16 bytes: over --max-member, refused */
-        {1000, 0},          /* claims 1000 bytes, inflates to fewer */
-        {1000, 0x7fffffff}, /* local header offset past the end */
+    struct { uint64_t usize; uint32_t off; int elf; } cases[] = {
+        {4000000000u, 0, 0},   /* claims 4 GB from 16 bytes: over --max-member, refused */
+        {1000, 0, 0},          /* claims 1000 bytes, inflates to fewer */
+        {1000, 0x7fffffff, 0}, /* local header offset past the end */
+        {900000, 0, 1},        /* an ELF claiming 900 kB from 69 bytes: more than deflate expands to, nothing held */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len;
-        unsigned char *z = tiny_zip(cases[i].usize, cases[i].off, &len);
+        unsigned char *z = tiny_zip(cases[i].usize, cases[i].off, cases[i].elf, &len);
         char path[128];
         snprintf(path, sizeof path, "%s/bomb%zu.whl", dir, i);
         FILE *f = fopen(path, "wb");
@@ -252,6 +257,8 @@ static void zip_bombs_and_lies(void **state)
         mg_scan_result res;
         assert_int_equal(mg_scan_paths(&o, &p, 1, &res), MG_OK);
         assert_int_equal(res.nreports, 1);   /* one error report, nothing else */
+        if (cases[i].elf)   /* refused by what its bytes can hold, before a buffer of 900 kB is made */
+            assert_non_null(strstr(res.reports[0]->detail, "more bytes than deflate can expand"));
         assert_int_not_equal(res.reports[0]->err, 0);
         assert_non_null(res.reports[0]->detail);
         mg_scan_result_free(&res);
@@ -307,6 +314,25 @@ static void odd_files_in_a_tree(void **state)
 
 /* Not a zip after all: no end record in a file shorter than the 64 KiB the search looks back over (the
  * backwards loop stepped its index past 0; UBSan's unsigned-integer-overflow stops there). */
+/* A 10 KB ELF whose fatbin entry claims an image of up to 1 GiB: the format's bound (LZ4 expands at
+ * most 255-fold, zstd 32768-fold and no more than its frame says) refuses it before any buffer. */
+static void compressed_image_claiming_more(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/../fuzz/crashes/scan/scan-claimed-size", FIXTURES);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static unsigned char b[1 << 16];
+    size_t len = fread(b, 1, sizeof b, f);
+    fclose(f);
+    mg_fail_alloc_at(0);
+    mg_report *r = scan(b, len);
+    assert_true(mg_alloc_bytes() < (16u << 20));
+    assert_non_null(r);
+    mg_report_free(r);
+}
+
 static void zip_without_end_record(void **state)
 {
     (void)state;
@@ -455,7 +481,7 @@ int main(void)
         cmocka_unit_test(random_corruption), cmocka_unit_test(zip_bombs_and_lies),
         cmocka_unit_test(odd_files_in_a_tree), cmocka_unit_test(zip_without_end_record),
         cmocka_unit_test(stored_member_shorter_than_declared), cmocka_unit_test(shared_symbol_tables_are_capped),
-        cmocka_unit_test(missing_kernels_saturate),
+        cmocka_unit_test(missing_kernels_saturate), cmocka_unit_test(compressed_image_claiming_more),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

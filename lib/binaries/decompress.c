@@ -19,6 +19,21 @@ void mg_decompress_end(void **state)
     *state = NULL;
 }
 
+uint64_t mg_decompress_bound(mg_codec c, const uint8_t *src, size_t srclen)
+{
+    switch (c) {
+    case MG_CODEC_LZ4:
+        return (uint64_t)srclen * 255 + 16;
+    case MG_CODEC_ZSTD: {
+        uint64_t most = (uint64_t)srclen * 32768 + (128u << 10);
+        unsigned long long said = ZSTD_getFrameContentSize(src, srclen);
+        return said == ZSTD_CONTENTSIZE_ERROR ? 0 : said == ZSTD_CONTENTSIZE_UNKNOWN || said > most ? most : said;
+    }
+    default:
+        return srclen;
+    }
+}
+
 int mg_decompress(void **state, mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst, size_t dstlen)
 {
     if (srclen > INT32_MAX || dstlen > INT32_MAX)

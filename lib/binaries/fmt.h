@@ -104,6 +104,10 @@ int mg_decompress(void **state, mg_codec c, const uint8_t *src, size_t srclen, u
 int mg_decompress_prefix(void **state, mg_codec c, const uint8_t *src, size_t srclen, uint8_t *dst,
                          size_t want);
 void mg_decompress_end(void **state);
+/* The most bytes src can decode to, by its format: an LZ4 block expands at most 255-fold; a zstd
+ * frame at most 32768-fold (a 128 KiB block from 4 bytes), and no more than the size its header
+ * records. A payload that claims more is malformed: nothing is allocated for it. */
+uint64_t mg_decompress_bound(mg_codec c, const uint8_t *src, size_t srclen);
 
 /* ---- zip (lib/binaries/zip.c) ------------------------------------------------- */
 

@@ -200,7 +200,9 @@ static const uint8_t *payload(ctx *c, const mg_entry *e, size_t *len)
         *len = (size_t)e->size;
         return c->buf + e->off;
     }
-    if (e->usize == 0 || e->usize > MAX_IMAGE)
+    /* more than its bytes can decode to: no buffer is allocated for what it only claims */
+    if (e->usize == 0 || e->usize > MAX_IMAGE ||
+        e->usize > mg_decompress_bound(e->codec, c->buf + e->off, (size_t)e->size))
         return NULL;
     if (c->scratch_cap < e->usize) {
         free(c->scratch);

@@ -316,6 +316,9 @@ static mg_report *run_member(pool *p, task *x)
         atomic_fetch_add(&p->bytes, x->m.usize);
         return keep(o, mg_scan_buffer(o, x->path, z.buf + x->m.data_off, (size_t)x->m.usize));
     }
+    /* deflate expands at most 1032-fold: a member claiming more is malformed, and no buffer is allocated */
+    if (x->m.usize / 1032 > x->m.csize + 1)
+        return fail(x->path, MG_E_COMPRESSION, "member claims more bytes than deflate can expand its data to");
     uint8_t *buf = mg_malloc((size_t)x->m.usize);
     if (!buf)
         return fail(x->path, MG_E_NOMEM, "cannot hold the inflated member in memory");
