@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include "binaries/fmt.h"
+#include "core/arith.h"
 #include "mlgate/binaries.h"
 
 /* A zstd context is worth reusing across the thousands of cubins of one library. */
@@ -23,11 +24,13 @@ uint64_t mg_decompress_bound(mg_codec c, const uint8_t *src, size_t srclen)
 {
     switch (c) {
     case MG_CODEC_LZ4:
-        return (uint64_t)srclen * 255 + 16;
+        return mg_sat_add(mg_sat_mul(srclen, 255), 16);
     case MG_CODEC_ZSTD: {
-        uint64_t most = (uint64_t)srclen * 32768 + (128u << 10);
+        /* zstd.h spells these (0ULL - 1) and (0ULL - 2): as static constants the wrap is the compiler's, once */
+        static const unsigned long long unknown = ZSTD_CONTENTSIZE_UNKNOWN, error = ZSTD_CONTENTSIZE_ERROR;
+        uint64_t most = mg_sat_add(mg_sat_mul(srclen, 32768), 128u << 10);
         unsigned long long said = ZSTD_getFrameContentSize(src, srclen);
-        return said == ZSTD_CONTENTSIZE_ERROR ? 0 : said == ZSTD_CONTENTSIZE_UNKNOWN || said > most ? most : said;
+        return said == error ? 0 : said == unknown || said > most ? most : said;
     }
     default:
         return srclen;

@@ -18,6 +18,7 @@
 #include "models/formats.h"
 
 #define MAX_SHARDS 512
+#define ST_FIRST_SHARDS 4   /* a power of two: add_st doubles the shard array from there */
 
 
 /* A parsed shard whose tensors reach past the end of the file is truncated. */
@@ -99,7 +100,7 @@ static void read_shard(mg_gguf_file *s, mg_arena *a)
     mg_unmap_file(m, s->size);
 }
 
-/* "x-00002-of-00009.gguf" -> all nine shard names; otherwise just the file. */
+/* "x-00002-of-00009.gguf" -> all nine shard names (out NULL: only how many); otherwise just the file. */
 static size_t shard_names(const char *path, mg_gguf_file *out, size_t max)
 {
     regex_t re;
@@ -108,13 +109,14 @@ static size_t shard_names(const char *path, mg_gguf_file *out, size_t max)
     if (regcomp(&re, "^(.*)-([0-9]{5})-of-([0-9]{5})\\.gguf$", REG_EXTENDED) == 0 &&
         regexec(&re, path, 4, m, 0) == 0) {
         int total = atoi(path + m[3].rm_so);
-        for (int i = 1; i <= total && n < max; i++)
-            snprintf(out[n++].path, sizeof out[0].path, "%.*s-%05d-of-%05d.gguf", (int)m[1].rm_eo, path, i, total);
+        for (int i = 1; i <= total && n < max; i++, n++)
+            if (out)
+                snprintf(out[n].path, sizeof out[0].path, "%.*s-%05d-of-%05d.gguf", (int)m[1].rm_eo, path, i, total);
     }
     regfree(&re);
-    if (!n)
-        snprintf(out[n++].path, sizeof out[0].path, "%s", path);
-    return n;
+    if (!n && out)
+        snprintf(out[0].path, sizeof out[0].path, "%s", path);
+    return n ? n : 1;
 }
 
 static mg_gguf_model *gguf_open(const char *path, double until)
@@ -122,13 +124,14 @@ static mg_gguf_model *gguf_open(const char *path, double until)
     mg_gguf_model *m = mg_calloc(1, sizeof *m);
     if (!m)
         return NULL;
+    size_t n = shard_names(path, NULL, MAX_SHARDS);   /* as many shard records as its name says, no more */
     m->arena = mg_arena_new();
-    m->shards = mg_calloc(MAX_SHARDS, sizeof *m->shards);
+    m->shards = mg_calloc(n, sizeof *m->shards);
     if (!m->arena || !m->shards) {
         mg_gguf_model_free(m);
         return NULL;
     }
-    m->nshards = shard_names(path, m->shards, MAX_SHARDS);
+    m->nshards = shard_names(path, m->shards, n);
     for (size_t i = 0; i < m->nshards; i++) {
         if (mg_is_url(m->shards[i].path))
             read_gguf_remote(&m->shards[i], m->arena, &m->remote, until);
@@ -422,6 +425,14 @@ static int add_st(mg_st_model *m, const char *path)
             return 0;
     if (m->nshards >= MAX_SHARDS)
         return -1;
+    size_t n = m->nshards;
+    if (n >= ST_FIRST_SHARDS && !(n & (n - 1))) {   /* full (it doubles at each power of two): twice the room */
+        mg_st_file *more = mg_realloc(m->shards, 2 * n * sizeof *more);
+        if (!more)
+            return -1;
+        memset(more + n, 0, n * sizeof *more);
+        m->shards = more;
+    }
     snprintf(m->shards[m->nshards++].path, sizeof m->shards[0].path, "%s", path);
     return 0;
 }
@@ -511,7 +522,7 @@ static mg_st_model *st_open(const char *path, double until)
     if (!m)
         return NULL;
     m->arena = mg_arena_new();
-    m->shards = mg_calloc(MAX_SHARDS, sizeof *m->shards);
+    m->shards = mg_calloc(ST_FIRST_SHARDS, sizeof *m->shards);   /* add_st grows it */
     if (!m->arena || !m->shards) {
         mg_st_model_free(m);
         return NULL;

@@ -190,10 +190,7 @@ static void fit_in_memory(mg_gguf *g, mg_arena *a, size_t size, const knobs *k)
     check_fit_model(g, &fm);
     if (hangs(fm.n_ctx_train))
         return;
-    mg_fit_plan p;
-    uint64_t max_ctx = 0;
-    mg_fit_search(&fm, k->dev, k->nd, &k->o, &p, &max_ctx);
-    check_plan(&fm, &p, k->nd);
+    mg_fit_plan p;   /* the search itself runs in as_file, through mg_fit: here its steps */
     mg_fit_evaluate(&fm, k->dev, k->nd, &k->o, (int)fm.kv.n_layer + 1, 8192, &p);
     check_plan(&fm, &p, k->nd);
     mg_fit_evaluate(&fm, k->dev, k->nd, &k->o, 0, k->o.n_ctx, &p);
