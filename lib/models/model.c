@@ -416,11 +416,22 @@ static void read_config(mg_st_model *m, const char *dir, double until)
     free(c);
 }
 
-static int add_st(mg_st_model *m, const char *path)
+/* The shards an index has named, by their paths' hashes (open addressing: MAX_SHARDS in twice the slots),
+ * so that a weight_map of thousands of entries costs one lookup each, not a walk over every shard. */
+typedef struct shard_set {
+    uint16_t slot[2 * MAX_SHARDS];   /* shard index + 1; 0: empty */
+} shard_set;
+
+/* Adds the shard at path unless it is there already (seen: the index's set, or NULL to look at each). */
+static int add_st(mg_st_model *m, const char *path, shard_set *seen)
 {
     if (m->nshards && !strcmp(m->shards[m->nshards - 1].path, path))
         return 0;   /* a weight_map names the same shard many times in a row */
-    for (size_t i = 0; i < m->nshards; i++)
+    size_t h = seen ? mg_fnv1a(path, strlen(path)) % (2 * MAX_SHARDS) : 0;
+    for (; seen && seen->slot[h]; h = (h + 1) % (2 * MAX_SHARDS))
+        if (!strcmp(m->shards[seen->slot[h] - 1].path, path))
+            return 0;
+    for (size_t i = 0; !seen && i < m->nshards; i++)
         if (!strcmp(m->shards[i].path, path))
             return 0;
     if (m->nshards >= MAX_SHARDS)
@@ -434,6 +445,8 @@ static int add_st(mg_st_model *m, const char *path)
         m->shards = more;
     }
     snprintf(m->shards[m->nshards++].path, sizeof m->shards[0].path, "%s", path);
+    if (seen)
+        seen->slot[h] = (uint16_t)m->nshards;
     return 0;
 }
 
@@ -446,6 +459,7 @@ static int read_index(mg_st_model *m, const char *dir, const char *txt, size_t l
 {
     size_t base = m->nshards;
     uint64_t total = 0;
+    shard_set seen = {{0}};
     int have_map = 0, seen_map = 0, seen_meta = 0, have_total = 0;
     mg_json_scanner s;
     mg_json_token k, v;
@@ -476,7 +490,7 @@ static int read_index(mg_st_model *m, const char *dir, const char *txt, size_t l
                     int rc = mg_json_copy(&f, name, sizeof name, NULL);   /* E_NUL: what comes before it */
                     if (f.type == MG_JSON_STRING && rc != MG_JSON_E_LONG && !strchr(name, '/') &&
                         snprintf(p, sizeof p, "%s/%s", dir, name) < (int)sizeof p)   /* else no path can name it */
-                        add_st(m, p);
+                        add_st(m, p, &seen);
                 }
                 continue;
             }
@@ -576,14 +590,14 @@ static mg_st_model *st_open(const char *path, double until)
     }
     if (!have_index) {
         if (!is_dir) {
-            add_st(m, path);
+            add_st(m, path, NULL);
         } else {
             const char *names[] = {"model.safetensors", "diffusion_pytorch_model.safetensors"};
             for (size_t k = 0; k < 2; k++) {
                 char p[1100];
                 snprintf(p, sizeof p, "%s/%s", dir, names[k]);
                 if (access(p, F_OK) == 0)
-                    add_st(m, p);
+                    add_st(m, p, NULL);
             }
         }
     }
