@@ -58,6 +58,7 @@ def inputs(base):
     deep = write("deep.yaml", b"models: " + b"[" * 80000 + b"]" * 80000 + b"\n")
     fifo = os.path.join(D, "fifo.gguf")
     os.mkfifo(fifo)
+    fifo_m = write("fifo-file.yaml", f"host: {{vram: 24G}}\nmodels:\n  - {{name: f, kind: llm, endpoint: 'http://127.0.0.1:9/v1', file: '{fifo}'}}\n".encode())
     emb = write("emb.yaml", f"models:\n  - {{name: e, kind: embedding, endpoint: '{base}/zeros/v1'}}\n".encode())
     fat = write("fat.yaml", ("models:\n" + "".join(f"  - {{name: f{i}, kind: embedding, endpoint: '{base}/fat/v1'}}\n"
                                                   for i in range(8))).encode())
@@ -67,6 +68,8 @@ def inputs(base):
         ("GGUF context_length 2^64-1: fit", ["fit", "--vram", "24G", ctx]),
         ("matrix nested 80,000 deep: plan", ["plan", deep]),
         ("a FIFO as the model", ["inspect", fifo]),
+        ("a FIFO as the matrix", ["plan", fifo]),
+        ("a FIFO as a model's file: plan", ["plan", fifo_m]),
         ("remote GGUF header declaring 2^24 tensors", ["inspect", "--json", f"{base}/declares.gguf"]),
         ("a 15 MiB embedding answer of zeros", ["check", "--no-smoke", emb]),
         ("8 embedding answers of 7.5 MiB at once", ["check", "--no-smoke", fat]),

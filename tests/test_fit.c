@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/arith.h"
 #include "models/formats.h"
 #include "gguf_writer.h"
+#include "lcg.h"
 #include "mlgate/mlgate.h"
 
 #define MIB (1024ull * 1024)
@@ -513,6 +515,69 @@ static void plan_sums_do_not_wrap(void **state)
     mg_matrix_free(mx);
 }
 
+/* A placement's sums are those of a walk over the slots (fit.c sums runs of blocks): random models of
+ * up to 1024 blocks, 1-4 GPUs, any -ngl and --n-cpu-moe; each GPU has the next run of its layers. */
+static void placement_is_the_walk_over_its_slots(void **state)
+{
+    (void)state;
+    static mg_fit_model fm;
+    unsigned seed = 7;
+    for (int it = 0; it < 3000; it++) {
+        memset(&fm, 0, sizeof fm);
+        seed = lcg_next(seed);
+        uint32_t L = it % 10 == 0 ? 1024 : seed >> 16 & 127;
+        fm.kv.n_layer = fm.kv.n_layer_kv = L;
+        fm.kv.head_k = fm.kv.head_v = 128;
+        fm.has_output = it & 1;
+        fm.token_embd_bytes = 3 * MIB;
+        for (uint32_t il = 0; il <= L; il++) {
+            seed = lcg_next(seed);
+            fm.slot_bytes[il] = it % 7 == 0 ? UINT64_MAX / 3 : (uint64_t)(seed >> 8) << 12;
+            fm.exps_bytes[il] = fm.slot_bytes[il] / 2;
+            fm.ot_bytes[il] = seed & 1 ? fm.slot_bytes[il] / 4 : 0;
+            fm.ot_exps_bytes[il] = fm.ot_bytes[il];
+            if (il < L)
+                fm.kv.n_head_kv[il] = seed & 2 ? 8 : 0;
+        }
+        mg_target gpu[4] = {{.name = "a", .mem_total = 24 * GIB, .mem_free = 24 * GIB, .index = -1},
+                            {.name = "b", .mem_total = 80 * GIB, .mem_free = 80 * GIB, .index = -1},
+                            {.name = "c", .mem_total = 8 * GIB, .mem_free = 5 * GIB, .index = -1},
+                            {.name = "d", .mem_total = 141 * GIB, .mem_free = 141 * GIB, .index = -1}};
+        size_t nd = 1 + (seed >> 4 & 3);
+        mg_fit_opts o = {.type_k = 1, .type_v = 1, .n_seq = 1, .n_cpu_moe = (int)(seed >> 6 & 1023) % (int)(L + 2)};
+        int ngl = (int)((seed >> 12) % (L + 2));
+        mg_fit_plan p;
+        assert_int_equal(mg_fit_evaluate(&fm, gpu, nd, &o, ngl, 4096, &p), MG_OK);
+        mg_kv_opts ko = {4096, 1, 1, 1, 512, 0, 0};
+        uint64_t ram = fm.input_bytes, ram_kv = 0;
+        int il = 0, start = (int)L + 1 - ngl;
+        for (; il < start; il++) {   /* the CPU's */
+            ram = mg_sat_add(ram, fm.slot_bytes[il]);
+            ram_kv = mg_sat_add(ram_kv, mg_kv_layer_bytes(&fm.kv, &ko, (uint32_t)il));
+        }
+        int on_gpus = 0;
+        for (size_t d = 0; d < nd; d++) {
+            uint64_t w = 0, kv = 0;
+            for (int k = 0; k < p.layers[d]; k++, il++) {
+                uint64_t slot = fm.slot_bytes[il];
+                if (il == (int)L && !fm.has_output)
+                    slot = mg_sat_add(slot, fm.token_embd_bytes);
+                uint64_t moved = mg_sat_add(fm.ot_bytes[il], il < o.n_cpu_moe ? fm.exps_bytes[il] - fm.ot_exps_bytes[il] : 0);
+                w = mg_sat_add(w, slot - moved);
+                ram = mg_sat_add(ram, moved);
+                kv = mg_sat_add(kv, mg_kv_layer_bytes(&fm.kv, &ko, (uint32_t)il));
+            }
+            assert_int_equal(p.weights[d], w);
+            assert_int_equal(p.kv[d], kv);
+            on_gpus += p.layers[d];
+        }
+        assert_int_equal(on_gpus, ngl);
+        assert_int_equal(il, (int)L + 1);
+        assert_int_equal(p.ram_weights, ram);
+        assert_int_equal(p.ram_kv, ram_kv);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -526,6 +591,7 @@ int main(void)
         cmocka_unit_test(block_numbers_past_32_bits),
         cmocka_unit_test(tensor_sizes_saturate), cmocka_unit_test(safetensors_config_past_2_63),
         cmocka_unit_test(fit_report_usable_of_huge_gpus), cmocka_unit_test(plan_sums_do_not_wrap),
+        cmocka_unit_test(placement_is_the_walk_over_its_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

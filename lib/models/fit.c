@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/arith.h"
 #include "core/json.h"
 #include "mlgate/host.h"
@@ -75,16 +76,100 @@ static uint64_t usable(const mg_target *d, double headroom)
     return mg_u64_of((double)d->mem_free * (1.0 - headroom));   /* 2^64 - 1 free is 2^64 as a double */
 }
 
-int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o, int ngl,
-                    uint64_t n_ctx, mg_fit_plan *p)
+/*
+ * Running sums over the blocks, so that one placement costs a few lookups per GPU, not a walk over
+ * every block: the search tries up to 2 x 1025 placements of up to 1025 blocks. [i] holds blocks
+ * 0..i-1, exactly (128 bits): a range's sum clamped to 2^64-1 is what saturating adds give.
+ */
+__extension__ typedef unsigned __int128 sum128;
+typedef struct fit_sums {
+    sum128 w[MG_KV_MAX_LAYERS + 1];                         /* a block's weights (where it is on the CPU) */
+    sum128 gpu_moe[MG_KV_MAX_LAYERS + 1], ram_moe[MG_KV_MAX_LAYERS + 1];   /* on a GPU, experts in RAM */
+    sum128 gpu_keep[MG_KV_MAX_LAYERS + 1], ram_keep[MG_KV_MAX_LAYERS + 1]; /* on a GPU, experts there too */
+    sum128 kv[MG_KV_MAX_LAYERS + 1];                        /* its KV cache at kv_ctx */
+    uint64_t kv_ctx;
+    int full, win;                                          /* full-attention and window layers exist */
+} fit_sums;
+
+/* What one block of a GPU keeps there and leaves in RAM; -ot ...=CPU and --n-cpu-moe keep
+ * these in RAM (ot and exps are subsets of the block's tensors, ot_exps of both: moved <= w, saturated). */
+static void gpu_block(const mg_fit_model *fm, uint32_t il, int experts_in_ram, uint64_t *gpu, uint64_t *ram)
 {
+    uint64_t w = fm->slot_bytes[il];
+    uint64_t exps = fm->exps_bytes[il] > fm->ot_exps_bytes[il] ? fm->exps_bytes[il] - fm->ot_exps_bytes[il] : 0;
+    uint64_t moved = mg_sat_add(fm->ot_bytes[il], experts_in_ram ? exps : 0);
+    *gpu = w > moved ? w - moved : 0;
+    *ram = moved;
+}
+
+static void sums_kv(fit_sums *S, const mg_fit_model *fm, const mg_fit_opts *o, uint64_t n_ctx)
+{
+    mg_kv_opts ko = {n_ctx, o->type_k ? o->type_k : 1, o->type_v ? o->type_v : 1, o->n_seq ? o->n_seq : 1, 512, 0,
+                     o->kv_unified};
+    S->kv[0] = 0;
+    for (uint32_t il = 0; il < fm->kv.n_layer; il++)
+        S->kv[il + 1] = S->kv[il] + mg_kv_layer_bytes(&fm->kv, &ko, il);
+    S->kv_ctx = n_ctx;
+}
+
+static void sums_init(fit_sums *S, const mg_fit_model *fm, const mg_fit_opts *o, uint64_t n_ctx)
+{
+    S->w[0] = S->gpu_moe[0] = S->ram_moe[0] = S->gpu_keep[0] = S->ram_keep[0] = 0;
+    S->full = S->win = 0;
+    for (uint32_t il = 0; il < fm->kv.n_layer; il++) {
+        uint64_t g, r;
+        S->w[il + 1] = S->w[il] + fm->slot_bytes[il];
+        gpu_block(fm, il, 1, &g, &r);
+        S->gpu_moe[il + 1] = S->gpu_moe[il] + g;
+        S->ram_moe[il + 1] = S->ram_moe[il] + r;
+        gpu_block(fm, il, 0, &g, &r);
+        S->gpu_keep[il + 1] = S->gpu_keep[il] + g;
+        S->ram_keep[il + 1] = S->ram_keep[il] + r;
+        if (fm->kv.n_head_kv[il] && !fm->kv.recurrent[il]) {
+            S->full |= !fm->kv.swa[il];
+            S->win |= fm->kv.swa[il];
+        }
+    }
+    sums_kv(S, fm, o, n_ctx);
+}
+
+/* Blocks [a, b) of a running sum, saturated. */
+static uint64_t span(const sum128 *s, uint32_t a, uint32_t b)
+{
+    sum128 v = b > a ? s[b] - s[a] : 0;
+    return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+}
+
+/* Blocks [a, b) on a GPU with the experts of blocks below ncm in RAM: adds what stays there and what not. */
+static void gpu_span(const fit_sums *S, uint32_t a, uint32_t b, uint32_t ncm, uint64_t *gpu, uint64_t *ram)
+{
+    uint32_t m = ncm < a ? a : ncm > b ? b : ncm;
+    *gpu = mg_sat_add(*gpu, mg_sat_add(span(S->gpu_moe, a, m), span(S->gpu_keep, m, b)));
+    *ram = mg_sat_add(*ram, mg_sat_add(span(S->ram_moe, a, m), span(S->ram_keep, m, b)));
+}
+
+/* The GPU of slot il of a placement: layers split in proportion, by their place among the act on GPUs. */
+static size_t slot_gpu(int il, int i_gpu_start, int act, const double *split, size_t nd)
+{
+    double f = (double)(il - i_gpu_start) / (double)act;
+    size_t d = 0;
+    while (d + 1 < nd && f >= split[d])
+        d++;
+    return d;
+}
+
+/* mg_fit_evaluate on the sums of one search (their KV brought to n_ctx when it changed). */
+static int evaluate(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, size_t nd, const mg_fit_opts *o,
+                    int ngl, uint64_t n_ctx, mg_fit_plan *p)
+{
+    if (S->kv_ctx != n_ctx)
+        sums_kv(S, fm, o, n_ctx);
     memset(p, 0, sizeof *p);
     uint32_t n_layer = fm->kv.n_layer;
     p->ngl = ngl;
     p->n_ctx = n_ctx;
     int ncm = o->n_cpu_moe > 0 ? o->n_cpu_moe : 0;
     p->n_cpu_moe = ncm;
-    uint64_t moved_any = 0;
     if (nd > MG_FIT_MAX_DEV)
         return MG_E_LIMIT;
     /* Splits: as given, else by usable memory; prefix-summed and normalised. */
@@ -99,44 +184,54 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, con
         acc += p->split[i];
         split[i] = acc;   /* now the prefix sums */
     }
+    /* Slots [i_gpu_start, i_gpu_start + act) are on the GPUs, each GPU's a run of them (its share
+     * grows with the slot's place): found by bisection on the same test a walk would make. */
     int i_gpu_start = (int)n_layer + 1 - ngl;
     if (i_gpu_start < 0)
         i_gpu_start = 0;
-    int act = nd ? (ngl < (int)n_layer + 1 ? ngl : (int)n_layer + 1) : 0;
-    int slot_dev[MG_KV_MAX_LAYERS + 1];
-    for (int il = 0; il <= (int)n_layer; il++) {
-        slot_dev[il] = -1;
-        if (il < i_gpu_start || il - i_gpu_start >= act)
-            continue;
-        double f = (double)(il - i_gpu_start) / (double)act;
-        size_t d = 0;
-        while (d + 1 < nd && f >= split[d])
-            d++;
-        slot_dev[il] = (int)d;
-        p->layers[d]++;
-    }
-    mg_kv_opts ko = {n_ctx, o->type_k ? o->type_k : 1, o->type_v ? o->type_v : 1, o->n_seq ? o->n_seq : 1, 512, 0,
-                     o->kv_unified};
-    for (uint32_t il = 0; il <= n_layer; il++) {
-        uint64_t w = fm->slot_bytes[il];
-        /* Tied: llama.cpp duplicates token_embd as the output on the output's GPU; on the CPU the
-         * duplicate is the same tensor in the same buffer (a real CPU run reports it once). */
-        if (il == n_layer && !fm->has_output && slot_dev[il] >= 0)
-            w = mg_sat_add(w, fm->token_embd_bytes);
-        uint64_t kv = il < n_layer ? mg_kv_layer_bytes(&fm->kv, &ko, il) : 0;
-        if (slot_dev[il] >= 0) {
-            /* -ot ...=CPU and --n-cpu-moe keep these in RAM; the layer's KV stays on its GPU */
-            /* ot and exps are subsets of the slot's tensors, ot_exps of both: moved <= w, also saturated */
-            uint64_t exps = fm->exps_bytes[il] > fm->ot_exps_bytes[il] ? fm->exps_bytes[il] - fm->ot_exps_bytes[il] : 0;
-            uint64_t moved = mg_sat_add(fm->ot_bytes[il], (int)il < ncm ? exps : 0);
-            p->weights[slot_dev[il]] = mg_sat_add(p->weights[slot_dev[il]], w > moved ? w - moved : 0);
-            p->ram_weights = mg_sat_add(p->ram_weights, moved);
-            moved_any = mg_sat_add(moved_any, moved);
-            p->kv[slot_dev[il]] = mg_sat_add(p->kv[slot_dev[il]], kv);
-        } else {
-            p->ram_weights = mg_sat_add(p->ram_weights, w);
-            p->ram_kv = mg_sat_add(p->ram_kv, kv);
+    int act = nd && ngl > 0 ? (ngl < (int)n_layer + 1 ? ngl : (int)n_layer + 1) : 0;
+    int first[MG_FIT_MAX_DEV + 1];   /* GPU d has slots [first[d], first[d + 1]) */
+    first[0] = i_gpu_start;
+    for (size_t d = 1; d <= nd; d++) {
+        int lo = first[d - 1], hi = i_gpu_start + act;   /* the first slot past GPU d-1 is in [lo, hi] */
+        while (d < nd && lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (slot_gpu(mid, i_gpu_start, act, split, nd) >= d)
+                hi = mid;
+            else
+                lo = mid + 1;
         }
+        first[d] = d < nd ? lo : i_gpu_start + act;
+    }
+    uint32_t cpu_to = (uint32_t)i_gpu_start < n_layer ? (uint32_t)i_gpu_start : n_layer;
+    uint32_t gpu_to = (uint32_t)(i_gpu_start + act) < n_layer ? (uint32_t)(i_gpu_start + act) : n_layer;
+    int out_dev = -1;   /* the output slot's GPU */
+    uint64_t moved_any = 0;
+    for (size_t d = 0; d < nd; d++) {
+        p->layers[d] = first[d + 1] - first[d];
+        uint32_t a = (uint32_t)first[d], b = (uint32_t)first[d + 1] < n_layer ? (uint32_t)first[d + 1] : n_layer;
+        uint64_t ram = 0;
+        gpu_span(S, a < b ? a : b, b, (uint32_t)ncm, &p->weights[d], &ram);
+        p->ram_weights = mg_sat_add(p->ram_weights, ram);
+        moved_any = mg_sat_add(moved_any, ram);
+        p->kv[d] = span(S->kv, a < b ? a : b, b);
+        if ((uint32_t)first[d] <= n_layer && (uint32_t)first[d + 1] > n_layer)
+            out_dev = (int)d;
+    }
+    /* blocks on the CPU: below the GPUs' and (no GPU) above them */
+    p->ram_weights = mg_sat_add(p->ram_weights, mg_sat_add(span(S->w, 0, cpu_to), span(S->w, gpu_to, n_layer)));
+    p->ram_kv = mg_sat_add(span(S->kv, 0, cpu_to), span(S->kv, gpu_to, n_layer));
+    /* The output slot. Tied: llama.cpp duplicates token_embd as the output on the output's GPU; on
+     * the CPU the duplicate is the same tensor in the same buffer (a real CPU run reports it once). */
+    if (out_dev >= 0) {
+        uint64_t w = fm->has_output ? fm->slot_bytes[n_layer] : mg_sat_add(fm->slot_bytes[n_layer], fm->token_embd_bytes);
+        uint64_t g, moved;
+        gpu_block(fm, n_layer, (int)n_layer < ncm, &g, &moved);
+        p->weights[out_dev] = mg_sat_add(p->weights[out_dev], w > moved ? w - moved : 0);
+        p->ram_weights = mg_sat_add(p->ram_weights, moved);
+        moved_any = mg_sat_add(moved_any, moved);
+    } else {
+        p->ram_weights = mg_sat_add(p->ram_weights, fm->slot_bytes[n_layer]);
     }
     p->ram_weights = mg_sat_add(p->ram_weights, fm->input_bytes);
     /*
@@ -150,12 +245,7 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, con
      */
     uint32_t n_seq = o->n_seq ? o->n_seq : 1;
     uint64_t cells = o->kv_unified ? n_ctx : n_ctx / n_seq;
-    int full = 0, win = 0;
-    for (uint32_t il = 0; il < n_layer; il++)
-        if (fm->kv.n_head_kv[il] && !fm->kv.recurrent[il]) {
-            full |= !fm->kv.swa[il];
-            win |= fm->kv.swa[il];
-        }
+    int full = S->full, win = S->win;
     uint64_t swa_cells = (fm->kv.n_swa + UBATCH + 255) / 256 * 256;
     if (swa_cells > cells)
         swa_cells = cells;
@@ -173,16 +263,16 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, con
     p->fits_gpu = 1;
     for (size_t d = 0; d < nd; d++) {
         if (p->layers[d]) {
-            uint64_t graph = slot_dev[n_layer] == (int)d ? logits : 0;
+            uint64_t graph = out_dev == (int)d ? logits : 0;
             p->compute[d] = mg_sat_add(mg_sat_add(GPU_RUNTIME, kq > graph ? kq : graph),
-                                       slot_dev[n_layer] != (int)d || partial ? act_gpu : 0);
+                                       out_dev != (int)d || partial ? act_gpu : 0);
         }
         p->need[d] = mg_sat_add(mg_sat_add(p->weights[d], p->kv[d]), p->compute[d]);
         p->usable[d] = usable(&dev[d], o->headroom);
         if (p->need[d] > p->usable[d])
             p->fits_gpu = 0;
     }
-    if (slot_dev[n_layer] >= 0) {
+    if (out_dev >= 0) {
         /* The host side of a GPU run (CUDA_Host buffers, matched to 0.5 MiB): the token embeddings of a
          * ubatch twice, the KQ masks (f16, ubatch x cells) of full-attention and window layers, and
          * the output buffer of n_vocab floats per sequence. */
@@ -197,6 +287,21 @@ int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, con
     p->ram_need = mg_sat_add(mg_sat_add(p->ram_weights, p->ram_kv), p->ram_other);
     p->fits_ram = !o->ram || p->ram_need <= o->ram;
     return MG_OK;
+}
+
+
+int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o, int ngl,
+                    uint64_t n_ctx, mg_fit_plan *p)
+{
+    fit_sums *S = mg_malloc(sizeof *S);
+    if (!S) {
+        memset(p, 0, sizeof *p);
+        return MG_E_NOMEM;
+    }
+    sums_init(S, fm, o, n_ctx);
+    int rc = evaluate(fm, S, dev, nd, o, ngl, n_ctx, p);
+    free(S);
+    return rc;
 }
 
 int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
@@ -291,13 +396,20 @@ int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const
     int from = o->ngl >= 0 ? (o->ngl < top ? o->ngl : top) : top;
     int to = o->ngl >= 0 ? from : 0;
     int found = 0;
+    fit_sums *S = mg_malloc(sizeof *S);
+    if (!S) {
+        memset(best, 0, sizeof *best);
+        *max_ctx = 0;
+        return MG_E_NOMEM;
+    }
+    sums_init(S, fm, o, ctx);
     /* MoE: every layer on the GPUs with the experts of the fewest leading blocks in RAM (what
      * --n-cpu-moe is for) beats fewer layers; only then are layers taken off. */
     if (oo.n_cpu_moe < 0) {
         oo.n_cpu_moe = 0;
         for (int n = 0; nd && fm->n_exps_tensors && from == top && n <= (int)fm->kv.n_layer && !found; n++) {
             oo.n_cpu_moe = n;
-            mg_fit_evaluate(fm, dev, nd, o, top, ctx, best);
+            evaluate(fm, S, dev, nd, o, top, ctx, best);
             found = best->fits_gpu;
         }
         if (!found)
@@ -305,7 +417,7 @@ int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const
     }
     /* The most layers on the GPUs at the requested context. */
     for (int ngl = from; ngl >= to && !found; ngl--) {
-        mg_fit_evaluate(fm, dev, nd, o, nd ? ngl : 0, ctx, best);
+        evaluate(fm, S, dev, nd, o, nd ? ngl : 0, ctx, best);
         if (best->fits_gpu)
             break;
     }
@@ -314,15 +426,16 @@ int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const
     uint64_t lo = 256, hi = fm->n_ctx_train ? fm->n_ctx_train : 131072;
     mg_fit_plan tmp;
     if (hi < lo) {   /* a tiny training context: just that */
-        mg_fit_evaluate(fm, dev, nd, o, best->ngl, hi, &tmp);
+        evaluate(fm, S, dev, nd, o, best->ngl, hi, &tmp);
         *max_ctx = tmp.fits_gpu && tmp.fits_ram ? hi : 0;
+        free(S);
         return MG_OK;
     }
     while (lo <= hi) {
         uint64_t mid = (lo + (hi - lo) / 2) / 256 * 256;   /* no wrap, whatever context_length says */
         if (mid < 256)
             mid = 256;
-        mg_fit_evaluate(fm, dev, nd, o, best->ngl, mid, &tmp);
+        evaluate(fm, S, dev, nd, o, best->ngl, mid, &tmp);
         if (tmp.fits_gpu && tmp.fits_ram) {
             *max_ctx = mid;
             if (hi - mid < 256)
@@ -334,6 +447,7 @@ int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const
             hi = mid - 256;
         }
     }
+    free(S);
     return MG_OK;
 }
 

@@ -62,7 +62,11 @@ static int fit_gguf(const mg_model *m, const char *const *ot, size_t n_ot, mg_fi
         free(fm);
         return rc;
     }
-    mg_fit_search(fm, r->dev, r->ndev, &r->opts, &r->plan, &r->max_ctx);
+    if ((rc = mg_fit_search(fm, r->dev, r->ndev, &r->opts, &r->plan, &r->max_ctx))) {
+        snprintf(err, errlen, "%s: %s", m->path, mg_strerror((mg_err)rc));
+        free(fm);
+        return rc;
+    }
     const mg_fit_plan *p = &r->plan;
     r->n_layer = fm->kv.n_layer;
     r->weights = fm->total_bytes;

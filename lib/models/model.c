@@ -820,7 +820,11 @@ int mg_model_memory_at(const mg_model *m, uint64_t ctx, mg_model_memory *out, ch
         mg_target big = {"plan", 1ull << 50, 1ull << 50, 0, {0, 0, 0}, 0, 0, -1, ""};
         mg_fit_opts o = {.n_ctx = ctx, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .n_cpu_moe = 0};
         mg_fit_plan p;
-        mg_fit_evaluate(fm, &big, 1, &o, (int)fm->kv.n_layer + 1, ctx, &p);
+        if ((rc = mg_fit_evaluate(fm, &big, 1, &o, (int)fm->kv.n_layer + 1, ctx, &p))) {
+            snprintf(err, errlen, "%.300s: %s", m->path, mg_strerror((mg_err)rc));
+            free(fm);
+            return rc;
+        }
         out->need = p.need[0];
         out->ram = p.ram_need;
         out->weights = fm->total_bytes;
