@@ -20,6 +20,27 @@
 #define MIB (1024ull * 1024)
 #define GIB (1024 * MIB)
 
+/* fit's model of a GGUF written into b (freed here), with -ot ot=CPU when ot is not NULL. */
+static mg_fit_model fit_model_of(buf *b, const char *ot)
+{
+    mg_gguf_model m = {0};
+    mg_gguf_file f;
+    memset(&f, 0, sizeof f);
+    mg_arena *a = mg_arena_new();
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b->p, b->n, a, &f.g, &need, err, sizeof err), MG_OK);
+    m.nshards = 1;
+    m.shards = &f;
+    mg_fit_model fm;
+    assert_int_equal(mg_fit_model_from(&m, &fm), MG_OK);
+    if (ot)
+        assert_int_equal(mg_fit_override_cpu(&m, &ot, 1, &fm, err, sizeof err), MG_OK);
+    mg_arena_free(a);
+    free(b->p);
+    return fm;
+}
+
 /* A 4-block llama: each block one F32 tensor of `block` bytes (and, for MoE, one routed-expert tensor of
  * `exps` bytes), token_embd `embd` bytes, output optional. */
 static mg_fit_model model_ex(uint64_t block, uint64_t exps, uint64_t embd, int with_output, const char *ot)
@@ -53,22 +74,7 @@ static mg_fit_model model_ex(uint64_t block, uint64_t exps, uint64_t embd, int w
     if (with_output) {
         str(&b, "output.weight"); u32(&b, 1); u64(&b, embd / 4); u32(&b, 0); u64(&b, off);
     }
-    mg_gguf_model m = {0};
-    mg_gguf_file f;
-    memset(&f, 0, sizeof f);
-    mg_arena *a = mg_arena_new();
-    char err[128];
-    uint64_t need;
-    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &f.g, &need, err, sizeof err), MG_OK);
-    m.nshards = 1;
-    m.shards = &f;
-    mg_fit_model fm;
-    assert_int_equal(mg_fit_model_from(&m, &fm), MG_OK);
-    if (ot)
-        assert_int_equal(mg_fit_override_cpu(&m, &ot, 1, &fm, err, sizeof err), MG_OK);
-    mg_arena_free(a);
-    free(b.p);
-    return fm;
+    return fit_model_of(&b, ot);
 }
 
 static mg_fit_model model(uint64_t block, uint64_t embd, int with_output)
@@ -377,22 +383,7 @@ static mg_fit_model model_of(const char *const *names, const uint64_t *ne, const
     for (size_t i = 0; i < n; i++) {
         str(&b, names[i]); u32(&b, 1); u64(&b, ne[i]); u32(&b, type ? type[i] : 0); u64(&b, 0);
     }
-    mg_gguf_model m = {0};
-    mg_gguf_file f;
-    memset(&f, 0, sizeof f);
-    mg_arena *a = mg_arena_new();
-    char err[128];
-    uint64_t need;
-    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &f.g, &need, err, sizeof err), MG_OK);
-    m.nshards = 1;
-    m.shards = &f;
-    mg_fit_model fm;
-    assert_int_equal(mg_fit_model_from(&m, &fm), MG_OK);
-    const char *ot = "blk";
-    assert_int_equal(mg_fit_override_cpu(&m, &ot, 1, &fm, err, sizeof err), MG_OK);
-    mg_arena_free(a);
-    free(b.p);
-    return fm;
+    return fit_model_of(&b, "blk");
 }
 
 /* blk.4294967296 is not block 0 (sscanf's %u kept the low 32 bits), nor is a number past 64 bits. */

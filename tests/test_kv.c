@@ -14,69 +14,61 @@
 #include "mlgate/mlgate.h"
 
 
-/* The KV model of a GGUF written into b (freed here). */
-static mg_kv_model parsed(buf *b)
+/* The KV rules' reading of a GGUF written into b (freed here): the result code, the model in *m when MG_OK. */
+static int kv_of(buf *b, mg_kv_model *m)
 {
     mg_arena *a = mg_arena_new();
     mg_gguf g;
     char err[128];
     uint64_t need;
     assert_int_equal(mg_gguf_parse(b->p, b->n, a, &g, &need, err, sizeof err), MG_OK);
-    mg_kv_model m;
-    assert_int_equal(mg_kv_from_gguf(&g, &m), MG_OK);
+    int rc = mg_kv_from_gguf(&g, m);
     mg_arena_free(a);
     free(b->p);
+    return rc;
+}
+
+/* A metadata-only GGUF: arch, then "key=value" pairs (key without the arch prefix), u32 or (wide) u64. */
+static buf metadata(const char *arch, const char *const *keys, const uint64_t *vals, size_t n, int wide)
+{
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 0);
+    u64(&b, n + 1);
+    str(&b, "general.architecture");
+    u32(&b, MG_GGUF_STRING);
+    str(&b, arch);
+    for (size_t i = 0; i < n; i++) {
+        char k[128];
+        snprintf(k, sizeof k, "%s.%s", arch, keys[i]);
+        str(&b, k);
+        u32(&b, wide ? MG_GGUF_U64 : MG_GGUF_U32);
+        if (wide)
+            u64(&b, vals[i]);
+        else
+            u32(&b, (uint32_t)vals[i]);
+    }
+    return b;
+}
+
+static mg_kv_model model(const char *arch, const char *const *keys, const uint32_t *vals, size_t n)
+{
+    uint64_t v[32];
+    assert_true(n <= 32);
+    for (size_t i = 0; i < n; i++)
+        v[i] = vals[i];
+    buf b = metadata(arch, keys, v, n, 0);
+    mg_kv_model m;
+    assert_int_equal(kv_of(&b, &m), MG_OK);
     return m;
 }
 
-/* A metadata-only GGUF: arch, then "key=value" u32 pairs (key without the arch prefix). */
-static mg_kv_model model(const char *arch, const char *const *keys, const uint32_t *vals, size_t n)
-{
-    buf b = {0};
-    put(&b, "GGUF", 4);
-    u32(&b, 3);
-    u64(&b, 0);
-    u64(&b, n + 1);
-    str(&b, "general.architecture");
-    u32(&b, MG_GGUF_STRING);
-    str(&b, arch);
-    for (size_t i = 0; i < n; i++) {
-        char k[128];
-        snprintf(k, sizeof k, "%s.%s", arch, keys[i]);
-        str(&b, k);
-        u32(&b, MG_GGUF_U32);
-        u32(&b, vals[i]);
-    }
-    return parsed(&b);
-}
-
-/* A metadata-only GGUF with u64 values; the parse's result code (the model in *m when MG_OK). */
+/* The same with u64 values; the parse's result code (the model in *m when MG_OK). */
 static int model64(const char *arch, const char *const *keys, const uint64_t *vals, size_t n, mg_kv_model *m)
 {
-    buf b = {0};
-    put(&b, "GGUF", 4);
-    u32(&b, 3);
-    u64(&b, 0);
-    u64(&b, n + 1);
-    str(&b, "general.architecture");
-    u32(&b, MG_GGUF_STRING);
-    str(&b, arch);
-    for (size_t i = 0; i < n; i++) {
-        char k[128];
-        snprintf(k, sizeof k, "%s.%s", arch, keys[i]);
-        str(&b, k);
-        u32(&b, MG_GGUF_U64);
-        u64(&b, vals[i]);
-    }
-    mg_arena *a = mg_arena_new();
-    mg_gguf g;
-    char err[128];
-    uint64_t need;
-    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &g, &need, err, sizeof err), MG_OK);
-    int rc = mg_kv_from_gguf(&g, m);
-    mg_arena_free(a);
-    free(b.p);
-    return rc;
+    buf b = metadata(arch, keys, vals, n, 1);
+    return kv_of(&b, m);
 }
 
 static uint64_t kv(const mg_kv_model *m, uint64_t ctx, uint32_t type)
@@ -184,7 +176,8 @@ static void hybrid_per_layer(void **state)
     u32(&b, 0); u32(&b, 2); u32(&b, 0); u32(&b, 0);
     str(&b, "jamba.ssm.inner_size"); u32(&b, MG_GGUF_U32); u32(&b, 2048);
     str(&b, "jamba.ssm.state_size"); u32(&b, MG_GGUF_U32); u32(&b, 16);
-    mg_kv_model m = parsed(&b);
+    mg_kv_model m;
+    assert_int_equal(kv_of(&b, &m), MG_OK);
     assert_int_equal(m.n_head_kv[1], 2);
     assert_true(m.recurrent[0] && !m.recurrent[1] && m.recurrent[2] && m.recurrent[3]);
     /* One attention layer: 2 heads x (128 + 128) x 2 B per token; three layers of F32 state. */

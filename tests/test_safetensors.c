@@ -319,28 +319,16 @@ static void tensors_allocated_once(void **state)
     free(b);
 }
 
-/* Peak resident memory (kB) since the last reset, and a reset (Linux: clear_refs 5). */
-static long peak_kb(void)
+/* A "Field:" of /proc/self/status in kB: VmHWM, the peak since the last reset (Linux: clear_refs 5), or VmRSS. */
+static long status_kb(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
     long v = -1;
+    size_t n = strlen(field);
     while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmHWM:", 6))
-            v = strtol(line + 6, NULL, 10);
-    if (f)
-        fclose(f);
-    return v;
-}
-
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long v = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "VmRSS:", 6))
-            v = strtol(line + 6, NULL, 10);
+        if (!strncmp(line, field, n))
+            v = strtol(line + n, NULL, 10);
     if (f)
         fclose(f);
     return v;
@@ -404,7 +392,7 @@ static long measure(int kind, size_t mb, int from_file, double *secs, size_t *te
         long r[3] = {-1, 0, 0};
         double s[1];
         if (reset_peak() == 0) {
-            long before = rss_kb();
+            long before = status_kb("VmRSS:");
             double t0 = mg_now();
             int rc;
             size_t n = 0;
@@ -413,7 +401,7 @@ static long measure(int kind, size_t mb, int from_file, double *secs, size_t *te
                 rc = m && !mg_model_error(m) ? MG_OK : MG_E_FORMAT;
                 n = m && m->st && m->st->nshards ? m->st->shards[0].st.n : 0;
                 s[0] = mg_now() - t0;
-                r[0] = peak_kb() - before;
+                r[0] = status_kb("VmHWM:") - before;
                 mg_model_free(m);
             } else {
                 mg_arena *a = mg_arena_new();
@@ -423,7 +411,7 @@ static long measure(int kind, size_t mb, int from_file, double *secs, size_t *te
                 rc = mg_safetensors_parse(b, len, len, a, &st, &need, err, sizeof err);
                 n = st.n;
                 s[0] = mg_now() - t0;
-                r[0] = peak_kb() - before;
+                r[0] = status_kb("VmHWM:") - before;
                 mg_arena_free(a);
             }
             r[1] = rc;

@@ -453,7 +453,7 @@ static int add_st(mg_st_model *m, const char *path, shard_set *seen)
 /*
  * An index (model.safetensors.index.json): each shard its weight_map names (in order, once; names
  * with a '/' are not followed), and metadata.total_size. 0 when the whole text is JSON with a
- * weight_map object; else -1 and no shard added (it was one cJSON parse).
+ * weight_map object; else -1 and no shard added.
  */
 static int read_index(mg_st_model *m, const char *dir, const char *txt, size_t len)
 {
