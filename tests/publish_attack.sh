@@ -33,7 +33,7 @@ unchanged() { [ "$(cat "$victim")" = "root secret" ] && ok || bad "$1: the victi
 
 # The attacker plants the target and the temp names a pid-based writer would use.
 as ln -s "$victim" "$pub/caps.json" || bad "the attacker could not plant a symlink"
-as sh -c "i=1; while [ \$i -le 400 ]; do ln -s '$victim' '$pub/caps.json.tmp.'\$((\$\$ + \$i)); i=\$((i + 1)); done"
+as sh -c "i=1; while [ \$i -le 400 ]; do for t in caps.json .caps.json; do ln -s '$victim' '$pub/'\$t.tmp.\$((\$\$ + \$i)); done; i=\$((i + 1)); done"
 expect "a shared directory is refused" 2 "$m" check "$pub/m.yaml"
 unchanged "shared directory"
 expect "--allow-shared-dir: the planted target is still refused" 2 "$m" check --allow-shared-dir "$pub/m.yaml"

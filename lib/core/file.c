@@ -82,7 +82,8 @@ static int target_ok(int dfd, const char *path, const char *base, char *err, siz
     return 0;
 }
 
-/* Removes temp files of ours that a killed run left: "BASE.tmp.PID.*" of a process that is gone. */
+/* Removes temp files of ours that a killed run left: ".BASE.tmp.PID.*" (or, from older versions,
+ * "BASE.tmp.PID.*") of a process that is gone. */
 static void clean_stale(int dfd, const char *base)
 {
     int fd = dup(dfd);
@@ -95,10 +96,13 @@ static void clean_stale(int dfd, const char *base)
     size_t bl = strlen(base);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp.", 5))
+        const char *n = e->d_name + (e->d_name[0] == '.');   /* ours, then an older version's */
+        if (strncmp(n, base, bl) || strncmp(n + bl, ".tmp.", 5))
+            n = e->d_name;
+        if (strncmp(n, base, bl) || strncmp(n + bl, ".tmp.", 5))
             continue;
         char *end;
-        long pid = strtol(e->d_name + bl + 5, &end, 10);
+        long pid = strtol(n + bl + 5, &end, 10);
         struct stat st;
         if (pid <= 0 || *end != '.' || (kill((pid_t)pid, 0) == 0 || errno != ESRCH) ||
             fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())
@@ -124,7 +128,9 @@ int mg_write_atomic(const char *path, const void *data, size_t len, int flags, c
     for (int attempt = 0; fd < 0 && attempt < 16; attempt++) {
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
-        snprintf(tmp, sizeof tmp, "%.500s.tmp.%ld.%lx", base, (long)getpid(), (unsigned long)(t.tv_nsec ^ (long)attempt * 7919));
+        /* hidden: readers of a directory (NFD's features.d, a glob of *.json) never see a half file */
+        snprintf(tmp, sizeof tmp, ".%.500s.tmp.%ld.%lx", base, (long)getpid(),
+                 (unsigned long)(t.tv_nsec ^ (long)attempt * 7919));
         fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0 && errno != EEXIST)
             break;

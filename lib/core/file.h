@@ -9,8 +9,8 @@
 #define MG_FILE_SHARED_OK 1
 
 /*
- * Writes data to path atomically: a new temp file beside it (O_EXCL, O_NOFOLLOW, mode 0644 whatever
- * the umask), fsync, rename over the target, then the directory fsynced; stale temp files a killed run
+ * Writes data to path atomically: a new hidden temp file beside it (".NAME.tmp.PID.N": O_EXCL,
+ * O_NOFOLLOW, mode 0644 whatever the umask), fsync, rename over the target, then the directory fsynced; stale temp files a killed run
  * of ours left are removed first. A reader sees the old file or the new one, whole; on any failure
  * (a full disk) the old file is kept and err says so. Refused: a target that is not a regular file
  * (a symlink), a directory that is another user's symlink, or (unless MG_FILE_SHARED_OK) a directory
