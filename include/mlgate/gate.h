@@ -173,11 +173,13 @@ typedef struct mg_gate_opts {
     double up_timeout;          /* the up stage's limit (0: 5 s) */
     const mg_host_paths *host;  /* where GPU detection looks (NULL: this machine) */
     int allow_shared_dir;       /* publish also in a directory other users can write (refused by default) */
+    const char *nfd_dir;        /* write Kubernetes node labels as DIR/mlgate (NFD's features.d), or NULL */
+    double nfd_expiry;          /* seconds after the run at which NFD drops those labels; 0: never */
 } mg_gate_opts;
 
 /* One thing the gate wrote. */
 typedef struct mg_publication {
-    const char *what;           /* "capabilities", "junit", "receipts" */
+    const char *what;           /* "capabilities", "junit", "receipts", "nfd" */
     const char *path;
     int ok;
     const char *error;          /* why it could not be written, or NULL */

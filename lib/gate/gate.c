@@ -13,7 +13,7 @@
 #include "core/file.h"
 #include "gate/gate_int.h"
 
-#define MAX_PUBLISHED 3
+#define MAX_PUBLISHED 4
 
 struct mg_gate {
     const mg_matrix *m;
@@ -24,6 +24,7 @@ struct mg_gate {
     mg_check_result *results;
     double seconds;
     size_t passed;
+    char nfd_path[1100];        /* DIR/mlgate */
     mg_publication published[MAX_PUBLISHED];
     char errors[MAX_PUBLISHED][512];
     size_t npublished;
@@ -58,9 +59,10 @@ const char *mg_check_failure(const mg_check_result *r, int *stage)
 
 static int file_flags(const mg_gate_opts *o) { return o->allow_shared_dir ? MG_FILE_SHARED_OK : 0; }
 
-/* Where each publisher writes, in the order they run: receipts, the capability file, JUnit. */
-static size_t outputs(const mg_matrix *m, const mg_gate_opts *o, const mg_publisher **pub, const char **path)
+/* Where each publisher writes, in the order they run: receipts, the capability file, JUnit, node labels. */
+static size_t outputs(mg_gate *g, const mg_gate_opts *o, const mg_publisher **pub, const char **path)
 {
+    const mg_matrix *m = g->m;
     size_t n = 0;
     const char *db = o->receipts ? o->receipts : m->host.receipts;
     const char *caps = o->capabilities ? o->capabilities : m->host.capabilities;
@@ -70,6 +72,10 @@ static size_t outputs(const mg_matrix *m, const mg_gate_opts *o, const mg_publis
         pub[n] = &mg_publish_capabilities, path[n++] = caps;
     if (o->junit)
         pub[n] = &mg_publish_junit, path[n++] = o->junit;
+    if (o->nfd_dir) {
+        snprintf(g->nfd_path, sizeof g->nfd_path, "%.1000s/mlgate", o->nfd_dir);
+        pub[n] = &mg_publish_nfd, path[n++] = g->nfd_path;
+    }
     return n;
 }
 
@@ -125,7 +131,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     double t0 = mg_now(), limit = o->deadline > 0 ? o->deadline : m->host.deadline > 0 ? m->host.deadline : 120;
     const mg_publisher *pub[MAX_PUBLISHED];
     const char *path[MAX_PUBLISHED];
-    size_t npub = outputs(m, o, pub, path);
+    size_t npub = outputs(g, o, pub, path);
     int rc = choose_targets(g, o, err, errlen);
     for (size_t i = 0; !rc && i < npub; i++)   /* every output must be writable before the models are bothered */
         if ((rc = pub[i]->check(path[i], file_flags(o), g->errors[i], sizeof g->errors[i])))
@@ -144,7 +150,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     g->seconds = mg_now() - t0;
     for (size_t i = 0; i < m->nmodels; i++)
         g->passed += g->results[i].ok;
-    mg_run run = {m, g->results, g->seconds, g->passed, &g->code, file_flags(o)};
+    mg_run run = {m, g->results, g->seconds, g->passed, &g->code, file_flags(o), o->nfd_expiry};
     for (size_t i = 0; i < npub; i++) {
         mg_publication *p = &g->published[g->npublished++];
         p->what = pub[i]->name;

@@ -3,6 +3,7 @@
 #define MG_GATE_INT_H
 
 #include <stdatomic.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "mlgate/gate.h"
@@ -76,6 +77,7 @@ typedef struct mg_run {
     size_t passed;                  /* models that passed */
     const mg_targets *targets;      /* the GPUs the binaries were judged against */
     int file_flags;                 /* MG_FILE_SHARED_OK (lib/core/file.h) with --allow-shared-dir */
+    double nfd_expiry;              /* the node labels expire this many seconds after the run; 0: never */
 } mg_run;
 
 /* A publisher: one file each. `check` says before the run whether `path` can be written (safely:
@@ -89,6 +91,14 @@ typedef struct mg_publisher {
 extern const mg_publisher mg_publish_capabilities;  /* lib/gate/publish_caps.c: the capability file */
 extern const mg_publisher mg_publish_junit;         /* lib/gate/publish_junit.c: JUnit XML */
 extern const mg_publisher mg_publish_receipts;      /* lib/gate/receipts.c: SQLite receipts */
+extern const mg_publisher mg_publish_nfd;           /* lib/gate/publish_nfd.c: Kubernetes node labels */
+
+/* The NFD local-source file of a run at `now`, at most 64 KiB, into buf (that large); MG_E_LIMIT
+ * when the labels would pass it. */
+int mg_nfd_text(const mg_run *run, time_t now, char *buf, size_t *len);
+/* text as a Kubernetes label name or value: at most 63 of [A-Za-z0-9._-], alphanumeric at both ends,
+ * other characters one '-' a run; a longer text keeps 54 characters and a hash of the whole. Its length. */
+size_t mg_k8s_label(char out[64], const char *text);
 
 /* The first failed stage's reason and which stage, or NULL when the model passed. */
 const char *mg_check_failure(const mg_check_result *r, int *stage);
