@@ -41,6 +41,7 @@ size_t mg_k8s_label(char out[64], const char *text)
 }
 
 /* Appends one line; 0 when it does not fit in the file NFD reads. */
+static int line(char *buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int line(char *buf, size_t *len, const char *fmt, ...)
 {
     va_list ap;
