@@ -27,14 +27,16 @@ static const char help[] =
     "      --capabilities F  write the capability file here (default: the matrix's)\n"
     "      --junit FILE      JUnit XML: a test case per model\n"
     "      --receipts DB     store the run in this SQLite database (default: the matrix's receipts:)\n"
+    "      --metrics FILE    Prometheus metrics of the run (for node_exporter's textfile collector:\n"
+    "                        a .prom file in its directory): mlgate_model_up, stage seconds, ...\n"
     "      --nfd-dir DIR     Kubernetes node labels: DIR/mlgate for Node Feature Discovery's local\n"
     "                        source (features.d): mlgate.io/gate, each enabled capability\n"
     "                        (mlgate.io/cap.NAME=true), compute capability, driver\n"
     "      --nfd-expiry DUR  NFD drops those labels DUR after the run (default: never; 10m, 1h)\n"
     "      --deadline SECS   the whole gate (default: the matrix's, else 120)\n"
     "      --no-smoke        skip the smoke stage\n"
-    "      --allow-shared-dir  write the capability file, JUnit, receipts and labels also in a directory\n"
-    "                        other users can write (refused by default: they could swap the file)\n"
+    "      --allow-shared-dir  write the capability file, JUnit, receipts, metrics and labels also in a\n"
+    "                        directory other users can write (refused by default: they could swap them)\n"
     "      --json            machine-readable results\n"
     "  -h, --help            this help\n"
     "\n"
@@ -84,7 +86,7 @@ static void print_published(const mg_gate *g, FILE *f)
 
 int cmd_check(int argc, char **argv)
 {
-    enum { O_VRAM = 256, O_CAPS, O_JUNIT, O_DEADLINE, O_NOSMOKE, O_JSON, O_RECEIPTS, O_SHARED, O_NFD, O_NFD_EXPIRY };
+    enum { O_VRAM = 256, O_CAPS, O_JUNIT, O_DEADLINE, O_NOSMOKE, O_JSON, O_RECEIPTS, O_SHARED, O_NFD, O_NFD_EXPIRY, O_METRICS };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},         {"vram", required_argument, 0, O_VRAM},
         {"capabilities", required_argument, 0, O_CAPS}, {"junit", required_argument, 0, O_JUNIT},
@@ -92,6 +94,7 @@ int cmd_check(int argc, char **argv)
         {"json", no_argument, 0, O_JSON},           {"help", no_argument, 0, 'h'},
         {"receipts", required_argument, 0, O_RECEIPTS}, {"allow-shared-dir", no_argument, 0, O_SHARED},
         {"nfd-dir", required_argument, 0, O_NFD},   {"nfd-expiry", required_argument, 0, O_NFD_EXPIRY},
+        {"metrics", required_argument, 0, O_METRICS},
         {0, 0, 0, 0},
     };
     mg_gate_opts o = {0};
@@ -109,6 +112,7 @@ int cmd_check(int argc, char **argv)
                 return cli_usage("check", json, "--deadline wants seconds, more than 0 (30, 2m)");
             break;
         case O_NFD: o.nfd_dir = optarg; break;
+        case O_METRICS: o.metrics = optarg; break;
         case O_NFD_EXPIRY:
             if (mg_parse_duration(optarg, &o.nfd_expiry))
                 return cli_usage("check", json, "--nfd-expiry wants a duration, more than 0 (10m, 1h)");

@@ -1,5 +1,5 @@
-/* test_publish.c - the Kubernetes node labels (NFD local-source file): label names and values, and what a gate run writes on a fake GPU. */
-#define _GNU_SOURCE   /* mkdtemp, setenv, strptime, timegm */
+/* test_publish.c - what a gate run publishes for fleets: Kubernetes node labels (an NFD local-source file) and Prometheus metrics, on a fake GPU. */
+#define _GNU_SOURCE   /* mkdtemp, setenv, strptime, timegm, open_memstream */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,12 +172,149 @@ static void unwritable_nfd_dir_is_refused_first(void **state)
     mg_matrix_free(m);
 }
 
+/* Each line of Prometheus text: a comment (# HELP / # TYPE of the family that follows) or
+ * NAME{LABELS} VALUE, its family declared before it; 0 when a line breaks the format. */
+static int prometheus_ok(char *text)
+{
+    char family[128] = "", type[16] = "";
+    int samples = 0;
+    for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+        char name[128], t[16];
+        if (!strncmp(l, "# HELP ", 7)) {
+            if (sscanf(l + 7, "%127s", family) != 1)
+                return 0;
+            type[0] = 0;
+            continue;
+        }
+        if (!strncmp(l, "# TYPE ", 7)) {
+            if (sscanf(l + 7, "%127s %15s", name, t) != 2 || strcmp(name, family) ||
+                (strcmp(t, "gauge") && strcmp(t, "counter")))
+                return 0;
+            snprintf(type, sizeof type, "%s", t);
+            continue;
+        }
+        size_t n = strspn(l, "abcdefghijklmnopqrstuvwxyz_");
+        if (n != strlen(family) || strncmp(l, family, n) || !type[0])
+            return 0;   /* a sample of the family its HELP and TYPE name */
+        if (!strcmp(type, "counter") && (n < 6 || strcmp(family + n - 6, "_total")))
+            return 0;
+        const char *p = l + n;
+        if (*p == '{') {   /* k="v" pairs, v with \\ \" \n escapes only */
+            for (p++; *p != '}';) {
+                size_t k = strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+                if (!k || p[k] != '=' || p[k + 1] != '"')
+                    return 0;
+                for (p += k + 2; *p != '"'; p++) {
+                    if (!*p || *p == '\n')
+                        return 0;
+                    if (*p == '\\' && (!p[1] || !strchr("\\\"n", p[1])))
+                        return 0;
+                    p += *p == '\\';
+                }
+                p++;
+                if (*p == ',')
+                    p++;
+                else if (*p != '}')
+                    return 0;
+            }
+            p++;
+        }
+        char *end;
+        if (*p != ' ' || (strtod(p + 1, &end), *end))
+            return 0;
+        samples++;
+    }
+    return samples;
+}
+
+static char *metrics_text(const mg_gate *g, double finished, const mg_gate_counts *c, const mg_gpu_probe *gpus)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    mg_gate_metrics(f, g, finished, c, gpus);
+    assert_int_equal(fclose(f), 0);
+    return text;
+}
+
+static void metrics_of_a_run(void **state)
+{
+    (void)state;
+    const char *yaml = "models:\n"
+                       "  - {name: talk, kind: llm, exec: [echo, hello], capability: chat}\n"
+                       "  - {name: speak, kind: tts, exec: [false], capability: voice.synthesize}\n";
+    mg_matrix *m;
+    char err[512];
+    assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
+    char dir[] = "/tmp/mlgate-prom-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/mlgate.prom", dir);
+    setenv("FAKE_NVML_SCENARIO", "pro6000_5090", 1);
+    mg_host_paths host = {.root = "", .nvml_lib = FAKE_NVML};
+    mg_gate_opts o = {.skip_smoke = 1, .host = &host, .metrics = path};
+    mg_gate *g;
+    assert_int_equal(mg_gate_run(m, &o, &g, err, sizeof err), MG_OK);
+    mg_gpu_probe gpus;
+    assert_int_equal(mg_gpu_detect(&host, &gpus), MG_OK);
+    assert_int_equal(gpus.ngpus, 2);
+    mg_gate_counts c = {7, 2, 1};
+    char *t = metrics_text(g, 1796160000.5, &c, &gpus);
+    assert_non_null(strstr(t, "mlgate_build_info{version=\"" MLGATE_VERSION "\"} 1\n"));
+    assert_non_null(strstr(t, "mlgate_gate_runs_total{result=\"passed\"} 7\n"));
+    assert_non_null(strstr(t, "mlgate_gate_runs_total{result=\"failed\"} 2\n"));
+    assert_non_null(strstr(t, "mlgate_gate_runs_total{result=\"error\"} 1\n"));
+    assert_non_null(strstr(t, "\nmlgate_last_run_timestamp_seconds 1796160000.500\n"));
+    assert_non_null(strstr(t, "\nmlgate_model_up{model=\"talk\",capability=\"chat\",kind=\"llm\"} 1\n"));
+    assert_non_null(strstr(t, "\nmlgate_model_up{model=\"speak\",capability=\"voice.synthesize\",kind=\"tts\"} 0\n"));
+    assert_non_null(strstr(t, "\nmlgate_stage_duration_seconds{model=\"speak\",stage=\"inference\"} "));
+    assert_null(strstr(t, "stage=\"smoke\""));                            /* skipped: not a duration */
+    assert_non_null(strstr(t, "\nmlgate_model_first_byte_seconds{model=\"talk\"} "));
+    assert_null(strstr(t, "first_byte_seconds{model=\"speak\"}"));        /* it did not answer */
+    char want[256];
+    snprintf(want, sizeof want, "\nmlgate_gpu_memory_total_bytes{gpu=\"1\",UUID=\"%s\"} %llu\n", gpus.gpus[1].uuid,
+             (unsigned long long)gpus.gpus[1].mem_total);
+    assert_non_null(strstr(t, want));
+    snprintf(want, sizeof want, "\nmlgate_gpu_memory_used_bytes{gpu=\"0\",UUID=\"%s\"} %llu\n", gpus.gpus[0].uuid,
+             (unsigned long long)gpus.gpus[0].mem_used);
+    assert_non_null(strstr(t, want));
+    assert_int_equal(t[strlen(t) - 1], '\n');
+    assert_int_equal(prometheus_ok(t), 1 + 3 + 1 + 2 + 4 + 1 + 2 + 2);   /* every sample a valid line */
+    free(t);
+
+    /* before any run: the counts and the version only; a label value escaped */
+    strcpy(gpus.gpus[0].uuid, "a\"b\\c\nd");
+    gpus.ngpus = 1;
+    t = metrics_text(NULL, 0, NULL, &gpus);
+    assert_null(strstr(t, "mlgate_model_up"));
+    assert_non_null(strstr(t, "mlgate_gate_runs_total{result=\"passed\"} 0\n"));
+    assert_non_null(strstr(t, "UUID=\"a\\\"b\\\\c\\nd\"}"));
+    assert_int_equal(prometheus_ok(t), 1 + 3 + 2);
+    free(t);
+
+    /* check --metrics: the same families in the file, this run counted once */
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char file[8192];
+    size_t n = fread(file, 1, sizeof file - 1, f);
+    fclose(f);
+    file[n] = 0;
+    assert_non_null(strstr(file, "mlgate_gate_runs_total{result=\"failed\"} 1\n"));
+    assert_non_null(strstr(file, "mlgate_model_up{model=\"talk\",capability=\"chat\",kind=\"llm\"} 1\n"));
+    assert_int_equal(prometheus_ok(file), 1 + 3 + 1 + 2 + 4 + 1);
+    mg_gate_free(g);
+    unlink(path);
+    rmdir(dir);
+    mg_matrix_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(label_names_and_values),
         cmocka_unit_test(gate_writes_node_labels),
         cmocka_unit_test(unwritable_nfd_dir_is_refused_first),
+        cmocka_unit_test(metrics_of_a_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

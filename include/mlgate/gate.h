@@ -175,11 +175,13 @@ typedef struct mg_gate_opts {
     int allow_shared_dir;       /* publish also in a directory other users can write (refused by default) */
     const char *nfd_dir;        /* write Kubernetes node labels as DIR/mlgate (NFD's features.d), or NULL */
     double nfd_expiry;          /* seconds after the run at which NFD drops those labels; 0: never */
+    const char *metrics;        /* write the run's Prometheus metrics here (node_exporter's textfile
+                                   collector reads the .prom files of its directory), or NULL */
 } mg_gate_opts;
 
 /* One thing the gate wrote. */
 typedef struct mg_publication {
-    const char *what;           /* "capabilities", "junit", "receipts", "nfd" */
+    const char *what;           /* "capabilities", "junit", "receipts", "nfd", "metrics" */
     const char *path;
     int ok;
     const char *error;          /* why it could not be written, or NULL */
@@ -208,6 +210,23 @@ MG_API size_t mg_gate_npublished(const mg_gate *g);
 MG_API const mg_publication *mg_gate_published(const mg_gate *g, size_t i);
 /* 0 every model passed and everything was published, 1 otherwise. */
 MG_API int mg_gate_exit_status(const mg_gate *g);
+
+/* What a long-running gate has counted (serve keeps these; a one-shot check is one run). */
+typedef struct mg_gate_counts {
+    uint64_t passed, failed;    /* runs in which every model passed / some did not */
+    uint64_t errors;            /* runs that could not start (the matrix, an output path) */
+} mg_gate_counts;
+
+/*
+ * Prometheus text format 0.0.4 (served as "text/plain; version=0.0.4"): mlgate_build_info,
+ * mlgate_gate_runs_total{result}, and for the last run g (NULL: none has ended yet), which ended at
+ * `finished` (Unix seconds): mlgate_last_run_timestamp_seconds, mlgate_model_up{model,capability,
+ * kind}, mlgate_stage_duration_seconds{model,stage}, mlgate_model_first_byte_seconds{model}; with
+ * gpus (NULL: not measured) mlgate_gpu_memory_total_bytes / _used_bytes{gpu,UUID}, labelled as
+ * dcgm-exporter labels them so that PromQL can join the two.
+ */
+MG_API void mg_gate_metrics(FILE *f, const mg_gate *g, double finished, const mg_gate_counts *c,
+                            const mg_gpu_probe *gpus);
 /* `mlgate check --json` (docs/matrix.md). */
 MG_API void mg_gate_json(FILE *f, const mg_gate *g);
 

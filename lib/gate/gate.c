@@ -13,7 +13,7 @@
 #include "core/file.h"
 #include "gate/gate_int.h"
 
-#define MAX_PUBLISHED 4
+#define MAX_PUBLISHED 5
 
 struct mg_gate {
     const mg_matrix *m;
@@ -24,6 +24,8 @@ struct mg_gate {
     mg_check_result *results;
     double seconds;
     size_t passed;
+    int file_flags;             /* what the publishers were told */
+    double nfd_expiry;
     char nfd_path[1100];        /* DIR/mlgate */
     mg_publication published[MAX_PUBLISHED];
     char errors[MAX_PUBLISHED][512];
@@ -59,7 +61,7 @@ const char *mg_check_failure(const mg_check_result *r, int *stage)
 
 static int file_flags(const mg_gate_opts *o) { return o->allow_shared_dir ? MG_FILE_SHARED_OK : 0; }
 
-/* Where each publisher writes, in the order they run: receipts, the capability file, JUnit, node labels. */
+/* Where each publisher writes, in the order they run: receipts, the capability file, JUnit, metrics, node labels. */
 static size_t outputs(mg_gate *g, const mg_gate_opts *o, const mg_publisher **pub, const char **path)
 {
     const mg_matrix *m = g->m;
@@ -72,6 +74,8 @@ static size_t outputs(mg_gate *g, const mg_gate_opts *o, const mg_publisher **pu
         pub[n] = &mg_publish_capabilities, path[n++] = caps;
     if (o->junit)
         pub[n] = &mg_publish_junit, path[n++] = o->junit;
+    if (o->metrics)
+        pub[n] = &mg_publish_metrics, path[n++] = o->metrics;
     if (o->nfd_dir) {
         snprintf(g->nfd_path, sizeof g->nfd_path, "%.1000s/mlgate", o->nfd_dir);
         pub[n] = &mg_publish_nfd, path[n++] = g->nfd_path;
@@ -150,7 +154,10 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     g->seconds = mg_now() - t0;
     for (size_t i = 0; i < m->nmodels; i++)
         g->passed += g->results[i].ok;
-    mg_run run = {m, g->results, g->seconds, g->passed, &g->code, file_flags(o), o->nfd_expiry};
+    g->file_flags = file_flags(o);
+    g->nfd_expiry = o->nfd_expiry;
+    mg_run run;
+    mg_gate_run_of(g, &run);
     for (size_t i = 0; i < npub; i++) {
         mg_publication *p = &g->published[g->npublished++];
         p->what = pub[i]->name;
@@ -160,6 +167,11 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     }
     *out = g;
     return MG_OK;
+}
+
+void mg_gate_run_of(const mg_gate *g, mg_run *run)
+{
+    *run = (mg_run){g->m, g->results, g->seconds, g->passed, &g->code, g->file_flags, g->nfd_expiry};
 }
 
 const mg_matrix *mg_gate_matrix(const mg_gate *g) { return g->m; }

@@ -92,6 +92,13 @@ extern const mg_publisher mg_publish_capabilities;  /* lib/gate/publish_caps.c: 
 extern const mg_publisher mg_publish_junit;         /* lib/gate/publish_junit.c: JUnit XML */
 extern const mg_publisher mg_publish_receipts;      /* lib/gate/receipts.c: SQLite receipts */
 extern const mg_publisher mg_publish_nfd;           /* lib/gate/publish_nfd.c: Kubernetes node labels */
+extern const mg_publisher mg_publish_metrics;       /* lib/gate/metrics.c: a node_exporter textfile */
+
+/* The run of a finished gate as the publishers saw it. */
+void mg_gate_run_of(const mg_gate *g, mg_run *run);
+/* mg_gate_metrics of a run (NULL: none yet). */
+void mg_gate_metrics_of(FILE *f, const mg_run *run, double finished, const mg_gate_counts *c,
+                        const mg_gpu_probe *gpus);
 
 /* The NFD local-source file of a run at `now`, at most 64 KiB, into buf (that large); MG_E_LIMIT
  * when the labels would pass it. */
