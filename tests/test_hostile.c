@@ -231,6 +231,19 @@ static unsigned char *tiny_zip(uint64_t usize, uint32_t data_off_shift, int elf,
     return z;
 }
 
+/* Writes z (freed here) to path and scans that file alone, members capped at max_member. */
+static void scan_bytes(const char *path, unsigned char *z, size_t len, uint64_t max_member, mg_scan_result *res)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(z, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    free(z);
+    mg_scan_opts o = opts;
+    o.max_member = max_member;
+    assert_int_equal(mg_scan_paths(&o, &path, 1, res), MG_OK);
+}
+
 static void zip_bombs_and_lies(void **state)
 {
     (void)state;
@@ -247,15 +260,8 @@ static void zip_bombs_and_lies(void **state)
         unsigned char *z = tiny_zip(cases[i].usize, cases[i].off, cases[i].elf, &len);
         char path[128];
         snprintf(path, sizeof path, "%s/bomb%zu.whl", dir, i);
-        FILE *f = fopen(path, "wb");
-        fwrite(z, 1, len, f);
-        fclose(f);
-        free(z);
-        mg_scan_opts o = opts;
-        o.max_member = 1u << 20;
-        const char *p = path;
         mg_scan_result res;
-        assert_int_equal(mg_scan_paths(&o, &p, 1, &res), MG_OK);
+        scan_bytes(path, z, len, 1u << 20, &res);
         assert_int_equal(res.nreports, 1);   /* one error report, nothing else */
         if (cases[i].elf)   /* refused by what its bytes can hold, before a buffer of 900 kB is made */
             assert_non_null(strstr(res.reports[0]->detail, "more bytes than deflate can expand"));
@@ -377,15 +383,8 @@ static void stored_member_shorter_than_declared(void **state)
     char dir[] = "/tmp/mlgate-stored-XXXXXX", path[128];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/lie.whl", dir);
-    FILE *f = fopen(path, "wb");
-    fwrite(z, 1, len, f);
-    fclose(f);
-    free(z);
-    mg_scan_opts o = opts;
-    o.max_member = 2u << 30;
-    const char *pp = path;
     mg_scan_result res;
-    assert_int_equal(mg_scan_paths(&o, &pp, 1, &res), MG_OK);
+    scan_bytes(path, z, len, 2u << 30, &res);
     assert_int_equal(res.nreports, 1);
     assert_int_equal(res.reports[0]->err, MG_E_TRUNCATED);
     assert_non_null(strstr(res.reports[0]->detail, "stored"));

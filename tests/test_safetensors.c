@@ -76,6 +76,18 @@ static void reads_a_header(void **state)
     mg_arena_free(a);
 }
 
+/* One F32 tensor whose entry holds an unknown field of `arrays` nested arrays: root + entry + arrays levels. */
+static const char *nested(char *deep, size_t cap, int arrays)
+{
+    int n = snprintf(deep, cap, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":");
+    for (int k = 0; k < arrays; k++)
+        deep[n++] = '[';
+    for (int k = 0; k < arrays; k++)
+        deep[n++] = ']';
+    snprintf(deep + n, cap - (size_t)n, "}}");
+    return deep;
+}
+
 /* Each of these, refused by the reference reader, is refused here, with these words. */
 static void refuses_what_the_reference_refuses(void **state)
 {
@@ -166,15 +178,8 @@ static void refuses_what_the_reference_refuses(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char deep[512];
         const char *h = bad[i].header;
-        if (!h) {   /* the root, the entry, and 126 arrays */
-            int n = snprintf(deep, sizeof deep, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":");
-            for (int k = 0; k < 126; k++)
-                deep[n++] = '[';
-            for (int k = 0; k < 126; k++)
-                deep[n++] = ']';
-            snprintf(deep + n, sizeof deep - (size_t)n, "}}");
-            h = deep;
-        }
+        if (!h)   /* the root, the entry, and 126 arrays */
+            h = nested(deep, sizeof deep, 126);
         mg_arena *a = mg_arena_new();
         mg_safetensors st;
         char err[256] = "";
@@ -209,15 +214,8 @@ static void accepts_what_the_reference_accepts(void **state)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         char deep[512];
         const char *h = ok[i].header;
-        if (!h) {
-            int n = snprintf(deep, sizeof deep, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"x\":");
-            for (int k = 0; k < 125; k++)
-                deep[n++] = '[';
-            for (int k = 0; k < 125; k++)
-                deep[n++] = ']';
-            snprintf(deep + n, sizeof deep - (size_t)n, "}}");
-            h = deep;
-        }
+        if (!h)   /* the root, the entry, and 125 arrays */
+            h = nested(deep, sizeof deep, 125);
         mg_arena *a = mg_arena_new();
         mg_safetensors st;
         char err[256] = "";
