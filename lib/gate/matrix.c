@@ -15,6 +15,7 @@
 #include "core/arena.h"
 #include "core/file.h"
 #include "gate/gate_int.h"
+#include "gate/probe_kinds.h"
 
 #define MAX_MATRIX_BYTES (1u << 20)
 #define MAX_STRING 4096
@@ -29,12 +30,7 @@
 #define MAX_ANCHORS 1024
 #define MAX_DIRECTIVES 16       /* %YAML and %TAG lines */
 
-static const char *const kinds[] = {"llm", "vlm", "tts", "asr", "embedding", "image"};
-
-const char *mg_model_kind_name(mg_model_kind k)
-{
-    return (unsigned)k < sizeof kinds / sizeof kinds[0] ? kinds[k] : "?";
-}
+/* The kinds' names (mg_model_kind_name, mg_model_kind_parse) live with their probes: lib/gate/probe_kinds.c. */
 
 /* The document as the reader builds it from libyaml's events; an alias is a copy of its node's head
  * (same value or items, the alias's place), never an expansion. */
@@ -519,10 +515,8 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
                     return fail(c, v, "name '%s': use letters, digits, '.', '_' and '-'", md->name);
         } else if (!strcmp(key, "kind")) {
             if (!(rc = scalar(c, v, "kind", &s))) {
-                size_t j = 0;
-                while (j < sizeof kinds / sizeof kinds[0] && strcmp(kinds[j], s))
-                    j++;
-                if (j == sizeof kinds / sizeof kinds[0])
+                int j = mg_model_kind_parse(s);
+                if (j < 0)
                     return fail(c, v, "kind '%s': one of llm, vlm, tts, asr, embedding, image", s);
                 md->kind = (mg_model_kind)j;
                 have_kind = 1;
@@ -667,7 +661,9 @@ int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **
     mg_matrix *m = mg_calloc(1, sizeof *m);
     mg_arena *tree = mg_arena_new();
     int rc = MG_E_NOMEM;
-    if (m && (m->arena = mg_arena_new()) && tree && (m->host.path = mg_arena_strdup(m->arena, name))) {
+    if (m && (m->arena = mg_arena_new()) && tree && (m->host.path = mg_arena_strdup(m->arena, name)) &&
+        (m->text = mg_arena_strndup(m->arena, text, len))) {
+        m->len = len;
         m->host.headroom = 0.10;
         m->host.deadline = 120;
         ctx c = {m, name, err, errlen};
@@ -699,6 +695,11 @@ int mg_matrix_load(const char *path, mg_matrix **out, char *err, size_t errlen)
     rc = mg_matrix_parse(buf, n, path, out, err, errlen);
     free(buf);
     return rc;
+}
+
+int mg_matrix_copy(const mg_matrix *m, mg_matrix **out, char *err, size_t errlen)
+{
+    return mg_matrix_parse(m->text, m->len, m->host.path, out, err, errlen);
 }
 
 void mg_matrix_free(mg_matrix *m)
