@@ -33,6 +33,10 @@ static const char help[] =
     "                        source (features.d): mlgate.io/gate, each enabled capability\n"
     "                        (mlgate.io/cap.NAME=true), compute capability, driver\n"
     "      --nfd-expiry DUR  NFD drops those labels DUR after the run (default: never; 10m, 1h)\n"
+    "      --otlp URL        export the run as an OpenTelemetry trace to URL/v1/traces (OTLP/HTTP\n"
+    "                        JSON): a span per model and stage with its status and reason; retried\n"
+    "                        on 429/502/503/504, waited for at most 10 s; never changes the exit status\n"
+    "      --otlp-header K=V  send this header with it (repeatable), e.g. an API key: never printed\n"
     "      --deadline SECS   the whole gate (default: the matrix's, else 120)\n"
     "      --no-smoke        skip the smoke stage\n"
     "      --allow-shared-dir  write the capability file, JUnit, receipts, metrics and labels also in a\n"
@@ -84,9 +88,21 @@ static void print_published(const mg_gate *g, FILE *f)
         fprintf(f, "capabilities: none written (set host: capabilities: in the matrix, or --capabilities FILE)\n");
 }
 
+/* The trace sent, or why not (stderr); a collector that is down never changes the exit status. */
+static void otlp_done(mg_otlp *x, FILE *f)
+{
+    mg_otlp_counts c;
+    mg_otlp_close(x, 10, &c);
+    if (c.sent)
+        fprintf(f, "otlp: trace sent\n");
+    else
+        fprintf(stderr, "mlgate check: otlp: not delivered: %s\n", c.error[0] ? c.error : "unknown");
+}
+
 int cmd_check(int argc, char **argv)
 {
-    enum { O_VRAM = 256, O_CAPS, O_JUNIT, O_DEADLINE, O_NOSMOKE, O_JSON, O_RECEIPTS, O_SHARED, O_NFD, O_NFD_EXPIRY, O_METRICS };
+    enum { O_VRAM = 256, O_CAPS, O_JUNIT, O_DEADLINE, O_NOSMOKE, O_JSON, O_RECEIPTS, O_SHARED, O_NFD, O_NFD_EXPIRY, O_METRICS,
+           O_OTLP, O_OTLP_HEADER };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},         {"vram", required_argument, 0, O_VRAM},
         {"capabilities", required_argument, 0, O_CAPS}, {"junit", required_argument, 0, O_JUNIT},
@@ -95,9 +111,12 @@ int cmd_check(int argc, char **argv)
         {"receipts", required_argument, 0, O_RECEIPTS}, {"allow-shared-dir", no_argument, 0, O_SHARED},
         {"nfd-dir", required_argument, 0, O_NFD},   {"nfd-expiry", required_argument, 0, O_NFD_EXPIRY},
         {"metrics", required_argument, 0, O_METRICS},
+        {"otlp", required_argument, 0, O_OTLP},     {"otlp-header", required_argument, 0, O_OTLP_HEADER},
         {0, 0, 0, 0},
     };
     mg_gate_opts o = {0};
+    const char *otlp = NULL, *otlp_headers[MG_OTLP_MAX_HEADERS];
+    size_t notlp_headers = 0;
     int json = wants_json(argc, argv), c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:h", opts, NULL)) != -1) {
@@ -113,6 +132,12 @@ int cmd_check(int argc, char **argv)
             break;
         case O_NFD: o.nfd_dir = optarg; break;
         case O_METRICS: o.metrics = optarg; break;
+        case O_OTLP: otlp = optarg; break;
+        case O_OTLP_HEADER:
+            if (notlp_headers == MG_OTLP_MAX_HEADERS)
+                return cli_usage("check", json, "at most 32 --otlp-header");
+            otlp_headers[notlp_headers++] = optarg;
+            break;
         case O_NFD_EXPIRY:
             if (mg_parse_duration(optarg, &o.nfd_expiry))
                 return cli_usage("check", json, "--nfd-expiry wants a duration, more than 0 (10m, 1h)");
@@ -134,8 +159,17 @@ int cmd_check(int argc, char **argv)
     if (rc)
         return cli_fail("check", json, EXIT_USAGE, (mg_err)rc, "%s", err);
     mg_gate *g;
+    if (notlp_headers && !otlp) {
+        mg_matrix_free(m);
+        return cli_usage("check", json, "--otlp-header wants --otlp URL");
+    }
+    if (otlp && (rc = mg_otlp_open(otlp, otlp_headers, notlp_headers, &o.otlp, err, sizeof err))) {
+        mg_matrix_free(m);
+        return cli_fail("check", json, EXIT_USAGE, (mg_err)rc, "%s", err);
+    }
     rc = mg_gate_run(m, &o, &g, err, sizeof err);
     if (rc) {
+        mg_otlp_close(o.otlp, 0, NULL);
         mg_matrix_free(m);
         return cli_fail("check", json, EXIT_USAGE, (mg_err)rc, "%s", err);
     }
@@ -145,6 +179,8 @@ int cmd_check(int argc, char **argv)
         print_results(g);
     print_published(g, json ? stderr : stdout);
     rc = mg_gate_exit_status(g) ? EXIT_FAIL : EXIT_PASS;
+    if (o.otlp)
+        otlp_done(o.otlp, json ? stderr : stdout);
     mg_gate_free(g);
     mg_matrix_free(m);
     return rc;

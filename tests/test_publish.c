@@ -1,4 +1,4 @@
-/* test_publish.c - what a gate run publishes for fleets: Kubernetes node labels (an NFD local-source file) and Prometheus metrics, on a fake GPU. */
+/* test_publish.c - what a gate run publishes for fleets: Kubernetes node labels (an NFD local-source file), Prometheus metrics and OpenTelemetry traces, on a fake GPU. */
 #define _GNU_SOURCE   /* mkdtemp, setenv, strptime, timegm, open_memstream */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,8 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/jsonscan.h"
 #include "gate/gate_int.h"
 #include "mlgate/mlgate.h"
 
@@ -308,6 +312,173 @@ static void metrics_of_a_run(void **state)
     mg_matrix_free(m);
 }
 
+/* ---- OpenTelemetry: the trace of a run (mg_gate_otlp_json) and the exporter's bounds ---- */
+
+static size_t count(const char *s, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+/* Every "KEY":"..." value is n lowercase hex digits, not all zero; their number. */
+static size_t hex_ids(const char *s, const char *key, size_t n)
+{
+    size_t found = 0;
+    for (const char *p = s; (p = strstr(p, key)); p += strlen(key)) {
+        const char *v = p + strlen(key);
+        size_t i = 0, zero = 1;
+        for (; v[i] && v[i] != '"'; i++) {
+            assert_true((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f'));
+            zero &= v[i] == '0';
+        }
+        assert_int_equal(i, n);
+        assert_false(zero);
+        found++;
+    }
+    return found;
+}
+
+static void otlp_trace_of_a_run(void **state)
+{
+    (void)state;
+    const char *yaml = "models:\n"
+                       "  - {name: talk, kind: llm, exec: [echo, hello], capability: chat}\n"
+                       "  - {name: speak, kind: tts, exec: [false], capability: voice.synthesize}\n";
+    mg_matrix *m;
+    char err[512];
+    assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
+    setenv("FAKE_NVML_SCENARIO", "pro6000_5090", 1);
+    mg_host_paths host = {.root = "", .nvml_lib = FAKE_NVML};
+    mg_gate_opts o = {.skip_smoke = 1, .host = &host};
+    mg_gate *g;
+    time_t before = time(NULL);
+    assert_int_equal(mg_gate_run(m, &o, &g, err, sizeof err), MG_OK);
+    assert_true(mg_gate_started(g) >= (double)before - 1 && mg_gate_started(g) <= (double)time(NULL) + 1);
+    assert_true(mg_gate_result(g, 0)->stage[MG_STAGE_UP].started >= mg_gate_started(g));
+    char *t = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&t, &len);
+    assert_int_equal(mg_gate_otlp_json(f, g), MG_OK);
+    fclose(f);
+    mg_json_scanner sc;
+    mg_json_token tok;
+    mg_json_init(&sc, (const uint8_t *)t, len, 64);
+    while (mg_json_next(&sc, &tok) > MG_JSON_END)
+        ;
+    assert_int_equal(tok.type, MG_JSON_END);   /* strict JSON */
+    assert_memory_equal(t, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[", 45);
+    assert_non_null(strstr(t, "{\"key\":\"service.name\",\"value\":{\"stringValue\":\"mlgate\"}}"));
+    assert_non_null(strstr(t, "{\"key\":\"service.version\",\"value\":{\"stringValue\":\"" MLGATE_VERSION "\"}}"));
+    assert_non_null(strstr(t, "{\"key\":\"mlgate.gpu.names\",\"value\":{\"arrayValue\":{\"values\":[{\"stringValue\":"));
+    assert_non_null(strstr(t, "{\"key\":\"mlgate.driver.version\",\"value\":{\"stringValue\":\"580.95.05\"}}"));
+    assert_non_null(strstr(t, "\"scopeSpans\":[{\"scope\":{\"name\":\"mlgate\",\"version\":\"" MLGATE_VERSION "\"},\"spans\":["));
+    /* 1 root + 2 models + 2 x 2 stages (no smoke): 7 spans, one trace id, 6 parents */
+    assert_int_equal(hex_ids(t, "\"traceId\":\"", 32), 7);
+    assert_int_equal(hex_ids(t, "\"spanId\":\"", 16), 7);
+    assert_int_equal(hex_ids(t, "\"parentSpanId\":\"", 16), 6);
+    const char *tid = strstr(t, "\"traceId\":\"") + 11;
+    char one[48];
+    snprintf(one, sizeof one, "\"traceId\":\"%.32s\"", tid);
+    assert_int_equal(count(t, one), 7);
+    assert_int_equal(count(t, "\"kind\":1,"), 7);
+    assert_null(strstr(t, "\"name\":\"smoke\""));                                    /* it did not run */
+    assert_int_equal(count(t, "\"name\":\"up\""), 2);
+    assert_int_equal(count(t, "\"name\":\"inference\""), 2);
+    assert_non_null(strstr(t, "\"status\":{\"message\":\"1 of 2 models failed\",\"code\":2}"));
+    assert_int_equal(count(t, "\"status\":{\"message\":\"false exited with 1"), 2);   /* speak's span, its inference's */
+    assert_int_equal(count(t, "\"code\":2}"), 3);
+    assert_int_equal(count(t, "\"status\":{\"code\":1}"), 4);   /* talk, its up and inference; speak's up */
+    assert_non_null(strstr(t, "{\"key\":\"mlgate.first_byte_seconds\",\"value\":{\"doubleValue\":"));
+    assert_non_null(strstr(t, "{\"key\":\"mlgate.models\",\"value\":{\"intValue\":\"2\"}}"));
+    assert_non_null(strstr(t, "{\"key\":\"mlgate.ok\",\"value\":{\"boolValue\":false}}"));
+    /* times: decimal strings of nanoseconds, around now */
+    const char *st = strstr(t, "\"startTimeUnixNano\":\"");
+    assert_non_null(st);
+    unsigned long long ns = strtoull(st + 21, NULL, 10);
+    assert_true(ns / 1000000000ULL + 2 >= (unsigned long long)before && ns / 1000000000ULL <= (unsigned long long)time(NULL));
+    /* new ids each time */
+    char *t2 = NULL;
+    size_t len2 = 0;
+    f = open_memstream(&t2, &len2);
+    assert_int_equal(mg_gate_otlp_json(f, g), MG_OK);
+    fclose(f);
+    assert_null(strstr(t2, one));
+    free(t);
+    free(t2);
+    mg_gate_free(g);
+    mg_matrix_free(m);
+}
+
+static void otlp_exporter_bounds(void **state)
+{
+    (void)state;
+    mg_otlp *x = NULL;
+    char err[256];
+    const char *bad[] = {"Authorization=Bearer SECRET\r\nX-Evil: 1"};
+    assert_int_equal(mg_otlp_open("ftp://h/x", NULL, 0, &x, err, sizeof err), MG_E_ARG);
+    assert_int_equal(mg_otlp_open("http://", NULL, 0, &x, err, sizeof err), MG_E_ARG);
+    assert_int_equal(mg_otlp_open("http://h x", NULL, 0, &x, err, sizeof err), MG_E_ARG);
+    assert_int_equal(mg_otlp_open("http://127.0.0.1:9", bad, 1, &x, err, sizeof err), MG_E_ARG);
+    assert_null(strstr(err, "SECRET"));
+    assert_non_null(strstr(err, "Authorization"));
+    const char *nosep[] = {"Bearer SECRET"};
+    assert_int_equal(mg_otlp_open("http://127.0.0.1:9", nosep, 1, &x, err, sizeof err), MG_E_ARG);
+    assert_null(strstr(err, "SECRET"));
+    assert_null(x);
+
+    /* a collector that takes the connection and never answers: the queue fills, the oldest runs go,
+       and close returns within its bound with every run counted once */
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(ls, 16), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &al), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+    const char *h[] = {"Authorization=Bearer SECRET", "X-Scope-OrgID: t1"};
+    assert_int_equal(mg_otlp_open(url, h, 2, &x, err, sizeof err), MG_OK);
+    const char *yaml = "models:\n  - {name: talk, kind: llm, exec: [echo, hello]}\n";
+    mg_matrix *m;
+    assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
+    mg_host_paths host = {.root = "", .nvml_lib = FAKE_NVML};
+    mg_gate_opts o = {.skip_smoke = 1, .host = &host};
+    mg_gate *g;
+    assert_int_equal(mg_gate_run(m, &o, &g, err, sizeof err), MG_OK);
+    for (int i = 0; i < MG_OTLP_QUEUE + 6; i++)
+        mg_otlp_submit(x, g);
+    mg_otlp_counts c;
+    mg_otlp_stats(x, &c);
+    assert_true(c.dropped == 5 || c.dropped == 6);   /* 64 queued, one maybe in flight */
+    assert_true(c.queued == MG_OTLP_QUEUE || c.queued == MG_OTLP_QUEUE + 1);
+    assert_int_equal(c.sent, 0);
+    double t0 = mg_now();
+    mg_otlp_close(x, 0.5, &c);
+    double took = mg_now() - t0;
+    assert_true(took < 3);   /* the request in flight aborted, not waited for (10 s) */
+    assert_int_equal(c.sent + c.failed + c.dropped, MG_OTLP_QUEUE + 6);
+    assert_non_null(strstr(c.error, "closed"));
+    assert_null(strstr(c.error, "SECRET"));
+    close(ls);
+
+    /* through o.otlp: the gate submits the run itself; nothing listens, so it fails at once, unretried */
+    assert_int_equal(mg_otlp_open("http://127.0.0.1:9/v1/traces/", NULL, 0, &o.otlp, err, sizeof err), MG_OK);
+    mg_gate *g2;
+    assert_int_equal(mg_gate_run(m, &o, &g2, err, sizeof err), MG_OK);
+    mg_otlp_close(o.otlp, 5, &c);
+    assert_int_equal(c.failed, 1);
+    assert_int_equal(c.retried, 0);
+    assert_int_equal(c.sent + c.dropped, 0);
+    assert_non_null(strstr(c.error, "after 1 try"));
+    mg_otlp_close(NULL, 1, &c);   /* no exporter: nothing, zero counts */
+    assert_int_equal(c.sent + c.failed + c.dropped, 0);
+    mg_gate_free(g);
+    mg_gate_free(g2);
+    mg_matrix_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +486,8 @@ int main(void)
         cmocka_unit_test(gate_writes_node_labels),
         cmocka_unit_test(unwritable_nfd_dir_is_refused_first),
         cmocka_unit_test(metrics_of_a_run),
+        cmocka_unit_test(otlp_trace_of_a_run),
+        cmocka_unit_test(otlp_exporter_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
