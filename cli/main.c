@@ -14,6 +14,7 @@ static const struct cmd commands[] = {
     {"plan", cmd_plan, "do a model matrix's models fit together on these GPUs (VRAM/RAM budget)"},
     {"history", cmd_history, "recent gate runs from the receipts, and the models that flap"},
     {"inspect", cmd_inspect, "what a model (GGUF, safetensors; local or URL) really is: size, parameters, types"},
+    {"serve", cmd_serve, "the gate kept live: readiness, capabilities, Prometheus metrics, node labels (a daemon)"},
     {"scan", cmd_scan, "which GPUs can run the CUDA code in these binaries, directories and wheels"},
     {"help", cmd_help, "show help for mlgate or one command"},
     {"version", cmd_version, "print mlgate's version (--json too)"},

@@ -3,7 +3,8 @@
 # usage: scripts/deps.sh        the build's packages (missing ones are an error)
 #        scripts/deps.sh clang  clang, for make asan-clang and make fuzz (missing: an error)
 #        scripts/deps.sh test   the tests' tooling (scripts/test-tools.sh): python3-venv where `python3 -m venv`
-#                               cannot make a venv (an error), espeak-ng and g++ (without them some tests skip)
+#                               cannot make a venv (an error), espeak-ng, g++ and prometheus (without them
+#                               some tests skip)
 # shellcheck disable=SC2086 # the package lists are split into words on purpose
 set -eu
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -44,6 +45,8 @@ if [ "${1:-}" = test ]; then
     want=""
     have espeak-ng || command -v espeak-ng >/dev/null || want="$want espeak-ng"
     have g++ || command -v g++ >/dev/null || want="$want g++"
+    # the real Prometheus server that scrapes `mlgate serve` in test_serve_prometheus (and promtool)
+    have prometheus || command -v prometheus >/dev/null || want="$want prometheus"
     [ -z "$need$want" ] && exit 0
     if root; then
         if [ -n "$need" ]; then
@@ -68,7 +71,7 @@ if [ "${1:-}" = test ]; then
     exit 0
 fi
 
-pkgs="gcc make cmake pkg-config liblz4-dev libzstd-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libcmocka-dev python3"
+pkgs="gcc make cmake pkg-config liblz4-dev libzstd-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev python3"
 missing=""
 for p in $pkgs; do
     have "$p" || missing="$missing $p"

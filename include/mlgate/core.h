@@ -33,6 +33,7 @@ typedef enum mg_err {
     MG_E_NOTFOUND,      /* 9  no such GPU name, file, symbol */
     MG_E_DRIVER,        /* 10 the CUDA driver refused or is missing */
     MG_E_TIMEOUT,       /* 11 a deadline passed before the work was done */
+    MG_E_CANCELLED,     /* 12 stopped on request (mlgate serve shutting down) */
     MG_E_LAST           /* never use */
 } mg_err;
 
@@ -45,7 +46,7 @@ MG_API const char *mg_human(uint64_t bytes, char buf[32]);
 MG_API const char *mg_human_count(uint64_t n, char buf[32]);
 /* "24G", "512 MiB", "1.5GiB", "4096" (K/M/G/T are powers of 1024) -> bytes; -1 if not a size. */
 MG_API int mg_parse_size(const char *s, uint64_t *out);
-/* "30", "30s", "500ms", "2m" -> seconds (more than 0, at most a day); -1 if not a duration. */
+/* "30", "30s", "500ms", "2m", "1h" -> seconds (more than 0, at most a day); -1 if not a duration. */
 MG_API int mg_parse_duration(const char *s, double *out);
 /* Seconds on a monotonic clock: for durations, never for dates. */
 MG_API double mg_now(void);

@@ -82,6 +82,8 @@ typedef struct mg_matrix mg_matrix;
 MG_API int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **out, char *err,
                            size_t errlen);
 MG_API int mg_matrix_load(const char *path, mg_matrix **out, char *err, size_t errlen);
+/* A matrix of its own parsed from the same text (a daemon's run keeps the matrix it ran). */
+MG_API int mg_matrix_copy(const mg_matrix *m, mg_matrix **out, char *err, size_t errlen);
 MG_API void mg_matrix_free(mg_matrix *m);
 MG_API const mg_matrix_host *mg_matrix_get_host(const mg_matrix *m);
 MG_API size_t mg_matrix_count(const mg_matrix *m);
@@ -151,6 +153,7 @@ typedef struct mg_stage_result {
     int ok;
     double seconds;
     char reason[256];       /* why it failed, or what it saw */
+    double started;         /* when it began (Unix seconds, the wall clock) */
 } mg_stage_result;
 
 typedef struct mg_check_result {
@@ -177,6 +180,10 @@ typedef struct mg_gate_opts {
     double nfd_expiry;          /* seconds after the run at which NFD drops those labels; 0: never */
     const char *metrics;        /* write the run's Prometheus metrics here (node_exporter's textfile
                                    collector reads the .prom files of its directory), or NULL */
+    int (*cancelled)(void *ctx);/* polled during the run (NULL: never): nonzero stops the stages not yet
+                                   run and the requests in flight; the run then publishes nothing */
+    void *cancel_ctx;
+    struct mg_otlp *otlp;       /* export the finished run as an OpenTelemetry trace (mg_otlp_open), or NULL */
 } mg_gate_opts;
 
 /* One thing the gate wrote. */
@@ -194,6 +201,7 @@ typedef struct mg_gate mg_gate;
  * the memory plan -> every model in parallel under one deadline (smoke, up, inference) -> the
  * capability file, JUnit, receipts. A usage error (a bad GPU list, an output path that cannot be
  * written) is found before anything runs: MG_E_ARG / MG_E_NOTFOUND / MG_E_IO with err, *out NULL.
+ * A run cancelled by o->cancelled publishes nothing and returns MG_E_CANCELLED, *out NULL.
  * Otherwise MG_OK and *out holds the run, however the models fared. Free with mg_gate_free; keep m
  * alive while *out is.
  */
@@ -206,6 +214,7 @@ MG_API const mg_plan *mg_gate_plan(const mg_gate *g);          /* the plan the s
 MG_API const mg_check_result *mg_gate_result(const mg_gate *g, size_t i);   /* of matrix model i */
 MG_API size_t mg_gate_passed(const mg_gate *g);
 MG_API double mg_gate_seconds(const mg_gate *g);
+MG_API double mg_gate_started(const mg_gate *g);   /* when the run began (Unix seconds) */
 MG_API size_t mg_gate_npublished(const mg_gate *g);
 MG_API const mg_publication *mg_gate_published(const mg_gate *g, size_t i);
 /* 0 every model passed and everything was published, 1 otherwise. */
@@ -236,6 +245,45 @@ MG_API int mg_check_audio(const uint8_t *buf, size_t len, double min_seconds, ch
                           size_t ylen);
 /* An image's format and size from its header (PNG or JPEG): 1 if recognised. */
 MG_API int mg_image_size(const uint8_t *buf, size_t len, const char **format, uint32_t *w, uint32_t *h);
+
+/* ==== OpenTelemetry (lib/gate/publish_otlp.c) ==== */
+
+/* An exporter of gate runs over OTLP/HTTP JSON (docs/matrix.md, "OpenTelemetry"): a trace per run,
+ * a root span "gate", a span per model (its parent the root) and a span per stage that ran (its
+ * parent the model's), each with status OK or ERROR and the reason. One sender thread, a queue of
+ * MG_OTLP_QUEUE runs (when full the oldest is dropped and counted); 429/502/503/504 are retried
+ * (backoff 1, 2, 4 s or Retry-After seconds, at most 30; 4 tries in all), nothing else is. */
+typedef struct mg_otlp mg_otlp;
+
+#define MG_OTLP_QUEUE 64
+#define MG_OTLP_MAX_HEADERS 32
+
+typedef struct mg_otlp_counts {
+    uint64_t sent;              /* runs the collector took (2xx) */
+    uint64_t failed;            /* runs given up: refused (4xx, 500), or still 429/5xx after the last try */
+    uint64_t dropped;           /* runs never delivered: the queue was full, or close ran out of time */
+    uint64_t retried;           /* retries made */
+    uint64_t queued;            /* runs waiting or being sent now */
+    char error[256];            /* the last failure ("HTTP 503 after 4 tries"), "" when none; never a header */
+} mg_otlp_counts;
+
+/*
+ * Validates url (http:// or https://; "/v1/traces" is appended unless it ends so) and the headers
+ * ("NAME=VALUE" or "NAME: VALUE", no CR/LF; sent with every request, their values never printed),
+ * loads libcurl and starts the sender. MG_E_ARG with err (naming no header value), MG_E_UNSUPPORTED
+ * without libcurl, MG_E_NOMEM. Close with mg_otlp_close.
+ */
+MG_API int mg_otlp_open(const char *url, const char *const *headers, size_t nheaders, mg_otlp **out, char *err,
+                        size_t errlen);
+/* Renders the trace of the finished run g now and queues it; never waits for the network. */
+MG_API void mg_otlp_submit(mg_otlp *x, const mg_gate *g);
+MG_API void mg_otlp_stats(mg_otlp *x, mg_otlp_counts *c);
+/* Waits at most wait_seconds for the queue to drain, then stops the sender (a request in flight is
+ * aborted), fills *last (NULL: not wanted) with the final counts and frees x. */
+MG_API void mg_otlp_close(mg_otlp *x, double wait_seconds, mg_otlp_counts *last);
+/* The ExportTraceServiceRequest of run g as mg_otlp_submit sends it (new random ids each call).
+ * MG_E_IO when the system has no randomness for the ids. */
+MG_API int mg_gate_otlp_json(FILE *f, const mg_gate *g);
 
 /* ==== `mlgate history`: the receipts read back (lib/gate/receipts.c) ==== */
 

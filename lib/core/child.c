@@ -81,6 +81,11 @@ int mg_child_exec(mg_child *c, const char *const *argv, char *err, size_t errlen
     if (rc)
         return rc;
     if (c->pid == 0) {
+        /* a program starts as from a shell: no signal blocked or ignored (a daemon blocks and ignores some) */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
         setpgid(0, 0);
         dup2(p[1], 1);
         dup2(p[1], 2);

@@ -16,6 +16,7 @@ const char *mg_strerror(mg_err e)
         [MG_E_NOTFOUND] = "not found",
         [MG_E_DRIVER] = "CUDA driver error",
         [MG_E_TIMEOUT] = "deadline passed",
+        [MG_E_CANCELLED] = "cancelled",
     };
     return (unsigned)e < MG_E_LAST ? text[e] : "unknown error";
 }

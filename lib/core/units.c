@@ -67,7 +67,9 @@ int mg_parse_duration(const char *s, double *out)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    double mult = !strcmp(end, "") || !strcmp(end, "s") ? 1 : !strcmp(end, "ms") ? 0.001 : !strcmp(end, "m") ? 60 : -1;
+    double mult = !strcmp(end, "") || !strcmp(end, "s") ? 1 : !strcmp(end, "ms") ? 0.001 : !strcmp(end, "m") ? 60
+                : !strcmp(end, "h")                     ? 3600
+                                                        : -1;
     if (end == s || errno || mult < 0 || !(v > 0) || v * mult > 86400)
         return -1;
     *out = v * mult;

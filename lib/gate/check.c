@@ -18,8 +18,12 @@
 static const char *const stages[] = {"smoke", "up", "inference"};
 const char *mg_stage_name(int s) { return s >= 0 && s < MG_NSTAGES ? stages[s] : "?"; }
 
+int mg_check_cancelled(const mg_check_opts *o) { return o->cancelled && o->cancelled(o->cancel_ctx); }
+
 double mg_check_left(const mg_check_job *j, double limit)
 {
+    if (mg_check_cancelled(j->o))
+        return 0;
     double rest = j->deadline_at - mg_now();
     return rest < limit ? rest : limit;
 }
@@ -93,12 +97,14 @@ static void *check_one(void *arg)
             continue;
         if (st > 0 && r->stage[st - 1].ran && !r->stage[st - 1].ok)
             break;
-        if (mg_now() >= j->deadline_at) {
+        if (mg_check_cancelled(j->o) || mg_now() >= j->deadline_at) {
             s->ran = 1;
-            snprintf(s->reason, sizeof s->reason, "the gate's deadline passed before this stage");
+            snprintf(s->reason, sizeof s->reason, "%s", mg_check_cancelled(j->o) ? "the run was cancelled"
+                                                        : "the gate's deadline passed before this stage");
             break;
         }
         double t0 = mg_now();
+        s->started = mg_unix_now();
         s->ran = 1;
         if (st == MG_STAGE_SMOKE)
             smoke(j, t->i, s);

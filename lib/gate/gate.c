@@ -26,6 +26,8 @@ struct mg_gate {
     size_t passed;
     int file_flags;             /* what the publishers were told */
     double nfd_expiry;
+    double started;             /* when the run began (Unix seconds) */
+    char finished[32];          /* when the run ended (UTC, ISO 8601): every publication says this time */
     char nfd_path[1100];        /* DIR/mlgate */
     mg_publication published[MAX_PUBLISHED];
     char errors[MAX_PUBLISHED][512];
@@ -132,6 +134,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     g->m = m;
     /* One deadline from here: reading the model files and URLs, the plan, and every stage. The files
        are read within its first half: a stalled one leaves the other models time for their stages. */
+    g->started = mg_unix_now();
     double t0 = mg_now(), limit = o->deadline > 0 ? o->deadline : m->host.deadline > 0 ? m->host.deadline : 120;
     const mg_publisher *pub[MAX_PUBLISHED];
     const char *path[MAX_PUBLISHED];
@@ -142,9 +145,14 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
             snprintf(err, errlen, "%s: %s", pub[i]->name, g->errors[i]);
     if (!rc)
         rc = make_plan(g, o, t0 + limit / 2, err, errlen);
-    mg_check_opts co = {g->code.t, g->code.n, g->plan, g->sized > 0, t0 + limit, o->skip_smoke, o->up_timeout};
+    mg_check_opts co = {g->code.t,       g->code.n,     g->plan,      g->sized > 0, t0 + limit,
+                        o->skip_smoke,   o->up_timeout, o->cancelled, o->cancel_ctx};
     if (!rc && (rc = mg_check_run(m, &co, g->results)))
         snprintf(err, errlen, "%s", mg_strerror((mg_err)rc));
+    if (!rc && mg_check_cancelled(&co)) {   /* what a cancelled run saw is not the models' state */
+        rc = MG_E_CANCELLED;
+        snprintf(err, errlen, "the run was cancelled; nothing published");
+    }
     if (rc) {
         if (rc == MG_E_NOMEM)
             snprintf(err, errlen, "out of memory");
@@ -152,6 +160,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
         return rc;
     }
     g->seconds = mg_now() - t0;
+    mg_iso_now(g->finished, sizeof g->finished);
     for (size_t i = 0; i < m->nmodels; i++)
         g->passed += g->results[i].ok;
     g->file_flags = file_flags(o);
@@ -165,13 +174,15 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
         p->ok = pub[i]->publish(&run, path[i], g->errors[i], sizeof g->errors[i]) == MG_OK;
         p->error = p->ok ? NULL : g->errors[i];
     }
+    if (o->otlp)
+        mg_otlp_submit(o->otlp, g);   /* rendered now, sent by the exporter's thread */
     *out = g;
     return MG_OK;
 }
 
 void mg_gate_run_of(const mg_gate *g, mg_run *run)
 {
-    *run = (mg_run){g->m, g->results, g->seconds, g->passed, &g->code, g->file_flags, g->nfd_expiry};
+    *run = (mg_run){g->m, g->results, g->seconds, g->passed, &g->code, g->file_flags, g->nfd_expiry, g->finished};
 }
 
 const mg_matrix *mg_gate_matrix(const mg_gate *g) { return g->m; }
@@ -181,6 +192,7 @@ const mg_plan *mg_gate_plan(const mg_gate *g) { return g->plan; }
 const mg_check_result *mg_gate_result(const mg_gate *g, size_t i) { return i < g->m->nmodels ? &g->results[i] : NULL; }
 size_t mg_gate_passed(const mg_gate *g) { return g->passed; }
 double mg_gate_seconds(const mg_gate *g) { return g->seconds; }
+double mg_gate_started(const mg_gate *g) { return g->started; }
 size_t mg_gate_npublished(const mg_gate *g) { return g->npublished; }
 const mg_publication *mg_gate_published(const mg_gate *g, size_t i) { return i < g->npublished ? &g->published[i] : NULL; }
 

@@ -12,6 +12,8 @@ struct mg_matrix {
     mg_matrix_host host;
     mg_matrix_model *models;        /* nmodels of them, from the arena */
     size_t nmodels;
+    const char *text;               /* the text it was parsed from (len bytes), for mg_matrix_copy */
+    size_t len;
     mg_arena *arena;
 };
 
@@ -35,6 +37,8 @@ typedef struct mg_check_opts {
                                        request stops at the earlier of its timeout and the deadline */
     int skip_smoke;
     double up_timeout;              /* the up stage's limit (default 5 s) */
+    int (*cancelled)(void *ctx);    /* nonzero: stop (mg_gate_opts.cancelled); NULL: never */
+    void *cancel_ctx;
 } mg_check_opts;
 
 /* Checks every model in parallel (a thread each); results[i] for model i. */
@@ -53,8 +57,11 @@ typedef struct mg_check_job {
  * too (lib/gate/probes.c), so 256 models cannot take 256 x 16 MiB. */
 #define MG_ANSWERS_MAX ((size_t)256 << 20)
 
-/* The time left for a step limited to `limit` seconds: the earlier of that and the gate's deadline. */
+/* The time left for a step limited to `limit` seconds: the earlier of that and the gate's deadline
+ * (0 once the run is cancelled). */
 double mg_check_left(const mg_check_job *j, double limit);
+/* The run was cancelled (mg_check_opts.cancelled said so). */
+int mg_check_cancelled(const mg_check_opts *o);
 
 /* ---- the probes (lib/gate/probes.c) ---- */
 
@@ -78,6 +85,7 @@ typedef struct mg_run {
     const mg_targets *targets;      /* the GPUs the binaries were judged against */
     int file_flags;                 /* MG_FILE_SHARED_OK (lib/core/file.h) with --allow-shared-dir */
     double nfd_expiry;              /* the node labels expire this many seconds after the run; 0: never */
+    const char *finished;           /* when it ended, "2026-12-01T16:30:17Z" */
 } mg_run;
 
 /* A publisher: one file each. `check` says before the run whether `path` can be written (safely:
@@ -107,8 +115,23 @@ int mg_nfd_text(const mg_run *run, time_t now, char *buf, size_t *len);
  * other characters one '-' a run; a longer text keeps 54 characters and a hash of the whole. Its length. */
 size_t mg_k8s_label(char out[64], const char *text);
 
+/* The capability file of a run as a cJSON tree: {"mlgate", "checked", "matrix", "capabilities": {NAME:
+ * {...}}}; NULL when out of memory. Printed whole (mg_caps_print) it is the file; serve hands out its parts. */
+struct cJSON;
+struct cJSON *mg_caps_doc(const mg_run *run);
+/* A cJSON value printed as the capability file prints it (indented, a newline at the end); *len its
+ * length. NULL when out of memory; free() it. */
+char *mg_caps_print(const struct cJSON *v, size_t *len);
+
 /* The first failed stage's reason and which stage, or NULL when the model passed. */
 const char *mg_check_failure(const mg_check_result *r, int *stage);
+/* The wall clock in Unix seconds (mg_now is monotonic): when a run and its stages began. */
+static inline double mg_unix_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 /* "2026-12-01T16:30:17Z" */
 void mg_iso_now(char *buf, size_t n);
 

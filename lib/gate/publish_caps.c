@@ -8,12 +8,11 @@
 #include "core/file.h"
 #include "gate/gate_int.h"
 
-static int publish(const mg_run *run, const char *path, char *err, size_t errlen)
+cJSON *mg_caps_doc(const mg_run *run)
 {
     const mg_matrix *m = run->m;
     const mg_check_result *r = run->r;
-    char when[32];
-    mg_iso_now(when, sizeof when);
+    const char *when = run->finished;
     cJSON *doc = cJSON_CreateObject(), *caps = cJSON_CreateObject();
     cJSON_AddStringToObject(doc, "mlgate", MLGATE_VERSION);
     cJSON_AddStringToObject(doc, "checked", when);
@@ -39,19 +38,35 @@ static int publish(const mg_run *run, const char *path, char *err, size_t errlen
         }
         cJSON_AddItemToObject(caps, md->capability, c);
     }
-    char *text = cJSON_Print(doc);
-    cJSON_Delete(doc);
+    return doc;
+}
+
+char *mg_caps_print(const cJSON *v, size_t *len)
+{
+    char *text = v ? cJSON_Print(v) : NULL;
     if (!text)
-        return MG_E_NOMEM;
+        return NULL;
     size_t n = strlen(text);
     char *nl = mg_realloc(text, n + 2);
     if (!nl) {
         free(text);
-        return MG_E_NOMEM;
+        return NULL;
     }
     nl[n] = '\n', nl[n + 1] = 0;
-    int rc = mg_write_atomic(path, nl, n + 1, run->file_flags, err, errlen);
-    free(nl);
+    *len = n + 1;
+    return nl;
+}
+
+static int publish(const mg_run *run, const char *path, char *err, size_t errlen)
+{
+    cJSON *doc = mg_caps_doc(run);
+    size_t n = 0;
+    char *text = mg_caps_print(doc, &n);
+    cJSON_Delete(doc);
+    if (!text)
+        return MG_E_NOMEM;
+    int rc = mg_write_atomic(path, text, n, run->file_flags, err, errlen);
+    free(text);
     return rc;
 }
 

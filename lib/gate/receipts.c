@@ -9,7 +9,9 @@
 
 #include "core/alloc.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "gate/gate_int.h"
+#include "mlgate/serve.h"
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -237,4 +239,94 @@ int mg_history_exit_status(const mg_history *h)
         if (h->rows[i].flapping || !h->rows[i].last_ok)
             return 1;
     return 0;
+}
+
+/* ---- reading back: serve's GET /v1/runs ---- */
+
+static void col_str(jw *w, const char *k, sqlite3_stmt *st, int c)
+{
+    jw_kstr(w, k, sqlite3_column_type(st, c) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, c));
+}
+
+/* The results of run `id`, stage by stage as stored. */
+static int results_json(jw *w, sqlite3_stmt *res, sqlite3_int64 id)
+{
+    sqlite3_reset(res);
+    sqlite3_bind_int64(res, 1, id);
+    jw_key(w, "results");
+    jw_begin_arr(w);
+    int rc;
+    while ((rc = sqlite3_step(res)) == SQLITE_ROW) {
+        jw_begin_obj(w);
+        col_str(w, "model", res, 0);
+        col_str(w, "kind", res, 1);
+        col_str(w, "capability", res, 2);
+        col_str(w, "stage", res, 3);
+        jw_kbool(w, "ok", sqlite3_column_int(res, 4));
+        jw_knum(w, "seconds", sqlite3_column_double(res, 5));
+        col_str(w, "reason", res, 6);
+        jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int mg_runs_json(FILE *f, const char *path, int limit, char *err, size_t errlen)
+{
+    if (limit < 1 || limit > 1000) {
+        snprintf(err, errlen, "limit must be 1 to 1000");
+        return MG_E_ARG;
+    }
+    sqlite3 *db;
+    int rc = open_db(path, 0, &db, err, errlen);
+    if (rc)
+        return rc;
+    sqlite3_stmt *runs = NULL, *res = NULL;
+    int prepared =
+        sqlite3_prepare_v2(db, "SELECT id, started, matrix, host, gpus, driver, seconds, models, passed FROM runs"
+                               " ORDER BY id DESC LIMIT ?", -1, &runs, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT model, kind, capability, stage, ok, seconds, reason FROM results"
+                               " WHERE run = ? ORDER BY rowid", -1, &res, NULL) == SQLITE_OK;
+    int ok = prepared;
+    /* rendered into memory first: a database that fails half-way gives an error, not half a document */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = ok ? open_memstream(&text, &len) : NULL;
+    if (mem) {
+        sqlite3_bind_int(runs, 1, limit);
+        jw w = jw_on(mem);
+        jw_report(&w, "runs");
+        jw_kstr(&w, "receipts", path);
+        jw_key(&w, "runs");
+        jw_begin_arr(&w);
+        int step;
+        while (ok && (step = sqlite3_step(runs)) == SQLITE_ROW) {
+            jw_begin_obj(&w);
+            jw_kint(&w, "id", sqlite3_column_int64(runs, 0));
+            col_str(&w, "started", runs, 1);
+            col_str(&w, "matrix", runs, 2);
+            col_str(&w, "host", runs, 3);
+            col_str(&w, "gpus", runs, 4);
+            col_str(&w, "driver", runs, 5);
+            jw_knum(&w, "seconds", sqlite3_column_double(runs, 6));
+            jw_kint(&w, "models", sqlite3_column_int64(runs, 7));
+            jw_kint(&w, "passed", sqlite3_column_int64(runs, 8));
+            ok = results_json(&w, res, sqlite3_column_int64(runs, 0)) == 0;
+            jw_end_obj(&w);
+        }
+        ok = ok && step == SQLITE_DONE;
+        jw_end_arr(&w);
+        jw_end_obj(&w);
+        fputc('\n', mem);
+        ok = fclose(mem) == 0 && ok;
+    }
+    if (!ok)
+        snprintf(err, errlen, "%s: %s", path, !prepared || mem ? sqlite3_errmsg(db) : "out of memory");
+    else
+        fwrite(text, 1, len, f);
+    free(text);
+    sqlite3_finalize(runs);
+    sqlite3_finalize(res);
+    sqlite3_close(db);
+    return ok ? MG_OK : MG_E_IO;
 }
