@@ -69,6 +69,22 @@ class ModelServer:
         self.srv.server_close()
 
 
+class Collector(http.server.BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that keeps what it is sent."""
+    protocol_version = "HTTP/1.1"
+    got = []
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        Collector.got.append((self.path, self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+
 class Daemon:
     def __init__(self, mlgate, args, env=None):
         self.p = subprocess.Popen([mlgate, "serve", *args], stderr=subprocess.PIPE, text=True, env=env)
@@ -339,7 +355,10 @@ models:
     api_key_env: MLGATE_SERVE_KEY
 """)
     env = dict(os.environ, MLGATE_SERVE_KEY=SECRET)
-    sv = Daemon(mlgate, [f"{d}/m3.yaml", "--listen", "127.0.0.1:0", "--interval", "1h", "--nfd-dir", f"{d}"], env)
+    col = Server(("127.0.0.1", 0), Collector)
+    threading.Thread(target=col.serve_forever, daemon=True).start()
+    sv = Daemon(mlgate, [f"{d}/m3.yaml", "--listen", "127.0.0.1:0", "--interval", "1h", "--nfd-dir", f"{d}",
+                         "--otlp", f"http://127.0.0.1:{col.server_address[1]}"], env)
     sv.wait_run(1)
     seen = b""
     for p in ("/readyz", "/v1/models", "/v1/capabilities", "/metrics", "/v1/check", "/v1/doctor"):
@@ -348,6 +367,11 @@ models:
     s, h, body = sv.get("/v1/check", method="POST")
     check("POST without --token-file: 403", s == 403)
     sv.stop()
+    traces = [json.loads(b) for p, b in Collector.got if p == "/v1/traces"]
+    check("--otlp: the run reached the collector as a trace", len(traces) == 1 and
+          any(sp["name"] == "leaky" for sp in traces[0]["resourceSpans"][0]["scopeSpans"][0]["spans"]))
+    check("... without the key", all(SECRET.encode() not in b for p, b in Collector.got))
+    col.shutdown()
     check("the key is not in the log", SECRET not in "".join(sv.log))
     with open(f"{d}/mlgate") as f:
         check("nor in the NFD file", SECRET not in f.read())

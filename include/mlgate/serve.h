@@ -1,7 +1,8 @@
 /*
  * serve.h - what `mlgate serve` keeps live between gate runs (lib/gate/live.c): the last run as the
  * documents every endpoint serves (the capability file, readiness, models, the host audit), its
- * metrics, and when each model last changed. Thread-safe: one thread records runs, any number read.
+ * metrics, and when each model last changed. One thread records (mg_live_record, mg_live_record_error,
+ * mg_live_matrix_error); any number of threads read at once.
  */
 #ifndef MLGATE_SERVE_H
 #define MLGATE_SERVE_H

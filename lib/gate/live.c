@@ -52,8 +52,10 @@ typedef struct model_state {
     char since[32];
 } model_state;
 
+/* One thread records (mg_live_record, _error, _matrix_error): it alone writes everything here, and
+ * readers take only cur and counts, under mu. */
 struct mg_live {
-    pthread_mutex_t mu;         /* cur, counts, the model states, the texts below */
+    pthread_mutex_t mu;         /* cur (swapped, and referenced by readers) and counts */
     mg_live_view *cur;
     mg_gate_counts counts;
     model_state *models;
@@ -304,14 +306,18 @@ static mg_live_view *view_new(mg_live *l, run_ref *rr)
     return v;
 }
 
-/* Shows rr (or the current run) anew after the state changed; l->mu held. The old view stays on failure. */
+/* The state changed: a view of rr rendered without the lock (by the one recording thread; readers
+ * never touch what it reads), then swapped in under it. The old view stays on failure. */
 static int replace_view(mg_live *l, run_ref *rr)
 {
     mg_live_view *v = view_new(l, rr);
     if (!v)
         return MG_E_NOMEM;
-    mg_live_put(l->cur);
+    pthread_mutex_lock(&l->mu);
+    mg_live_view *old = l->cur;
     l->cur = v;
+    pthread_mutex_unlock(&l->mu);
+    mg_live_put(old);
     return MG_OK;
 }
 
@@ -395,12 +401,13 @@ int mg_live_record(mg_live *l, mg_matrix *m, mg_gate *g, mg_doctor *d)
     mg_gate_run_of(g, &run);
     rr->m = m, rr->g = g, rr->finished = (double)time(NULL);
     snprintf(rr->checked, sizeof rr->checked, "%s", run.finished);
-    pthread_mutex_lock(&l->mu);
     rr->number = ++l->runs;
+    pthread_mutex_lock(&l->mu);
     if (mg_gate_passed(g) == m->nmodels)
         l->counts.passed++;
     else
         l->counts.failed++;
+    pthread_mutex_unlock(&l->mu);
     model_state *states = states_after(l, rr);
     int rc = MG_E_NOMEM;
     if (states) {
@@ -413,7 +420,6 @@ int mg_live_record(mg_live *l, mg_matrix *m, mg_gate *g, mg_doctor *d)
         l->last_error[0] = 0;
         rc = replace_view(l, rr);
     }
-    pthread_mutex_unlock(&l->mu);
     free(dt);
     run_put(rr);   /* the view holds it now (or nothing does) */
     return rc;
@@ -423,18 +429,16 @@ void mg_live_record_error(mg_live *l, const char *why)
 {
     pthread_mutex_lock(&l->mu);
     l->counts.errors++;
+    pthread_mutex_unlock(&l->mu);
     l->runs++;
     snprintf(l->last_error, sizeof l->last_error, "%s", why ? why : "unknown");
     replace_view(l, l->cur->run);
-    pthread_mutex_unlock(&l->mu);
 }
 
 void mg_live_matrix_error(mg_live *l, const char *why)
 {
-    pthread_mutex_lock(&l->mu);
     snprintf(l->matrix_error, sizeof l->matrix_error, "%s", why ? why : "");
     replace_view(l, l->cur->run);
-    pthread_mutex_unlock(&l->mu);
 }
 
 mg_live_view *mg_live_get(mg_live *l)
