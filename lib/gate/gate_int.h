@@ -123,6 +123,10 @@ struct cJSON *mg_caps_doc(const mg_run *run);
  * length. NULL when out of memory; free() it. */
 char *mg_caps_print(const struct cJSON *v, size_t *len);
 
+/* "stages": {"smoke": {"ok", "seconds", "reason"}, ...} for the stages that ran (check --json, serve). */
+struct jw;
+void mg_stages_json(struct jw *w, const mg_check_result *r);
+
 /* The first failed stage's reason and which stage, or NULL when the model passed. */
 const char *mg_check_failure(const mg_check_result *r, int *stage);
 /* The wall clock in Unix seconds (mg_now is monotonic): when a run and its stages began. */

@@ -4,6 +4,23 @@
 #include "core/json.h"
 #include "gate/gate_int.h"
 
+void mg_stages_json(jw *w, const mg_check_result *r)
+{
+    jw_key(w, "stages");
+    jw_begin_obj(w);
+    for (int s = 0; s < MG_NSTAGES; s++) {
+        if (!r->stage[s].ran)
+            continue;
+        jw_key(w, mg_stage_name(s));
+        jw_begin_obj(w);
+        jw_kbool(w, "ok", r->stage[s].ok);
+        jw_knum(w, "seconds", r->stage[s].seconds);
+        jw_kstr(w, "reason", r->stage[s].reason[0] ? r->stage[s].reason : NULL);
+        jw_end_obj(w);
+    }
+    jw_end_obj(w);
+}
+
 void mg_plan_json(FILE *f, const mg_plan *p)
 {
     const mg_matrix *m = mg_plan_matrix(p);
@@ -83,19 +100,7 @@ void mg_gate_json(FILE *f, const mg_gate *g)
         jw_kstr(&w, "kind", mg_model_kind_name(m->models[i].kind));
         jw_kstr(&w, "capability", m->models[i].capability);
         jw_kbool(&w, "ok", r->ok);
-        jw_key(&w, "stages");
-        jw_begin_obj(&w);
-        for (int s = 0; s < MG_NSTAGES; s++) {
-            if (!r->stage[s].ran)
-                continue;
-            jw_key(&w, mg_stage_name(s));
-            jw_begin_obj(&w);
-            jw_kbool(&w, "ok", r->stage[s].ok);
-            jw_knum(&w, "seconds", r->stage[s].seconds);
-            jw_kstr(&w, "reason", r->stage[s].reason[0] ? r->stage[s].reason : NULL);
-            jw_end_obj(&w);
-        }
-        jw_end_obj(&w);
+        mg_stages_json(&w, r);
         jw_knum(&w, "ttfb", r->ttfb);
         jw_knum(&w, "total", r->total);
         jw_kuint(&w, "tokens", r->tokens);

@@ -127,23 +127,6 @@ static const model_state *state_of(const mg_live *l, const char *name)
     return NULL;
 }
 
-static void stages_json(jw *w, const mg_check_result *r)
-{
-    jw_key(w, "stages");
-    jw_begin_obj(w);
-    for (int s = 0; s < MG_NSTAGES; s++) {
-        if (!r->stage[s].ran)
-            continue;
-        jw_key(w, mg_stage_name(s));
-        jw_begin_obj(w);
-        jw_kbool(w, "ok", r->stage[s].ok);
-        jw_knum(w, "seconds", r->stage[s].seconds);
-        jw_kstr(w, "reason", r->stage[s].reason[0] ? r->stage[s].reason : NULL);
-        jw_end_obj(w);
-    }
-    jw_end_obj(w);
-}
-
 /* The head both run documents share: which run, when, of which matrix, and what went wrong around it. */
 static void run_head(jw *w, const view_src *s, const char *cmd)
 {
@@ -214,7 +197,7 @@ static void models_json(FILE *f, const void *arg)
         jw_kstr(&w, "endpoint", md->endpoint);
         jw_kstr(&w, "status", r->ok ? "ok" : "failed");
         jw_kstr(&w, "since", st ? st->since : NULL);
-        stages_json(&w, r);
+        mg_stages_json(&w, r);
         jw_knum(&w, "first_byte_seconds", r->ttfb);
         jw_kstr(&w, "output", r->output);
         jw_end_obj(&w);
