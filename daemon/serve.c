@@ -25,7 +25,6 @@
 #define DEFAULT_LISTEN "127.0.0.1:9464"
 #define DEFAULT_NFD_DIR "/etc/kubernetes/node-feature-discovery/features.d"
 #define MAX_TOKEN 4096
-#define MAX_OTLP_HEADERS 16
 
 static const char help[] =
     "usage: mlgate serve [options] MATRIX.yaml\n"
@@ -70,7 +69,7 @@ static const char help[] =
 
 typedef struct serve_opts {
     const char *matrix, *listen, *token_file, *otlp, *receipts, *nfd_dir;
-    const char *otlp_headers[MAX_OTLP_HEADERS];
+    const char *otlp_headers[MG_OTLP_MAX_HEADERS];
     size_t notlp_headers;
     double interval;
     mg_gate_opts gate;
@@ -82,6 +81,7 @@ typedef struct runner {
     const serve_opts *o;
     mg_matrix *matrix;
     mg_otlp *otlp;
+    uint64_t otlp_lost;         /* runs the exporter failed or dropped, as last said */
 } runner;
 
 static atomic_int stopping;
@@ -121,6 +121,15 @@ uint64_t serve_request_run(serve *s, int *running)
     return id;
 }
 
+/* The database /v1/runs reads: --receipts, else the matrix's receipts:. */
+static void set_receipts(runner *r)
+{
+    const char *db = r->o->gate.receipts ? r->o->gate.receipts : mg_matrix_get_host(r->matrix)->receipts;
+    pthread_mutex_lock(&r->s->mu);
+    snprintf(r->s->receipts, sizeof r->s->receipts, "%s", db ? db : "");
+    pthread_mutex_unlock(&r->s->mu);
+}
+
 /* SIGHUP: the matrix file read again; one that no longer parses leaves the old one. */
 static void reload(runner *r)
 {
@@ -133,6 +142,7 @@ static void reload(runner *r)
     }
     mg_matrix_free(r->matrix);
     r->matrix = m;
+    set_receipts(r);
     mg_live_matrix_error(r->s->live, NULL);
     say("re-read %s: %zu models", r->o->matrix, mg_matrix_count(m));
 }
@@ -162,6 +172,9 @@ static void run_once(runner *r, uint64_t id)
     int rc = mg_matrix_copy(r->matrix, &m, err, sizeof err);
     mg_gate_opts go = r->o->gate;
     go.cancelled = cancelled;
+    /* the labels outlive the next run's end: two intervals and that run's whole deadline */
+    double deadline = go.deadline > 0 ? go.deadline : mg_matrix_get_host(r->matrix)->deadline;
+    go.nfd_expiry = 2 * r->o->interval + (deadline > 0 ? deadline : 120);
     go.otlp = r->otlp;   /* the gate hands the run to the exporter's queue: never waits for the collector */
     if (!rc && (rc = mg_gate_run(m, &go, &g, err, sizeof err)))
         mg_matrix_free(m);
@@ -169,13 +182,18 @@ static void run_once(runner *r, uint64_t id)
         return;
     if (rc) {
         say("run %llu could not start: %s", (unsigned long long)id, err);
-        mg_live_record_error(r->s->live, err);
+        mg_live_record_error(r->s->live, id, err);
         return;
     }
     report(id, g);
+    mg_otlp_counts oc;
+    if (r->otlp && (mg_otlp_stats(r->otlp, &oc), oc.failed + oc.dropped != r->otlp_lost)) {
+        r->otlp_lost = oc.failed + oc.dropped;
+        say("otlp: %llu runs not delivered so far: %s", (unsigned long long)r->otlp_lost, oc.error);
+    }
     mg_doctor_opts dopt = {.no_common_envs = 1, .no_scan = 1, .no_cuda = 1};   /* cheap: no scans, no CUDA context */
-    mg_doctor *d = mg_doctor_run(r->o->gate.host, &dopt);
-    if (mg_live_record(r->s->live, m, g, d))
+    mg_doctor *d = cancelled(NULL) ? NULL : mg_doctor_run(r->o->gate.host, &dopt);
+    if (mg_live_record(r->s->live, id, m, g, d))
         say("run %llu: out of memory: the previous run is still shown", (unsigned long long)id);
 }
 
@@ -279,7 +297,7 @@ static int bound_port(int fd)
                                           : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
-/* The token: one line of a regular file, at most 4 KiB, no spaces in it. */
+/* The token: one line of a regular file, at most cap (4 KiB) bytes, no spaces in it; tok holds cap + 2. */
 static int read_token(const char *path, char *tok, size_t cap, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "re");
@@ -290,19 +308,20 @@ static int read_token(const char *path, char *tok, size_t cap, char *err, size_t
             fclose(f);
         return -1;
     }
-    size_t n = fread(tok, 1, cap - 1, f);
+    size_t n = fread(tok, 1, cap + 1, f);   /* tok holds cap + 2: the token, a newline, the NUL */
     int more = fgetc(f) != EOF;
     fclose(f);
     while (n && (tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == ' ' || tok[n - 1] == '\t'))
         n--;
+    more |= n > cap;
     tok[n] = 0;
     if (more || !n || strcspn(tok, " \t\r\n") != n) {
         snprintf(err, errlen, "--token-file %s: %s", path,
                  more ? "larger than 4 KiB" : !n ? "empty" : "the token must be one word on one line");
         return -1;
     }
-    if (st.st_mode & S_IROTH)
-        say("warning: %s can be read by every user of this machine (chmod 600 it)", path);
+    if (st.st_mode & (S_IRGRP | S_IROTH))
+        say("warning: %s can be read by other users of this machine (chmod 600 it)", path);
     return 0;
 }
 
@@ -333,8 +352,8 @@ static int parse(int argc, char **argv, serve_opts *o)
         case O_NFD: o->nfd_dir = optarg; break;
         case O_OTLP: o->otlp = optarg; break;
         case O_OTLP_HEADER:
-            if (o->notlp_headers == MAX_OTLP_HEADERS)
-                return cli_usage("serve", 0, "at most %d --otlp-header", MAX_OTLP_HEADERS);
+            if (o->notlp_headers == MG_OTLP_MAX_HEADERS)
+                return cli_usage("serve", 0, "at most %d --otlp-header", MG_OTLP_MAX_HEADERS);
             o->otlp_headers[o->notlp_headers++] = optarg;
             break;
         case O_CAPS: o->gate.capabilities = optarg; break;
@@ -360,7 +379,6 @@ static int parse(int argc, char **argv, serve_opts *o)
     } else if (!strcmp(o->nfd_dir, "none"))
         o->nfd_dir = NULL;
     o->gate.nfd_dir = o->nfd_dir;
-    o->gate.nfd_expiry = 2 * o->interval;
     return 0;
 }
 
@@ -383,7 +401,10 @@ static void wait_signals(serve *s, const sigset_t *set)
         if (sigwait(set, &sig))
             continue;
         if (sig != SIGHUP) {
-            say("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            say("%s: stopping (a second one ends the process at once)", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            signal(SIGTERM, SIG_DFL);   /* a run that does not stop: the next signal is not waited for */
+            signal(SIGINT, SIG_DFL);
+            pthread_sigmask(SIG_UNBLOCK, set, NULL);
             pthread_mutex_lock(&s->mu);
             atomic_store(&stopping, 1);
             pthread_cond_signal(&s->wake);
@@ -412,8 +433,7 @@ static int start(serve_opts *o, runner *r, int *fd, char *token)
                         "--listen %s is reachable from other machines: give --token-file FILE too", o->listen);
     if (o->otlp && mg_otlp_open(o->otlp, o->otlp_headers, o->notlp_headers, &r->otlp, err, sizeof err))
         return cli_fail("serve", 0, EXIT_USAGE, MG_E_ARG, "--otlp: %s", err);
-    const mg_matrix_host *h = mg_matrix_get_host(r->matrix);
-    r->s->receipts = o->gate.receipts ? o->gate.receipts : h->receipts;
+    set_receipts(r);
     return 0;
 }
 
@@ -423,7 +443,7 @@ int cmd_serve(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc < 0 ? EXIT_PASS : rc;
-    static char token[MAX_TOKEN];
+    static char token[MAX_TOKEN + 2];
     serve s = {.token = o.token_file ? token : NULL};
     runner r = {.s = &s, .o = &o};
     int fd = -1;
@@ -440,7 +460,9 @@ int cmd_serve(int argc, char **argv)
     char err[256];
     if (!(rc = start(&o, &r, &fd, token))) {
         s.token_len = strlen(token);
-        if (mg_live_new(o.gate.host, &s.live) || !(http = serve_http_start(&s, fd, err, sizeof err)))
+        if (!mg_live_new(o.gate.host, &s.live))
+            mg_live_otlp(s.live, r.otlp);
+        if (!s.live || !(http = serve_http_start(&s, fd, err, sizeof err)))
             rc = cli_fail("serve", 0, EXIT_USAGE, MG_E_NOMEM, "%s", s.live ? err : "out of memory");
         else if (!(ran = pthread_create(&th, NULL, run_loop, &r) == 0))
             rc = cli_fail("serve", 0, EXIT_USAGE, MG_E_NOMEM, "cannot start the runner thread");

@@ -10,7 +10,7 @@
 
 typedef struct serve {
     mg_live *live;
-    const char *receipts;       /* the database /v1/runs reads (NULL: none configured) */
+    char receipts[4096];        /* the database /v1/runs reads ("": none configured), under mu: SIGHUP changes it */
     const char *token;          /* the bearer token POSTs need (NULL: POST is refused) */
     size_t token_len;
     /* the runner's mailbox, under mu */

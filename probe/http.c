@@ -319,6 +319,7 @@ typedef struct reader {
     probe_response *r;
     size_t max;
     size_t cap;              /* of r->body */
+    const char *key;         /* masked in whatever of the answer is quoted */
 } reader;
 
 /* More bytes into the buffer (only when it is used up): 1, 0 at the end of the stream, or an mg_err < 0. */
@@ -439,7 +440,7 @@ static int head(reader *d, long long *length, int *chunked)
             st < 100 || st > 999) {
             char said[64];
             return fail(d->r->err, sizeof d->r->err, MG_E_FORMAT, "not an HTTP answer: %s",
-                        mg_text_clean(said, sizeof said, line, (size_t)n, NULL));
+                        mg_text_clean(said, sizeof said, line, (size_t)n, d->key));
         }
         *length = -1;
         *chunked = 0;
@@ -555,12 +556,13 @@ int probe_http(const probe_request *q, probe_response *r)
             memcpy(msg + ml, q->body, bn);
         ml += bn;
     }
-    memset(hdr, 0, sizeof hdr);   /* the key */
+    explicit_bzero(hdr, sizeof hdr);   /* the key: a memset the compiler may drop */
     if (!msg) {
         close(fd);
         return fail(r->err, sizeof r->err, MG_E_NOMEM, "out of memory for the request");
     }
     int sent = send_all(fd, (const uint8_t *)msg, ml, q->deadline);
+    explicit_bzero(msg, ml);
     free(msg);
     reader *d = mg_calloc(1, sizeof *d);
     if (!d) {
@@ -572,6 +574,7 @@ int probe_http(const probe_request *q, probe_response *r)
     d->t0 = t0;
     d->r = r;
     d->max = q->max;
+    d->key = q->bearer;
     if (sent == ETIMEDOUT) {
         rc = fail(r->err, sizeof r->err, MG_E_TIMEOUT, "the request was not taken within %.1f s", q->deadline - t0);
     } else {

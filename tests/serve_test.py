@@ -189,6 +189,8 @@ def endpoints(mlgate, d, model):
     check("If-None-Match with the ETag: 304, no body", s == 304 and body == b"")
     s, h2, body = sv.get("/v1/capabilities", {"If-None-Match": '"0000"'})
     check("If-None-Match with another tag: 200", s == 200 and body == caps)
+    s, h2, body = sv.get("/v1/capabilities", {"If-None-Match": f'"0000", W/{etag} ,"1"'})
+    check("If-None-Match with a list holding the weak form of the tag: 304", s == 304)
     s, h, one = sv.get("/v1/capabilities/image.generate")
     check("/v1/capabilities/NAME: that capability's object",
           s == 200 and json.loads(one) == json.loads(caps)["capabilities"]["image.generate"] and h.get("ETag"))
@@ -244,7 +246,8 @@ def endpoints(mlgate, d, model):
     s, h, body = sv.get("/v1/check", {"Authorization": "Bearer s3cret-token-for-tests"}, method="POST", body=b"x" * 5000)
     check("POST with a 5000-byte body: 413", s == 413)
     s, h, body = sv.get("/v1/models", method="DELETE")
-    check("DELETE /v1/models: 405 with Allow", s == 405 and h.get("Allow") == "GET, HEAD")
+    check("DELETE /v1/models: 405 with Allow and a JSON error", s == 405 and h.get("Allow") == "GET, HEAD" and
+          json.loads(body)["ok"] is False)
     s, h, body = sv.get("/v1/check", method="PUT")
     check("PUT /v1/check: 405, Allow GET, HEAD, POST", s == 405 and h.get("Allow") == "GET, HEAD, POST")
     s, h, body = sv.get("/nope")

@@ -28,18 +28,21 @@ typedef enum mg_live_doc {
 typedef struct mg_live mg_live;             /* the daemon's state */
 typedef struct mg_live_view mg_live_view;   /* one run's documents: immutable, reference-counted */
 
-/* MG_E_NOMEM; free with mg_live_free (after every view is put back). */
+/* MG_E_NOMEM; free with mg_live_free (after every view is put back). host: where NVML is looked for. */
 MG_API int mg_live_new(const mg_host_paths *host, mg_live **out);
 MG_API void mg_live_free(mg_live *l);
 
 /*
- * A finished run becomes the newest view: l takes m (the matrix g ran), g, and d (the host audit
- * made with it; NULL keeps the previous one). Readers holding the old view keep it until they put
- * it back. Counts the run as passed or failed. MG_E_NOMEM leaves the previous view (m, g, d freed).
+ * Run number `run` ended: it becomes the newest view. l takes m (the matrix g ran), g, and d (the
+ * host audit made with it; NULL keeps the previous one). Readers holding the old view keep it until
+ * they put it back. Counts the run as passed or failed. MG_E_NOMEM leaves the previous view (m, g, d
+ * freed).
  */
-MG_API int mg_live_record(mg_live *l, mg_matrix *m, mg_gate *g, mg_doctor *d);
-/* A run that could not start (the matrix, an output path): counted, and readiness says why. */
-MG_API void mg_live_record_error(mg_live *l, const char *why);
+MG_API int mg_live_record(mg_live *l, uint64_t run, mg_matrix *m, mg_gate *g, mg_doctor *d);
+/* Run number `run` could not start (the matrix, an output path): counted, and readiness says why. */
+MG_API void mg_live_record_error(mg_live *l, uint64_t run, const char *why);
+/* The OpenTelemetry exporter whose counts /metrics shows (NULL: none); it must outlive l's use of it. */
+MG_API void mg_live_otlp(mg_live *l, mg_otlp *x);
 /* The matrix as last re-read (SIGHUP): NULL when it parsed, else why it did not (the old one is kept). */
 MG_API void mg_live_matrix_error(mg_live *l, const char *why);
 
@@ -57,11 +60,14 @@ MG_API int mg_live_view_ready(const mg_live_view *v);
 MG_API uint64_t mg_live_view_run(const mg_live_view *v);
 
 /* GET /metrics: mg_gate_metrics of the newest run with the runs counted so far and the GPUs' memory
- * as NVML reports it now (measured at most once a second). */
+ * as NVML last reported it (a thread of l's measures it every second while someone scrapes: a scrape
+ * never waits on the driver), and the exporter's counts (mlgate_otlp_runs_total{result}). */
 MG_API void mg_live_metrics(mg_live *l, FILE *f);
 
+#define MG_RUNS_MAX 100
+
 /*
- * GET /v1/runs: the last `limit` runs (1..1000) of the receipts database at path, newest first,
+ * GET /v1/runs: the last `limit` runs (1..MG_RUNS_MAX) of the receipts database at path, newest first,
  * each with its results per model and stage: {"mlgate", "command": "runs", "runs": [...]}.
  * MG_E_IO with err when the database cannot be read.
  */

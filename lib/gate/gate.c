@@ -139,15 +139,15 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     const mg_publisher *pub[MAX_PUBLISHED];
     const char *path[MAX_PUBLISHED];
     size_t npub = outputs(g, o, pub, path);
+    mg_check_opts co = {NULL, 0, NULL, 0, t0 + limit, o->skip_smoke, o->up_timeout, o->cancelled, o->cancel_ctx};
     int rc = choose_targets(g, o, err, errlen);
     for (size_t i = 0; !rc && i < npub; i++)   /* every output must be writable before the models are bothered */
         if ((rc = pub[i]->check(path[i], file_flags(o), g->errors[i], sizeof g->errors[i])))
             snprintf(err, errlen, "%s: %s", pub[i]->name, g->errors[i]);
-    if (!rc)
+    if (!rc && !mg_check_cancelled(&co))
         rc = make_plan(g, o, t0 + limit / 2, err, errlen);
-    mg_check_opts co = {g->code.t,       g->code.n,     g->plan,      g->sized > 0, t0 + limit,
-                        o->skip_smoke,   o->up_timeout, o->cancelled, o->cancel_ctx};
-    if (!rc && (rc = mg_check_run(m, &co, g->results)))
+    co.targets = g->code.t, co.ntargets = g->code.n, co.plan = g->plan, co.plan_fits = g->sized > 0;
+    if (!rc && !mg_check_cancelled(&co) && (rc = mg_check_run(m, &co, g->results)))
         snprintf(err, errlen, "%s", mg_strerror((mg_err)rc));
     if (!rc && mg_check_cancelled(&co)) {   /* what a cancelled run saw is not the models' state */
         rc = MG_E_CANCELLED;

@@ -64,12 +64,19 @@ struct mg_live {
     size_t ndoctor;
     char matrix_error[512];     /* the last re-read of the matrix failed: why */
     char last_error[512];       /* the last run could not start: why */
-    uint64_t runs;
     const mg_host_paths *host;
-    pthread_mutex_t gpu_mu;     /* the GPUs' memory, measured at most once a second */
-    mg_gpu_probe gpu;
-    double gpu_at;
+    mg_otlp *otlp;              /* whose counts /metrics shows, or NULL */
+    /* the GPUs' memory: the sampler thread measures it every second while scrapes come (within the
+       last IDLE_AFTER seconds), so that a scrape copies a measurement and never waits on NVML */
+    pthread_mutex_t gpu_mu;
+    pthread_cond_t gpu_wake;
+    pthread_t sampler;
+    int sampling, gpu_stop;
+    mg_gpu_probe gpu, next;     /* the last measurement (under gpu_mu); the sampler's own */
+    double scraped;             /* mg_now() of the last scrape */
 };
+
+#define IDLE_AFTER 300.0   /* longer than any scrape interval */
 
 /* ==== Documents ==== */
 
@@ -113,7 +120,7 @@ static int copy_doc(doc *d, const char *p, size_t n)
     return 0;
 }
 
-/* What the documents are made from: the live state (under its lock) and the run shown. */
+/* What the documents are made from: the live state and the run shown. */
 typedef struct view_src {
     const mg_live *l;
     const run_ref *run;
@@ -266,7 +273,8 @@ void mg_live_put(mg_live_view *v)
     free(v);
 }
 
-/* A view of run rr (NULL: none yet) from the live state; l->mu held. NULL when out of memory. */
+/* A view of run rr (NULL: none yet) from the live state (read by the recording thread alone). NULL when
+ * out of memory. */
 static mg_live_view *view_new(mg_live *l, run_ref *rr)
 {
     mg_live_view *v = mg_calloc(1, sizeof *v);
@@ -304,6 +312,28 @@ static int replace_view(mg_live *l, run_ref *rr)
     return MG_OK;
 }
 
+/* ==== The GPUs' memory ==== */
+
+static void *sample(void *arg)
+{
+    mg_live *l = arg;
+    pthread_mutex_lock(&l->gpu_mu);
+    while (!l->gpu_stop) {
+        pthread_mutex_unlock(&l->gpu_mu);
+        mg_gpu_nvml.probe(l->host, &l->next);   /* NVML only: the other backends know no memory in use */
+        pthread_mutex_lock(&l->gpu_mu);
+        l->gpu = l->next;
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        t.tv_sec += 1;
+        pthread_cond_timedwait(&l->gpu_wake, &l->gpu_mu, &t);
+        while (!l->gpu_stop && mg_now() - l->scraped > IDLE_AFTER)   /* nobody is looking */
+            pthread_cond_wait(&l->gpu_wake, &l->gpu_mu);
+    }
+    pthread_mutex_unlock(&l->gpu_mu);
+    return NULL;
+}
+
 /* ==== The state ==== */
 
 int mg_live_new(const mg_host_paths *host, mg_live **out)
@@ -314,9 +344,14 @@ int mg_live_new(const mg_host_paths *host, mg_live **out)
         return MG_E_NOMEM;
     pthread_mutex_init(&l->mu, NULL);
     pthread_mutex_init(&l->gpu_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->gpu_wake, &ca);
+    pthread_condattr_destroy(&ca);
     l->host = host;
-    l->gpu_at = -1e9;
-    if (!(l->cur = view_new(l, NULL))) {
+    l->scraped = mg_now();   /* the first measurement at once, for the first scrape */
+    if (!(l->cur = view_new(l, NULL)) || !(l->sampling = pthread_create(&l->sampler, NULL, sample, l) == 0)) {
         mg_live_free(l);
         return MG_E_NOMEM;
     }
@@ -335,11 +370,19 @@ void mg_live_free(mg_live *l)
 {
     if (!l)
         return;
+    if (l->sampling) {
+        pthread_mutex_lock(&l->gpu_mu);
+        l->gpu_stop = 1;
+        pthread_cond_signal(&l->gpu_wake);
+        pthread_mutex_unlock(&l->gpu_mu);
+        pthread_join(l->sampler, NULL);
+    }
     mg_live_put(l->cur);
     states_free(l->models, l->nmodels);
     free(l->doctor);
     pthread_mutex_destroy(&l->mu);
     pthread_mutex_destroy(&l->gpu_mu);
+    pthread_cond_destroy(&l->gpu_wake);
     free(l);
 }
 
@@ -368,7 +411,7 @@ static char *doctor_text(const mg_doctor *d, size_t *n)
     return render(&x, doctor_json, d) ? NULL : (*n = x.n, x.p);
 }
 
-int mg_live_record(mg_live *l, mg_matrix *m, mg_gate *g, mg_doctor *d)
+int mg_live_record(mg_live *l, uint64_t id, mg_matrix *m, mg_gate *g, mg_doctor *d)
 {
     run_ref *rr = mg_calloc(1, sizeof *rr);
     size_t nd = 0;
@@ -384,7 +427,7 @@ int mg_live_record(mg_live *l, mg_matrix *m, mg_gate *g, mg_doctor *d)
     mg_gate_run_of(g, &run);
     rr->m = m, rr->g = g, rr->finished = (double)time(NULL);
     snprintf(rr->checked, sizeof rr->checked, "%s", run.finished);
-    rr->number = ++l->runs;
+    rr->number = id;
     pthread_mutex_lock(&l->mu);
     if (mg_gate_passed(g) == m->nmodels)
         l->counts.passed++;
@@ -408,12 +451,12 @@ int mg_live_record(mg_live *l, mg_matrix *m, mg_gate *g, mg_doctor *d)
     return rc;
 }
 
-void mg_live_record_error(mg_live *l, const char *why)
+void mg_live_record_error(mg_live *l, uint64_t id, const char *why)
 {
+    (void)id;   /* the view still shows the last run that ended, with this one's error */
     pthread_mutex_lock(&l->mu);
     l->counts.errors++;
     pthread_mutex_unlock(&l->mu);
-    l->runs++;
     snprintf(l->last_error, sizeof l->last_error, "%s", why ? why : "unknown");
     replace_view(l, l->cur->run);
 }
@@ -460,6 +503,8 @@ const char *mg_live_view_capability(const mg_live_view *v, const char *name, siz
 int mg_live_view_ready(const mg_live_view *v) { return v->ready; }
 uint64_t mg_live_view_run(const mg_live_view *v) { return v->run ? v->run->number : 0; }
 
+void mg_live_otlp(mg_live *l, mg_otlp *x) { l->otlp = x; }
+
 void mg_live_metrics(mg_live *l, FILE *f)
 {
     pthread_mutex_lock(&l->mu);
@@ -468,13 +513,27 @@ void mg_live_metrics(mg_live *l, FILE *f)
     if (rr)
         atomic_fetch_add(&rr->refs, 1);
     pthread_mutex_unlock(&l->mu);
-    /* one scrape measures at a time; the others in that second print what it measured */
+    mg_gpu_probe *gpu = mg_malloc(sizeof *gpu);   /* a copy: the sampler goes on measuring */
     pthread_mutex_lock(&l->gpu_mu);
-    if (mg_now() - l->gpu_at >= 1.0) {
-        mg_gpu_nvml.probe(l->host, &l->gpu);   /* NVML only: the others know no memory in use */
-        l->gpu_at = mg_now();
-    }
-    mg_gate_metrics(f, rr ? rr->g : NULL, rr ? rr->finished : 0, &c, l->gpu.ok ? &l->gpu : NULL);
+    if (mg_now() - l->scraped > IDLE_AFTER)
+        pthread_cond_signal(&l->gpu_wake);   /* it was idle: measure again */
+    l->scraped = mg_now();
+    if (gpu)
+        *gpu = l->gpu;
     pthread_mutex_unlock(&l->gpu_mu);
+    mg_gate_metrics(f, rr ? rr->g : NULL, rr ? rr->finished : 0, &c, gpu && gpu->ok ? gpu : NULL);
+    free(gpu);
     run_put(rr);
+    if (!l->otlp)
+        return;
+    mg_otlp_counts o;
+    mg_otlp_stats(l->otlp, &o);
+    fprintf(f, "# HELP mlgate_otlp_runs_total Gate runs handed to the OpenTelemetry exporter, by what became of them.\n"
+               "# TYPE mlgate_otlp_runs_total counter\n"
+               "mlgate_otlp_runs_total{result=\"sent\"} %llu\nmlgate_otlp_runs_total{result=\"failed\"} %llu\n"
+               "mlgate_otlp_runs_total{result=\"dropped\"} %llu\n"
+               "# HELP mlgate_otlp_retries_total Requests to the collector tried again (429, 502, 503, 504).\n"
+               "# TYPE mlgate_otlp_retries_total counter\nmlgate_otlp_retries_total %llu\n",
+            (unsigned long long)o.sent, (unsigned long long)o.failed, (unsigned long long)o.dropped,
+            (unsigned long long)o.retried);
 }

@@ -81,9 +81,6 @@ typedef struct reply {
     char err[200];
 } reply;
 
-/* One request to the model's endpoint, bounded in time and size (max bytes of answer, counted in
- * *shared too): a POST of req (probe_kinds.c's body: JSON or a multipart form), a GET when NULL.
- * Returns 0, or -1 with r->err. Free r->b with body_free. */
 /* curl's progress callback: a cancelled run stops its requests in flight. */
 static int on_progress(void *u, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
@@ -91,6 +88,10 @@ static int on_progress(void *u, curl_off_t dt, curl_off_t dn, curl_off_t ut, cur
     return mg_check_cancelled(u);
 }
 
+/* One request to the model's endpoint, bounded in time and size (max bytes of answer, counted in
+ * the job's answers too): a POST of req (probe_kinds.c's body: JSON or a multipart form), a GET when NULL;
+ * cancelled with the run.
+ * Returns 0, or -1 with r->err. Free r->b with body_free. */
 static int http(const mg_check_job *j, const char *path, const mg_probe_body *req, double limit, size_t max, reply *r)
 {
     const mg_matrix_model *md = j->md;

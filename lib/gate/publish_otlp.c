@@ -21,6 +21,7 @@
 #define MAX_URL 2048
 #define MAX_HEADER 8192
 #define MAX_BODY ((size_t)8 << 20)   /* 256 models' spans take well under 2 MiB */
+#define MAX_QUEUED ((size_t)32 << 20) /* the bodies queued, all together: the oldest go first */
 #define TRIES 4                       /* one request and up to three retries */
 #define RETRY_AFTER_MAX 30            /* seconds: a collector asking for longer is asked again sooner */
 #define REQUEST_TIMEOUT_MS 10000L
@@ -38,9 +39,10 @@ static void hex(char *out, const uint8_t *b, size_t n)
 /* n random bytes (the kernel's CSPRNG); -1 when there are none. */
 static int random_bytes(uint8_t *b, size_t n)
 {
-    /* up to 256 bytes come whole from getrandom once the kernel's pool is ready (Linux 3.17, glibc 2.25) */
+    /* up to 256 bytes come whole from getrandom once the kernel's pool is ready (Linux 3.17, glibc 2.25);
+       before that (early boot) it fails at once rather than block the gate: the run is not exported */
     ssize_t r;
-    while ((r = getrandom(b, n, 0)) < 0 && errno == EINTR)
+    while ((r = getrandom(b, n, GRND_NONBLOCK)) < 0 && errno == EINTR)
         ;
     return r == (ssize_t)n ? 0 : -1;
 }
@@ -314,6 +316,7 @@ struct mg_otlp {
     pthread_cond_t idle;        /* close: the queue drained */
     item q[MG_OTLP_QUEUE];
     size_t head, n;
+    size_t bytes;               /* of the bodies queued (MAX_QUEUED) */
     int busy;                   /* the sender holds a run */
     atomic_int stop;
     mg_otlp_counts c;
@@ -546,6 +549,7 @@ static void *sender(void *arg)
         item it = x->q[x->head];
         x->head = (x->head + 1) % MG_OTLP_QUEUE;
         x->n--;
+        x->bytes -= it.len;
         x->busy = 1;
         deliver(x, &it);
         free(it.body);
@@ -656,15 +660,18 @@ void mg_otlp_submit(mg_otlp *x, const mg_gate *g)
         set_error(x, "a run could not be rendered: %s", mg_strerror((mg_err)rc));
         free(body);
     } else {
-        if (x->n == MG_OTLP_QUEUE) {   /* full: the oldest run goes */
+        while (x->n == MG_OTLP_QUEUE || (x->n && x->bytes + len > MAX_QUEUED)) {   /* full: the oldest go */
+            x->bytes -= x->q[x->head].len;
             free(x->q[x->head].body);
             x->head = (x->head + 1) % MG_OTLP_QUEUE;
             x->n--;
             x->c.dropped++;
-            set_error(x, "the queue of %d runs was full: the oldest was dropped", MG_OTLP_QUEUE);
+            set_error(x, "the queue (%d runs, %zu MiB) was full: the oldest was dropped", MG_OTLP_QUEUE,
+                      MAX_QUEUED >> 20);
         }
         x->q[(x->head + x->n) % MG_OTLP_QUEUE] = (item){body, len};
         x->n++;
+        x->bytes += len;
         pthread_cond_signal(&x->wake);
     }
     pthread_mutex_unlock(&x->mu);

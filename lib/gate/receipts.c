@@ -20,7 +20,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS results(run INTEGER NOT NULL REFERENCES runs(id), model TEXT NOT NULL, kind TEXT,"
     " capability TEXT, stage TEXT NOT NULL, ok INTEGER NOT NULL, seconds REAL, reason TEXT, ttfb REAL,"
     " tokens INTEGER, output TEXT);"
-    "CREATE INDEX IF NOT EXISTS results_model ON results(model, run);";
+    "CREATE INDEX IF NOT EXISTS results_model ON results(model, run);"
+    "CREATE INDEX IF NOT EXISTS results_run ON results(run);";   /* serve's /v1/runs: a run's results */
 
 /* write: create the database and its tables if needed; else open an existing one read-only */
 static int open_db(const char *path, int write, sqlite3 **db, char *err, size_t errlen)
@@ -273,8 +274,8 @@ static int results_json(jw *w, sqlite3_stmt *res, sqlite3_int64 id)
 
 int mg_runs_json(FILE *f, const char *path, int limit, char *err, size_t errlen)
 {
-    if (limit < 1 || limit > 1000) {
-        snprintf(err, errlen, "limit must be 1 to 1000");
+    if (limit < 1 || limit > MG_RUNS_MAX) {
+        snprintf(err, errlen, "limit must be 1 to %d", MG_RUNS_MAX);
         return MG_E_ARG;
     }
     sqlite3 *db;
