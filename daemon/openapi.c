@@ -27,7 +27,7 @@ const char serve_openapi[] =
     RESP("404", "no such capability") ", " RESP("503", "not checked yet") "}}},\n"
     "  " GET("/v1/models", "Each model's status, stages and last change", RESP("200", "the models")) ",\n"
     "  \"/v1/runs\": {\"get\": {\"summary\": \"Recent runs from the receipts database\", \"parameters\": [{\"name\": "
-    "\"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 1000, "
+    "\"limit\", \"in\": \"query\", \"schema\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 100, "
     "\"default\": 20}}], \"responses\": {" RESP("200", "the runs, newest first") ", " RESP("400", "a bad limit") ", "
     RESP("404", "no receipts database configured") "}}},\n"
     "  " GET("/v1/doctor", "The host audit of the last run", RESP("200", "mlgate doctor --json") ", "
