@@ -13,16 +13,22 @@
 #include "serve.h"
 
 #define MAX_BODY 4096               /* a POST needs none: a larger one is refused */
-#define CONNECTIONS 512             /* in all */
-#define PER_IP 128                  /* from one address: a slowloris from one host leaves the rest */
+#define CONNECTIONS 1000            /* in all */
+#define PER_IP 100                  /* from one address: a slowloris needs more than ten hosts */
+#define THREADS 4                   /* a slow /v1/runs or a client that reads slowly holds one */
 #define IDLE_SECONDS 10             /* a client that sends nothing for this long is dropped */
 #define HEADER_MEMORY (32 << 10)    /* request line and headers of one connection */
 
 static const char json_type[] = "application/json";
 
+/* A header beside Content-Type and Cache-Control (ETag, Allow, WWW-Authenticate), or none. */
+typedef struct header {
+    const char *name, *value;
+} header;
+
 /* A response over bytes that stay valid until `done(cls)` is called (a view put back, a buffer freed). */
 static enum MHD_Result reply_bytes(struct MHD_Connection *c, unsigned status, const char *type, const char *p,
-                                   size_t n, MHD_ContentReaderFreeCallback done, void *cls, const char *etag)
+                                   size_t n, MHD_ContentReaderFreeCallback done, void *cls, header extra)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(n, (void *)p, done, cls);
     if (!r) {
@@ -32,8 +38,8 @@ static enum MHD_Result reply_bytes(struct MHD_Connection *c, unsigned status, co
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-    if (etag)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
+    if (extra.name)
+        MHD_add_response_header(r, extra.name, extra.value);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
@@ -44,12 +50,12 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, con
 {
     if (!text)
         return MHD_NO;
-    return reply_bytes(c, status, type, text, n, free, text, NULL);
+    return reply_bytes(c, status, type, text, n, free, text, (header){0});
 }
 
-/* {"mlgate", "command": "serve", "ok": false, "error": {"code", "message"}} with the status. */
-__attribute__((format(printf, 4, 5))) static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status,
-                                                                         mg_err e, const char *fmt, ...)
+/* {"mlgate", "command": "serve", "ok": false, "error": {"code", "message"}} with the status (and a header). */
+__attribute__((format(printf, 5, 6))) static enum MHD_Result
+reply_error_with(struct MHD_Connection *c, unsigned status, header extra, mg_err e, const char *fmt, ...)
 {
     char msg[512], *text = NULL;
     size_t n = 0;
@@ -65,21 +71,43 @@ __attribute__((format(printf, 4, 5))) static enum MHD_Result reply_error(struct 
         free(text);
         return MHD_NO;
     }
-    return reply_text(c, status, json_type, text, n);
+    return reply_bytes(c, status, json_type, text, n, free, text, extra);
 }
 
+#define reply_error(c, status, ...) reply_error_with(c, status, (header){0}, __VA_ARGS__)
+
 static void view_done(void *v) { mg_live_put(v); }
+
+/* If-None-Match names etag: "*", or a list of tags, weak (W/"...") or strong, compared weakly (RFC 9110 13.1.2). */
+static int none_match(const char *inm, const char *etag)
+{
+    size_t el = strlen(etag);
+    for (const char *p = inm; *p;) {
+        p += strspn(p, " \t,");
+        if (*p == '*')
+            return 1;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        size_t n = strcspn(p, ",");
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == el && !memcmp(p, etag, n))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
 
 /* A document of the view (kept until the response is sent), or 304 when the client has it already. */
 static enum MHD_Result reply_doc(struct MHD_Connection *c, mg_live_view *v, unsigned status, const char *p, size_t n,
                                  const char *etag)
 {
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    if (etag && inm && (!strcmp(inm, etag) || !strcmp(inm, "*"))) {
+    if (etag && inm && none_match(inm, etag)) {
         p = "", n = 0;
         status = MHD_HTTP_NOT_MODIFIED;
     }
-    return reply_bytes(c, status, json_type, p, n, view_done, v, etag);
+    return reply_bytes(c, status, json_type, p, n, view_done, v, (header){MHD_HTTP_HEADER_ETAG, etag});
 }
 
 /* ==== The endpoints ==== */
@@ -90,7 +118,7 @@ static enum MHD_Result healthz(serve *s, struct MHD_Connection *c, const char *r
 {
     (void)s, (void)rest;
     static const char alive[] = "{\"mlgate\": \"" MLGATE_VERSION "\", \"command\": \"healthz\", \"alive\": true}\n";
-    return reply_bytes(c, MHD_HTTP_OK, json_type, alive, sizeof alive - 1, NULL, NULL, NULL);
+    return reply_bytes(c, MHD_HTTP_OK, json_type, alive, sizeof alive - 1, NULL, NULL, (header){0});
 }
 
 /* A document of the newest view: 200, or 503 with why when the view has none yet. */
@@ -113,7 +141,7 @@ static enum MHD_Result readyz(serve *s, struct MHD_Connection *c, const char *re
     size_t n;
     const char *p = mg_live_view_doc(v, MG_DOC_READY, &n);
     unsigned status = mg_live_view_ready(v) ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
-    return reply_bytes(c, status, json_type, p, n, view_done, v, NULL);
+    return reply_bytes(c, status, json_type, p, n, view_done, v, (header){0});
 }
 
 static enum MHD_Result capabilities(serve *s, struct MHD_Connection *c, const char *rest)
@@ -153,10 +181,14 @@ static enum MHD_Result runs(serve *s, struct MHD_Connection *c, const char *rest
     if (arg) {
         char *end;
         limit = strtol(arg, &end, 10);
-        if (!*arg || *end || limit < 1 || limit > 1000)
-            return reply_error(c, MHD_HTTP_BAD_REQUEST, MG_E_ARG, "limit must be a number from 1 to 1000");
+        if (!*arg || *end || limit < 1 || limit > MG_RUNS_MAX)
+            return reply_error(c, MHD_HTTP_BAD_REQUEST, MG_E_ARG, "limit must be a number from 1 to %d", MG_RUNS_MAX);
     }
-    if (!s->receipts)
+    char db[sizeof s->receipts];
+    pthread_mutex_lock(&s->mu);
+    memcpy(db, s->receipts, sizeof db);
+    pthread_mutex_unlock(&s->mu);
+    if (!db[0])
         return reply_error(c, MHD_HTTP_NOT_FOUND, MG_E_NOTFOUND,
                            "no receipts database: set host: receipts: in the matrix, or serve --receipts DB");
     char *text = NULL, err[512];
@@ -164,7 +196,7 @@ static enum MHD_Result runs(serve *s, struct MHD_Connection *c, const char *rest
     FILE *f = open_memstream(&text, &n);
     if (!f)
         return MHD_NO;
-    int rc = mg_runs_json(f, s->receipts, (int)limit, err, sizeof err);
+    int rc = mg_runs_json(f, db, (int)limit, err, sizeof err);
     if (fclose(f) || rc) {
         free(text);
         return rc ? reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, (mg_err)rc, "%s", err) : MHD_NO;
@@ -191,7 +223,7 @@ static enum MHD_Result metrics(serve *s, struct MHD_Connection *c, const char *r
 static enum MHD_Result openapi(serve *s, struct MHD_Connection *c, const char *rest)
 {
     (void)s, (void)rest;
-    return reply_bytes(c, MHD_HTTP_OK, json_type, serve_openapi, strlen(serve_openapi), NULL, NULL, NULL);
+    return reply_bytes(c, MHD_HTTP_OK, json_type, serve_openapi, strlen(serve_openapi), NULL, NULL, (header){0});
 }
 
 /* given equals the token, in a time that depends on the lengths only, never on where they differ. */
@@ -216,19 +248,10 @@ static enum MHD_Result check(serve *s, struct MHD_Connection *c, const char *res
         return reply_error(c, MHD_HTTP_FORBIDDEN, MG_E_ARG, "POST is off: start serve with --token-file FILE");
     const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *given = auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
-    if (!given || !same_secret(given, strlen(given), s->token, s->token_len)) {
-        struct MHD_Response *r = NULL;
-        static const char body[] = "{\"mlgate\": \"" MLGATE_VERSION "\", \"command\": \"serve\", \"ok\": false, "
-                                   "\"error\": {\"code\": \"invalid argument\", \"message\": \"a valid bearer token "
-                                   "is needed (Authorization: Bearer TOKEN)\"}}\n";
-        if (!(r = MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT)))
-            return MHD_NO;
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, json_type);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mlgate\"");
-        enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_UNAUTHORIZED, r);
-        MHD_destroy_response(r);
-        return rc;
-    }
+    if (!given || !same_secret(given, strlen(given), s->token, s->token_len))
+        return reply_error_with(c, MHD_HTTP_UNAUTHORIZED,
+                                (header){MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mlgate\""}, MG_E_ARG,
+                                "a valid bearer token is needed (Authorization: Bearer TOKEN)");
     int running;
     uint64_t id = serve_request_run(s, &running);
     char *text = NULL;
@@ -314,13 +337,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return r->fn(s, c, rest);
     if (!allow)
         return reply_error(c, MHD_HTTP_NOT_FOUND, MG_E_NOTFOUND, "no such endpoint (GET /openapi.json lists them)");
-    struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-    MHD_destroy_response(resp);
-    return rc;
+    return reply_error_with(c, MHD_HTTP_METHOD_NOT_ALLOWED, (header){MHD_HTTP_HEADER_ALLOW, allow}, MG_E_ARG,
+                            "%.16s is not allowed here: %s", method, allow);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -337,7 +355,7 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 
 struct MHD_Daemon *serve_http_start(serve *s, int fd, char *err, size_t errlen)
 {
-    unsigned threads = 2;
+    unsigned threads = THREADS;
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, s,
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
