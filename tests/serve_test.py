@@ -9,7 +9,7 @@ when the model server stops and comes back, the NFD file, a matrix broken under 
 that misbehave (slowloris, 10 MB headers, 1000 connections, bodies, odd methods), an API key that
 never shows, SIGTERM during a run, and kill -9 at random moments leaving every published file whole.
 """
-import http.client, http.server, json, os, random, re, signal, socket, socketserver, sqlite3, subprocess, sys
+import atexit, http.client, http.server, json, os, random, re, signal, socket, socketserver, sqlite3, subprocess, sys
 import tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -86,8 +86,11 @@ class Collector(http.server.BaseHTTPRequestHandler):
 
 
 class Daemon:
+    running = []   # killed at exit, whatever happened
+
     def __init__(self, mlgate, args, env=None):
         self.p = subprocess.Popen([mlgate, "serve", *args], stderr=subprocess.PIPE, text=True, env=env)
+        Daemon.running.append(self.p)
         self.log = []
         self.port = None
         line = self.p.stderr.readline()
@@ -444,7 +447,15 @@ def stopping(mlgate, d, model):
     check("the hidden temp files of killed runs are cleaned by the next", len(tmp) <= 2)
 
 
+def kill_all():
+    for p in Daemon.running:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 def main():
+    atexit.register(kill_all)
     mlgate = sys.argv[1]
     model = ModelServer()
     with tempfile.TemporaryDirectory() as d:
