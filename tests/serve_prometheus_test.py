@@ -9,7 +9,7 @@ when the model server stops and back to 1 when it comes back on the same port, a
 mlgate_gate_runs_total is a counter that increases. `promtool check metrics` must accept /metrics
 without a word. Exit 77 (skipped) without prometheus and promtool: apt-get install prometheus.
 """
-import http.client, http.server, json, os, re, shutil, signal, socket, socketserver, subprocess, sys, tempfile
+import http.client, json, os, re, shutil, signal, socket, subprocess, sys, tempfile
 import threading, time, urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -17,59 +17,7 @@ import checks  # noqa: E402
 from checks import check, result  # noqa: E402
 
 
-class Model(http.server.BaseHTTPRequestHandler):
-    """GET /v1/models and POST /v1/chat/completions, answering OK."""
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def send(self, code, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self):
-        if self.path.rstrip("/") == "/v1/models":
-            return self.send(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
-        self.send(404, {"error": "not found"})
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        if self.path != "/v1/chat/completions":
-            return self.send(404, {"error": "not found"})
-        self.send(200, {"choices": [{"message": {"role": "assistant", "content": "OK"}}], "usage": {"completion_tokens": 1}})
-
-
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-
-class ModelServer:
-    """Stopped and started again on the same port."""
-
-    def __init__(self):
-        self.port = None
-        self.srv = None
-        self.start()
-
-    def start(self):
-        self.srv = Server(("127.0.0.1", self.port or 0), Model)
-        self.port = self.srv.server_address[1]
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def stop(self):
-        if self.srv:
-            self.srv.shutdown()
-            self.srv.server_close()
-            self.srv = None
+from serve_test import ModelServer  # noqa: E402  (an LLM endpoint that stops and starts on one port)
 
 
 def die_with_parent():

@@ -65,8 +65,10 @@ class ModelServer:
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
 
     def stop(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        if self.srv:
+            self.srv.shutdown()
+            self.srv.server_close()
+            self.srv = None
 
 
 class Collector(http.server.BaseHTTPRequestHandler):

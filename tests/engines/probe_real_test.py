@@ -7,31 +7,11 @@ and the probe must say so (exit 1).
 usage: probe_real_test.py MLGATE-PROBE   (exit 77 when neither engine is here; not root or no chroot:
 the probe runs from the host's root instead, and says so)
 """
-import os, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import os, shutil, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, ".."))
-from checks import check, result  # noqa: E402
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_up(url, secs):
-    t0 = time.time()
-    while time.time() - t0 < secs:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.3)
-    return False
+from checks import check, free_port, result, wait_up  # noqa: E402
 
 
 def main():

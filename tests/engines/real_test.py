@@ -5,31 +5,11 @@ tests/llama/build.sh) and speech from Debian's espeak-ng (tests/engines/tts_espe
 WAV). Then the llama-server is stopped and the gate must fail it at "up" and disable its capability.
 usage: real_test.py MLGATE    (exit 77 when neither engine is here)
 """
-import json, os, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, shutil, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, ".."))
-from checks import check, result  # noqa: E402
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_up(url, secs):
-    t0 = time.time()
-    while time.time() - t0 < secs:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.3)
-    return False
+from checks import check, free_port, result, wait_up  # noqa: E402
 
 
 def main():
