@@ -285,8 +285,10 @@ static int matches(const struct route *r, const char *url, const char **rest)
 {
     size_t n = strlen(r->path);
     int prefix = r->path[n - 1] == '/';
+    if (!(prefix ? !strncmp(url, r->path, n) && url[n] : !strcmp(url, r->path)))
+        return 0;
     *rest = url + n;
-    return prefix ? !strncmp(url, r->path, n) && url[n] : !strcmp(url, r->path);
+    return 1;
 }
 
 /* The route for url and method (HEAD as GET), and what follows a prefix route's path; NULL when none
