@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/alloc.h"
+#include "core/arith.h"
 #include "core/json.h"
 #include "gate/gate_int.h"
 #include "mlgate/serve.h"
@@ -82,9 +83,7 @@ struct mg_live {
 
 static void etag_of(doc *d)
 {
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a 64 */
-    for (size_t i = 0; i < d->n; i++)
-        h = (h ^ (unsigned char)d->p[i]) * 1099511628211ULL;
+    uint64_t h = mg_fnv1a(d->p, d->n);
     snprintf(d->etag, sizeof d->etag, "\"%016llx\"", (unsigned long long)h);
 }
 
