@@ -13,7 +13,7 @@ import threading, time, zlib
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from checks import check, result  # noqa: E402
+from checks import check, free_port, result  # noqa: E402
 from check_test import png, wav  # noqa: E402  (the check's own fake media; importing it runs nothing)
 
 KINDS = ["llm", "vlm", "tts", "asr", "embedding", "image"]
@@ -131,14 +131,6 @@ def one_line(out):
     return out.count("\n") == 1 and out.endswith("\n") and len(out.encode()) < 4096
 
 
-def closed_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 def requests_are_the_gates():
     """What the probe sent: the gate's JSON bytes, a 32x32 PNG with a red square, a 1 s WAV in a form."""
     _, llm = GOT.get("llm", ({}, b""))
@@ -206,7 +198,7 @@ def main():
           out.startswith(f"ok llm {base}/good/v1 ") and "s first byte " in out and out.rstrip().endswith(': "Hello"'))
 
     # failures every kind meets
-    refused = f"http://127.0.0.1:{closed_port()}/v1"
+    refused = f"http://127.0.0.1:{free_port()}/v1"
     for kind in KINDS:
         cases = [("e500", "HTTP 500: {\"error\": \"CUDA error: out of memory\"}"),
                  ("garbage", "not audio" if kind == "tts" else "not JSON"),

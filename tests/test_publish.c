@@ -72,6 +72,18 @@ static void label_names_and_values(void **state)
     free(huge);
 }
 
+/* A matrix of two exec models: talk (chat) passes, speak (voice.synthesize) fails. */
+static mg_matrix *talk_and_speak(void)
+{
+    const char *yaml = "models:\n"
+                       "  - {name: talk, kind: llm, exec: [echo, hello], capability: chat}\n"
+                       "  - {name: speak, kind: tts, exec: [false], capability: voice.synthesize}\n";
+    mg_matrix *m;
+    char err[512];
+    assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
+    return m;
+}
+
 /* A gate run on a fake two-GPU machine (sm_120, driver 580.95.05) with one model failing. */
 static void gate_writes_node_labels(void **state)
 {
@@ -245,12 +257,8 @@ static char *metrics_text(const mg_gate *g, double finished, const mg_gate_count
 static void metrics_of_a_run(void **state)
 {
     (void)state;
-    const char *yaml = "models:\n"
-                       "  - {name: talk, kind: llm, exec: [echo, hello], capability: chat}\n"
-                       "  - {name: speak, kind: tts, exec: [false], capability: voice.synthesize}\n";
-    mg_matrix *m;
+    mg_matrix *m = talk_and_speak();
     char err[512];
-    assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
     char dir[] = "/tmp/mlgate-prom-XXXXXX", path[64];
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/mlgate.prom", dir);
@@ -343,12 +351,8 @@ static size_t hex_ids(const char *s, const char *key, size_t n)
 static void otlp_trace_of_a_run(void **state)
 {
     (void)state;
-    const char *yaml = "models:\n"
-                       "  - {name: talk, kind: llm, exec: [echo, hello], capability: chat}\n"
-                       "  - {name: speak, kind: tts, exec: [false], capability: voice.synthesize}\n";
-    mg_matrix *m;
+    mg_matrix *m = talk_and_speak();
     char err[512];
-    assert_int_equal(mg_matrix_parse(yaml, strlen(yaml), "m.yaml", &m, err, sizeof err), MG_OK);
     setenv("FAKE_NVML_SCENARIO", "pro6000_5090", 1);
     mg_host_paths host = {.root = "", .nvml_lib = FAKE_NVML};
     mg_gate_opts o = {.skip_smoke = 1, .host = &host};
