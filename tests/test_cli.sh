@@ -22,6 +22,9 @@ contains() { # contains NAME NEEDLE COMMAND...
 
 check "all native" 0 "$mlgate" scan --gpu H100 "$fx/sass_90.o" "$fx/libtwo.so"
 check "partial fails" 1 "$mlgate" scan --gpu H100 "$fx/libpartial.so"
+# nvcc's device-link stub (default sm_75, no kernels) is no coverage: none on sm_75, not "partial 1/3"
+contains "the stub runs nothing" "sm_75: none" "$mlgate" scan --gpu sm_75 "$fx/libstub75.so"
+contains "the stub is not counted" "partial - 1 of 2 fatbins" "$mlgate" scan --gpu sm_120 "$fx/libstub75.so"
 check "jit passes" 0 "$mlgate" scan --gpu "RTX 5090" "$fx/ptx_120.o"
 check "old driver fails" 1 "$mlgate" scan --gpu "RTX 5090" --driver 575.51.03 "$fx/ptx_120.o"
 check "inventory" 0 "$mlgate" scan "$fx"

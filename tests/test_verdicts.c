@@ -28,6 +28,7 @@ static const struct { const char *file, *want; } table[] = {
     {"rdc_80.o",            "---NN------"},   /* relocatable-only: judged as it will be linked */
     {"libtwo.so",           "---NNN-----"},   /* the device-link stub does not count */
     {"libpartial.so",       "---NNP-----"},   /* second object lacks sm_90: launch2 fails there */
+    {"libstub75.so",        "---NNN---PP"},   /* the stub's sm_75 runs nothing: none there, not partial */
     {"embedded_rodata.o",   "----NJJJJJJ"},   /* bare sm_89 cubin + the same kernels as sm_89/compute_89 */
     {"raw_89.cubin",        "----N------"},
     {"lto_90.o",            "-----------"},   /* LTO-IR alone is never loaded */
