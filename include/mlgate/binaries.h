@@ -46,6 +46,9 @@ MG_API const mg_cuda_release *mg_cuda_table(size_t *n);
 MG_API const mg_cuda_release *mg_cuda_for_ptx(uint16_t isa);
 /* The newest release a driver supports (NULL: older than every row). */
 MG_API const mg_cuda_release *mg_cuda_for_driver(mg_driver d);
+/* The first release that knows compute capability cc: its driver branch is the first that runs such
+ * a GPU. NULL when unknown, older than the table (Pascal) or a Tegra part (drivers numbered apart). */
+MG_API const mg_cuda_release *mg_cuda_first_for_cc(uint16_t cc);
 
 /* ==== What a binary carries (docs/fatbin-format.md) ==== */
 

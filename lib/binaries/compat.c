@@ -611,6 +611,16 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
         v->status = v->covered ? MG_STATUS_PARTIAL : MG_STATUS_NONE;
     describe(r, t, v, fj, why_count);
     free(fj);
+    /* Whatever the code: a driver older than the GPU's first driver branch does not know the GPU. */
+    const mg_cuda_release *first = mg_cuda_first_for_cc(t->cc);
+    if (v->total && first && mg_driver_known(t->driver) && t->driver.major < first->min_driver.major) {
+        char d[32];
+        v->status = MG_STATUS_NONE;
+        snprintf(v->reason, sizeof v->reason,
+                 "driver %s does not know this GPU: sm_%u needs the %u driver branch or newer (CUDA %u.%u)",
+                 mg_driver_str(t->driver, d, sizeof d), t->cc, first->min_driver.major, first->cuda / 10,
+                 first->cuda % 10);
+    }
     return MG_OK;
 }
 

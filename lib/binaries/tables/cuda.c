@@ -41,6 +41,28 @@ static const mg_cuda_release rel[] = {
 
 #define NREL (sizeof rel / sizeof rel[0])
 
+/*
+ * The first CUDA release that knows each compute capability (NVIDIA's CUDA release notes and the
+ * PTX ISA table: the ISA that first named the target). A driver older than that release's GA
+ * driver branch does not know the GPU at all: no driver before 570 runs an RTX 5090, GB10 needs 580.
+ * Tegra capabilities (5.3, 6.2, 7.2, 8.7, 10.1, 11.0) are left out: their drivers come with the
+ * board's L4T release and are numbered apart. Pascal (6.0/6.1) came with CUDA 8, older than the table.
+ */
+static const struct { uint16_t cc; mg_cuda cuda; } first_cuda[] = {
+    {70, 90},  {75, 100}, {80, 110}, {86, 111}, {89, 118}, {90, 118},
+    {100, 128}, {103, 129}, {120, 128}, {121, 130},
+};
+
+const mg_cuda_release *mg_cuda_first_for_cc(uint16_t cc)
+{
+    for (size_t i = 0; i < sizeof first_cuda / sizeof first_cuda[0]; i++)
+        if (first_cuda[i].cc == cc)
+            for (size_t k = 0; k < NREL; k++)
+                if (rel[k].cuda == first_cuda[i].cuda)
+                    return &rel[k];
+    return NULL;
+}
+
 const mg_cuda_release *mg_cuda_table(size_t *n)
 {
     *n = NREL;
