@@ -103,23 +103,35 @@ static void ptx_needs_a_new_enough_driver(void **state)
 static void gpus_have_minimum_drivers(void **state)
 {
     (void)state;
-    mg_report *r = scan_fixture("mix_100a_120f.o", "RTX 5090,GB10,B200", "535.54.03", 0);
+    mg_report *r = scan_fixture("mix_100a_120f.o", "RTX 5090,sm_121,B200", "535.54.03", 0);
     for (size_t t = 0; t < 3; t++)
         assert_int_equal(r->verdicts[t].status, MG_STATUS_NONE);
     assert_non_null(strstr(r->verdicts[0].reason, "needs the 570 driver branch"));
     assert_non_null(strstr(r->verdicts[1].reason, "needs the 580 driver branch"));
     mg_report_free(r);
-    r = scan_fixture("mix_100a_120f.o", "RTX 5090,GB10,B200", "570.26", 0);
+    r = scan_fixture("mix_100a_120f.o", "RTX 5090,sm_121,B200", "570.26", 0);
     assert_int_equal(r->verdicts[0].status, MG_STATUS_NATIVE);   /* 570 knows sm_120 */
     assert_int_equal(r->verdicts[1].status, MG_STATUS_NONE);     /* GB10 needs 580 */
     assert_int_equal(r->verdicts[2].status, MG_STATUS_NATIVE);   /* B200: sm_100a */
     mg_report_free(r);
-    r = scan_fixture("mix_100a_120f.o", "GB10", "580.65.06", 0);
+    r = scan_fixture("mix_100a_120f.o", "sm_121", "580.65.06", 0);
     assert_int_equal(r->verdicts[0].status, MG_STATUS_NATIVE);
     mg_report_free(r);
     /* Pascal predates the table, Tegra drivers are numbered apart: no floor there. */
     r = scan_fixture("sass_86_ptx_86.o", "sm_87", "36.4", 0);
     assert_int_not_equal(r->verdicts[0].status, MG_STATUS_NONE);
+    mg_report_free(r);
+}
+
+/* GB10 and GH200 are aarch64 machines: x86-64 code does not run there, whatever GPU code it holds. */
+static void cpu_architecture_counts(void **state)
+{
+    (void)state;
+    mg_report *r = scan_fixture("libtwo.so", "GH200,H100,GB10", NULL, 0);
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_NONE);
+    assert_non_null(strstr(r->verdicts[0].reason, "x86-64 code on an aarch64 host"));
+    assert_int_equal(r->verdicts[1].status, MG_STATUS_NATIVE);   /* H100: both hosts; not told otherwise */
+    assert_int_equal(r->verdicts[2].status, MG_STATUS_NONE);
     mg_report_free(r);
 }
 
@@ -144,6 +156,7 @@ int main(void)
         cmocka_unit_test(partial_names_the_kernel),
         cmocka_unit_test(ptx_needs_a_new_enough_driver),
         cmocka_unit_test(gpus_have_minimum_drivers),
+        cmocka_unit_test(cpu_architecture_counts),
         cmocka_unit_test(reasons_say_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@ typedef struct mg_gpu_info {
     uint16_t cc;            /* compute capability major*10+minor: 120 */
     const char *family;     /* "Blackwell" */
     uint32_t mem_mib;       /* memory of the common model, 0 = shared/unknown */
+    const char *host;       /* the only CPU it comes with ("aarch64": GB10, GH200, Jetson), NULL: either */
 } mg_gpu_info;
 
 MG_API const mg_gpu_info *mg_gpu_table(size_t *n);

@@ -611,6 +611,14 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
         v->status = v->covered ? MG_STATUS_PARTIAL : MG_STATUS_NONE;
     describe(r, t, v, fj, why_count);
     free(fj);
+    /* Whatever the code: host code for another CPU does not load (x86-64 libraries on a GB10). */
+    const char *isa = r->machine == 62 ? "x86_64" : r->machine == 183 ? "aarch64" : NULL;
+    if (v->total && isa && t->cpu_arch[0] && strcmp(isa, t->cpu_arch)) {
+        v->status = MG_STATUS_NONE;
+        snprintf(v->reason, sizeof v->reason, "%s code on an %s host", r->machine == 62 ? "x86-64" : "aarch64",
+                 t->cpu_arch);
+        return MG_OK;
+    }
     /* Whatever the code: a driver older than the GPU's first driver branch does not know the GPU. */
     const mg_cuda_release *first = mg_cuda_first_for_cc(t->cc);
     if (v->total && first && mg_driver_known(t->driver) && t->driver.major < first->min_driver.major) {

@@ -134,6 +134,8 @@ static int parse_one(const char *tok, void *ud)
         return too_many(c);
     t->mem_total = t->mem_free = (uint64_t)g->mem_mib << 20;
     t->unified = g->mem_mib == 0;
+    if (g->host)   /* a GB10 or a GH200 is an aarch64 machine, whatever this one is */
+        snprintf(t->cpu_arch, sizeof t->cpu_arch, "%s", g->host);
     return MG_OK;
 }
 
