@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,31 +308,27 @@ static const struct route *route_of(const char *url, const char *method, const c
     return NULL;
 }
 
-/* Per request: how many body bytes came (a POST's are counted, never kept). */
-typedef struct request {
-    size_t body;
-} request;
-
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **req_cls)
 {
     (void)version, (void)upload;
     serve *s = cls;
-    request *rq = *req_cls;
-    if (!rq) {   /* the headers are in: a body announced too large is refused before it is read */
+    /* *req_cls holds 1 + the body bytes counted so far (a POST's are counted, never kept): nothing is
+       allocated per request */
+    uintptr_t seen = (uintptr_t)*req_cls;
+    if (!seen) {   /* the headers are in: a body announced too large is refused before it is read */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > MAX_BODY)
             return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, MG_E_LIMIT, "a request body may be %d bytes at most",
                                MAX_BODY);
-        if (!(rq = calloc(1, sizeof *rq)))
-            return MHD_NO;
-        *req_cls = rq;
+        *req_cls = (void *)(uintptr_t)1;
         return MHD_YES;
     }
-    if (*upload_size) {   /* counted, never kept; past the cap (chunked: no length said) the connection ends */
-        rq->body += *upload_size;
+    if (*upload_size) {   /* past the cap (chunked: no length said) the connection ends, so this cannot wrap */
+        seen += *upload_size;
+        *req_cls = (void *)seen;
         *upload_size = 0;
-        return rq->body > MAX_BODY ? MHD_NO : MHD_YES;
+        return seen - 1 > MAX_BODY ? MHD_NO : MHD_YES;
     }
     const char *rest = "", *allow;
     const struct route *r = route_of(url, method, &rest, &allow);
@@ -341,13 +338,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return reply_error(c, MHD_HTTP_NOT_FOUND, MG_E_NOTFOUND, "no such endpoint (GET /openapi.json lists them)");
     return reply_error_with(c, MHD_HTTP_METHOD_NOT_ALLOWED, (header){MHD_HTTP_HEADER_ALLOW, allow}, MG_E_ARG,
                             "%.16s is not allowed here: %s", method, allow);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
-{
-    (void)cls, (void)c, (void)toe;
-    free(*req_cls);
-    *req_cls = NULL;
 }
 
 static void on_log(void *cls, const char *fmt, va_list ap)
@@ -363,8 +353,7 @@ struct MHD_Daemon *serve_http_start(serve *s, int fd, char *err, size_t errlen)
         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_SECONDS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)HEADER_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_log,
-        NULL, MHD_OPTION_END);
+        (size_t)HEADER_MEMORY, MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, MHD_OPTION_END);
     if (!d)
         snprintf(err, errlen, "libmicrohttpd could not start on the socket");
     return d;

@@ -175,8 +175,7 @@ static void run_once(runner *r, uint64_t id)
     mg_gate_opts go = r->o->gate;
     go.cancelled = cancelled;
     /* the labels outlive the next run's end: two intervals and that run's whole deadline */
-    double deadline = go.deadline > 0 ? go.deadline : mg_matrix_get_host(r->matrix)->deadline;
-    go.nfd_expiry = 2 * r->o->interval + (deadline > 0 ? deadline : 120);
+    go.nfd_expiry = 2 * r->o->interval + mg_gate_deadline(r->matrix, &go);
     go.otlp = r->otlp;   /* the gate hands the run to the exporter's queue: never waits for the collector */
     if (!rc && (rc = mg_gate_run(m, &go, &g, err, sizeof err)))
         mg_matrix_free(m);
@@ -184,7 +183,7 @@ static void run_once(runner *r, uint64_t id)
         return;
     if (rc) {
         say("run %llu could not start: %s", (unsigned long long)id, err);
-        mg_live_record_error(r->s->live, id, err);
+        mg_live_record_error(r->s->live, err);
         return;
     }
     report(id, g);

@@ -206,6 +206,8 @@ typedef struct mg_gate mg_gate;
  * alive while *out is.
  */
 MG_API int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *err, size_t errlen);
+/* The seconds a run of m with o may take: o's deadline, else the matrix's, else 120. */
+MG_API double mg_gate_deadline(const mg_matrix *m, const mg_gate_opts *o);
 MG_API void mg_gate_free(mg_gate *g);
 MG_API const mg_matrix *mg_gate_matrix(const mg_gate *g);
 MG_API const mg_targets *mg_gate_targets(const mg_gate *g);        /* the GPUs the plan is for */

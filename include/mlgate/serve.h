@@ -39,8 +39,9 @@ MG_API void mg_live_free(mg_live *l);
  * freed).
  */
 MG_API int mg_live_record(mg_live *l, uint64_t run, mg_matrix *m, mg_gate *g, mg_doctor *d);
-/* Run number `run` could not start (the matrix, an output path): counted, and readiness says why. */
-MG_API void mg_live_record_error(mg_live *l, uint64_t run, const char *why);
+/* A run could not start (the matrix, an output path): counted, and readiness says why; the view still
+ * shows the last run that ended. */
+MG_API void mg_live_record_error(mg_live *l, const char *why);
 /* The OpenTelemetry exporter whose counts /metrics shows (NULL: none); it must outlive l's use of it. */
 MG_API void mg_live_otlp(mg_live *l, mg_otlp *x);
 /* The matrix as last re-read (SIGHUP): NULL when it parsed, else why it did not (the old one is kept). */

@@ -34,7 +34,8 @@ struct mg_gate {
     size_t npublished;
 };
 
-void mg_iso_now(char *buf, size_t n)
+/* "2026-12-01T16:30:17Z" */
+static void iso_now(char *buf, size_t n)
 {
     time_t t = time(NULL);
     struct tm tm;
@@ -122,6 +123,11 @@ static int make_plan(mg_gate *g, const mg_gate_opts *o, double deadline_at, char
     return rc || o->skip_smoke ? rc : mg_plan_open_files(g->plan);
 }
 
+double mg_gate_deadline(const mg_matrix *m, const mg_gate_opts *o)
+{
+    return o->deadline > 0 ? o->deadline : m->host.deadline > 0 ? m->host.deadline : 120;
+}
+
 int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -135,7 +141,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     /* One deadline from here: reading the model files and URLs, the plan, and every stage. The files
        are read within its first half: a stalled one leaves the other models time for their stages. */
     g->started = mg_unix_now();
-    double t0 = mg_now(), limit = o->deadline > 0 ? o->deadline : m->host.deadline > 0 ? m->host.deadline : 120;
+    double t0 = mg_now(), limit = mg_gate_deadline(m, o);
     const mg_publisher *pub[MAX_PUBLISHED];
     const char *path[MAX_PUBLISHED];
     size_t npub = outputs(g, o, pub, path);
@@ -160,7 +166,7 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
         return rc;
     }
     g->seconds = mg_now() - t0;
-    mg_iso_now(g->finished, sizeof g->finished);
+    iso_now(g->finished, sizeof g->finished);
     for (size_t i = 0; i < m->nmodels; i++)
         g->passed += g->results[i].ok;
     g->file_flags = file_flags(o);

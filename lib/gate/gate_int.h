@@ -136,7 +136,5 @@ static inline double mg_unix_now(void)
     clock_gettime(CLOCK_REALTIME, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
-/* "2026-12-01T16:30:17Z" */
-void mg_iso_now(char *buf, size_t n);
 
 #endif

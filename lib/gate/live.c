@@ -450,9 +450,8 @@ int mg_live_record(mg_live *l, uint64_t id, mg_matrix *m, mg_gate *g, mg_doctor 
     return rc;
 }
 
-void mg_live_record_error(mg_live *l, uint64_t id, const char *why)
+void mg_live_record_error(mg_live *l, const char *why)
 {
-    (void)id;   /* the view still shows the last run that ended, with this one's error */
     pthread_mutex_lock(&l->mu);
     l->counts.errors++;
     pthread_mutex_unlock(&l->mu);

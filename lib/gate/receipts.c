@@ -63,8 +63,7 @@ static int store(const mg_run *run, const char *path, char *err, size_t errlen)
     int rc = open_db(path, 1, &db, err, errlen);
     if (rc)
         return rc;
-    char when[32];
-    mg_iso_now(when, sizeof when);
+    const char *when = run->finished;   /* the time every publication of the run says */
     size_t passed = run->passed;
     sqlite3_stmt *ins = NULL, *res = NULL;
     int ok = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&

@@ -11,21 +11,15 @@ import os, shutil, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, ".."))
-from checks import check, free_port, result, wait_up  # noqa: E402
+import engines  # noqa: E402
+from checks import check, result, wait_up  # noqa: E402
 
 
 def main():
     probe = os.path.abspath(sys.argv[1])
-    server = os.environ.get("MLGATE_LLAMA_SERVER") or os.path.expanduser("~/.cache/mlgate/llama/bin/llama-server")
-    have_llama = os.access(server, os.X_OK)
-    have_espeak = shutil.which("espeak-ng") is not None
-    try:
-        sys.path.insert(0, os.path.join(here, "..", "llama"))
-        import compare  # noqa: F401  (the GGUF writer; exits 77 without gguf/numpy)
-    except SystemExit:
-        have_llama = False
-    if not have_llama and not have_espeak:
-        print("neither llama-server (scripts/test-tools.sh) nor espeak-ng (apt-get install espeak-ng): skipped")
+    server, have_espeak = engines.find()
+    if not server and not have_espeak:
+        print(engines.SKIPPED)
         return 77
     chroot = shutil.which("chroot") if os.geteuid() == 0 else None
     d = tempfile.mkdtemp(prefix="mlgate-probe-real-")
@@ -46,10 +40,9 @@ def main():
     try:
         if have_espeak:
             ports = {}
-            for name, extra in (("loud", []), ("mute", ["--silent"])):
-                ports[name] = free_port()
-                procs.append(subprocess.Popen([sys.executable, os.path.join(here, "tts_espeak.py"), str(ports[name])]
-                                              + extra))
+            for name in ("loud", "mute"):
+                proc, ports[name] = engines.start_espeak(silent=name == "mute")
+                procs.append(proc)
             ok = all(wait_up(f"http://127.0.0.1:{p}/v1/models", 30) for p in ports.values())
             check("the espeak-ng endpoints came up", ok)
             rc, out, _ = run("--kind", "tts", f"http://localhost:{ports['loud']}/v1", "--model", "espeak-ng",
@@ -58,13 +51,8 @@ def main():
                   and "WAV" in out)
             rc, out, _ = run("--kind", "tts", f"http://127.0.0.1:{ports['mute']}/v1", "--timeout", "20s")
             check(f"espeak-ng at volume 0: exit 1, silence ({out.strip()})", rc == 1 and "silence" in out)
-        if have_llama:
-            port = free_port()
-            gguf = os.path.join(d, "tiny-llama.gguf")
-            compare.write(gguf, "llama", 2, 128, 4, 2, 256, compare.gguf.GGMLQuantizationType.F16, False)
-            log = open(os.path.join(d, "llama-server.log"), "w")
-            llama = subprocess.Popen([server, "-m", gguf, "-c", "512", "-t", "2", "--host", "127.0.0.1", "--port",
-                                      str(port), "-np", "1"], stdout=log, stderr=subprocess.STDOUT)
+        if server:
+            llama, port, gguf = engines.start_llama(server, d)
             procs.append(llama)
             check("llama-server came up", wait_up(f"http://127.0.0.1:{port}/health", 120))
             for url in (f"http://127.0.0.1:{port}/v1", f"http://localhost:{port}/v1"):

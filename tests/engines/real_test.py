@@ -9,40 +9,31 @@ import json, os, shutil, subprocess, sys, tempfile, time
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, ".."))
-from checks import check, free_port, result, wait_up  # noqa: E402
+import engines  # noqa: E402
+from checks import check, result, wait_up  # noqa: E402
 
 
 def main():
     mlgate = sys.argv[1]
-    server = os.environ.get("MLGATE_LLAMA_SERVER") or os.path.expanduser("~/.cache/mlgate/llama/bin/llama-server")
-    have_llama = os.access(server, os.X_OK)
-    have_espeak = shutil.which("espeak-ng") is not None
-    try:
-        sys.path.insert(0, os.path.join(here, "..", "llama"))
-        import compare  # noqa: F401  (the GGUF writer; exits 77 without gguf/numpy)
-    except SystemExit:
-        have_llama = False
+    server, have_espeak = engines.find()
+    have_llama = server is not None
     if not have_llama and not have_espeak:
-        print("neither llama-server (tests/llama/build.sh) nor espeak-ng (apt-get install espeak-ng): skipped")
+        print(engines.SKIPPED)
         return 77
     d = tempfile.mkdtemp(prefix="mlgate-real-")
     procs, models = [], []
     caps = os.path.join(d, "caps.json")
     if have_espeak:
-        for name, extra in (("espeak", []), ("espeak-mute", ["--silent"])):
-            port = free_port()
-            procs.append(subprocess.Popen([sys.executable, os.path.join(here, "tts_espeak.py"), str(port)] + extra))
+        for name in ("espeak", "espeak-mute"):
+            proc, port = engines.start_espeak(silent=name == "espeak-mute")
+            procs.append(proc)
             models.append(f"  - {{name: {name}, kind: tts, endpoint: 'http://127.0.0.1:{port}/v1', model: espeak-ng, "
                           f"capability: voice.{name}, timeout: 20s}}\n")
         models.append("  - {name: espeak-exec, kind: tts, exec: [espeak-ng, --stdout, hello], probe: {expect: RIFF}, "
                       "capability: voice.exec}\n")
-    llama_port = free_port()
+    llama_port = None
     if have_llama:
-        gguf = os.path.join(d, "tiny-llama.gguf")
-        compare.write(gguf, "llama", 2, 128, 4, 2, 256, compare.gguf.GGMLQuantizationType.F16, False)
-        log = open(os.path.join(d, "llama-server.log"), "w")
-        llama = subprocess.Popen([server, "-m", gguf, "-c", "512", "-t", "2", "--host", "127.0.0.1", "--port",
-                                  str(llama_port), "-np", "1"], stdout=log, stderr=subprocess.STDOUT)
+        llama, llama_port, gguf = engines.start_llama(server, d)
         procs.append(llama)
         models.append(f"  - {{name: llama, kind: llm, endpoint: 'http://127.0.0.1:{llama_port}/v1', model: tiny, "
                       f"file: '{gguf}', ctx: 512, binaries: ['{os.path.realpath(server)}'], capability: chat.complete, "
