@@ -22,6 +22,9 @@ static const char help[] =
     "      --no-detect       without --gpu, only list what each file carries\n"
     "  -d, --driver VER      NVIDIA driver version for PTX JIT reasoning (e.g. 570.124.06\n"
     "                        or 580); without it JIT verdicts state the driver they need\n"
+    "      --arch CPU        the host's CPU, x86_64 or aarch64 (amd64, arm64): code for the\n"
+    "                        other ISA does not load (default: this machine's; a GB10 or\n"
+    "                        GH200 is aarch64 whatever is given)\n"
     "      --json            machine-readable report on stdout (schema: docs/json.md)\n"
     "  -l, --list            list every fatbin and image (like cuobjdump --list-elf/-ptx)\n"
     "  -v, --verbose         details for every file, not only failing ones\n"
@@ -45,6 +48,7 @@ static const char help[] =
     "Examples:\n"
     "  mlgate scan --gpu 'RTX 5090' ./venv\n"
     "  mlgate scan --gpu sm_121,H100 --driver 575.51.03 torch-2.7.0-cp311-*.whl\n"
+    "  mlgate scan --gpu 'RTX PRO 6000' --arch aarch64 vllm-*-manylinux_2_28_aarch64.whl\n"
     "  mlgate scan --json --gpu all /usr/local/cuda/lib64 > report.json\n"
     "\n"
     "Exit status: 0 every file runs on every target, 1 some file does not (or could\n"
@@ -143,6 +147,8 @@ static void print_details(const mg_report *r, int verbose)
     printf("  PTX:  %s\n", *mg_report_archs_str(r, MG_IMAGE_PTX, "compute_", buf, sizeof buf) ? buf : "-");
     printf("  %u fatbins (%u empty, %u relocatable); images: %u sass, %u ptx, %u ltoir\n", r->nfatbins,
            r->nempty, r->nrelocatable, r->images[MG_IMAGE_SASS], r->images[MG_IMAGE_PTX], r->images[MG_IMAGE_LTOIR]);
+    if (r->cuda_major)
+        printf("  built with CUDA %u (%s)\n", r->cuda_major, r->cuda_from);
     if (r->sm_mismatch)
         printf("  %s%u cubins whose own header disagrees with the fatbin's SM%s\n", col(C_RED), r->sm_mismatch,
                col(C_RESET));
@@ -166,8 +172,10 @@ static void print_details(const mg_report *r, int verbose)
         for (uint32_t m = 0; m < v->nmissing_kept; m++) {
             const mg_missing *x = &v->missing[m];
             print_fatbin_line(r, x->fatbin, "      ");
-            for (uint32_t k = 0; k < x->nnames; k++)
-                printf("          %s\n", shown(x->names[k]));
+            for (uint32_t k = 0; k < x->nnames; k++) {
+                char d[512];
+                printf("          %s\n", shown(mg_demangle(x->names[k], d, sizeof d)));
+            }
             if (x->nkernels > x->nnames)
                 printf("          ... %u more kernels\n", x->nkernels - x->nnames);
         }
@@ -349,7 +357,7 @@ typedef struct args {
 /* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
 static int parse(int argc, char **argv, args *a)
 {
-    enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET, O_NODETECT };
+    enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET, O_NODETECT, O_ARCH };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},     {"driver", required_argument, 0, 'd'},
         {"json", no_argument, 0, O_JSON},       {"list", no_argument, 0, 'l'},
@@ -358,7 +366,7 @@ static int parse(int argc, char **argv, args *a)
         {"max-member", required_argument, 0, O_MAXMEM}, {"color", required_argument, 0, O_COLOR},
         {"colour", required_argument, 0, O_COLOR}, {"list-gpus", no_argument, 0, O_LISTGPUS},
         {"load", no_argument, 0, O_LOAD},       {"load-budget", required_argument, 0, O_BUDGET},
-        {"no-detect", no_argument, 0, O_NODETECT},
+        {"no-detect", no_argument, 0, O_NODETECT}, {"arch", required_argument, 0, O_ARCH},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     mg_scan_opts *o = &a->o;
     int c;
@@ -393,6 +401,7 @@ static int parse(int argc, char **argv, args *a)
         case O_LISTGPUS: list_gpus(); return EXIT_PASS;
         case O_LOAD: o->load = 1; break;
         case O_NODETECT: a->no_detect = 1; break;
+        case O_ARCH: a->ts.arch = optarg; break;
         case O_BUDGET:
             o->load_budget = atof(optarg);
             if (o->load_budget <= 0)

@@ -32,6 +32,22 @@ check "no path" 2 "$mlgate" scan --gpu H100
 check "bad gpu" 2 "$mlgate" scan --gpu "RTX 5900" "$fx"
 check "bad driver" 2 "$mlgate" scan --driver banana "$fx"
 check "bad option" 2 "$mlgate" scan --frobnicate "$fx"
+# The host's CPU: --arch for GPUs sold with either; a GB10 is aarch64 whatever is said
+check "--arch aarch64: x86-64 code does not load" 1 "$mlgate" scan --gpu H100 --arch arm64 "$fx/libtwo.so"
+contains "--arch says why" "H100: none - x86-64 code on an aarch64 host" "$mlgate" scan --gpu H100 --arch aarch64 "$fx/libtwo.so"
+check "--arch x86_64: native" 0 "$mlgate" scan --gpu H100 --arch amd64 "$fx/libtwo.so"
+check "--arch against a GB10 is a usage error" 2 "$mlgate" scan --gpu GB10 --arch x86_64 "$fx/libtwo.so"
+check "--arch unknown" 2 "$mlgate" scan --gpu H100 --arch sparc "$fx/libtwo.so"
+contains "the target's CPU in --json" '"cpu":"aarch64"' "$mlgate" scan --json --gpu H100 --arch arm64 "$fx/libtwo.so"
+# Which CUDA built it, and kernel names demangled (mangled beside them in --json)
+contains "built with CUDA 13 from the runtime it needs" "built with CUDA 13 (needs libcudart.so.13)" \
+    "$mlgate" scan -v --gpu H100 "$fx/libtwo.so"
+contains "--json: cuda" '"cuda":{"major":13,"from":"needs libcudart.so.13"}' "$mlgate" scan --json --gpu H100 "$fx/libtwo.so"
+contains "a CUDA 13 runtime needs 580" "its runtime needs the 580 driver branch or newer, not 575" \
+    "$mlgate" scan -v --gpu H100 --driver 575 "$fx/libtwo.so"
+contains "kernel names demangled" "^          kern_two(float\*)$" "$mlgate" scan -v --gpu H100 "$fx/libpartial.so"
+contains "--json: mangled and demangled" '"missing_kernels":\["_Z8kern_twoPf"\],"missing_kernels_demangled":\["kern_two(float\*)"\]' \
+    "$mlgate" scan --json --gpu H100 "$fx/libpartial.so"
 check "unknown command" 2 "$mlgate" frobnicate
 check "missing file" 1 "$mlgate" scan --gpu H100 /nonexistent/lib.so
 check "help" 0 "$mlgate" scan --help
@@ -41,7 +57,7 @@ if ! ls /dev/nvidia0 >/dev/null 2>&1; then   # no GPU here: --load must say why,
     contains "load explains" "libcuda.so.1" "$mlgate" scan --load "$fx/libtwo.so"
 fi
 contains "suggestion" "did you mean 'RTX 5090'" "$mlgate" scan --gpu "RTX 5900" "$fx"
-contains "kernel named" "_Z8kern_twoPf" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
+contains "kernel named" "kern_two(float\*)" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
 contains "partial cell" "partial 1/2" "$mlgate" scan --gpu H100 "$fx/libpartial.so"
 contains "list-gpus" "GB10" "$mlgate" scan --list-gpus
 contains "wheel member" "tiny-0.1-cp311-cp311-linux_x86_64.whl!tiny/libpartial.so" "$mlgate" scan "$fx"
@@ -179,7 +195,7 @@ contains "--gpu NAME --vram SIZE gives that GPU that size" '"gpus":\[{"name":"RT
 contains "more sizes than names add GPUs" '"name":"GPU1","total":8589934592' "$mlgate" plan --json --gpu "RTX 5090" --vram 24G,8G "$t/one.yaml"
 check "plan: more GPUs than a plan takes is a usage error" 2 "$mlgate" plan --vram 1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G "$t/one.yaml"
 contains "plan: says how many it takes" "at most 16 GPUs" "$mlgate" plan --vram 1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G,1G "$t/one.yaml"
-contains "scan judges the same GPU given twice once" '"targets":\[{"name":"H100","sm":"sm_90","cc":"9.0","driver":null}\]' \
+contains "scan judges the same GPU given twice once" '"targets":\[{"name":"H100","sm":"sm_90","cc":"9.0","driver":null,"cpu":"[a-z0-9_]*"}\]' \
     "$mlgate" scan --json --gpu H100,H100 "$fx/sass_90.o"
 contains "one model, not 1 models" "1 of 1 model passed" "$mlgate" check --no-smoke "$t/caps.yaml"
 check "check: a receipts folder that does not exist is a usage error" 2 "$mlgate" check --receipts /nonexistent/r.db "$t/caps.yaml"

@@ -22,6 +22,9 @@ static const struct { const char *file, *want; } table[] = {
     {"sass_100f.o",         "------NN---"},   /* f: 10.0 and 10.3, not 11.0 */
     {"mix_100a_120f.o",     "------N--NN"},   /* 100a not on 10.3; 120f SASS on 12.1 */
     {"ptx_120.o",           "---------JJ"},
+    {"ptx88_120.o",         "---------JJ"},   /* CUDA 12.9's ISA 8.8 */
+    {"cuda13_75_ptx70.o",   "--NJJJJJJJJ"},   /* compute_70 PTX, but CUDA 13 has no sm_70 */
+    {"sass_100a_120.o",     "------N--NN"},
     {"sass_86_ptx_86.o",    "---NNJJJJJJ"},   /* SASS 8.6 also on 8.9; PTX JIT above */
     {"zstd_75_90.o",        "--N--N-----"},
     {"lz4_75.o",            "--N--------"},
@@ -78,13 +81,14 @@ static void partial_names_the_kernel(void **state)
 static void ptx_needs_a_new_enough_driver(void **state)
 {
     (void)state;
-    /* ISA 9.0 (CUDA 13.0) needs driver 580.65.06: a 575 driver refuses it (error 222). */
-    mg_report *r = scan_fixture("ptx_120.o", "RTX 5090", "575.51.03", 0);
+    /* ISA 8.8 (CUDA 12.9) needs driver 575.51.03: a 570 driver, which JITs up to ISA 8.7, refuses it
+     * (error 222) though minor-version compatibility runs a CUDA 12 build on it. */
+    mg_report *r = scan_fixture("ptx88_120.o", "RTX 5090", "570.26", 0);
     assert_int_equal(r->verdicts[0].status, MG_STATUS_NONE);
     assert_int_equal(r->verdicts[0].missing[0].why, MG_WHY_PTX_DRIVER);
     assert_non_null(strstr(r->verdicts[0].reason, "error 222"));
     mg_report_free(r);
-    r = scan_fixture("ptx_120.o", "RTX 5090", "580.65.06", 0);
+    r = scan_fixture("ptx88_120.o", "RTX 5090", "575.51.03", 0);
     assert_int_equal(r->verdicts[0].status, MG_STATUS_JIT);
     mg_report_free(r);
     /* No driver given: JIT, stating the driver it needs. */
@@ -93,8 +97,8 @@ static void ptx_needs_a_new_enough_driver(void **state)
     assert_int_equal(r->verdicts[0].need_driver.major, 580);
     assert_non_null(strstr(r->verdicts[0].reason, "580.65.06"));
     mg_report_free(r);
-    /* SASS needs no JIT: the driver version does not matter to it. */
-    r = scan_fixture("sass_86_ptx_86.o", "RTX 3090", "525.60.13", 0);
+    /* SASS needs no JIT: the driver's PTX ISA does not matter to it (570 knows ISA 8.7 only). */
+    r = scan_fixture("sass_100a_120.o", "RTX 5090", "570.26", 0);
     assert_int_equal(r->verdicts[0].status, MG_STATUS_NATIVE);
     mg_report_free(r);
 }
@@ -103,13 +107,13 @@ static void ptx_needs_a_new_enough_driver(void **state)
 static void gpus_have_minimum_drivers(void **state)
 {
     (void)state;
-    mg_report *r = scan_fixture("mix_100a_120f.o", "RTX 5090,sm_121,B200", "535.54.03", 0);
+    mg_report *r = scan_fixture("sass_100a_120.o", "RTX 5090,sm_121,B200", "535.54.03", 0);
     for (size_t t = 0; t < 3; t++)
         assert_int_equal(r->verdicts[t].status, MG_STATUS_NONE);
     assert_non_null(strstr(r->verdicts[0].reason, "needs the 570 driver branch"));
     assert_non_null(strstr(r->verdicts[1].reason, "needs the 580 driver branch"));
     mg_report_free(r);
-    r = scan_fixture("mix_100a_120f.o", "RTX 5090,sm_121,B200", "570.26", 0);
+    r = scan_fixture("sass_100a_120.o", "RTX 5090,sm_121,B200", "570.26", 0);
     assert_int_equal(r->verdicts[0].status, MG_STATUS_NATIVE);   /* 570 knows sm_120 */
     assert_int_equal(r->verdicts[1].status, MG_STATUS_NONE);     /* GB10 needs 580 */
     assert_int_equal(r->verdicts[2].status, MG_STATUS_NATIVE);   /* B200: sm_100a */
@@ -121,6 +125,57 @@ static void gpus_have_minimum_drivers(void **state)
     r = scan_fixture("sass_86_ptx_86.o", "sm_87", "36.4", 0);
     assert_int_not_equal(r->verdicts[0].status, MG_STATUS_NONE);
     mg_report_free(r);
+}
+
+/*
+ * CUDA generations have floors: a CUDA 13 build runs on sm_75 and newer whatever older code it embeds,
+ * and its runtime needs a 580 driver. What tells the CUDA: the toolkit libraries a file needs, the PTX
+ * ISA, the cubins' ELF ABI.
+ */
+static void cuda_generations_have_floors(void **state)
+{
+    (void)state;
+    mg_report *r = scan_fixture("cuda13_75_ptx70.o", "V100,T4", NULL, 0);
+    assert_int_equal(r->cuda_major, 13);
+    assert_string_equal(r->cuda_from, "cubin ABI v2 for sm_75");
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_NONE);     /* its compute_70 PTX would JIT there */
+    assert_non_null(strstr(r->verdicts[0].reason, "built with CUDA 13"));
+    assert_non_null(strstr(r->verdicts[0].reason, "supports sm_75 and newer: not sm_70"));
+    assert_int_equal(r->verdicts[1].status, MG_STATUS_NATIVE);
+    mg_report_free(r);
+    /* The runtime it loads says it first: libcudart.so.13 needs the 580 branch. */
+    r = scan_fixture("libtwo.so", "H100", "575.51.03", 0);
+    assert_int_equal(r->cuda_major, 13);
+    assert_string_equal(r->cuda_from, "needs libcudart.so.13");
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_NONE);
+    assert_non_null(strstr(r->verdicts[0].reason, "runtime needs the 580 driver branch or newer, not 575.51.03"));
+    mg_report_free(r);
+    r = scan_fixture("libtwo.so", "H100", "580.65.06", 0);
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_NATIVE);
+    mg_report_free(r);
+    /* A CUDA 12 build runs on a 570 driver (minor-version compatibility); CUDA 13's PTX does not. */
+    r = scan_fixture("ptx88_120.o", "RTX 5090", "575.51.03", 0);
+    assert_int_equal(r->cuda_major, 12);
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_JIT);
+    mg_report_free(r);
+    r = scan_fixture("ptx_120.o", "RTX 5090", "575.51.03", 0);
+    assert_int_equal(r->cuda_major, 13);
+    assert_non_null(strstr(r->verdicts[0].reason, "built with CUDA 13 (PTX ISA 9.0)"));
+    mg_report_free(r);
+    /* SASS for sm_100 and newer does not tell 12.8 from 13 */
+    r = scan_fixture("sass_100a_120.o", "B200", NULL, 0);
+    assert_int_equal(r->cuda_major, 0);
+    mg_report_free(r);
+    /* Sonames that tell, and those that do not. */
+    assert_int_equal(mg_cuda_major_of_library("libcublasLt.so.13"), 13);
+    assert_int_equal(mg_cuda_major_of_library("libcudart.so.12.8.90"), 12);
+    assert_int_equal(mg_cuda_major_of_library("libcufft.so.11"), 12);
+    assert_int_equal(mg_cuda_major_of_library("libcusparse.so.12"), 0);
+    assert_int_equal(mg_cuda_major_of_library("libcudart.so."), 0);
+    assert_int_equal(mg_cuda_major_of_library("libcudart.so.99"), 0);
+    assert_int_equal(mg_cuda_major_of_library("libcudart.so.13x"), 0);
+    assert_int_equal(mg_cuda_generation_of(13)->lowest_cc, 75);
+    assert_int_equal(mg_cuda_generation_of(12)->min_driver, 525);
 }
 
 /* GB10 and GH200 are aarch64 machines: x86-64 code does not run there, whatever GPU code it holds. */
@@ -156,6 +211,7 @@ int main(void)
         cmocka_unit_test(partial_names_the_kernel),
         cmocka_unit_test(ptx_needs_a_new_enough_driver),
         cmocka_unit_test(gpus_have_minimum_drivers),
+        cmocka_unit_test(cuda_generations_have_floors),
         cmocka_unit_test(cpu_architecture_counts),
         cmocka_unit_test(reasons_say_why),
     };

@@ -51,6 +51,20 @@ MG_API const mg_cuda_release *mg_cuda_for_driver(mg_driver d);
  * a GPU. NULL when unknown, older than the table (Pascal) or a Tegra part (drivers numbered apart). */
 MG_API const mg_cuda_release *mg_cuda_first_for_cc(uint16_t cc);
 
+/* A CUDA major release as a whole: the oldest GPUs its toolkit and libraries still support, and the
+ * driver branch its runtime needs (minor-version compatibility: any driver of that branch or newer). */
+typedef struct mg_cuda_generation {
+    uint8_t major;          /* 13 */
+    uint16_t lowest_cc;     /* 75: CUDA 13 dropped Maxwell, Pascal and Volta */
+    uint16_t min_driver;    /* 580: the branch a CUDA 13 runtime needs */
+} mg_cuda_generation;
+
+/* The generation of CUDA `major`, or NULL when the table does not know it. */
+MG_API const mg_cuda_generation *mg_cuda_generation_of(unsigned major);
+/* The CUDA major a toolkit library belongs to, from its soname: "libcudart.so.13" -> 13,
+ * "libcufft.so.12" -> 13 (cuFFT runs one major ahead); 0 when the name does not tell. */
+MG_API unsigned mg_cuda_major_of_library(const char *soname);
+
 /* ==== What a binary carries (docs/fatbin-format.md) ==== */
 
 /* Kind of a code image, from the fatbin entry header. */
@@ -167,6 +181,8 @@ typedef struct mg_report {
     uint32_t nrelocatable;  /* fatbins that need device linking first */
     uint32_t nempty;        /* fatbins found to hold no kernel */
     uint32_t sm_mismatch;   /* cubins whose header disagrees with the fatbin */
+    uint8_t cuda_major;     /* the CUDA it was built with (13), 0 when nothing tells */
+    const char *cuda_from;  /* what told: "needs libcudart.so.13", "PTX ISA 9.0", "cubin ABI v2 for sm_75" */
     size_t nverdicts;
     mg_verdict *verdicts;   /* one per target, in the order given */
     struct mg_arena *arena; /* owns everything above */
@@ -221,6 +237,10 @@ MG_API int mg_load_device(int ordinal, mg_device *dev);
 /* The device as a target: named from the GPU table, its driver (or, unread, the oldest driver of its
  * CUDA version), unless `driver` is given. */
 MG_API void mg_device_target(const mg_device *dev, mg_driver driver, mg_target *t);
+
+/* A kernel's name demangled into buf ("scale_kernel(float*)"), cut to n bytes; the name itself when it
+ * is not a mangled C++ name or no demangler is at hand (libstdc++'s, opened on first use). Thread-safe. */
+MG_API const char *mg_demangle(const char *name, char *buf, size_t n);
 
 MG_API const char *mg_cu_name(int code);
 MG_API const char *mg_cu_meaning(int code);

@@ -454,6 +454,42 @@ static void describe(const mg_report *r, const mg_target *t, mg_verdict *v, cons
     }
 }
 
+/*
+ * What makes a file with code for the GPU fail all the same, most basic first: host code for another
+ * CPU does not load (x86-64 libraries on a GB10); a driver older than the GPU's first driver branch
+ * does not know the GPU; the CUDA the file was built with does not support GPUs below its generation's
+ * floor (CUDA 13: sm_75) whatever old cubins it embeds, and its runtime needs its generation's driver.
+ */
+/* Jetson and DRIVE parts: their drivers come with the board's L4T release and are numbered apart (36.4). */
+static int tegra(uint16_t cc)
+{
+    return cc == 53 || cc == 62 || cc == 72 || cc == 87 || cc == 101 || cc == 110;
+}
+
+static void beyond_the_code(const mg_report *r, const mg_target *t, mg_verdict *v)
+{
+    char d[32];
+    size_t n = sizeof v->reason;
+    const char *isa = r->machine == 62 ? "x86_64" : r->machine == 183 ? "aarch64" : NULL;
+    const mg_cuda_release *first = mg_cuda_first_for_cc(t->cc);
+    const mg_cuda_generation *gen = mg_cuda_generation_of(r->cuda_major);
+    if (isa && t->cpu_arch[0] && strcmp(isa, t->cpu_arch))
+        snprintf(v->reason, n, "%s code on an %s host", r->machine == 62 ? "x86-64" : "aarch64", t->cpu_arch);
+    else if (first && mg_driver_known(t->driver) && t->driver.major < first->min_driver.major)
+        snprintf(v->reason, n, "driver %s does not know this GPU: sm_%u needs the %u driver branch or newer (CUDA %u.%u)",
+                 mg_driver_str(t->driver, d, sizeof d), t->cc, first->min_driver.major, first->cuda / 10,
+                 first->cuda % 10);
+    else if (gen && t->cc && t->cc < gen->lowest_cc)
+        snprintf(v->reason, n, "built with CUDA %u (%.60s), which supports sm_%u and newer: not sm_%u", gen->major,
+                 r->cuda_from ? r->cuda_from : "?", gen->lowest_cc, t->cc);
+    else if (gen && mg_driver_known(t->driver) && !tegra(t->cc) && t->driver.major < gen->min_driver)
+        snprintf(v->reason, n, "built with CUDA %u (%.60s): its runtime needs the %u driver branch or newer, not %s",
+                 gen->major, r->cuda_from ? r->cuda_from : "?", gen->min_driver, mg_driver_str(t->driver, d, sizeof d));
+    else
+        return;
+    v->status = MG_STATUS_NONE;
+}
+
 int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_verdict *v)
 {
     memset(v, 0, sizeof *v);
@@ -611,24 +647,8 @@ int mg_judge_file(mg_report *r, const mg_target *t, const mg_judge_opts *o, mg_v
         v->status = v->covered ? MG_STATUS_PARTIAL : MG_STATUS_NONE;
     describe(r, t, v, fj, why_count);
     free(fj);
-    /* Whatever the code: host code for another CPU does not load (x86-64 libraries on a GB10). */
-    const char *isa = r->machine == 62 ? "x86_64" : r->machine == 183 ? "aarch64" : NULL;
-    if (v->total && isa && t->cpu_arch[0] && strcmp(isa, t->cpu_arch)) {
-        v->status = MG_STATUS_NONE;
-        snprintf(v->reason, sizeof v->reason, "%s code on an %s host", r->machine == 62 ? "x86-64" : "aarch64",
-                 t->cpu_arch);
-        return MG_OK;
-    }
-    /* Whatever the code: a driver older than the GPU's first driver branch does not know the GPU. */
-    const mg_cuda_release *first = mg_cuda_first_for_cc(t->cc);
-    if (v->total && first && mg_driver_known(t->driver) && t->driver.major < first->min_driver.major) {
-        char d[32];
-        v->status = MG_STATUS_NONE;
-        snprintf(v->reason, sizeof v->reason,
-                 "driver %s does not know this GPU: sm_%u needs the %u driver branch or newer (CUDA %u.%u)",
-                 mg_driver_str(t->driver, d, sizeof d), t->cc, first->min_driver.major, first->cuda / 10,
-                 first->cuda % 10);
-    }
+    if (v->total)
+        beyond_the_code(r, t, v);
     return MG_OK;
 }
 

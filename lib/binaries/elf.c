@@ -109,3 +109,37 @@ uint64_t mg_elf_extent(const mg_elf *e)
     }
     return end;
 }
+
+/*
+ * The dynamic section's DT_NEEDED and DT_SONAME names (the libraries a shared object loads, and its
+ * own name), through fn(ud, tag, name). Names are NUL-terminated inside the string table the
+ * section links to; entries past the section, names past the table and more than 4096 entries are
+ * left alone. Returns how many names fn saw.
+ */
+uint32_t mg_elf_dynamic(const mg_elf *e, mg_dyn_fn fn, void *ud)
+{
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < e->shnum; i++) {
+        mg_elf_sec d, str;
+        if (mg_elf_section(e, i, &d) || d.type != MG_SHT_DYNAMIC || mg_elf_section(e, d.link, &str) ||
+            str.type != MG_SHT_STRTAB)
+            continue;
+        uint64_t n = d.size / 16;
+        for (uint64_t k = 0; k < n && k < 4096; k++) {
+            const uint8_t *ent = e->buf + d.off + k * 16;
+            uint64_t tag = rd64(ent), val = rd64(ent + 8);
+            if (tag == 0)
+                break;  /* DT_NULL ends the table */
+            if ((tag != MG_DT_NEEDED && tag != MG_DT_SONAME) || val >= str.size)
+                continue;
+            const char *name = (const char *)e->buf + str.off + val;
+            if (!memchr(name, 0, str.size - val))
+                continue;
+            seen++;
+            if (fn(ud, (int)tag, name))
+                return seen;
+        }
+        break;  /* one dynamic section per object */
+    }
+    return seen;
+}

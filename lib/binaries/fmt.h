@@ -32,7 +32,11 @@ typedef struct mg_elf_sec {
 
 #define MG_SHT_PROGBITS 1
 #define MG_SHT_SYMTAB 2
+#define MG_SHT_STRTAB 3
+#define MG_SHT_DYNAMIC 6
 #define MG_SHT_NOBITS 8
+#define MG_DT_NEEDED 1
+#define MG_DT_SONAME 14
 #define MG_SHF_EXECINSTR 4
 
 int mg_elf_is_elf(const uint8_t *buf, size_t len);
@@ -42,6 +46,10 @@ int mg_elf_open(mg_elf *e, const uint8_t *buf, size_t len, const char **why);
 int mg_elf_section(const mg_elf *e, uint32_t i, mg_elf_sec *s);
 /* Bytes the ELF spans from its start: headers, section table and section data. */
 uint64_t mg_elf_extent(const mg_elf *e);
+/* Calls fn for each DT_NEEDED / DT_SONAME name of the dynamic section (a non-zero return stops);
+ * returns how many it saw. */
+typedef int (*mg_dyn_fn)(void *ud, int tag, const char *name);
+uint32_t mg_elf_dynamic(const mg_elf *e, mg_dyn_fn fn, void *ud);
 
 /* ---- cubin (lib/binaries/cubin.c) --------------------------------------------- */
 

@@ -122,6 +122,7 @@ static uint64_t try_cubin(ctx *c, uint64_t off, uint64_t limit, int *fatal)
     en.relocatable = cb.relocatable;
     en.cubin_sm = cb.sm;
     en.cubin_sm_ok = 1;
+    en.version = cb.abi ? (uint16_t)(10 + cb.abi) : 0;   /* as a fatbin records a cubin: [1, ABI] */
     size_t first = c->es.n;
     int rc = mg_entries_push(&c->es, &en);
     if (!rc)
@@ -427,6 +428,60 @@ static int finish(ctx *c)
     return MG_OK;
 }
 
+/* ---- which CUDA built it ------------------------------------------------ */
+
+typedef struct cuda_seen {
+    unsigned major;
+    int rank;               /* among equal majors: 3 needed runtime, 2 own soname, 1 PTX, 0 cubin */
+    char from[64];
+} cuda_seen;
+
+static void saw_cuda(cuda_seen *s, unsigned major, int rank, const char *from)
+{
+    if (!major || major < s->major || (major == s->major && rank <= s->rank))
+        return;
+    s->major = major;
+    s->rank = rank;
+    snprintf(s->from, sizeof s->from, "%s", from);
+}
+
+static int dyn_name(void *ud, int tag, const char *name)
+{
+    char from[64];
+    snprintf(from, sizeof from, "%s %.50s", tag == MG_DT_NEEDED ? "needs" : "is", name);
+    saw_cuda(ud, mg_cuda_major_of_library(name), tag == MG_DT_NEEDED ? 3 : 2, from);
+    return 0;
+}
+
+/*
+ * The CUDA a file was built with, by what it tells: the toolkit libraries it needs or is, the PTX ISA
+ * its compiler wrote, and its cubins' ELF ABI (v2, recorded as code version 1.8, is CUDA 13's for
+ * every SM; CUDA 12.8/12.9 used it for sm_100 and newer only). The newest wins: a library may embed
+ * old code (cuFFT keeps CUDA 11 PTX), never code newer than its toolkit.
+ */
+static void which_cuda(mg_report *r, const mg_elf *e)
+{
+    cuda_seen s = {0, -1, ""};
+    if (e->machine != MG_EM_CUDA)
+        mg_elf_dynamic(e, dyn_name, &s);
+    for (uint32_t i = 0; i < r->nentries; i++) {
+        const mg_entry *x = &r->entries[i];
+        char from[64];
+        const mg_cuda_release *rel;
+        if (x->kind == MG_IMAGE_PTX && x->version && (rel = mg_cuda_for_ptx(x->version)) != NULL) {
+            snprintf(from, sizeof from, "PTX ISA %u.%u", x->version / 10u, x->version % 10u);
+            saw_cuda(&s, rel->cuda / 10u, 1, from);
+        } else if (x->kind == MG_IMAGE_SASS && x->version == 18 && x->arch.sm < 100) {
+            snprintf(from, sizeof from, "cubin ABI v2 for sm_%u", x->arch.sm);
+            saw_cuda(&s, 13, 0, from);
+        }
+    }
+    if (s.major) {
+        r->cuda_major = (uint8_t)s.major;
+        r->cuda_from = mg_arena_strdup(r->arena, s.from);
+    }
+}
+
 static void judge(ctx *c)
 {
     mg_report *r = c->r;
@@ -489,6 +544,8 @@ mg_report *mg_scan_buffer(const mg_scan_opts *o, const char *name, const uint8_t
     rc = find_code(&c, &e);
     if (!rc)
         rc = finish(&c);
+    if (!rc)
+        which_cuda(r, &e);
     if (rc) {
         mg_report_fail(r, rc, rc == MG_E_LIMIT ? "more fatbins or entries than mlgate accepts" : NULL);
     } else {

@@ -39,6 +39,7 @@ static void json_target(jw *w, const mg_target *t)
         jw_str(w, mg_driver_str(t->driver, s, sizeof s));
     else
         jw_null(w);
+    jw_kstr(w, "cpu", t->cpu_arch[0] ? t->cpu_arch : NULL);
     jw_end_obj(w);
 }
 
@@ -102,6 +103,15 @@ static void json_report(jw *w, const mg_report *r, int list, const mg_load_resul
     jw_kuint(w, "relocatable", r->nrelocatable);
     jw_kuint(w, "empty", r->nempty);
     jw_kuint(w, "sm_mismatch", r->sm_mismatch);
+    jw_key(w, "cuda");
+    if (r->cuda_major) {
+        jw_begin_obj(w);
+        jw_kuint(w, "major", r->cuda_major);
+        jw_kstr(w, "from", r->cuda_from);
+        jw_end_obj(w);
+    } else {
+        jw_null(w);
+    }
     jw_kstr(w, "note", r->detail);
     jw_key(w, "verdicts");
     jw_begin_arr(w);
@@ -135,6 +145,14 @@ static void json_report(jw *w, const mg_report *r, int list, const mg_load_resul
         for (uint32_t m = 0; m < v->nmissing_kept; m++)
             for (uint32_t k = 0; k < v->missing[m].nnames; k++)
                 jw_str(w, v->missing[m].names[k]);
+        jw_end_arr(w);
+        jw_key(w, "missing_kernels_demangled");
+        jw_begin_arr(w);
+        for (uint32_t m = 0; m < v->nmissing_kept; m++)
+            for (uint32_t k = 0; k < v->missing[m].nnames; k++) {
+                char d[1024];
+                jw_str(w, mg_demangle(v->missing[m].names[k], d, sizeof d));
+            }
         jw_end_arr(w);
         jw_key(w, "missing");
         jw_begin_arr(w);

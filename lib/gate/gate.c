@@ -47,7 +47,7 @@ void mg_matrix_target_spec(const mg_matrix *m, const char *gpus, const char *vra
                            mg_target_spec *out)
 {
     int given = gpus || vram;   /* the command line's, else the matrix's host:, else this machine's */
-    mg_target_spec s = {given ? gpus : m->host.gpus, given ? vram : m->host.vram, NULL, 1, 1, host};
+    mg_target_spec s = {given ? gpus : m->host.gpus, given ? vram : m->host.vram, NULL, 1, 1, host, NULL};
     *out = s;
 }
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "mlgate/binaries.h"
@@ -234,6 +235,29 @@ static void detect(const mg_host_paths *p, mg_targets *out)
     free(pr);
 }
 
+/* The CPU of targets whose GPU comes with either: --arch (spelt as uname or as Docker does), else this
+ * machine's ("" when unreadable). */
+static int host_cpu(const mg_target_spec *s, char *arch, size_t n, char *err, size_t errlen)
+{
+    static const struct { const char *name, *is; } spell[] = {
+        {"x86_64", "x86_64"}, {"amd64", "x86_64"}, {"x86-64", "x86_64"}, {"aarch64", "aarch64"}, {"arm64", "aarch64"},
+    };
+    arch[0] = 0;
+    if (!s->arch) {
+        mg_cpu cpu;
+        if (mg_cpu_read(s->host, &cpu) == MG_OK)
+            snprintf(arch, n, "%s", cpu.arch);
+        return MG_OK;
+    }
+    for (size_t i = 0; i < sizeof spell / sizeof spell[0]; i++)
+        if (!strcasecmp(s->arch, spell[i].name)) {
+            snprintf(arch, n, "%s", spell[i].is);
+            return MG_OK;
+        }
+    snprintf(err, errlen, "'%s' is not a CPU architecture mlgate knows (x86_64 or aarch64; amd64, arm64)", s->arch);
+    return MG_E_ARG;
+}
+
 int mg_targets_make(const mg_target_spec *s, mg_targets *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -256,10 +280,19 @@ int mg_targets_make(const mg_target_spec *s, mg_targets *out, char *err, size_t 
         snprintf(err, errlen, "'%s' is not a driver version (like 580.65.06 or 580)", s->driver);
         return MG_E_ARG;
     }
+    char arch[16] = "";
+    if ((out->n || s->arch) && (rc = host_cpu(s, arch, sizeof arch, err, errlen)))
+        return rc;
     for (size_t i = 0; i < out->n; i++) {
         mg_target *t = &out->t[i];
         if (mg_driver_known(d))
             t->driver = d;
+        if (s->arch && t->cpu_arch[0] && t->source != MG_TARGET_DETECTED && strcmp(t->cpu_arch, arch)) {
+            snprintf(err, errlen, "'%s' comes only with an %s host, not --arch %s", t->name, t->cpu_arch, s->arch);
+            return MG_E_ARG;
+        }
+        if (!t->cpu_arch[0] || (s->arch && t->source == MG_TARGET_DETECTED))
+            snprintf(t->cpu_arch, sizeof t->cpu_arch, "%s", arch);
         if (s->need_memory && !t->mem_total && t->source != MG_TARGET_DETECTED) {
             snprintf(err, errlen, "'%s' %s; give --vram sizes", t->name,
                      t->unified ? "is a GPU sharing system memory" : "has no memory size in the GPU table");

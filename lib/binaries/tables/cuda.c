@@ -6,6 +6,8 @@
  * Corresponding Driver Versions"; PTX ISA release table). A driver can JIT PTX up
  * to the ISA of the newest release it supports. Rows are in ascending order.
  */
+#include <string.h>
+
 #include "mlgate/binaries.h"
 
 static const mg_cuda_release rel[] = {
@@ -84,4 +86,55 @@ const mg_cuda_release *mg_cuda_for_driver(mg_driver d)
         if (mg_driver_cmp(rel[i].min_driver, d) <= 0)
             best = &rel[i];
     return best;
+}
+
+/*
+ * CUDA major releases (docs/compat-rules.md "CUDA generations"): the oldest compute capability the
+ * toolkit and its libraries support (CUDA 12.0 dropped Kepler, 13.0 Maxwell, Pascal and Volta), and
+ * the driver branch its runtime needs under minor-version compatibility (NVIDIA "CUDA Compatibility",
+ * Table 1; cuda-pathfinder's {11: 450, 12: 525, 13: 580}).
+ */
+static const mg_cuda_generation gens[] = {
+    /* major  lowest cc  driver branch */
+    {10, 30, 410},
+    {11, 35, 450},
+    {12, 50, 525},
+    {13, 75, 580},
+};
+
+const mg_cuda_generation *mg_cuda_generation_of(unsigned major)
+{
+    for (size_t i = 0; i < sizeof gens / sizeof gens[0]; i++)
+        if (gens[i].major == major)
+            return &gens[i];
+    return NULL;
+}
+
+/*
+ * Toolkit libraries whose soname major tells the CUDA major: most carry it as their own (cuBLAS 13
+ * ships with CUDA 13), cuFFT runs one ahead (libcufft.so.12 is CUDA 13's). cuSPARSE (.12 in 12 and
+ * 13), cuSOLVER (.11 in 11 and 12) and cuRAND (.10 in all) do not tell, so they are not here.
+ */
+static const struct { const char *stem; int offset; } toolkit_libs[] = {
+    {"libcudart.so.", 0},   {"libcublas.so.", 0}, {"libcublasLt.so.", 0}, {"libnvrtc.so.", 0},
+    {"libnvJitLink.so.", 0}, {"libnvblas.so.", 0}, {"libcupti.so.", 0},  {"libnppc.so.", 0},
+    {"libcufft.so.", 1},
+};
+
+unsigned mg_cuda_major_of_library(const char *soname)
+{
+    for (size_t i = 0; i < sizeof toolkit_libs / sizeof toolkit_libs[0]; i++) {
+        size_t l = strlen(toolkit_libs[i].stem);
+        if (strncmp(soname, toolkit_libs[i].stem, l))
+            continue;
+        const char *p = soname + l;
+        unsigned v = 0;
+        while (*p >= '0' && *p <= '9' && v < 100)
+            v = v * 10 + (unsigned)(*p++ - '0');
+        if (p == soname + l || (*p && *p != '.'))
+            return 0;
+        v += (unsigned)toolkit_libs[i].offset;
+        return mg_cuda_generation_of(v) ? v : 0;
+    }
+    return 0;
 }
