@@ -20,6 +20,7 @@ int cmd_fit(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_serve(int argc, char **argv);   /* daemon/serve.c */
 
 /* Exit codes shared by every subcommand. */

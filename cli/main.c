@@ -12,6 +12,7 @@ static const struct cmd commands[] = {
     {"doctor", cmd_doctor, "audit this machine: GPUs, driver, CUDA, CPU features, NUMA, memory"},
     {"fit", cmd_fit, "will this model fit on these GPUs and this RAM (GGUF as llama.cpp places it)"},
     {"plan", cmd_plan, "do a model matrix's models fit together on these GPUs (VRAM/RAM budget)"},
+    {"explain", cmd_explain, "what an error message or a log means: known cause, checks on this machine, fix"},
     {"history", cmd_history, "recent gate runs from the receipts, and the models that flap"},
     {"inspect", cmd_inspect, "what a model (GGUF, safetensors; local or URL) really is: size, parameters, types"},
     {"serve", cmd_serve, "the gate kept live: readiness, capabilities, Prometheus metrics, node labels (a daemon)"},

@@ -8,5 +8,6 @@
 #include "mlgate/models.h"
 #include "mlgate/host.h"
 #include "mlgate/gate.h"
+#include "mlgate/explain.h"
 
 #endif
