@@ -154,7 +154,7 @@ int main(int argc, char **argv)
         snprintf(line, sizeof line, "ok %s %s %.2fs first byte %.2fs: %s%s%s\n", kind_s, shown, r.total, r.ttfb,
                  quoted ? "\"" : "", cr.output, quoted ? "\"" : "");
     } else {
-        snprintf(line, sizeof line, "FAIL %s %s: %s\n", kind_s, shown, s.reason);
+        snprintf(line, sizeof line, "FAIL %s %s: %.3800s\n", kind_s, shown, s.reason);   /* one line, newline kept */
     }
     fputs(line, stdout);
     fflush(stdout);

@@ -5,9 +5,11 @@ usage: check_test.py MLGATE
 One threaded HTTP server plays an OpenAI-compatible endpoint per path prefix (/good/v1, /hang/v1,
 ...): real answers (a 1-second WAV tone, a 256x256 PNG, a vector) and the failures users meet:
 never answering, /models 200 but inference hanging, a 1 byte/s drip, an endless body, invalid JSON,
-silence, a truncated WAV, HTTP 500, empty text, the wrong image size. Each model must end in the
-right stage with the right reason, within its timeout, all in parallel; then the capability file
-and JUnit XML are checked.
+silence, a truncated WAV, HTTP 500, empty text, the wrong image size, answers that make no sense
+(one character or token over and over, only reasoning), HTTP 500 bodies and exec output of 3000 and
+10000 bytes. Each model must end in the right stage with the right reason, within its timeout, all
+in parallel; then the capability file and JUnit XML are checked. Then the smoke stage against
+--gpu sm_120 with committed fixtures: the scan's why in the reason, a PTX-only pass marked jit.
 """
 import base64, http.server, json, math, os, socketserver, struct, subprocess, sys, tempfile, threading, time, zlib
 import xml.etree.ElementTree as ET
@@ -52,6 +54,16 @@ BIG = {"zeros15": b'{"data":[{"embedding":[' + b"0," * (15 << 19) + b'0]}]}',
        "allzero": json.dumps({"data": [{"embedding": [0.0] * 8}]}).encode(),
        "bomb": b'{"data":[' + b"[0]," * (10 << 18) + b'{"b64_json":"x"}]}',
        "fat": b'{"data":[{"embedding":[' + b"0.25," * ((15 << 20) // 10) + b'1]}]}'}
+# chat answers that are there and make no sense (a broken or mis-loaded model, a reasoning model cut
+# short), and two that do: mode -> the message (probe_test.py serves the same)
+SENSE = {"hashes": {"content": "########"}, "thethe": {"content": "the the the the"},
+         "unk": {"content": "<unk><unk>"}, "paris": {"content": "Paris"},
+         "reasoning": {"content": "", "reasoning_content": "Okay, the user wants me to say OK. So I"},
+         "thinking": {"content": "<think>\nOkay, the user wants me to"},
+         "thought": {"content": "<think>\nThey want OK.\n</think>\n\nOK"}}
+# HTTP 500 bodies past the old cut (60 characters): 3000 bytes are kept whole, 10000 cut near 4 KiB
+E500 = {"e500big": " ".join(f"w{i}" for i in range(700)).encode()[:2999] + b"!",
+        "e500huge": " ".join(f"w{i}" for i in range(2000)).encode()[:10000]}
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -73,10 +85,17 @@ class H(http.server.BaseHTTPRequestHandler):
         parts = self.path.split("/", 3)          # '', mode, 'v1', rest
         mode, rest = parts[1], parts[3] if len(parts) > 3 else ""
         auth = self.headers.get("Authorization")
+        if mode == "leakylong" and rest != "models":  # a 500 whose 3 KiB body echoes the key near its end
+            return self.send(500, ("w " * 1450 + f"echo: {auth} token=s3cret").encode(), "text/plain")
         if mode == "leaky" and rest != "models":      # a 401 that echoes the request, key and all
             return self.send(401, f"invalid key: {auth} (also tried sk-proj-{'A' * 40})".encode(), "text/plain")
         if mode in HOSTILE and rest == "chat/completions":
             return self.send(200, {"choices": [{"message": {"content": HOSTILE[mode]}}], "usage": {"completion_tokens": 3}})
+        if mode in SENSE and rest == "chat/completions":
+            return self.send(200, {"choices": [{"message": dict(SENSE[mode], role="assistant")}],
+                                   "usage": {"completion_tokens": 8}})
+        if mode in E500 and rest != "models":
+            return self.send(500, E500[mode], "text/plain")
         if mode == "bigcount" and rest == "chat/completions":   # a count no double converts to an integer
             return self.send(200, b'{"choices":[{"message":{"content":"OK"}}],"usage":{"completion_tokens":1e30}}')
         if mode == "held" and rest == "audio/speech":   # 15.5 MiB at once, then a pause before the end
@@ -132,7 +151,8 @@ class H(http.server.BaseHTTPRequestHandler):
         if mode == "empty" and rest == "chat/completions":
             return self.send(200, {"choices": [{"message": {"content": ""}}], "usage": {"completion_tokens": 0}})
         if rest == "audio/speech":
-            audio = {"silence": wav(1.0, 0), "truncated": wav(1.0, claim=10 ** 6)[:20000], "short": wav(0.2)}.get(mode, wav())
+            audio = {"silence": wav(1.0, 0), "truncated": wav(1.0, claim=10 ** 6)[:20000], "short": wav(0.2),
+                     "point8": wav(0.8)}.get(mode, wav())
             return self.send(200, audio, "audio/wav")
         if mode == "wrongsize" and rest == "images/generations":
             return self.send(200, {"data": [{"b64_json": base64.b64encode(png(128, 128)).decode()}]})
@@ -220,12 +240,69 @@ def never_blocks(mlgate, base, d, env):
     check("the capability file is written", c["cap.fine"]["enabled"] and not c["cap.stalled"]["enabled"])
 
 
+def smoke_says_why(mlgate, base, d, env):
+    """The smoke stage's failure says what the scan says - the file, the GPU, why, the kernels - and a
+    model whose binaries run only through PTX JIT passes, marked so in the capability file. Against
+    --gpu sm_120 --vram 32G (no GPU of this machine): libpartial.so is SASS for sm_80/sm_90 only, sass_75.o for
+    sm_75, sass_86_ptx_86.o SASS sm_86 with its PTX (tests/fixtures/README.md)."""
+    fx = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+    caps, junit, db, mx = (os.path.join(d, n) for n in ("wcaps.json", "wjunit.xml", "w.db", "why.yaml"))
+    good = f"endpoint: '{base}/good/v1'"
+    with open(mx, "w") as f:
+        f.write(f"host: {{capabilities: {caps}, receipts: {db}}}\nmodels:\n"
+                f"  - {{name: vocoder, kind: llm, {good}, binaries: ['{fx}/libpartial.so'], capability: cap.vocoder}}\n"
+                f"  - {{name: two, kind: llm, {good}, binaries: ['{fx}/sass_86_ptx_86.o', '{fx}/libpartial.so',"
+                f" '{fx}/sass_75.o'], capability: cap.two}}\n"
+                f"  - {{name: jitted, kind: llm, {good}, binaries: ['{fx}/sass_86_ptx_86.o'], capability: cap.jitted}}\n"
+                f"  - {{name: plain, kind: llm, {good}, capability: cap.plain}}\n"
+                f"  - {{name: e500big, kind: llm, endpoint: '{base}/e500big/v1', capability: cap.e500big}}\n")
+    r = subprocess.run([mlgate, "check", "--json", "--gpu", "sm_120", "--vram", "32G", "--junit", junit, mx], capture_output=True,
+                       text=True, env=env, timeout=60)
+    try:
+        m = {x["name"]: x for x in json.loads(r.stdout)["models"]}
+        c = json.load(open(caps))["capabilities"]
+    except (ValueError, OSError) as e:
+        check(f"smoke: a report and a capability file ({e}; {r.stderr.strip()[:200]})", False)
+        return
+    why = m["vocoder"]["stages"]["smoke"].get("reason") or ""
+    check(f"smoke fails with the scan's why: {why}",
+          not m["vocoder"]["ok"] and m["vocoder"]["stages"]["smoke"]["ok"] is False
+          and f"{fx}/libpartial.so: none on sm_120: no SASS that runs on it and no PTX it can JIT;"
+              " its code spans sm_80..sm_90; kernels: " in why
+          and "kern_two" in why and "kern_add" in why and "mlgate scan says why" not in why)
+    two = m["two"]["stages"]["smoke"].get("reason") or ""
+    check(f"two files fail: the first named, the other counted: {two}",
+          "libpartial.so: none on sm_120: " in two and two.endswith("; and 1 more file")
+          and "sass_86_ptx_86.o" not in two)
+    check(f"a PTX-only pass passes, marked jit in the capability file: {c['cap.jitted']}",
+          m["jitted"]["ok"] and c["cap.jitted"]["enabled"] is True and c["cap.jitted"].get("jit") is True
+          and "first start JIT-compiles" in c["cap.jitted"].get("note", "")
+          and "sass_86_ptx_86.o" in c["cap.jitted"]["note"])
+    check(f"the smoke stage says so too: {m['jitted']['stages']['smoke'].get('reason')}",
+          m["jitted"]["stages"]["smoke"]["ok"] and "first start JIT-compiles" in
+          (m["jitted"]["stages"]["smoke"].get("reason") or ""))
+    check("a model without binaries: no jit key, no note", "jit" not in c["cap.plain"] and "note" not in c["cap.plain"]
+          and c["cap.plain"]["enabled"])
+    check("the failing model's capability carries the same reason", c["cap.vocoder"]["reason"] == why
+          and c["cap.vocoder"]["failed_stage"] == "smoke")
+    import sqlite3
+    con = sqlite3.connect(db)
+    stored = dict(con.execute("SELECT model, reason FROM results WHERE ok = 0").fetchall())
+    con.close()
+    big = m["e500big"]["stages"]["inference"].get("reason") or ""
+    check(f"receipts keep the reasons whole ({len(stored.get('e500big') or '')} bytes)",
+          stored.get("vocoder") == why and stored.get("e500big") == big and len(big) > 3000)
+    fails = {x.get("name"): x.find("failure") for x in ET.parse(junit).getroot().iter("testcase")}
+    check("JUnit: the smoke failure's message is the scan's why",
+          fails["vocoder"] is not None and fails["vocoder"].get("message") == why)
+
+
 def hostile(mlgate, base, d, env):
     """What a server quotes reaches reports only sanitised: no key, valid UTF-8, no control characters."""
     caps, junit, db, mx = (os.path.join(d, n) for n in ("hcaps.json", "hjunit.xml", "h.db", "h.yaml"))
     with open(mx, "w") as f:
         f.write(f"host: {{capabilities: {caps}, receipts: {db}}}\nmodels:\n")
-        for name in ["leaky"] + list(HOSTILE):
+        for name in ["leaky", "leakylong"] + list(HOSTILE):
             f.write(f"  - {{name: {name}, kind: llm, endpoint: '{base}/{name}/v1', api_key_env: MLGATE_TEST_KEY}}\n")
         f.write("  - {name: blabber, kind: tts, exec: [/bin/sh, -c, 'echo token=s3cret sk-live-0123456789abcdef; exit 4']}\n")
     runs = [subprocess.run([mlgate, "check", "--no-smoke", *a, mx], capture_output=True, env=env, timeout=60)
@@ -253,6 +330,9 @@ def hostile(mlgate, base, d, env):
     m = {x["name"]: x for x in json.loads(runs[0].stdout)["models"]}
     check(f"the key masked, the rest of the 401 kept: {m['leaky']['stages']['inference'].get('reason')}",
           "HTTP 401: invalid key: Bearer ***" in (m["leaky"]["stages"]["inference"].get("reason") or ""))
+    long_why = m["leakylong"]["stages"]["inference"].get("reason") or ""
+    check(f"a 3 KiB error body keeps its end, the key masked there: ...{long_why[-40:]!r}",
+          len(long_why) > 2900 and long_why.endswith("echo: Bearer *** token=***"))
     check(f"a cut answer ends on a character: {m['accent']['output'][-5:]!r}",
           m["accent"]["ok"] and m["accent"]["output"].startswith("a\u00e9") and m["accent"]["output"].endswith("..."))
     check(f"escapes dropped, the text kept: {m['escapes']['output']!r}", m["escapes"]["output"] == "[2J]0;pwnedOK[0m")
@@ -292,12 +372,28 @@ def main():
         ("wide", "embedding", "wide", "", (False, "inference", "no embedding model has more than 65536")),
         ("allzero", "embedding", "allzero", "", (False, "inference", "all zeros")),
         ("bomb", "image", "bomb", "", (False, "inference", "more than 65536 JSON values")),
+        ("hashes", "llm", "hashes", "", (False, "inference", "chat/completions: the answer is one repeated character "
+                                         "'#' (8 times): the model is broken or mis-loaded")),
+        ("thethe", "llm", "thethe", "", (False, "inference", "the answer is one repeated token 'the' (4 times)")),
+        ("unk", "vlm", "unk", "", (False, "inference", "the answer is one repeated token '<unk>' (2 times)")),
+        ("paris", "llm", "paris", "", (True, None, "Paris")),
+        ("reasoning", "llm", "reasoning", "", (False, "inference", "chat/completions: only reasoning, no content "
+                                               "(raise max_tokens or disable thinking)")),
+        ("thinking", "llm", "thinking", "probe: {max_tokens: 16}", (False, "inference", "only reasoning, no content "
+                                             "(raise max_tokens or disable thinking): max_tokens is 16")),
+        ("thought", "llm", "thought", "", (True, None, "OK")),
+        ("speech-1s", "tts", "point8", "probe: {min_seconds: 1}", (False, "inference", "0.80 s of audio, less than 1 s")),
+        ("speech-0.8", "tts", "point8", "", (True, None, "WAV 0.80 s")),
+        ("e500big", "llm", "e500big", "", (False, "inference", "HTTP 500: " + E500["e500big"].decode())),
+        ("e500huge", "llm", "e500huge", "", (False, "inference", "HTTP 500: w0 w1 w2")),
     ]
     execs = [
         ("echo", "[/bin/echo, hello gate]", "probe: {expect: gate}", (True, None, "exit 0")),
         ("sleeper", "[/bin/sleep, '30']", "timeout: 1s", (False, "inference", "did not finish within 1.0 s")),
         ("missing", "[/nonexistent/tts]", "", (False, "up", "not an executable")),
         ("fails", "[/bin/sh, -c, 'echo broken >&2; exit 3']", "", (False, "inference", "exited with 3: broken")),
+        ("talker", "[/bin/sh, -c, 'yes abcdefghi | head -n 300; echo END; exit 3']", "",
+         (False, "inference", "exited with 3: " + "abcdefghi " * 300 + "END")),
     ]
     d = tempfile.mkdtemp(prefix="mlgate-check-")
     caps, junit, mx = os.path.join(d, "caps.json"), os.path.join(d, "junit.xml"), os.path.join(d, "m.yaml")
@@ -338,16 +434,27 @@ def main():
           c["cap.health-lies"]["enabled"] is False and c["cap.health-lies"]["failed_stage"] == "inference"
           and "no complete answer" in c["cap.health-lies"]["reason"])
     check("capability file: one per capability", len(c) == len(models) + len(execs))
+    big, huge = (got[n]["stages"]["inference"]["reason"] for n in ("e500big", "e500huge"))
+    check(f"a 3000-byte HTTP 500 body is kept whole: {len(big)} bytes of reason, in the capability file too",
+          big.endswith(E500["e500big"].decode()) and c["cap.e500big"]["reason"] == big)
+    check(f"a 10000-byte body is cut near 4 KiB, marked: {len(huge.encode())} bytes, ends {huge[-12:]!r}",
+          4000 < len(huge.encode()) <= 4352 and huge.endswith("...") and E500["e500huge"][:3900].decode() in huge)
+    check("a stage's reason is no longer cut at 256 bytes", len(got["talker"]["stages"]["inference"]["reason"]) > 3000)
+    check("a model that answers only reasoning shows none of it as its answer", not got["reasoning"]["output"])
     check("no temp files left", sorted(os.listdir(d)) == ["caps.json", "junit.xml", "m.yaml"])
     t = ET.parse(junit).getroot()
     cases = t.findall(".//testcase")
     check("JUnit: a test case per model, failures as failures",
           len(cases) == len(got) and int(t.get("failures")) == sum(not m["ok"] for m in got.values())
           and sum(1 for x in cases if x.find("failure") is not None) == int(t.get("failures")))
+    fail = {x.get("name"): x.find("failure") for x in cases}
+    check("JUnit: the 3000-byte body whole in the failure's message",
+          fail["e500big"] is not None and fail["e500big"].get("message").endswith(E500["e500big"].decode()))
     # a text run: exit code and a line per model
     r2 = subprocess.run([mlgate, "check", "--no-smoke", "--capabilities", caps, mx], capture_output=True, text=True,
                         env=env, timeout=120)
-    check("text: a line per model and a tally", r2.returncode == 1 and f"9 of {len(got)} models passed" in r2.stdout)
+    npass = sum(m[4][0] for m in models) + sum(e[3][0] for e in execs)
+    check("text: a line per model and a tally", r2.returncode == 1 and f"{npass} of {len(got)} models passed" in r2.stdout)
     check(f"completion_tokens 1e30 is not a count: {got['bigcount'].get('tokens')}", got["bigcount"].get("tokens") == 1)
     # memory in total: 17 speech models each holding 15.5 MiB of answer at once pass the run's 256 MiB
     held = os.path.join(d, "held.yaml")
@@ -439,6 +546,7 @@ def main():
     con.close()
     full_disk(mlgate, small, caps, junit, db, env)
     hostile(mlgate, base, d, env)
+    smoke_says_why(mlgate, base, d, env)
     never_blocks(mlgate, base, d, env)
     srv.shutdown()
     import shutil

@@ -4,8 +4,9 @@
 usage: probe_test.py MLGATE-PROBE
 For every kind: a good answer passes (exit 0) and the request is the gate's own (same JSON bytes, the
 generated PNG and WAV); HTTP 500, garbage, empty choices, silence, a wrong image size, a hung server,
-a refused connection, a 100 MB answer (announced and chunked) fail with exit 1 - never 2 - in one
-line under 4 KiB, within --timeout + 1 s; chunked answers are read. Then usage errors, https, the key
+a refused connection, a 100 MB answer (announced and chunked), answers that make no sense
+("########", only reasoning) fail with exit 1 - never 2 - in one line under 4 KiB, within --timeout
++ 1 s; chunked answers are read. Then usage errors, https, the key
 (sent, never printed), localhost, and - as root - the probe alone in an empty chroot.
 """
 import base64, email.parser, http.server, json, os, shutil, socket, socketserver, struct, subprocess, sys, tempfile
@@ -14,7 +15,7 @@ import threading, time, zlib
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 from checks import check, free_port, result  # noqa: E402
-from check_test import png, wav  # noqa: E402  (the check's own fake media; importing it runs nothing)
+from check_test import SENSE, png, wav  # noqa: E402  (the check's own fake media; importing it runs nothing)
 
 KINDS = ["llm", "vlm", "tts", "asr", "embedding", "image"]
 PATHS = {"llm": "chat/completions", "vlm": "chat/completions", "tts": "audio/speech", "asr": "audio/transcriptions",
@@ -74,6 +75,9 @@ class H(http.server.BaseHTTPRequestHandler):
     def route(self, mode, rest, body):
         if mode == "e500":
             return self.send(500, b'{"error": "CUDA error: out of memory"}')
+        if mode in SENSE:   # answers that are there and make no sense, and two that do
+            return self.send(200, json.dumps({"choices": [{"message": SENSE[mode]}], "usage": {"completion_tokens": 8}})
+                             .encode())
         if mode == "garbage":
             return self.send(200, b"<html>\x00\x1b[31m oops", "text/html")
         if mode == "emptychoices":
@@ -224,6 +228,19 @@ def main():
                              ("image", "wrongsize", "a 128x128 PNG, 256x256 was asked for")]:
         rc, out, err, took = probe_run(kind, mode)
         check(f"{kind} {mode}: exit 1, '{frag}' ({out.strip()!r})", rc == 1 and one_line(out) and frag in out)
+
+    # answers checked for sense, as the gate checks them
+    nonsense = "the model is broken or mis-loaded"
+    for kind, mode, ok, frag in [("llm", "hashes", False, "chat/completions: the answer is one repeated character '#' "
+                                  "(8 times): " + nonsense), ("llm", "thethe", False, "one repeated token 'the' (4 times)"),
+                                 ("vlm", "unk", False, "one repeated token '<unk>' (2 times): " + nonsense),
+                                 ("llm", "reasoning", False, "only reasoning, no content (raise max_tokens or disable "
+                                  "thinking): max_tokens is 8"),
+                                 ("llm", "thinking", False, "only reasoning, no content"),
+                                 ("llm", "thought", True, ': "OK"'), ("llm", "paris", True, ': "Paris"')]:
+        rc, out, err, took = probe_run(kind, mode)
+        check(f"{kind} {mode}: exit {0 if ok else 1}, '{frag}' ({out.strip()!r})",
+              rc == (0 if ok else 1) and one_line(out) and out.startswith("ok " if ok else "FAIL ") and frag in out)
 
     # the key: sent as a bearer token, never printed (a 401 that echoes it)
     rc, out, err, _ = probe_run("llm", "good", "--api-key-env", "PROBE_KEY")

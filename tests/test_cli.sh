@@ -172,7 +172,7 @@ if [ -n "$fake_nvml" ]; then
     FAKE_NVML_SCENARIO=pro6000_5090 contains "table headers keep whole GPU names" "GPU0 RTX PRO 6000 Blackwell  GPU1 RTX 5090  FILE" \
         "$mlgate" scan "$fx/ptx_120.o"
     FAKE_NVML_SCENARIO=h200 contains "check --vram still judges binaries against this machine's GPU" \
-        "ptx_120.o: none on this host's GPU" "$mlgate" check --vram 80G "$t/one.yaml"
+        "ptx_120.o: none on GPU0 H200: no SASS that runs on it" "$mlgate" check --vram 80G "$t/one.yaml"
     for sc in pro6000_5090 h200 gb10 mismatch; do
         if FAKE_NVML_SCENARIO=$sc "$mlgate" doctor --only-given --no-cuda | grep -q ' $'; then
             fail=$((fail + 1)); echo "FAIL doctor ($sc) ends a line with a space"; else pass=$((pass + 1)); fi
@@ -182,7 +182,7 @@ fi
 if [ -n "$fake_cuda" ]; then   # WSL2: NVML fails, libcuda works: plan and check see the GPU through it
     export MLGATE_NVML=/nonexistent MLGATE_CUDA="$fake_cuda"
     contains "plan falls back to libcuda" "GPU0 H200  " "$mlgate" plan "$t/one.yaml"
-    contains "check judges binaries against the GPU libcuda sees" "ptx_120.o: none on this host's GPU" \
+    contains "check judges binaries against the GPU libcuda sees" "ptx_120.o: none on GPU0 H200: no SASS that runs on it" \
         "$mlgate" check "$t/one.yaml"
     FAKE_CUDA_SCENARIO=stub check "check without any GPU skips the binaries" 0 "$mlgate" check "$t/one.yaml"
     unset MLGATE_NVML MLGATE_CUDA

@@ -528,6 +528,34 @@ static void memory_from_files_and_bad_pins(void **state)
 }
 
 /* The answers' checkers on hostile bytes: lying chunk sizes, truncation everywhere, odd formats. */
+/* probe: {min_seconds: N}: speech's shortest answer, a number of seconds (default 0.5); a bad value names itself. */
+static void min_seconds_of_speech(void **state)
+{
+    (void)state;
+    static const char ok[] = "models:\n  - {name: a, kind: tts, endpoint: http://x, probe: {min_seconds: 1}}\n"
+                             "  - {name: b, kind: tts, endpoint: http://y, probe: {min_seconds: 0.25}}\n"
+                             "  - {name: c, kind: tts, endpoint: http://z}\n";
+    mg_matrix *m = NULL;
+    char err[512] = "";
+    assert_int_equal(mg_matrix_parse(ok, strlen(ok), "m.yaml", &m, err, sizeof err), MG_OK);
+    assert_true(mg_matrix_model_at(m, 0)->probe.min_seconds == 1.0);
+    assert_true(mg_matrix_model_at(m, 1)->probe.min_seconds == 0.25);
+    assert_true(mg_matrix_model_at(m, 2)->probe.min_seconds == 0);   /* unset: the check's 0.5 s */
+    mg_matrix_free(m);
+    static const struct { const char *value, *want; } bad[] = {
+        {"0", "m.yaml:2:67: probe.min_seconds: '0' is not a number of seconds above 0 and at most 600"},
+        {"-1", "probe.min_seconds: '-1' is not"}, {"1s", "probe.min_seconds: '1s' is not"},
+        {"601", "'601' is not"}, {"nan", "'nan' is not"}, {"inf", "'inf' is not"}, {"1e999", "'1e999' is not"},
+        {"0x10", "'0x10' is not"}, {"''", "'' is not"}, {"[1]", "probe.min_seconds must be a single value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, "models:\n  - {name: a, kind: tts, endpoint: http://x, probe: {min_seconds: %s}}\n",
+                 bad[i].value);
+        parses_as(yaml, strlen(yaml), MG_E_FORMAT, bad[i].want);
+    }
+}
+
 static void audio_and_image_headers(void **state)
 {
     (void)state;
@@ -631,7 +659,7 @@ int main(void)
         cmocka_unit_test(memory_from_files_and_bad_pins), cmocka_unit_test(audio_and_image_headers),
         cmocka_unit_test(quantize_fix), cmocka_unit_test(duplicate_keys_at_every_level),
         cmocka_unit_test(yaml_caps_aliases_and_tags), cmocka_unit_test(hostile_inputs_up_to_the_cap),
-        cmocka_unit_test(every_allocation_failing),
+        cmocka_unit_test(every_allocation_failing), cmocka_unit_test(min_seconds_of_speech),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@ typedef struct mg_probe {
     uint32_t dimensions;        /* embedding: the vector length expected (0: any) */
     uint32_t width, height;     /* image: the size requested and checked */
     const char *expect;         /* exec: a substring the output must contain */
+    double min_seconds;         /* tts: the shortest audio that passes (0: 0.5 s) */
 } mg_probe;
 
 typedef struct mg_matrix_model {
@@ -148,17 +149,23 @@ MG_API void mg_matrix_target_spec(const mg_matrix *m, const char *gpus, const ch
 enum { MG_STAGE_SMOKE, MG_STAGE_UP, MG_STAGE_INFERENCE, MG_NSTAGES };
 MG_API const char *mg_stage_name(int stage);
 
+/* A stage's reason: what mlgate says and, quoted, up to 4 KiB of what the server or program said
+ * (an HTTP error's body, an exec model's output), cut with "..." past that. */
+#define MG_QUOTE_MAX 4096
+#define MG_STAGE_REASON_MAX (MG_QUOTE_MAX + 512)
+
 typedef struct mg_stage_result {
     int ran;                /* 0: skipped (an earlier stage failed, or --no-smoke) */
     int ok;
     double seconds;
-    char reason[256];       /* why it failed, or what it saw */
+    char reason[MG_STAGE_REASON_MAX];   /* why it failed, or what it saw */
     double started;         /* when it began (Unix seconds, the wall clock) */
 } mg_stage_result;
 
 typedef struct mg_check_result {
     mg_stage_result stage[MG_NSTAGES];
     int ok;                 /* every stage that ran passed, and inference ran */
+    int jit;                /* smoke: some binaries: run on these GPUs only through PTX JIT (a slow first start) */
     double ttfb, total;     /* inference: time to the first byte and in all (s) */
     uint64_t tokens;        /* llm/vlm: completion tokens reported (or 1 when only text came) */
     uint64_t bytes;         /* bytes of the inference response */

@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/net.h"
+#include "core/text.h"
 #include "gate/gate_int.h"
 
 static const char *const stages[] = {"smoke", "up", "inference"};
@@ -46,26 +47,101 @@ static void smoke_file(const mg_check_job *j, size_t i, mg_stage_result *s)
                  md->file, arch, spelt ? " (it spells it '" : "", spelt ? spelt : "", spelt ? "')" : "");
 }
 
-/* Its binaries: readable, and their CUDA code runs on this host's GPUs and driver. */
+#define SHOWN_KERNELS 3   /* kernels a smoke reason names; the rest are counted */
+
+/* The verdict of rep that says most: its worst (the first of equals). */
+static const mg_verdict *worst_verdict(const mg_report *rep)
+{
+    const mg_verdict *w = NULL;
+    for (size_t t = 0; rep && t < rep->nverdicts; t++)
+        if (!w || rep->verdicts[t].status > w->status)
+            w = &rep->verdicts[t];
+    return w;
+}
+
+/* "PATH: STATUS on GPU: the scan's reason; kernels: a, b, c, ... (N more)" into out[0..n). */
+static void verdict_text(char *out, size_t n, const mg_report *rep, const mg_verdict *v)
+{
+    char path[1024];   /* an archive's member names come from the file */
+    mg_text_clean(path, sizeof path, rep->path, strlen(rep->path), NULL);
+    if (!v) {
+        snprintf(out, n, "%s: %s", path, mg_status_str(mg_report_worst(rep)));
+        return;
+    }
+    int k = snprintf(out, n, "%s: %s on %s: %s", path, mg_status_str((mg_status)v->status), v->target.name,
+                     v->reason);
+    size_t at = k < 0 ? 0 : (size_t)k < n ? (size_t)k : n - 1, shown = 0;
+    for (uint32_t f = 0; f < v->nmissing_kept && shown < SHOWN_KERNELS; f++)
+        for (uint32_t q = 0; q < v->missing[f].nnames && shown < SHOWN_KERNELS && at < n; q++, shown++) {
+            char name[160];   /* a symbol from the file, as the scan gives it: sanitised, a long template cut */
+            const char *raw = v->missing[f].names[q] ? v->missing[f].names[q] : "?";
+            mg_text_clean(name, sizeof name, raw, strlen(raw), NULL);
+            k = snprintf(out + at, n - at, "%s%s", shown ? ", " : "; kernels: ", name);
+            at = k < 0 ? at : (size_t)k < n - at ? at + (size_t)k : n - 1;
+        }
+    if (shown && v->missing_kernels > shown && at < n)
+        snprintf(out + at, n - at, ", ... (%u more)", v->missing_kernels - (uint32_t)shown);
+}
+
+/*
+ * Its binaries: readable, and their CUDA code runs on these GPUs and driver. A failure is the scan's
+ * own why, for the worst file (the first of equals): its verdict on the GPU it fares worst on and the
+ * first kernels that fail, then how many other files fail. A pass through PTX JIT alone sets r->jit
+ * and says so (the capability file carries it).
+ */
 static void smoke_binaries(const mg_check_job *j, mg_stage_result *s)
 {
     const mg_matrix_model *md = j->md;
     for (size_t k = 0; k < md->nbinaries && !s->reason[0]; k++)
         if (access(md->binaries[k], R_OK))
-            snprintf(s->reason, sizeof s->reason, "%.180s: %s", md->binaries[k], strerror(errno));
-    if (s->reason[0] || !md->nbinaries || !j->o->ntargets)
+            snprintf(s->reason, sizeof s->reason, "%s: %s", md->binaries[k], strerror(errno));
+    s->ok = !s->reason[0];
+    if (!s->ok || !md->nbinaries || !j->o->ntargets)
         return;
     mg_scan_opts so = {.targets = j->o->targets, .ntargets = j->o->ntargets, .threads = 1, .deadline_at = j->deadline_at};
     mg_scan_result res;
-    if (mg_scan_paths(&so, md->binaries, md->nbinaries, &res) == MG_OK)
-        for (size_t k = 0; k < res.nreports && !s->reason[0]; k++) {
-            const mg_report *rep = res.reports[k];
-            if (rep->err)
-                snprintf(s->reason, sizeof s->reason, "%.150s: %s", rep->path, mg_strerror((mg_err)rep->err));
-            else if (mg_report_worst(rep) >= MG_STATUS_PARTIAL)
-                snprintf(s->reason, sizeof s->reason, "%.150s: %s on this host's GPU (mlgate scan says why)",
-                         rep->path, mg_status_str(mg_report_worst(rep)));
+    if (mg_scan_paths(&so, md->binaries, md->nbinaries, &res) != MG_OK) {
+        snprintf(s->reason, sizeof s->reason, "scanning the binaries failed: %s", res.error);
+        s->ok = 0;
+        mg_scan_result_free(&res);
+        return;
+    }
+    const mg_report *worst = NULL, *jit = NULL;
+    size_t failing = 0;
+    for (size_t k = 0; k < res.nreports; k++) {
+        const mg_report *rep = res.reports[k];
+        mg_status st = rep->err ? MG_STATUS_NONE : mg_report_worst(rep);
+        if (rep->err || st >= MG_STATUS_PARTIAL) {
+            failing++;   /* an unreadable file first, then the worst status, then the first */
+            if (!worst || (rep->err && !worst->err) || (!worst->err && !rep->err && st > mg_report_worst(worst)))
+                worst = rep;
+        } else if (st == MG_STATUS_JIT && !jit) {
+            jit = rep;
         }
+    }
+    char more[48] = "";
+    if (failing > 1)
+        snprintf(more, sizeof more, "; and %zu more file%s", failing - 1, failing > 2 ? "s" : "");
+    size_t room = sizeof s->reason - strlen(more);   /* the count is never cut off */
+    const mg_verdict *v = worst_verdict(worst ? worst : jit);
+    if (worst && worst->err) {
+        char path[1024];
+        mg_text_clean(path, sizeof path, worst->path, strlen(worst->path), NULL);
+        snprintf(s->reason, room, "%s: %s%s%s%s", path, mg_strerror((mg_err)worst->err), worst->detail ? " (" : "",
+                 worst->detail ? worst->detail : "", worst->detail ? ")" : "");
+    } else if (worst)
+        verdict_text(s->reason, room, worst, v);
+    else if (jit) {   /* a pass, through PTX JIT only: what it saw */
+        j->r->jit = 1;
+        static const char lead[] = "first start JIT-compiles: ";
+        memcpy(s->reason, lead, sizeof lead);
+        verdict_text(s->reason + sizeof lead - 1, sizeof s->reason - (sizeof lead - 1), jit, v);
+    }
+    if (worst) {
+        size_t at = strlen(s->reason);
+        snprintf(s->reason + at, sizeof s->reason - at, "%s", more);
+    }
+    s->ok = !worst;
     mg_scan_result_free(&res);
 }
 
@@ -73,12 +149,12 @@ static void smoke(const mg_check_job *j, size_t i, mg_stage_result *s)
 {
     const mg_plan_model *pm = j->o->plan && j->o->plan_fits ? mg_plan_model_at(j->o->plan, i) : NULL;
     if (pm && !pm->fits)
-        snprintf(s->reason, sizeof s->reason, "does not fit the memory plan: %.200s", pm->why);
+        snprintf(s->reason, sizeof s->reason, "does not fit the memory plan: %s", pm->why);
     if (!s->reason[0])
         smoke_file(j, i, s);
-    if (!s->reason[0])
-        smoke_binaries(j, s);
     s->ok = !s->reason[0];
+    if (s->ok)
+        smoke_binaries(j, s);   /* sets ok; a pass may say what it saw */
 }
 
 typedef struct thread_job {

@@ -454,9 +454,29 @@ static int known_key(ctx *c, const ynode *k, const char *where, const char *cons
     return unknown_key(c, k, where, known);
 }
 
+#define MAX_MIN_SECONDS 600   /* 16 MiB of 16 kHz 16-bit mono speech is 524 s */
+
+/* tts: probe.min_seconds, a number of seconds above 0 (1, 0.5, 2.25). */
+static int seconds_value(ctx *c, const ynode *n, const char *what, double *out)
+{
+    const char *s = NULL;
+    int rc = scalar(c, n, what, &s);
+    if (rc)
+        return rc;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    /* digits and a point only: no "1s", hex, inf or nan, no sign */
+    if (!*s || s[strspn(s, "0123456789.")] || *end || errno || !(v > 0 && v <= MAX_MIN_SECONDS))
+        return fail(c, n, "%s: '%s' is not a number of seconds above 0 and at most %d", what, s, MAX_MIN_SECONDS);
+    *out = v;
+    return MG_OK;
+}
+
 static int probe(ctx *c, const ynode *n, mg_probe *p)
 {
-    static const char *const known[] = {"prompt", "max_tokens", "voice", "dimensions", "width", "height", "expect", NULL};
+    static const char *const known[] = {"prompt", "max_tokens", "voice", "dimensions", "width", "height", "expect",
+                                        "min_seconds", NULL};
     size_t seen[sizeof known / sizeof known[0]] = {0};
     if (n->type != Y_MAPPING)
         return fail(c, n, "probe must be a mapping (prompt:, max_tokens:, ...)");
@@ -473,6 +493,8 @@ static int probe(ctx *c, const ynode *n, mg_probe *p)
             rc = scalar(c, v, "probe.voice", &p->voice);
         else if (!strcmp(key, "expect"))
             rc = scalar(c, v, "probe.expect", &p->expect);
+        else if (!strcmp(key, "min_seconds"))
+            rc = seconds_value(c, v, "probe.min_seconds", &p->min_seconds);
         else if (!strcmp(key, "max_tokens")) {
             if (!(rc = uint_value(c, v, "probe.max_tokens", 4096, &u)))
                 p->max_tokens = (uint32_t)u;

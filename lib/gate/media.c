@@ -145,7 +145,7 @@ int mg_check_audio(const uint8_t *b, size_t n, double min_seconds, char *what, s
                 }
                 snprintf(what, wl, "WAV %.2f s, %u Hz, %u ch, peak %.3f", secs, rate, ch, peak);
                 if (secs < min_seconds)
-                    snprintf(why, yl, "%.2f s of audio, less than %.1f s", secs, min_seconds);
+                    snprintf(why, yl, "%.2f s of audio, less than %g s", secs, min_seconds);
                 else if (peak < 0.01)
                     snprintf(why, yl, "silence: the loudest sample is %.4f of full scale", peak);
                 return !why[0];

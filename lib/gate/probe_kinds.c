@@ -19,6 +19,9 @@
 
 #define MAX_TREE_VALUES 65536    /* the JSON values an answer read whole may hold (chat, image, asr) */
 #define MAX_DIMENSIONS 65536     /* no embedding model has more */
+#define DEFAULT_MAX_TOKENS 8     /* llm/vlm: enough for "OK"; a reasoning model needs more, or thinking off */
+#define DEFAULT_MIN_SECONDS 0.5  /* tts: the shortest speech that passes */
+#define MAX_QUOTED_ANSWER 1024   /* bytes of an answer that is not JSON quoted in the reason */
 
 static const char *const kind_names[] = {"llm", "vlm", "tts", "asr", "embedding", "image"};
 
@@ -80,7 +83,7 @@ static void chat_request(const mg_matrix_model *md, jw *w)
     }
     jw_end_obj(w);
     jw_end_arr(w);
-    jw_kuint(w, "max_tokens", pb->max_tokens ? pb->max_tokens : 8);
+    jw_kuint(w, "max_tokens", pb->max_tokens ? pb->max_tokens : DEFAULT_MAX_TOKENS);
     jw_kint(w, "temperature", 0);
 }
 
@@ -274,42 +277,128 @@ static int number_at(answer *a, const char *const *path, double *v)
     return 1;
 }
 
+/* The answer after a reasoning model's thinking in its content: what follows the last "</think>"; ""
+ * when the content opens with "<think>" and never closes it (max_tokens ended it mid-thought). *thought:
+ * there was some. Otherwise the text itself. */
+static const char *after_thinking(const char *text, int *thought)
+{
+    const char *close = NULL, *p = text;
+    for (const char *c = strstr(text, "</think>"); c; c = strstr(c + 8, "</think>"))
+        close = c;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    *thought = close || !strncmp(p, "<think>", 7);
+    return close ? close + 8 : *thought ? p + strlen(p) : text;
+}
+
+static int blank(const char *t)
+{
+    return !t || !t[strspn(t, " \t\r\n")];
+}
+
+/*
+ * Whether text, white space aside, is one unit of at most MAX_UNIT bytes said over and over - what a
+ * broken or mis-loaded model answers ("########", "the the the the", "<unk><unk>"): the unit 3 times or
+ * more, or twice when that makes 8 bytes or more. "OK", "Paris", "OK OK", "haha" pass. The last repeat
+ * may be cut short (max_tokens ends it anywhere). unit gets the unit, *times how often it came whole.
+ * One pass over the text, a flag per period, no allocation.
+ */
+#define MAX_UNIT 32
+
+static int repeated(const char *text, char unit[MAX_UNIT + 1], size_t *times)
+{
+    uint8_t last[MAX_UNIT];     /* the last MAX_UNIT bytes that are not white space, a ring */
+    int periodic[MAX_UNIT + 1]; /* [p]: every byte so far equals the one p before it */
+    size_t n = 0, alive = MAX_UNIT;
+    for (int p = 1; p <= MAX_UNIT; p++)
+        periodic[p] = 1;
+    for (const uint8_t *c = (const uint8_t *)text; *c && alive; c++) {
+        if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r')
+            continue;
+        for (size_t p = 1; p <= MAX_UNIT && p <= n; p++)
+            if (periodic[p] && last[(n - p) % MAX_UNIT] != *c)
+                periodic[p] = 0, alive--;
+        if (n < MAX_UNIT)
+            unit[n] = (char)*c;
+        last[n % MAX_UNIT] = *c;
+        n++;
+    }
+    for (size_t p = 1; p <= MAX_UNIT && 2 * p <= n; p++)
+        if (periodic[p]) {
+            *times = n / p;
+            unit[p] = 0;
+            return *times >= 3 || n >= 8;
+        }
+    return 0;
+}
+
 static void chat_check(answer *a, mg_stage_result *s, mg_check_result *r)
 {
     static const char *const content[] = {"choices", CHILD0, "message", "content", NULL};
     static const char *const reasoning[] = {"choices", CHILD0, "message", "reasoning_content", NULL};
+    static const char *const reasoning2[] = {"choices", CHILD0, "message", "reasoning", NULL};   /* vLLM 0.10 on */
     static const char *const plain[] = {"choices", CHILD0, "text", NULL};
     static const char *const tokens[] = {"usage", "completion_tokens", NULL};
+    const char *key = mg_probe_api_key(a->md);
+    int thought = 0;
     char *text = text_at(a, content);
-    if (!text || !*text) {
-        free(text);
-        text = text_at(a, reasoning);
-    }
-    if (!text || !*text) {
+    const char *said = text ? after_thinking(text, &thought) : NULL;
+    if (thought && blank(said))
+        said = NULL;
+    if (!thought && (!said || !*said)) {   /* a completion's text, with no message */
         free(text);
         text = text_at(a, plain);
+        said = text ? after_thinking(text, &thought) : NULL;
+        if (thought && blank(said))
+            said = NULL;
+    }
+    char *why = NULL;   /* the reasoning, when the message has nothing else */
+    if (!said || !*said) {
+        why = text_at(a, reasoning);
+        if (blank(why)) {
+            free(why);
+            why = text_at(a, reasoning2);
+        }
+        thought |= !blank(why);
     }
     double toks = 0;
     int is_num = number_at(a, tokens, &toks) == 1;
     int counted = is_num && toks > 0 && toks < 1e18;   /* the server's word */
     r->tokens = counted ? (uint64_t)toks : 0;
+    char unit[MAX_UNIT + 1], shown[MAX_UNIT * 3 + 8];
+    size_t times = 0;
     if (a->nomem)
         snprintf(s->reason, sizeof s->reason, "%s: out of memory reading the answer", a->path);
-    else if (!text || !*text)
+    else if ((!said || !*said) && thought)
+        snprintf(s->reason, sizeof s->reason,
+                 "%s: only reasoning, no content (raise max_tokens or disable thinking): max_tokens is %u", a->path,
+                 a->md->probe.max_tokens ? a->md->probe.max_tokens : DEFAULT_MAX_TOKENS);
+    else if (!said || !*said)
         snprintf(s->reason, sizeof s->reason, "%s: no text in the answer", a->path);
     else if (is_num && toks <= 0)
         snprintf(s->reason, sizeof s->reason, "%s: usage says 0 completion tokens", a->path);
-    else if (!*mg_text_clean(r->output, sizeof r->output, text, strlen(text), mg_probe_api_key(a->md)))
+    else if (!*mg_text_clean(r->output, sizeof r->output, said, strlen(said), key))
         snprintf(s->reason, sizeof s->reason, "%s: the answer is only white space or control characters", a->path);
-    else if (!r->tokens)
+    else if (repeated(said, unit, &times)) {
+        uint32_t cp;
+        size_t ul = strlen(unit);
+        int one = mg_utf8_char((const uint8_t *)unit, ul, &cp) == ul;
+        snprintf(s->reason, sizeof s->reason, "%s: the answer is one repeated %s '%s' (%zu times): the model is broken "
+                 "or mis-loaded", a->path, one ? "character" : "token", mg_text_clean(shown, sizeof shown, unit, ul, key),
+                 times);
+    } else if (!r->tokens)
         r->tokens = 1;
+    if (s->reason[0])
+        r->output[0] = 0;
     free(text);
+    free(why);
 }
 
 static void speech_check(answer *a, mg_stage_result *s, mg_check_result *r)
 {
     char what[120], why[160];
-    if (mg_check_audio(a->p, a->len, 0.5, what, sizeof what, why, sizeof why))
+    double min = a->md->probe.min_seconds > 0 ? a->md->probe.min_seconds : DEFAULT_MIN_SECONDS;
+    if (mg_check_audio(a->p, a->len, min, what, sizeof what, why, sizeof why))
         snprintf(r->output, sizeof r->output, "%s", what);
     else
         snprintf(s->reason, sizeof s->reason, "%s: %s", a->path, why);
@@ -456,7 +545,7 @@ static int json_answer(const mg_probe_kind *k, const uint8_t *data, size_t len, 
     mg_json_scanner sc;
     mg_json_token t;
     size_t values = 0;
-    char said[104];
+    char said[MAX_QUOTED_ANSWER];
     mg_json_init(&sc, data, len, 64);
     while (mg_json_next(&sc, &t) > MG_JSON_END)
         if (t.type != MG_JSON_KEY && ++values > max_values) {

@@ -78,7 +78,7 @@ typedef struct reply {
     long status;
     double ttfb, total;
     body b;
-    char err[200];
+    char err[MG_STAGE_REASON_MAX];   /* what went wrong, an error body quoted (MG_QUOTE_MAX) */
 } reply;
 
 /* curl's progress callback: a cancelled run stops its requests in flight. */
@@ -140,7 +140,7 @@ static int http(const mg_check_job *j, const char *path, const mg_probe_body *re
     cu->easy_setopt(c, CURLOPT_XFERINFODATA, (void *)j->o);
     cu->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     CURLcode rc = cu->easy_perform(c);
-    char shown[124], said[72];   /* what is quoted passes the sanitiser: an error body may echo the key */
+    char shown[124], said[MG_QUOTE_MAX];   /* what is quoted passes the sanitiser: an error body may echo the key */
     mg_text_clean(shown, sizeof shown, url, strlen(url), key);
     cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     cu->easy_getinfo(c, CURLINFO_STARTTRANSFER_TIME, &r->ttfb);
@@ -201,7 +201,7 @@ static void run_exec(mg_check_job *j, mg_stage_result *s, mg_check_result *r)
     int st = mg_child_end(&ch, timed_out ? 0 : t0 + limit);
     timed_out |= ch.killed;
     r->total = mg_now() - t0;
-    char said[128];   /* what the program printed, as the reasons quote it */
+    char said[MG_QUOTE_MAX];   /* what the program printed, as the reasons quote it (4 KiB, then "...") */
     mg_text_clean(said, sizeof said, out, out ? n : 0, mg_probe_api_key(md));
     if (out)
         out[n] = 0;

@@ -1,4 +1,5 @@
-/* publish_caps.c - the capability file: each capability ok or failed, with the model, when, and why; written atomically. */
+/* publish_caps.c - the capability file: each capability ok or failed, with the model, when, and why (and whether its
+ * first start JIT-compiles); written atomically. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,11 @@ cJSON *mg_caps_doc(const mg_run *run)
         if (md->endpoint)
             cJSON_AddStringToObject(c, "endpoint", md->endpoint);
         cJSON_AddStringToObject(c, "verified", when);
+        if (r[i].jit) {   /* its binaries run here only through PTX JIT: the smoke stage says which */
+            cJSON_AddBoolToObject(c, "jit", 1);
+            cJSON_AddStringToObject(c, "note", r[i].stage[MG_STAGE_SMOKE].reason[0] ? r[i].stage[MG_STAGE_SMOKE].reason
+                                                                                   : "first start JIT-compiles");
+        }
         if (why) {
             cJSON_AddStringToObject(c, "failed_stage", mg_stage_name(stage));
             cJSON_AddStringToObject(c, "reason", why);

@@ -20,7 +20,8 @@
 
 #define MAX_URL 2048
 #define MAX_HEADER 8192
-#define MAX_BODY ((size_t)8 << 20)   /* 256 models' spans take well under 2 MiB */
+#define MAX_BODY ((size_t)8 << 20)   /* 256 models' spans take under 2 MiB; about 7 MiB if every model's
+                                        reason were 4.5 KiB of quotes (each escaped, in two spans) */
 #define MAX_QUEUED ((size_t)32 << 20) /* the bodies queued, all together: the oldest go first */
 #define TRIES 4                       /* one request and up to three retries */
 #define RETRY_AFTER_MAX 30            /* seconds: a collector asking for longer is asked again sooner */
