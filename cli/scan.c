@@ -44,6 +44,11 @@ static const char help[] =
     "  jit      runs, but some code only as PTX: compiled by the driver on first start\n"
     "  partial  some kernels have no image: they fail with 'no kernel image is available'\n"
     "  none     nothing in the file runs on the GPU\n"
+    "Frameworks found by their dist-info are judged too (docs/compat-rules.md): a CPU-only\n"
+    "torch, vLLM or jaxlib, or Triton / FlashAttention on a GPU below their floor, is a none\n"
+    "line named after the dist-info; bitsandbytes counts only the library for torch's CUDA.\n"
+    "An input with nothing to scan (an empty directory, random bytes, a container image or\n"
+    "tar) is an error.\n"
     "\n"
     "Examples:\n"
     "  mlgate scan --gpu 'RTX 5090' ./venv\n"
@@ -143,9 +148,14 @@ static void print_details(const mg_report *r, int verbose)
 {
     printf("%s%s%s\n", col(C_BOLD), shown(r->path), col(C_RESET));
     char buf[512];
-    printf("  SASS: %s\n", *mg_report_archs_str(r, MG_IMAGE_SASS, "sm_", buf, sizeof buf) ? buf : "-");
-    printf("  PTX:  %s\n", *mg_report_archs_str(r, MG_IMAGE_PTX, "compute_", buf, sizeof buf) ? buf : "-");
-    printf("  %u fatbins (%u empty, %u relocatable); images: %u sass, %u ptx, %u ltoir\n", r->nfatbins,
+    if (r->framework)   /* a framework's own verdict: no code of its own to list */
+        printf("  framework: %s\n", shown(r->framework));
+    else
+        printf("  SASS: %s\n", *mg_report_archs_str(r, MG_IMAGE_SASS, "sm_", buf, sizeof buf) ? buf : "-");
+    if (!r->framework)
+        printf("  PTX:  %s\n", *mg_report_archs_str(r, MG_IMAGE_PTX, "compute_", buf, sizeof buf) ? buf : "-");
+    if (!r->framework)
+        printf("  %u fatbins (%u empty, %u relocatable); images: %u sass, %u ptx, %u ltoir\n", r->nfatbins,
            r->nempty, r->nrelocatable, r->images[MG_IMAGE_SASS], r->images[MG_IMAGE_PTX], r->images[MG_IMAGE_LTOIR]);
     if (r->cuda_major)
         printf("  built with CUDA %u (%s)\n", r->cuda_major, r->cuda_from);
@@ -261,6 +271,8 @@ static void print_human(const mg_scan_result *res, int verbose, int list)
     if (res->ntargets)
         printf(": %zu do not run everywhere, %zu need PTX JIT somewhere, %zu native on every target", sum.failing,
                sum.jit, sum.native);
+    if (sum.frameworks)
+        printf("; %zu framework%s that cannot use these GPUs as installed", sum.frameworks, sum.frameworks == 1 ? "" : "s");
     if (sum.errors)
         printf("; %s%zu could not be read%s", col(C_RED), sum.errors, col(C_RESET));
     if (res->skipped)

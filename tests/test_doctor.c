@@ -364,6 +364,126 @@ static void python_envs(void **state)
     mg_doctor_free(d);
 }
 
+/* Copies a committed fixture to root+dst (its directory made). */
+static void fixture_to(const char *fixture, const char *dst)
+{
+    char cmd[2048], full[400];
+    snprintf(full, sizeof full, "%s%s", root, dst);
+    snprintf(cmd, sizeof cmd, "mkdir -p \"$(dirname '%s')\" && cp '%s/%s' '%s'", full, FIXTURES, fixture, full);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* The findings that name needle, of any severity. */
+static size_t count_findings(const mg_doctor *d, int sev, const char *needle)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < mg_doctor_nfindings(d); i++) {
+        const mg_finding *f = mg_doctor_finding(d, i);
+        n += f->severity == sev && (strstr(f->cause, needle) || (f->fix && strstr(f->fix, needle)));
+    }
+    return n;
+}
+
+/*
+ * Frameworks' own rules (issue 12, items 7 and 8): bitsandbytes' unused per-CUDA libraries are no
+ * failure beside a cu128 torch; Triton on a GTX 1080 Ti is; advice names the last build for sm_61.
+ */
+static void framework_rules(void **state)
+{
+    (void)state;
+    threadripper(1);
+    const char *sp = "/env/lib/python3.12/site-packages";
+    char path[256];
+    snprintf(path, sizeof path, "%s/torch/version.py", sp);
+    put(path, "__version__ = '2.8.0+cu128'\ndebug = False\ncuda: Optional[str] = '12.8'\n");
+    snprintf(path, sizeof path, "%s/torch-2.8.0+cu128.dist-info/METADATA", sp);
+    put(path, "Name: torch\nVersion: 2.8.0+cu128\n");
+    snprintf(path, sizeof path, "%s/torch/lib/libtorch_cuda.so", sp);
+    fixture_to("mix_100a_120f.o", path);   /* sm_100a, sm_120f: runs on the RTX PRO 6000 and the RTX 5090 */
+    snprintf(path, sizeof path, "%s/bitsandbytes-0.45.5.dist-info/METADATA", sp);
+    put(path, "Name: bitsandbytes\nVersion: 0.45.5\n");
+    static const char *const old[] = {"118", "120", "121", "122", "123", "124", "125", "126"};
+    for (size_t i = 0; i < sizeof old / sizeof old[0]; i++) {   /* built without sm_120: never loaded beside cu128 */
+        snprintf(path, sizeof path, "%s/bitsandbytes/libbitsandbytes_cuda%s.so", sp, old[i]);
+        fixture_to("sass_90.o", path);
+    }
+    snprintf(path, sizeof path, "%s/bitsandbytes/libbitsandbytes_cuda128.so", sp);
+    fixture_to("mix_100a_120f.o", path);
+    char site[200];
+    snprintf(site, sizeof site, "%s%s", root, sp);
+    const char *pythons[] = {site};
+    mg_doctor_opts o = {NULL, 0, pythons, 1, 1, 0, 1};
+    mg_host_paths p = {.root = root, .nvml_lib = FAKE_NVML};
+    setenv("FAKE_NVML_SCENARIO", "pro6000_5090", 1);
+    mg_doctor *d = NULL;
+    d = rerun(d, &p, &o);
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "libbitsandbytes_cuda"), 0);   /* 16 false failures before */
+    assert_true(has_finding(d, MG_SEV_OK, "2 libraries with CUDA code, all native"));
+    assert_int_not_equal(mg_doctor_worst(d), MG_SEV_FAIL);
+
+    /* The same environment with Triton, on a GTX 1080 Ti: Triton's floor, and advice for sm_61. */
+    snprintf(path, sizeof path, "%s/triton-3.4.0.dist-info/METADATA", sp);
+    put(path, "Name: triton\nVersion: 3.4.0\n");
+    setenv("FAKE_NVML_SCENARIO", "1080ti", 1);
+    d = rerun(d, &p, &o);
+    assert_true(has_finding(d, MG_SEV_FAIL, "Triton needs compute capability 7.0+ (GPU0 GTX 1080 Ti is 6.1)"));
+    assert_true(has_finding(d, MG_SEV_FAIL, "TORCHDYNAMO_DISABLE=1"));
+    /* torch 2.8 cu128 has no sm_61 code: the fix names the last build that has, never "a newer" one */
+    assert_true(has_finding(d, MG_SEV_FAIL, "PyTorch's cu128 build of it has code for sm_70..sm_120"));
+    assert_true(has_finding(d, MG_SEV_FAIL, "torch 2.11 with CUDA 12.6 (cu126) is the last build for sm_61"));
+    assert_true(has_finding(d, MG_SEV_WARN, "pip install 'torch==2.11.*' --index-url https://download.pytorch.org/whl/cu126"));
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "newer PyTorch"), 0);
+    assert_int_equal(count_findings(d, MG_SEV_WARN, "newer PyTorch"), 0);
+    /* without the scan (--no-scan) the floor still comes from Triton's dist-info */
+    mg_doctor_opts quick = {NULL, 0, pythons, 1, 1, 1, 1};
+    d = rerun(d, &p, &quick);
+    assert_true(has_finding(d, MG_SEV_FAIL, "Triton in"));
+    assert_true(has_finding(d, MG_SEV_FAIL, "Triton needs compute capability 7.0+ (GPU0 GTX 1080 Ti is 6.1)"));
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "libtorch_cuda.so"), 0);   /* nothing scanned */
+
+    /* A CPU-only torch beside a GB10: the fix is the build with code for sm_121. */
+    snprintf(path, sizeof path, "%s/torch/version.py", sp);
+    put(path, "__version__ = '2.9.0+cpu'\ncuda: Optional[str] = None\n");
+    setenv("FAKE_NVML_SCENARIO", "gb10", 1);
+    d = rerun(d, &p, &o);
+    assert_true(has_finding(d, MG_SEV_FAIL, "no CUDA at all"));
+    assert_true(has_finding(d, MG_SEV_FAIL, "https://download.pytorch.org/whl/cu130"));
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "libbitsandbytes_cuda"), 0);   /* CPU torch loads none */
+    mg_doctor_free(d);
+}
+
+/* The PyTorch build table (lib/binaries/tables/frameworks.c): the facts docs/compat-rules.md cites. */
+static void torch_build_table(void **state)
+{
+    (void)state;
+    const mg_torch_build *b = mg_torch_build_of("2.5.1+cu121");
+    assert_non_null(b);
+    assert_true(mg_torch_build_runs(b, 90) && mg_torch_build_runs(b, 61) && !mg_torch_build_runs(b, 120));
+    b = mg_torch_build_of("2.10.0+cu128");   /* sm_70 kept in cu128 up to 2.10 (pytorch#182250) */
+    assert_true(b && mg_torch_build_runs(b, 70) && mg_torch_build_runs(b, 120) && !mg_torch_build_runs(b, 61));
+    b = mg_torch_build_of("2.11.0+cu128");   /* and dropped in 2.11 */
+    assert_true(b && !mg_torch_build_runs(b, 70) && mg_torch_build_runs(b, 75));
+    assert_null(mg_torch_build_of("2.9.0+cpu"));
+    assert_null(mg_torch_build_of("99999999999.1+cu128"));
+    /* the newest build with code for a GPU: cu126 for sm_50..sm_70 (the last ones), cu130 for the rest */
+    b = mg_torch_build_for(61);
+    assert_true(b && b->cuda == 126 && b->last == 211);
+    b = mg_torch_build_for(70);
+    assert_true(b && b->cuda == 126);
+    b = mg_torch_build_for(121);   /* GB10: sm_120 SASS runs on 12.1 */
+    assert_true(b && b->cuda == 130 && b->last == 0);
+    assert_null(mg_torch_build_for(37));
+    char adv[256];
+    assert_string_equal(mg_torch_build_advice(61, adv, sizeof adv),
+                        "torch 2.11 with CUDA 12.6 (cu126) is the last build for sm_61: pip install 'torch==2.11.*' "
+                        "--index-url https://download.pytorch.org/whl/cu126");
+    /* frameworks by their distribution name, however it is spelled */
+    assert_non_null(mg_framework_find("Flash-Attn", 10));
+    assert_int_equal(mg_framework_find("flash_attn", 10)->min_cc, 80);
+    assert_int_equal(mg_framework_find("triton", 6)->min_cc, 70);
+    assert_null(mg_framework_find("tritonx", 7));
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -382,7 +502,8 @@ int main(void)
         cmocka_unit_test(broken_drivers),         cmocka_unit_test(garbage_from_nvml),
         cmocka_unit_test(cpu_and_numa),           cmocka_unit_test(arm_and_pci_fallback),
         cmocka_unit_test(mismatch_and_mig),       cmocka_unit_test(hostile_trees),
-        cmocka_unit_test(python_envs),
+        cmocka_unit_test(python_envs),            cmocka_unit_test(framework_rules),
+        cmocka_unit_test(torch_build_table),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }

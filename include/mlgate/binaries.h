@@ -186,6 +186,7 @@ typedef struct mg_report {
     size_t nverdicts;
     mg_verdict *verdicts;   /* one per target, in the order given */
     struct mg_arena *arena; /* owns everything above */
+    const char *framework;  /* a framework's own verdict ("torch 2.9.0+cpu", named after its dist-info), else NULL */
 } mg_report;
 
 /* An image's architecture as cuobjdump spells it by kind: sm_90a, compute_120f, lto_90. */
@@ -298,10 +299,11 @@ typedef struct mg_scan_result {
 MG_API int mg_scan_paths(const mg_scan_opts *o, const char *const *paths, size_t npaths, mg_scan_result *out);
 MG_API void mg_scan_result_free(mg_scan_result *r);
 
-/* Counts over a result: files with CUDA code, that fail somewhere (partial/none), need JIT somewhere,
- * run natively everywhere, could not be read. */
+/* Counts over a result: files with CUDA code, that fail somewhere (partial/none; frameworks' own reports
+ * too), need JIT somewhere, run natively everywhere, could not be read. */
 typedef struct mg_scan_summary {
     size_t with_code, failing, jit, native, errors;
+    size_t frameworks;      /* reports about frameworks themselves (CPU-only builds, GPU floors), in failing */
 } mg_scan_summary;
 MG_API void mg_scan_summarize(const mg_scan_result *r, mg_scan_summary *s);
 /* 0 when every file runs on every target, 1 when some file does not or could not be read. */
@@ -313,5 +315,48 @@ MG_API void mg_scan_json(FILE *f, const mg_scan_result *r, int list);
 /* Scans one in-memory ELF image. Always returns a report (err set on failure), NULL on OOM. */
 MG_API mg_report *mg_scan_buffer(const mg_scan_opts *o, const char *name, const uint8_t *buf, size_t len);
 MG_API void mg_report_free(mg_report *r);
+
+/* ==== Frameworks (lib/binaries/tables/frameworks.c, docs/compat-rules.md "Frameworks") ==== */
+
+/* What a framework needs that no fatbin shows; recognised by its dist-info (environment or wheel). */
+typedef struct mg_framework {
+    const char *dist;           /* distribution name: "torch", "flash_attn" */
+    const char *name;           /* as users say it: "FlashAttention 2" */
+    const char *code_dirs;      /* '|'-separated import directories its CUDA code lives in, or NULL */
+    const char *cuda_via;       /* '|'-separated distributions that, installed beside it, make it a CUDA build */
+    uint8_t needs_cuda;         /* a copy with no CUDA code there is a CPU-only build */
+    uint16_t min_cc;            /* lowest compute capability it runs on (0: none) */
+    uint16_t only_cc;           /* the one compute capability it runs on (0: any) */
+    const char *per_cuda_lib;   /* "libbitsandbytes_cuda": one library per CUDA version (XYZ after it); only
+                                   the one matching torch's CUDA is loaded */
+    const char *fix;            /* what to do: its CUDA build, or a way around the floor (torch: the build table) */
+    const char *rule;           /* the floor in words: "Triton needs compute capability 7.0+" */
+} mg_framework;
+
+MG_API const mg_framework *mg_framework_table(size_t *n);
+/* The row of a distribution name (len bytes; '-', '.' and case ignored), or NULL. */
+MG_API const mg_framework *mg_framework_find(const char *dist, size_t len);
+
+/* One official PyTorch CUDA build line: releases first..last (major*100+minor, last 0: still built). */
+typedef struct mg_torch_build {
+    uint16_t first, last;
+    uint16_t cuda;              /* 126 = CUDA 12.6 (cu126) */
+    uint16_t sass[12];          /* sm_XY it carries, 0-terminated */
+    uint16_t ptx;               /* compute_XY PTX it also carries (0: none) */
+    uint8_t verified;           /* 0: list from a third-party build matrix */
+} mg_torch_build;
+
+MG_API const mg_torch_build *mg_torch_builds(size_t *n);
+/* Whether a build has code for compute capability cc (SASS of the same major, or PTX). */
+MG_API int mg_torch_build_runs(const mg_torch_build *b, uint16_t cc);
+/* The newest build with code for cc (latest release, then CUDA), or NULL. */
+MG_API const mg_torch_build *mg_torch_build_for(uint16_t cc);
+/* The build a version names ("2.5.1+cu121"), or NULL (+cpu, unknown). */
+MG_API const mg_torch_build *mg_torch_build_of(const char *version);
+/* "torch 2.11 with CUDA 12.6 (cu126) is the last build for sm_61: pip install 'torch==2.11.*' --index-url ...". */
+MG_API const char *mg_torch_build_advice(uint16_t cc, char *buf, size_t n);
+/* A version.py's `__version__` and `cuda` (torch/version.py): bit 1 when the version was found, bit 2
+ * when `cuda` was (cuda "" for `cuda = None`: a CPU-only build). */
+MG_API int mg_py_version_file(const char *text, char *version, size_t vn, char *cuda, size_t cn);
 
 #endif

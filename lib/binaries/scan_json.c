@@ -113,6 +113,7 @@ static void json_report(jw *w, const mg_report *r, int list, const mg_load_resul
         jw_null(w);
     }
     jw_kstr(w, "note", r->detail);
+    jw_kstr(w, "framework", r->framework);
     jw_key(w, "verdicts");
     jw_begin_arr(w);
     for (size_t t = 0; t < r->nverdicts; t++) {

@@ -99,11 +99,12 @@ void mg_scan_summarize(const mg_scan_result *r, mg_scan_summary *s)
             continue;
         }
         s->with_code += x->nfatbins != 0;
+        s->frameworks += x->framework != NULL;
         mg_status w = mg_report_worst(x);
         s->failing += w >= MG_STATUS_PARTIAL;
         s->jit += w == MG_STATUS_JIT;
+        s->native += x->nfatbins != 0 && w == MG_STATUS_NATIVE;   /* a framework's own report holds no code */
     }
-    s->native = s->with_code - s->failing - s->jit;
 }
 
 int mg_scan_exit_status(const mg_scan_result *r)

@@ -3,6 +3,7 @@
  * turn what they found into findings (severity, one-line cause, one-line fix).
  */
 #define _GNU_SOURCE
+#include <glob.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -157,10 +158,12 @@ static void judge_gpus(mg_doctor *d)
             fix(d, "give it to scan with --gpu sm_XY");
             continue;
         }
-        if (x->cc < 75)
-            find(d, MG_SEV_WARN, "gpu", "GPU %d (%s) is sm_%u: CUDA 13 and PyTorch builds for CUDA 12.8+ dropped "
-                 "sm_%u; use CUDA 12.x builds (cu126 and older)", x->index, x->name, x->cc, x->cc);
-        else if (!known)
+        char adv[256];
+        if (x->cc < 75) {
+            find(d, MG_SEV_WARN, "gpu", "GPU %d (%s) is sm_%u: CUDA 13 and PyTorch's newer CUDA builds dropped "
+                 "sm_%u; use CUDA 12.x builds", x->index, x->name, x->cc, x->cc);
+            fix(d, "%s", mg_torch_build_advice(x->cc, adv, sizeof adv));   /* the last build for it, not "a newer" one */
+        } else if (!known)
             find(d, MG_SEV_OK, "gpu", "GPU %d (%s) is sm_%u", x->index, x->name, x->cc);
         else
             find(d, MG_SEV_OK, "gpu", "GPU %d is %s, sm_%u (%s)", x->index, known->name, x->cc, known->family);
@@ -306,6 +309,66 @@ static void check_disks(mg_doctor *d, const mg_doctor_opts *o)
     }
 }
 
+/* The newest SASS of a PyTorch build. */
+static uint16_t highest_sm(const mg_torch_build *b)
+{
+    uint16_t h = 0;
+    for (size_t i = 0; i < sizeof b->sass / sizeof b->sass[0] && b->sass[i]; i++)
+        h = b->sass[i];
+    return h;
+}
+
+/* A framework's own verdicts from the scan (a GPU floor: Triton on sm_61; a CPU-only build), as findings. */
+static void framework_findings(mg_doctor *d, const mg_pyenv *e, const mg_report *r)
+{
+    if (e->has_torch && !e->torch_cuda[0] && !strncmp(r->framework, "torch ", 6))
+        return;   /* the CPU-only torch has its finding already, with the build to install */
+    const mg_framework *fw = NULL;
+    size_t n;
+    const mg_framework *tab = mg_framework_table(&n);
+    for (size_t i = 0; i < n && !fw; i++)
+        if (!strncmp(r->framework, tab[i].name, strlen(tab[i].name)) && r->framework[strlen(tab[i].name)] == ' ')
+            fw = &tab[i];
+    const char *base = strrchr(r->path, '/');
+    int any = 0;
+    for (size_t v = 0; v < r->nverdicts; v++) {
+        const mg_verdict *x = &r->verdicts[v];
+        if (x->status < MG_STATUS_PARTIAL)
+            continue;
+        any = 1;
+        find(d, MG_SEV_FAIL, "python", "%s is sm_%u; %s (%s, in %s): %s", x->target.name, x->target.cc, r->framework,
+             base ? base + 1 : r->path, e->site, x->reason);
+    }
+    if (any && fw && fw->fix)
+        fix(d, "%s", fw->fix);
+}
+
+/* Without a scan (--no-scan): the frameworks' GPU floors from their dist-info alone (the scan applies them otherwise). */
+static void framework_floors(mg_doctor *d, const mg_pyenv *e, const mg_target *t, size_t nt)
+{
+    size_t n;
+    const mg_framework *tab = mg_framework_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        const mg_framework *fw = &tab[i];
+        if (!fw->min_cc && !fw->only_cc)
+            continue;
+        char pat[700];
+        glob_t g;
+        snprintf(pat, sizeof pat, "%s/%s-*.dist-info", e->site, fw->dist);
+        int found = glob(pat, GLOB_ONLYDIR, NULL, &g) == 0 && g.gl_pathc;
+        globfree(&g);
+        int any = 0;
+        for (size_t k = 0; found && k < nt; k++)
+            if ((fw->min_cc && t[k].cc < fw->min_cc) || (fw->only_cc && t[k].cc != fw->only_cc)) {
+                any = 1;
+                find(d, MG_SEV_FAIL, "python", "%s is sm_%u; %s in %s: %s (%s is %u.%u)", t[k].name, t[k].cc, fw->name,
+                     e->site, fw->rule, t[k].name, t[k].cc / 10, t[k].cc % 10);
+            }
+        if (any && fw->fix)
+            fix(d, "%s", fw->fix);
+    }
+}
+
 /* Python environments: PyTorch's build, and a scan of their CUDA libraries against the GPUs here. */
 static void check_envs(mg_doctor *d, const mg_doctor_opts *o)
 {
@@ -324,16 +387,39 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o)
         if (tg->t[i].cc)
             tg->t[nt++] = tg->t[i];
     const mg_target *t = tg->t;
+    /* The oldest GPU here decides which PyTorch build to advise: the newest one that still has code for it. */
+    uint16_t oldest = 0;
+    for (size_t k = 0; k < nt; k++)
+        if (!oldest || t[k].cc < oldest)
+            oldest = t[k].cc;
+    char adv[256];
     for (size_t i = 0; i < d->f.npyenvs; i++) {
         const mg_pyenv *e = &d->pyenvs[i];
-        if (e->has_torch && !e->torch_cuda[0] && g->ngpus)
+        if (e->has_torch && !e->torch_cuda[0] && g->ngpus) {
             find(d, MG_SEV_FAIL, "python", "torch %s in %s has no CUDA at all (a CPU-only build): the GPU goes unused",
                  e->torch_version, e->site);
-        if (e->has_torch && !e->torch_cuda[0] && g->ngpus)
-            fix(d, "install a CUDA build of torch (pip install torch --index-url https://download.pytorch.org/whl/cu130; "
-                   "on aarch64 the PyPI wheel has no CUDA)");
-        if (e->has_torch && e->torch_cuda[0])
+            if (oldest)
+                fix(d, "install its CUDA build: %s (on aarch64 the PyPI wheel has no CUDA)",
+                    mg_torch_build_advice(oldest, adv, sizeof adv));
+            else
+                fix(d, "install a CUDA build of torch (https://pytorch.org/get-started/locally/; on aarch64 the PyPI "
+                       "wheel has no CUDA)");
+        }
+        /* PyTorch's own build table: which GPUs an official cuXYZ build has code for. */
+        const mg_torch_build *b = e->has_torch && e->torch_cuda[0] ? mg_torch_build_of(e->torch_version) : NULL;
+        size_t lacking = 0;
+        for (size_t k = 0; b && k < nt; k++)
+            if (!mg_torch_build_runs(b, t[k].cc)) {
+                lacking++;
+                find(d, MG_SEV_FAIL, "python", "torch %s in %s: PyTorch's cu%u build of it has code for sm_%u..sm_%u%s, "
+                     "not for %s (sm_%u)", e->torch_version, e->site, b->cuda, b->sass[0], highest_sm(b),
+                     b->ptx ? " and PTX" : "", t[k].name, t[k].cc);
+                fix(d, "%s", mg_torch_build_advice(t[k].cc, adv, sizeof adv));
+            }
+        if (e->has_torch && e->torch_cuda[0] && !lacking)
             find(d, MG_SEV_OK, "python", "torch %s (CUDA %s) in %s", e->torch_version, e->torch_cuda, e->site);
+        if (nt && o && o->no_scan)
+            framework_floors(d, e, t, nt);
         if (!nt || (o && o->no_scan))
             continue;
         mg_scan_opts so = {0};
@@ -346,6 +432,7 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o)
             continue;
         }
         size_t bad = 0, jit = 0, ncuda = 0, shown = 0;
+        uint16_t worst_cc = 0;
         for (size_t k = 0; k < res.nreports; k++) {
             const mg_report *r = res.reports[k];
             if (r->err || !r->nfatbins)
@@ -356,6 +443,8 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o)
                 const char *rel = r->path + strlen(e->site) + (strlen(r->path) > strlen(e->site));
                 if (x->status >= MG_STATUS_PARTIAL) {
                     bad++;
+                    if (!worst_cc || x->target.cc < worst_cc)
+                        worst_cc = x->target.cc;
                     if (shown++ < 6)
                         find(d, MG_SEV_FAIL, "python", "%s is sm_%u; %s (in %s) %s: %s", x->target.name, x->target.cc,
                              rel, e->site, x->status == MG_STATUS_NONE ? "has no image for it" : "lacks code for it",
@@ -369,14 +458,18 @@ static void check_envs(mg_doctor *d, const mg_doctor_opts *o)
             }
         }
         if (bad)
-            fix(d, "install builds of these packages for sm_%u (e.g. a newer PyTorch CUDA build), or rebuild the "
-                   "extension with TORCH_CUDA_ARCH_LIST including %u.%u", t[0].cc, t[0].cc / 10, t[0].cc % 10);
+            fix(d, "install builds of these packages for sm_%u (for torch: %s), or rebuild the extension with "
+                   "TORCH_CUDA_ARCH_LIST including %u.%u", worst_cc, mg_torch_build_advice(worst_cc, adv, sizeof adv),
+                worst_cc / 10, worst_cc % 10);
         if (ncuda && !bad && !jit)
             find(d, MG_SEV_OK, "python", "%s: %zu libraries with CUDA code, all native on this machine's GPU%s", e->site,
                  ncuda, nt > 1 ? "s" : "");
         else if (shown > 6)
             find(d, bad ? MG_SEV_FAIL : MG_SEV_WARN, "python", "%s: %zu more verdicts like these ('mlgate scan %s')",
                  e->site, shown - 6, e->site);
+        for (size_t k = 0; k < res.nreports; k++)   /* after the libraries' fix: each brings its own */
+            if (!res.reports[k]->err && res.reports[k]->framework)
+                framework_findings(d, e, res.reports[k]);
         mg_scan_result_free(&res);
     }
     free(tg);

@@ -1,0 +1,207 @@
+#!/bin/sh
+# test_frameworks.sh - frameworks' own rules and inputs with nothing to scan (issue 12, items 5-7), through
+# the command: CPU-only builds, GPU floors, bitsandbytes' per-CUDA libraries, images and junk inputs.
+# usage: test_frameworks.sh MLGATE FIXTURES PYTHON
+set -u
+mlgate=$1
+fx=$2
+py=${3:-python3}
+pass=0
+fail=0
+check() { # check NAME EXPECTED_EXIT COMMAND...
+    name=$1; want=$2; shift 2
+    out=$("$@" 2>&1); got=$?
+    if [ "$got" -eq "$want" ]; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL $name: exit $got, want $want"; echo "$out" | head -8; fi
+}
+contains() { # contains NAME NEEDLE COMMAND...
+    name=$1; needle=$2; shift 2
+    if "$@" 2>&1 | grep -q -F -- "$needle"; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL $name: output lacks '$needle'"; "$@" 2>&1 | head -8; fi
+}
+lacks() { # lacks NAME NEEDLE COMMAND...
+    name=$1; needle=$2; shift 2
+    if "$@" 2>&1 | grep -q -F -- "$needle"; then fail=$((fail + 1)); echo "FAIL $name: output has '$needle'"
+    else pass=$((pass + 1)); fi
+}
+
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+# Fake wheels and environments: a dist-info, torch/version.py, libraries copied from the committed fixtures
+# (an ELF without CUDA code is mlgate itself).
+"$py" - "$t" "$fx" "$mlgate" <<'PY' || { echo "FAIL cannot build the inputs"; exit 1; }
+import io, os, shutil, sys, tarfile, zipfile
+t, fx, cpu_elf = sys.argv[1:4]
+
+def wheel(name, files):
+    with zipfile.ZipFile(os.path.join(t, name), "w", zipfile.ZIP_DEFLATED) as z:
+        for member, data in files.items():
+            z.writestr(member, data)
+
+def version_py(v, cuda):
+    return f"from typing import Optional\n__version__ = '{v}'\ndebug = False\ncuda: Optional[str] = {cuda}\n"
+
+elf = open(cpu_elf, "rb").read()
+code = open(os.path.join(fx, "mix_100a_120f.o"), "rb").read()   # sm_100a, sm_120f, compute_120f
+# PyPI's aarch64 torch: CPU-only (field report 002), and a CUDA build beside it
+wheel("torch-2.9.0+cpu-cp312-cp312-manylinux_2_28_aarch64.whl", {
+    "torch/__init__.py": "# torch\n" * 20, "torch/version.py": version_py("2.9.0+cpu", "None"),
+    "torch/lib/libtorch_cpu.so": elf, "torch-2.9.0+cpu.dist-info/METADATA": "Name: torch\nVersion: 2.9.0+cpu\n"})
+wheel("torch-2.9.0-cp312-cp312-manylinux_2_28_x86_64.whl", {
+    "torch/version.py": version_py("2.9.0+cu130", "'13.0'"), "torch/lib/libtorch_cuda.so": code,
+    "torch-2.9.0.dist-info/METADATA": "Name: torch\nVersion: 2.9.0\n"})
+# no version.py: the +cpu local version says it
+wheel("torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl", {
+    "torch/lib/libtorch_cpu.so": elf, "torch-2.5.1+cpu.dist-info/RECORD": "torch/lib/libtorch_cpu.so,,\n"})
+wheel("vllm-0.11.0+cpu-cp38-abi3-linux_x86_64.whl", {
+    "vllm/_C.abi3.so": elf, "vllm-0.11.0+cpu.dist-info/METADATA": "Name: vllm\nVersion: 0.11.0+cpu\n"})
+
+def env(name, pkgs):
+    sp = os.path.join(t, name, "lib", "python3.12", "site-packages")
+    for path, data in pkgs.items():
+        full = os.path.join(sp, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        if isinstance(data, bytes):
+            open(full, "wb").write(data)
+        else:
+            open(full, "w").write(data)
+
+sass90 = open(os.path.join(fx, "sass_90.o"), "rb").read()         # sm_90 only: no code for sm_120
+bnb_old = {f"bitsandbytes/libbitsandbytes_cuda{v}.so": sass90 for v in (118, 120, 121, 122, 123, 124, 125, 126)}
+bnb = dict(bnb_old, **{"bitsandbytes/libbitsandbytes_cuda128.so": code,
+                       "bitsandbytes-0.45.5.dist-info/METADATA": "Name: bitsandbytes\n"})
+torch = lambda v, cuda: {"torch/version.py": version_py(v, cuda), f"torch-{v}.dist-info/METADATA": "Name: torch\n"}
+env("cpuvenv", torch("2.9.0+cpu", "None"))
+env("cu128", dict(torch("2.8.0+cu128", "'12.8'"), **bnb, **{"torch/lib/libtorch_cuda.so": code}))
+env("cu126", dict(torch("2.8.0+cu126", "'12.6'"), **bnb, **{"torch/lib/libtorch_cuda.so": code}))
+env("cpubnb", dict(torch("2.9.0+cpu", "None"), **bnb))
+env("nobnbtorch", bnb)   # no torch here: which library loads cannot be told, every one counts
+env("triton", {"triton-3.4.0.dist-info/METADATA": "Name: triton\n", "triton/__init__.py": "# triton\n" * 20})
+env("fa2", {"flash_attn-2.8.3.dist-info/METADATA": "Name: flash-attn\n", "flash_attn/__init__.py": "#\n" * 40})
+env("fa3", {"flash_attn_3-3.0.0b1.dist-info/METADATA": "Name: flash_attn_3\n"})
+env("jaxcpu", {"jaxlib-0.7.1.dist-info/METADATA": "Name: jaxlib\n", "jaxlib/__init__.py": "#\n" * 40})
+env("jaxcuda", {"jaxlib-0.7.1.dist-info/METADATA": "Name: jaxlib\n", "jaxlib/__init__.py": "#\n" * 40,
+                "jax_cuda12_plugin-0.7.1.dist-info/METADATA": "Name: jax-cuda12-plugin\n"})
+env("rocm", torch("2.5.1+rocm6.2", "None"))
+env("unknown", {"torch-2.9.0.dist-info/METADATA": "Name: torch\n"})   # neither version.py nor a local version
+env("nolibs", torch("2.8.0+cu128", "'12.8'"))                          # says CUDA 12.8, carries none
+env("pysrc", {"pkg/__init__.py": "# only Python\n" * 20, "pkg/data.json": "{}" * 40})
+
+# inputs with nothing to scan: empty directory, only a symlink, random bytes, images, archives
+os.makedirs(os.path.join(t, "empty"))
+os.makedirs(os.path.join(t, "links"))
+os.symlink("/nonexistent", os.path.join(t, "links", "dangling"))
+open(os.path.join(t, "random.bin"), "wb").write(bytes((i * 131 + 7) % 256 for i in range(8192)))
+def tar(name, members):
+    with tarfile.open(os.path.join(t, name), "w") as f:
+        for m, data in members:
+            ti = tarfile.TarInfo(m)
+            ti.size = len(data)
+            f.addfile(ti, io.BytesIO(data))
+layer = b"\0" * 3000
+tar("docker-save.tar", [("3f1a/layer.tar", layer), ("3f1a/json", b"{}"), ("manifest.json", b"[{}]"), ("repositories", b"{}")])
+tar("oci.tar", [("blobs/sha256/ab", layer), ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", b"{}")])
+tar("plain.tar", [("notes.txt", b"just text" * 20)])
+import gzip
+open(os.path.join(t, "image.tar.gz"), "wb").write(gzip.compress(open(os.path.join(t, "docker-save.tar"), "rb").read()))
+os.makedirs(os.path.join(t, "oci-dir", "blobs", "sha256"))
+open(os.path.join(t, "oci-dir", "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+open(os.path.join(t, "oci-dir", "index.json"), "w").write("{}")
+os.makedirs(os.path.join(t, "save-dir", "3f1a"))
+for name, data in (("manifest.json", "[{}]"), ("repositories", "{}"), ("3f1a/layer.tar", "x" * 1024)):
+    open(os.path.join(t, "save-dir", name), "w").write(data)
+PY
+
+# ---- item 5: CPU-only builds do not pass ----
+cpuwhl="$t/torch-2.9.0+cpu-cp312-cp312-manylinux_2_28_aarch64.whl"
+check "CPU-only torch wheel fails on GB10" 1 "$mlgate" scan --gpu GB10 "$cpuwhl"
+contains "CPU-only torch says so, with the build for GB10" \
+    "none - CPU-only build: torch 2.9.0+cpu; the CUDA build for sm_121 is cu130: pip install torch --index-url https://download.pytorch.org/whl/cu130" \
+    "$mlgate" scan --gpu GB10 "$cpuwhl"
+contains "the report is named after its dist-info" "$cpuwhl!torch-2.9.0+cpu.dist-info" "$mlgate" scan --gpu GB10 "$cpuwhl"
+contains "on a GTX 1080 Ti the advice is the last build with sm_61" \
+    "pip install 'torch==2.11.*' --index-url https://download.pytorch.org/whl/cu126" "$mlgate" scan --gpu "GTX 1080 Ti" "$cpuwhl"
+check "without GPUs the wheel is only listed" 0 "$mlgate" scan --no-detect "$cpuwhl"
+check "a CUDA torch wheel passes on RTX 5090" 0 "$mlgate" scan --gpu "RTX 5090" "$t/torch-2.9.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+lacks "and has no framework report" "dist-info" "$mlgate" scan --gpu "RTX 5090" "$t/torch-2.9.0-cp312-cp312-manylinux_2_28_x86_64.whl"
+contains "+cpu in the dist-info's name is enough" "CPU-only build: torch 2.5.1+cpu" \
+    "$mlgate" scan --gpu H100 "$t/torch-2.5.1+cpu-cp311-cp311-linux_x86_64.whl"
+check "a CPU-only venv fails" 1 "$mlgate" scan --gpu H100 "$t/cpuvenv"
+contains "a CPU-only venv says so" "CPU-only build: torch 2.9.0+cpu; the CUDA build for sm_90 is cu130" "$mlgate" scan --gpu H100 "$t/cpuvenv"
+contains "CPU-only vLLM" "CPU-only build: vLLM 0.11.0+cpu carries no CUDA code; the CUDA build: pip install vllm" \
+    "$mlgate" scan --gpu H100 "$t/vllm-0.11.0+cpu-cp38-abi3-linux_x86_64.whl"
+if "$mlgate" scan --json --gpu GB10,H100 "$cpuwhl" | "$py" -c '
+import json, sys
+d = json.load(sys.stdin)
+f = [x for x in d["files"] if x["framework"]]
+assert len(f) == 1 and f[0]["framework"] == "torch 2.9.0+cpu", d["files"]
+assert [v["status"] for v in f[0]["verdicts"]] == ["none", "none"], f[0]["verdicts"]
+assert f[0]["verdicts"][1]["reason"].startswith("CPU-only build: torch 2.9.0+cpu; the CUDA build for sm_90 is cu130")
+assert d["summary"]["failing"] == 1, d["summary"]
+'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL CPU-only torch in --json"; fi
+
+contains "jaxlib alone is CPU-only" "CPU-only build: jaxlib 0.7.1 carries no CUDA code; the CUDA build: pip install -U" \
+    "$mlgate" scan --gpu H100 "$t/jaxcpu"
+check "jaxlib with its CUDA plugin beside it passes" 0 "$mlgate" scan --gpu H100 "$t/jaxcuda"
+contains "a ROCm torch is not called CPU-only" "torch 2.5.1+rocm6.2 is a ROCm build (AMD GPUs): no CUDA code for NVIDIA GPUs" \
+    "$mlgate" scan --gpu H100 "$t/rocm"
+
+contains "a torch that tells nothing and carries no code" "no CUDA code in torch 2.9.0 (a CPU-only build?); the CUDA build for sm_90 is cu130" \
+    "$mlgate" scan --gpu H100 "$t/unknown"
+contains "a CUDA torch without its libraries" "torch 2.8.0+cu128 (CUDA 12.8) carries no CUDA code here: its libraries are missing" \
+    "$mlgate" scan --gpu H100 "$t/nolibs"
+
+# ---- item 7: frameworks' own floors and per-CUDA libraries ----
+check "Triton on a GTX 1080 Ti fails" 1 "$mlgate" scan --gpu "GTX 1080 Ti" "$t/triton"
+contains "Triton says why" "none - Triton needs compute capability 7.0+ (GTX 1080 Ti is 6.1)" "$mlgate" scan --gpu "GTX 1080 Ti" "$t/triton"
+check "Triton on a V100 passes" 0 "$mlgate" scan --gpu V100 "$t/triton"
+contains "with both, only the 1080 Ti is none" "native   none " "$mlgate" scan --gpu "V100,GTX 1080 Ti" "$t/triton"
+check "FlashAttention 2 on a T4 fails" 1 "$mlgate" scan --gpu T4 "$t/fa2"
+contains "FlashAttention 2 says why" "FlashAttention 2 needs sm_80+ (Ampere, Ada, Hopper) (T4 is 7.5)" "$mlgate" scan --gpu T4 "$t/fa2"
+check "FlashAttention 2 on an A100 passes" 0 "$mlgate" scan --gpu A100 "$t/fa2"
+check "FlashAttention 3 on an RTX 5090 fails" 1 "$mlgate" scan --gpu "RTX 5090" "$t/fa3"
+contains "FlashAttention 3 says why" "FlashAttention 3 runs only on Hopper" "$mlgate" scan --gpu "RTX 5090" "$t/fa3"
+check "FlashAttention 3 on an H100 passes" 0 "$mlgate" scan --gpu H100 "$t/fa3"
+check "bitsandbytes beside a cu128 torch passes on RTX 5090" 0 "$mlgate" scan --gpu "RTX 5090" "$t/cu128"
+lacks "its cu118..cu126 libraries are not judged" "libbitsandbytes_cuda118" "$mlgate" scan --gpu "RTX 5090" "$t/cu128"
+contains "the one it loads is" "libbitsandbytes_cuda128.so" "$mlgate" scan --gpu "RTX 5090" "$t/cu128"
+check "beside a cu126 torch the cu126 library is the one loaded, and fails" 1 "$mlgate" scan --gpu "RTX 5090" "$t/cu126"
+contains "the cu126 library is named" "bitsandbytes/libbitsandbytes_cuda126.so" "$mlgate" scan --gpu "RTX 5090" "$t/cu126"
+lacks "the others are not" "libbitsandbytes_cuda118" "$mlgate" scan --gpu "RTX 5090" "$t/cu126"
+lacks "a CPU-only torch loads none of them" "libbitsandbytes_cuda1" "$mlgate" scan --gpu "RTX 5090" "$t/cpubnb"
+contains "without torch every library counts" "libbitsandbytes_cuda118" "$mlgate" scan --gpu "RTX 5090" "$t/nobnbtorch"
+
+# ---- item 6: inputs with nothing to scan are not a pass ----
+check "an empty directory fails" 1 "$mlgate" scan --gpu H100 "$t/empty"
+contains "an empty directory says so" "nothing scannable: an empty directory" "$mlgate" scan --gpu H100 "$t/empty"
+contains "a directory of symlinks says so" "nothing scannable: no regular files" "$mlgate" scan --gpu H100 "$t/links"
+check "random bytes fail" 1 "$mlgate" scan --gpu H100 "$t/random.bin"
+contains "random bytes say so" "nothing scannable: not an ELF file, a wheel (zip) or a directory" "$mlgate" scan --gpu H100 "$t/random.bin"
+check "a docker save tarball fails" 1 "$mlgate" scan --gpu H100 "$t/docker-save.tar"
+contains "a docker save tarball is named" "a container image (docker save tarball): not supported yet" "$mlgate" scan --gpu H100 "$t/docker-save.tar"
+contains "an OCI layout tarball is named" "a container image (OCI image layout tarball): not supported yet" "$mlgate" scan --gpu H100 "$t/oci.tar"
+check "an OCI layout directory fails" 1 "$mlgate" scan --gpu H100 "$t/oci-dir"
+contains "an OCI layout directory is named" "a container image (OCI image layout): not supported yet" "$mlgate" scan --gpu H100 "$t/oci-dir"
+check "an unpacked docker save fails" 1 "$mlgate" scan --gpu H100 "$t/save-dir"
+contains "an unpacked docker save is named" "a container image (docker save layout): not supported yet" "$mlgate" scan --gpu H100 "$t/save-dir"
+contains "a plain tar" "a tar archive: not supported yet" "$mlgate" scan --gpu H100 "$t/plain.tar"
+contains "compressed data" "gzip-compressed data" "$mlgate" scan --gpu H100 "$t/image.tar.gz"
+contains "an image is 'unsupported' in JSON" '"code":"unsupported"' "$mlgate" scan --json --gpu H100 "$t/docker-save.tar"
+check "a directory of Python sources is a pass (no CUDA code)" 0 "$mlgate" scan --gpu H100 "$t/pysrc"
+check "inside a directory, junk files are not errors" 0 "$mlgate" scan --gpu H100 "$t/pysrc" "$fx/sass_90.o"
+cp "$t/random.bin" "$t/pysrc/blob.so"
+check "a junk .so found by the walk is not an error" 0 "$mlgate" scan --gpu H100 "$t/pysrc"
+check "the same directory twice is not empty the second time" 0 "$mlgate" scan --gpu H100 "$t/pysrc" "$t/pysrc"
+
+# ---- the gate's smoke stage fails on them with the scan's reason ----
+printf 'models:\n  - {name: m, kind: llm, exec: [true], binaries: [%s]}\n' "$t/cpuvenv" > "$t/cpu.yaml"
+check "check: a CPU-only torch fails smoke" 1 "$mlgate" check --gpu H100 "$t/cpu.yaml"
+printf 'models:\n  - {name: m, kind: llm, exec: [true], binaries: [%s]}\n' "$t/empty" > "$t/empty.yaml"
+contains "check: smoke says why (CPU-only)" "CPU-only build: torch 2.9.0+cpu" "$mlgate" check --gpu H100 "$t/cpu.yaml"
+check "check: an empty binaries directory fails smoke" 1 "$mlgate" check --gpu H100 "$t/empty.yaml"
+contains "check: smoke says why (empty)" "nothing scannable: an empty directory" "$mlgate" check --gpu H100 "$t/empty.yaml"
+printf 'models:\n  - {name: m, kind: llm, exec: [true], binaries: [%s]}\n' "$t/pysrc" > "$t/py.yaml"
+check "check: Python sources alone pass smoke" 0 "$mlgate" check --gpu H100 "$t/py.yaml"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
