@@ -65,8 +65,13 @@ static void print_results(const mg_gate *g)
         else
             printf("\n");
         for (int s = 0; s < MG_NSTAGES; s++)
-            if (x->stage[s].ran && !x->stage[s].ok)
-                printf("      %s: %s\n", mg_stage_name(s), x->stage[s].reason);
+            if (x->stage[s].ran && !x->stage[s].ok) {
+                const char *why = x->stage[s].reason;
+                const mg_kb_entry *e = mg_explain_match(why, strlen(why));
+                printf("      %s: %s\n", mg_stage_name(s), why);
+                if (e)   /* the known cause's fix; `mlgate explain` says more */
+                    printf("      %sexplain %s%s: %s\n", col(C_BOLD), mg_kb_id(e), col(C_RESET), mg_kb_fix(e));
+            }
     }
     printf("%zu of %s passed in %.2f s\n", mg_gate_passed(g), plural(n, "model", "models", nm, sizeof nm),
            mg_gate_seconds(g));

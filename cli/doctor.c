@@ -160,6 +160,9 @@ static void print_human(const mg_doctor *d)
                f->area, f->cause);
         if (f->fix)
             printf("                fix: %s\n", f->fix);
+        const mg_kb_entry *e = f->severity >= MG_SEV_WARN ? mg_explain_match(f->cause, strlen(f->cause)) : NULL;
+        if (e)
+            printf("                known failure: %s (mlgate explain --list)\n", mg_kb_id(e));
     }
     printf("\n%zu ok, %zu warning%s, %zu failure%s.\n", count[0], count[1], count[1] == 1 ? "" : "s", count[2],
            count[2] == 1 ? "" : "s");

@@ -255,7 +255,9 @@ def smoke_says_why(mlgate, base, d, env):
                 f" '{fx}/sass_75.o'], capability: cap.two}}\n"
                 f"  - {{name: jitted, kind: llm, {good}, binaries: ['{fx}/sass_86_ptx_86.o'], capability: cap.jitted}}\n"
                 f"  - {{name: plain, kind: llm, {good}, capability: cap.plain}}\n"
-                f"  - {{name: e500big, kind: llm, endpoint: '{base}/e500big/v1', capability: cap.e500big}}\n")
+                f"  - {{name: e500big, kind: llm, endpoint: '{base}/e500big/v1', capability: cap.e500big}}\n"
+                f"  - {{name: nokernel, kind: llm, exec: [sh, -c, 'echo RuntimeError: CUDA error: no kernel image is"
+                f" available for execution on the device >&2; exit 1']}}\n")
     r = subprocess.run([mlgate, "check", "--json", "--gpu", "sm_120", "--vram", "32G", "--junit", junit, mx], capture_output=True,
                        text=True, env=env, timeout=60)
     try:
@@ -292,6 +294,17 @@ def smoke_says_why(mlgate, base, d, env):
     big = m["e500big"]["stages"]["inference"].get("reason") or ""
     check(f"receipts keep the reasons whole ({len(stored.get('e500big') or '')} bytes)",
           stored.get("vocoder") == why and stored.get("e500big") == big and len(big) > 3000)
+    ex = m["vocoder"]["stages"]["smoke"].get("explain") or {}
+    check(f"a failure carries its explanation: {ex.get('id')}", ex.get("id") == "cuda-no-kernel-image"
+          and "SASS" in (ex.get("cause") or "") and "mlgate scan" in (ex.get("fix") or ""))
+    nk = m["nokernel"]["stages"]["inference"]
+    check(f"the program's own error explained: {nk.get('explain')}", nk["ok"] is False
+          and (nk.get("explain") or {}).get("id") == "cuda-no-kernel-image")
+    check("a passing stage carries no explanation", all("explain" not in st for st in m["plain"]["stages"].values() if st))
+    h = subprocess.run([mlgate, "check", "--gpu", "sm_120", "--vram", "32G", mx], capture_output=True, text=True, env=env,
+                       timeout=60).stdout
+    check("the human report names the explanation and its fix",
+          h.count("explain cuda-no-kernel-image: install a build of that library") == 3)   # vocoder, two, nokernel
     fails = {x.get("name"): x.find("failure") for x in ET.parse(junit).getroot().iter("testcase")}
     check("JUnit: the smoke failure's message is the scan's why",
           fails["vocoder"] is not None and fails["vocoder"].get("message") == why)

@@ -173,6 +173,10 @@ if [ -n "$fake_nvml" ]; then
         "$mlgate" scan "$fx/ptx_120.o"
     FAKE_NVML_SCENARIO=h200 contains "check --vram still judges binaries against this machine's GPU" \
         "ptx_120.o: none on GPU0 H200: no SASS that runs on it" "$mlgate" check --vram 80G "$t/one.yaml"
+    FAKE_NVML_SCENARIO=mismatch contains "doctor --json: a failure carries its explanation" \
+        '"explain":{"id":"nvml-version-mismatch","cause":' "$mlgate" doctor --json --only-given --no-cuda
+    FAKE_NVML_SCENARIO=mismatch contains "doctor names the known failure" "known failure: nvml-version-mismatch" \
+        "$mlgate" doctor --only-given --no-cuda
     for sc in pro6000_5090 h200 gb10 mismatch; do
         if FAKE_NVML_SCENARIO=$sc "$mlgate" doctor --only-given --no-cuda | grep -q ' $'; then
             fail=$((fail + 1)); echo "FAIL doctor ($sc) ends a line with a space"; else pass=$((pass + 1)); fi

@@ -1,4 +1,4 @@
-/* explain_int.h - the knowledge-base row (lib/explain/tables/failures.c) as lib/explain/explain.c reads it. */
+/* explain_int.h - the knowledge-base row (lib/explain/tables/failures.c), and the matcher (match.c) explain.c uses. */
 #ifndef MG_EXPLAIN_INT_H
 #define MG_EXPLAIN_INT_H
 
@@ -64,5 +64,23 @@ struct mg_kb_entry {
 /* The table (tables/failures.c). */
 extern const struct mg_kb_entry mg_kb_table[];
 extern const size_t mg_kb_table_len;
+
+/* Where a pattern, then an entry, matched: its first occurrence and line (match.c). */
+typedef struct mg_kb_hit {
+    int64_t start, end, line_start;
+    uint32_t line;
+    int found;
+} mg_kb_hit;
+
+typedef struct mg_kb_match {
+    mg_kb_hit h;            /* the entry's earliest valid pattern occurrence */
+    int matched, dropped;   /* dropped: another matched entry implies it (its consequence) */
+} mg_kb_match;
+
+/* Matches text against every entry into m[0..mg_kb_table_len); returns how many matched and were not
+ * dropped, or -1 when the matcher could not be built or memory ran out. */
+long mg_kb_match_all(const char *text, size_t len, mg_kb_match *m);
+/* Whether a comes before b: more specific (rank), then earlier in the text. */
+int mg_kb_before(const struct mg_kb_entry *a, const mg_kb_match *ma, const struct mg_kb_entry *b, const mg_kb_match *mb);
 
 #endif

@@ -73,8 +73,8 @@ static void verdict_text(char *out, size_t n, const mg_report *rep, const mg_ver
     size_t at = k < 0 ? 0 : (size_t)k < n ? (size_t)k : n - 1, shown = 0;
     for (uint32_t f = 0; f < v->nmissing_kept && shown < SHOWN_KERNELS; f++)
         for (uint32_t q = 0; q < v->missing[f].nnames && shown < SHOWN_KERNELS && at < n; q++, shown++) {
-            char name[160];   /* a symbol from the file, as the scan gives it: sanitised, a long template cut */
-            const char *raw = v->missing[f].names[q] ? v->missing[f].names[q] : "?";
+            char name[160], d[512];   /* a symbol from the file, demangled, sanitised, a long template cut */
+            const char *raw = mg_demangle(v->missing[f].names[q] ? v->missing[f].names[q] : "?", d, sizeof d);
             mg_text_clean(name, sizeof name, raw, strlen(raw), NULL);
             k = snprintf(out + at, n - at, "%s%s", shown ? ", " : "; kernels: ", name);
             at = k < 0 ? at : (size_t)k < n - at ? at + (size_t)k : n - 1;

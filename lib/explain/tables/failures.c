@@ -28,7 +28,9 @@ const struct mg_kb_entry mg_kb_table[] = {
      .rank = 30,
      .patterns = P("no kernel image is available for execution", "cudaErrorNoKernelImageForDevice",
                    "CUDA_ERROR_NO_BINARY_FOR_GPU", "NoBinaryForGpu", "cuda error 209#", "cuda error: 209#", "code=209#",
-                   "cuda runtime error (209)"),
+                   "cuda runtime error (209)",
+                   /* mlgate's own words: scan's verdict in the gate's smoke reason */
+                   "no SASS that runs on it and no PTX it can JIT"),
      .implies = NULL,
      .cause = "a library that was launched has no machine code (SASS) for this GPU's compute capability and no PTX "
               "the driver can compile for it: it was built for other GPUs (an older wheel on a newer GPU - sm_120 "
@@ -171,7 +173,8 @@ const struct mg_kb_entry mg_kb_table[] = {
     {.id = "nvml-version-mismatch",
      .title = "NVML: driver/library version mismatch (NVML error 18)",
      .rank = 10,
-     .patterns = P("driver/library version mismatch", "NVML_ERROR_LIB_RM_VERSION_MISMATCH"),
+     .patterns = P("driver/library version mismatch", "NVML_ERROR_LIB_RM_VERSION_MISMATCH",
+                   "NVML error 18:" /* mlgate doctor */),
      .implies = "cuda-unknown-error cuda-no-device container-toolkit-init",
      .cause = "the loaded NVIDIA kernel module and the user-space driver libraries (libnvidia-ml) are different "
               "versions: the driver was upgraded without a reboot, or two driver installs are mixed",
@@ -189,6 +192,7 @@ const struct mg_kb_entry mg_kb_table[] = {
      .title = "this PyTorch was not built for this GPU",
      .rank = 20,
      .patterns = P("with cuda capability sm_*is not compatible with the current pytorch installation",
+                   "build of it has code for sm_" /* mlgate doctor */,
                    "minimum and maximum cuda capability supported by this version of pytorch",
                    "the following list shows the ccs this version of pytorch was built for",
                    "pytorch no longer supports this gpu because it is too old",
@@ -227,7 +231,8 @@ const struct mg_kb_entry mg_kb_table[] = {
     {.id = "torch-cpu-only",
      .title = "a CPU-only PyTorch is installed",
      .rank = 20,
-     .patterns = P("torch not compiled with cuda enabled"),
+     .patterns = P("torch not compiled with cuda enabled",
+                   /* mlgate scan and doctor */ "CPU-only build: torch", "has no CUDA at all (a CPU-only build)"),
      .implies = "cuda-no-device",
      .cause = "the torch wheel in this environment is a CPU-only build (+cpu; the default PyPI wheel on aarch64 before "
               "torch 2.9, on macOS and on Windows), so torch.cuda cannot be used",
@@ -277,7 +282,7 @@ const struct mg_kb_entry mg_kb_table[] = {
     {.id = "triton-gpu-too-old",
      .title = "Triton (torch.compile) needs compute capability 7.0",
      .rank = 20,
-     .patterns = P("triton only supports devices of cuda capability >= 7.0",
+     .patterns = P("triton only supports devices of cuda capability >= 7.0", "Triton needs compute capability 7.0+",
                    "too old to be supported by the triton gpu compiler"),
      .implies = NULL,
      .cause = "torch.compile / Inductor and Triton kernels need a Volta (sm_70) or newer GPU; this one is older "
@@ -292,7 +297,8 @@ const struct mg_kb_entry mg_kb_table[] = {
     {.id = "flash-attn-gpu-unsupported",
      .title = "FlashAttention needs an Ampere (sm_80) or newer GPU",
      .rank = 20,
-     .patterns = P("flashattention only supports ampere gpus or newer", "flash attention only supports ampere",
+     .patterns = P("flashattention only supports ampere gpus or newer", "FlashAttention 2 needs sm_80+",
+                   "FlashAttention 3 runs only on Hopper", "flash attention only supports ampere",
                    "flashattention only support ampere gpus or newer"),
      .implies = NULL,
      .cause = "flash-attn 2 has kernels for compute capability 8.0 and newer only (Turing T4/RTX 20xx and older are "
@@ -400,7 +406,7 @@ const struct mg_kb_entry mg_kb_table[] = {
     {.id = "container-toolkit-init",
      .title = "the NVIDIA container runtime cannot reach the driver",
      .rank = 10,
-     .patterns = P("nvidia-container-cli: initialization error", "load library failed: libnvidia-ml.so.1",
+     .patterns = P("nvidia-container-cli: initialization error", "but this container has no GPU access", "load library failed: libnvidia-ml.so.1",
                    "nvidia-container-cli: requirement error"),
      .implies = "cuda-no-device",
      .cause = "nvidia-container-cli could not load the host driver (libnvidia-ml.so.1): no NVIDIA driver on the host, "
@@ -491,7 +497,7 @@ const struct mg_kb_entry mg_kb_table[] = {
      .title = "a binary uses CPU instructions this CPU lacks (illegal instruction)",
      .rank = 20,
      .patterns = P("illegal instruction (core dumped)", "signal: illegal instruction", "trap invalid opcode",
-                   "^illegal instruction$", "SIGILL"),
+                   "^illegal instruction$", "SIGILL", "has no AVX2: prebuilt" /* mlgate doctor */),
      .implies = "process-oom-killed",
      .cause = "the program or a library it loads was built for CPU features (AVX, AVX2, AVX-512, AMX) that this CPU "
               "or VM does not offer - a llama.cpp/ollama CPU build with GGML_NATIVE from another machine, an old Xeon, "
