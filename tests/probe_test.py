@@ -75,6 +75,8 @@ class H(http.server.BaseHTTPRequestHandler):
     def route(self, mode, rest, body):
         if mode == "e500":
             return self.send(500, b'{"error": "CUDA error: out of memory"}')
+        if mode == "e500big":   # a traceback of 5000 bytes: quoted to the room of one line, the end cut
+            return self.send(500, b'{"error": "' + b"Traceback line; " * 312 + b'END"}')
         if mode in SENSE:   # answers that are there and make no sense, and two that do
             return self.send(200, json.dumps({"choices": [{"message": SENSE[mode]}], "usage": {"completion_tokens": 8}})
                              .encode())
@@ -223,6 +225,10 @@ def main():
         codes.append(rc)
         check(f"{kind} connection refused: exit 1 at once ({took:.2f} s): {out.strip()!r}",
               rc == 1 and one_line(out) and "Connection refused" in out and took < 1)
+    rc, out, _, _ = probe_run("llm", "e500big")
+    check(f"a 5000-byte error body: quoted at length, cut to one line under 4 KiB ({len(out)} bytes)",
+          rc == 1 and one_line(out) and out.count("Traceback line;") >= 150 and len(out.encode()) <= 4096
+          and out.endswith("\n") and "END" not in out)
     for kind, mode, frag in [("llm", "emptychoices", "no text in the answer"), ("vlm", "emptychoices", "no text"),
                              ("tts", "silence", "silence: the loudest sample is 0.0000"),
                              ("image", "wrongsize", "a 128x128 PNG, 256x256 was asked for")]:
