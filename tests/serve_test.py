@@ -161,7 +161,7 @@ models:
     capability: tools.echo
   - name: painter
     kind: image
-    exec: [/bin/sh, -c, 'exit 3']
+    exec: [/bin/sh, -c, 'yes y | head -c 3000; exit 3']
     capability: image.generate
     residency: on-demand
 {extra}"""
@@ -206,6 +206,11 @@ def endpoints(mlgate, d, model):
     s, runs = sv.json("/v1/runs?limit=5")
     check("/v1/runs: the run from the receipts", s == 200 and len(runs["runs"]) == 1 and
           runs["runs"][0]["models"] == 3 and any(r["model"] == "painter" and not r["ok"] for r in runs["runs"][0]["results"]))
+    long_reason = models["painter"]["stages"]["inference"]["reason"]
+    listed = [r["reason"] for r in runs["runs"][0]["results"] if r["model"] == "painter" and not r["ok"]]
+    check(f"/v1/runs cuts a long reason to 1 KiB ({len(long_reason)} bytes in /v1/models, "
+          f"{len(listed[0]) if listed else 0} listed)", len(long_reason) > 3000 and listed and
+          len(listed[0]) <= 1024 and listed[0].endswith("...") and long_reason.startswith(listed[0][:-3]))
     for bad in ("0", "1001", "x", ""):
         s, body = sv.json(f"/v1/runs?limit={bad}")
         check(f"/v1/runs?limit={bad!r}: 400", s == 400)

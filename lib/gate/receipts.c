@@ -248,6 +248,8 @@ static void col_str(jw *w, const char *k, sqlite3_stmt *st, int c)
     jw_kstr(w, k, sqlite3_column_type(st, c) == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, c));
 }
 
+#define RUNS_REASON_MAX 1024
+
 /* The results of run `id`, stage by stage as stored. */
 static int results_json(jw *w, sqlite3_stmt *res, sqlite3_int64 id)
 {
@@ -264,7 +266,10 @@ static int results_json(jw *w, sqlite3_stmt *res, sqlite3_int64 id)
         col_str(w, "stage", res, 3);
         jw_kbool(w, "ok", sqlite3_column_int(res, 4));
         jw_knum(w, "seconds", sqlite3_column_double(res, 5));
-        col_str(w, "reason", res, 6);
+        /* A listing of up to 100 runs: a reason cut to 1 KiB ("..."), whole in the database and /v1/check. */
+        const char *reason = (const char *)sqlite3_column_text(res, 6);
+        char cut[RUNS_REASON_MAX];
+        jw_kstr(w, "reason", reason ? mg_text_clean(cut, sizeof cut, reason, strlen(reason), NULL) : NULL);
         jw_end_obj(w);
     }
     jw_end_arr(w);
