@@ -425,7 +425,23 @@ def crash_seeds():
     OUT = corpus
 
 
+def explain_seeds():
+    """Logs for the knowledge base's matcher: a pattern's first piece without its end, over and over (the
+    automaton must not restart), a line with the pieces of '*' patterns too far apart, CR-LF and NUL bytes,
+    numbers that overflow (the torch OOM and llama.cpp readers), an unterminated quote."""
+    write("explain", "prefix-repeated", "CUDA out of memory. Tried to allocate " * 400)
+    write("explain", "gap", "unable to allocate cuda" + " " * 200 + "buffer\n")
+    write("explain", "crlf-nul", "RuntimeError: CUDA error: no kernel image\r\n\x00is available for execution\r\n")
+    write("explain", "oom-numbers", "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate "
+          "99999999999999999999999.99 GiB (GPU 18446744073709551616; 1e400 GiB total capacity; -5 MiB free)\n")
+    write("explain", "llama-alloc", "ggml_backend_cuda_buffer_type_alloc_buffer: allocating 184467440737095516160.00 MiB "
+          "on device 99999999999: cudaMalloc failed: out of memory\n")
+    write("explain", "arch-quote", "llama_model_load: error loading model: unknown model architecture: '" + "x" * 500)
+    write("explain", "symbol", "ImportError: undefined symbol: _ZN3c10" + "N" * 2000 + "\n")
+
+
 def main():
+    explain_seeds()
     scan_seeds()
     gguf_seeds()
     safetensors_seeds()
