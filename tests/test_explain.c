@@ -176,6 +176,14 @@ static void consequences(void **state)
     assert_string_equal(mg_kb_id(mg_explain_at(x, 1)->entry), "process-oom-killed");
     assert_int_equal(mg_explain_at(x, 1)->line_no, 4);
     mg_explain_free(x);
+    /* SIGILL exits 132: an OOM kill (137) beside it is a failure of its own, not its consequence */
+    t = "Illegal instruction (core dumped)\nworker exited with exit code 137\n";
+    x = run(t, strlen(t), NULL);
+    assert_int_equal(mg_explain_count(x), 2);
+    assert_string_equal(mg_kb_id(mg_explain_at(x, 0)->entry), "cpu-isa-unsupported");
+    assert_int_equal(mg_explain_at(x, 0)->nalso, 0);
+    assert_string_equal(mg_kb_id(mg_explain_at(x, 1)->entry), "process-oom-killed");
+    mg_explain_free(x);
 }
 
 static void numbers(void **state)

@@ -447,8 +447,9 @@ static void saw_cuda(cuda_seen *s, unsigned major, int rank, const char *from)
 
 static int dyn_name(void *ud, int tag, const char *name)
 {
-    char from[64];
-    snprintf(from, sizeof from, "%s %.50s", tag == MG_DT_NEEDED ? "needs" : "is", name);
+    char from[64], clean[52];   /* a name from the file: sanitised before any report quotes it */
+    mg_text_clean(clean, sizeof clean, name, strlen(name), NULL);
+    snprintf(from, sizeof from, "%s %s", tag == MG_DT_NEEDED ? "needs" : "is", clean);
     saw_cuda(ud, mg_cuda_major_of_library(name), tag == MG_DT_NEEDED ? 3 : 2, from);
     return 0;
 }

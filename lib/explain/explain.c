@@ -567,8 +567,9 @@ static int nvml_file_version(const env *v, char *buf, size_t n, char *where, siz
     return 0;
 }
 
-static void check_nvml(env *v, mg_explain_hit *x)
+static void check_nvml(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
+    (void)e;
     char mod[64], lib[64], where[600];
     int hm = module_version(v, mod, sizeof mod), hl = nvml_file_version(v, lib, sizeof lib, where, sizeof where);
     if (hm)
@@ -594,8 +595,9 @@ static void check_nvml(env *v, mg_explain_hit *x)
     x->check_status = hm || hl ? MG_CHECK_RAN : MG_CHECK_UNAVAILABLE;
 }
 
-static void check_no_kernel(env *v, mg_explain_hit *x)
+static void check_no_kernel(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
+    (void)e;
     size_t ng = say_gpus(v, x);
     if (!v->o->npaths) {
         say(x, "give --path VENV_OR_LIBRARY to scan it for code for %s (mlgate scan)",
@@ -646,8 +648,9 @@ static void check_no_kernel(env *v, mg_explain_hit *x)
     x->check_status = MG_CHECK_RAN;
 }
 
-static void check_driver_cuda(env *v, mg_explain_hit *x)
+static void check_driver_cuda(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
+    (void)e;
     size_t ng = say_gpus(v, x);
     const mg_targets *t = targets(v);
     mg_driver d = {0, 0, 0};
@@ -671,8 +674,9 @@ static void check_driver_cuda(env *v, mg_explain_hit *x)
     x->check_status = MG_CHECK_RAN;
 }
 
-static void check_torch(env *v, mg_explain_hit *x)
+static void check_torch(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
+    (void)e;
     const mg_explain_fact *sm = get_fact(x, "sm");
     size_t ng = say_gpus(v, x);
     const mg_targets *t = targets(v);
@@ -694,8 +698,9 @@ static void check_torch(env *v, mg_explain_hit *x)
     x->check_status = MG_CHECK_RAN;
 }
 
-static void check_oom(env *v, mg_explain_hit *x)
+static void check_oom(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
+    (void)e;
     const mg_explain_fact *tried = get_fact(x, "tried"), *total = get_fact(x, "total"), *gpu = get_fact(x, "gpu");
     char a[32], b[32], c[32];
     if (tried && total && total->num)
@@ -727,8 +732,9 @@ static void check_oom(env *v, mg_explain_hit *x)
     x->check_status = MG_CHECK_RAN;
 }
 
-static void check_llama_arch(env *v, mg_explain_hit *x)
+static void check_llama_arch(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
+    (void)e;
     const mg_explain_fact *arch = get_fact(x, "arch");
     int oldest = mg_llama_cpp_oldest(), newest = mg_llama_cpp_newest();
     if (arch) {
@@ -780,8 +786,9 @@ static void check_cc_min(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
     x->check_status = MG_CHECK_RAN;
 }
 
-static void check_nvcc(env *v, mg_explain_hit *x)
+static void check_nvcc(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
+    (void)e;
     const mg_explain_fact *sm = get_fact(x, "sm");
     const mg_cuda_release *first = sm && sm->num < 1000 ? mg_cuda_first_for_cc((uint16_t)sm->num) : NULL;
     if (first)
@@ -814,8 +821,9 @@ static void check_nvcc(env *v, mg_explain_hit *x)
     x->check_status = MG_CHECK_RAN;
 }
 
-static void check_module(env *v, mg_explain_hit *x)
+static void check_module(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
+    (void)e;
     const mg_explain_fact *mod = get_fact(x, "module");
     size_t n;
     const mg_pyenv *p = pyenvs(v, &n);
@@ -849,170 +857,215 @@ static void check_module(env *v, mg_explain_hit *x)
     x->check_status = MG_CHECK_RAN;
 }
 
+/* GPUs, CUDA_VISIBLE_DEVICES, the device nodes, a container. */
+static void check_no_device(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    say_gpus(v, x);
+    const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
+    if (cvd)
+        say(x, "CUDA_VISIBLE_DEVICES=%s%s", cvd, *cvd ? "" : " (empty: hides every GPU)");
+    say(x, "/dev/nvidia0 %s, /dev/nvidiactl %s", exists(v, "/dev/nvidia0") ? "present" : "absent",
+        exists(v, "/dev/nvidiactl") ? "present" : "absent");
+    if (exists(v, "/.dockerenv") || exists(v, "/run/.containerenv"))
+        say(x, "this is a container: it needs --gpus all (or the CDI device) to see the GPUs");
+}
+
+/* The NVIDIA Container Toolkit and Docker's runtime. */
+static void check_docker_gpu(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    static const char *const bins[] = {"/usr/bin/nvidia-container-runtime", "/usr/bin/nvidia-ctk",
+                                       "/usr/bin/nvidia-container-cli", "/usr/local/bin/nvidia-ctk"};
+    int any = 0;
+    for (size_t i = 0; i < sizeof bins / sizeof bins[0]; i++)
+        if (exists(v, bins[i])) {
+            say(x, "%s is installed", bins[i]);
+            any = 1;
+        }
+    if (!any)
+        say(x, "the NVIDIA Container Toolkit is not installed here (no nvidia-ctk, nvidia-container-runtime)");
+    char p[1024], *txt = NULL, err[128];
+    size_t len;
+    snprintf(p, sizeof p, "%s/etc/docker/daemon.json", root(v));
+    if (!mg_read_all(p, 1 << 20, &txt, &len, err, sizeof err)) {
+        say(x, "/etc/docker/daemon.json %s the nvidia runtime", strstr(txt, "nvidia") ? "names" : "does not name");
+        free(txt);
+    }
+}
+
+/* RAM, swap and the cgroup's limit. */
+static void check_ram(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    mg_memory m;
+    char a[32], b[32], c[32], d[32];
+    if (mg_memory_read(v->o->host, &m)) {
+        say(x, "RAM cannot be read here");
+        x->check_status = MG_CHECK_UNAVAILABLE;
+        return;
+    }
+    say(x, "RAM %s, %s available; swap %s, %s free", mg_human(m.total, a), mg_human(m.available, b),
+        mg_human(m.swap_total, c), mg_human(m.swap_free, d));
+    if (m.cgroup_limit)
+        say(x, "this process's cgroup is limited to %s", mg_human(m.cgroup_limit, a));
+}
+
+/* This machine's CPU architecture, as images name it. */
+static void check_cpu_arch(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    mg_cpu c;
+    if (mg_cpu_read(v->o->host, &c) || !c.arch[0]) {
+        say(x, "this machine's CPU cannot be read");
+        x->check_status = MG_CHECK_UNAVAILABLE;
+        return;
+    }
+    say(x, "this machine is %s (%s): images and binaries must be built for it", c.arch,
+        !strcmp(c.arch, "x86_64") ? "linux/amd64" : !strcmp(c.arch, "aarch64") ? "linux/arm64" : c.arch);
+}
+
+/* AMD Zen 5 (family 1Ah), with AVX-512. */
+static void check_zen5(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    mg_cpu c;
+    char p[1024];
+    int zen5 = 0;
+    snprintf(p, sizeof p, "%s/proc/cpuinfo", root(v));
+    FILE *f = fopen(p, "r");
+    if (f) {
+        char line[256];
+        int amd = 0;
+        for (int k = 0; k < 64 && fgets(line, sizeof line, f); k++) {
+            amd |= !strncmp(line, "vendor_id", 9) && strstr(line, "AuthenticAMD");
+            if (!strncmp(line, "cpu family", 10) && strchr(line, ':'))
+                zen5 = amd && atoi(strchr(line, ':') + 1) == 26;   /* family 1Ah */
+        }
+        fclose(f);
+    }
+    int ok = !mg_cpu_read(v->o->host, &c);
+    say(x, "this CPU%s%s%s is %sZen 5%s", ok && c.model[0] ? " (" : "", ok ? c.model : "",
+        ok && c.model[0] ? ")" : "", zen5 ? "" : "not ",
+        zen5 ? (ok && (c.features & MG_CPU_AVX512F) ? ", with AVX-512: the fault can happen here" : "") : "");
+}
+
+/* WSL2 and its libcuda. */
+static void check_wsl(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/proc/version", root(v));
+    int wsl = 0;
+    FILE *f = fopen(p, "r");
+    if (f) {
+        char line[512];
+        wsl = fgets(line, sizeof line, f) && (strstr(line, "microsoft") || strstr(line, "Microsoft"));
+        fclose(f);
+    }
+    say(x, "this machine is %sWSL2", wsl ? "" : "not ");
+    say(x, "/usr/lib/wsl/lib/libcuda.so %s", exists(v, "/usr/lib/wsl/lib/libcuda.so") ? "present" : "absent");
+    const char *ld = getenv("LD_LIBRARY_PATH");
+    say(x, "LD_LIBRARY_PATH %s /usr/lib/wsl/lib", ld && strstr(ld, "/usr/lib/wsl/lib") ? "has" : "lacks");
+}
+
+/* This CPU's vector extensions. */
+static void check_cpu_isa(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    mg_cpu c;
+    if (mg_cpu_read(v->o->host, &c)) {
+        say(x, "this machine's CPU cannot be read");
+        x->check_status = MG_CHECK_UNAVAILABLE;
+        return;
+    }
+    static const uint64_t bits[] = {MG_CPU_AVX, MG_CPU_AVX2, MG_CPU_FMA, MG_CPU_AVX512F, MG_CPU_AVX512BW,
+                                    MG_CPU_AVX512VNNI, MG_CPU_AMX_TILE, MG_CPU_NEON, MG_CPU_SVE};
+    char have[256] = "", lack[256] = "";
+    for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+        int x86 = bits[i] != MG_CPU_NEON && bits[i] != MG_CPU_SVE;
+        if (x86 != !strcmp(c.arch, "x86_64"))
+            continue;
+        char *dst = c.features & bits[i] ? have : lack;
+        size_t w = strlen(dst);
+        snprintf(dst + w, 256 - w, "%s%s", w ? " " : "", mg_cpu_feature_name(bits[i]));
+    }
+    say(x, "this CPU (%s, %s) has: %s", c.model[0] ? c.model : "?", c.arch, have[0] ? have : "none of them");
+    if (lack[0])
+        say(x, "it lacks: %s - a binary built for those stops with 'illegal instruction' here", lack);
+}
+
+/* The GPUs here (or --gpu's). */
+static void check_gpus(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    if (!say_gpus(v, x))
+        x->check_status = MG_CHECK_UNAVAILABLE;
+}
+
+/* GPUs, and whether the nvidia_uvm module (CUDA's memory manager) is there. */
+static void check_uvm(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)e;
+    say_gpus(v, x);
+    say(x, "nvidia_uvm module %s, /dev/nvidia-uvm %s", exists(v, "/sys/module/nvidia_uvm") ? "loaded" : "not loaded",
+        exists(v, "/dev/nvidia-uvm") ? "present" : "absent");
+}
+
+/* A missing module looked for in each environment, else the environments and their torch. */
+static void check_python(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    if (get_fact(x, "module"))
+        check_module(v, e, x);
+    else
+        say_pythons(v, x, !strcmp(e->id, "torch-cpu-only") || !strcmp(e->id, "torch-abi-mismatch"));
+}
+
+/* Tools a build needs, looked up on PATH: what a "not found" during a build names. */
+static void check_build_tools(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
+{
+    (void)v, (void)e;
+    static const char *const tools[] = {"cmake", "pkg-config", "ninja", "make", "gcc", "g++", "nvcc", "git"};
+    const char *path = getenv("PATH");
+    char have[256] = "", lack[256] = "";
+    for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+        int found = 0;
+        for (const char *p = path ? path : ""; *p && !found;) {
+            size_t l = strcspn(p, ":");
+            char f[1024];
+            if (l && l < 900) {
+                snprintf(f, sizeof f, "%.*s/%s", (int)l, p, tools[i]);
+                found = access(f, X_OK) == 0;
+            }
+            p += l + (p[l] == ':');
+        }
+        char *dst = found ? have : lack;
+        size_t w = strlen(dst);
+        snprintf(dst + w, sizeof have - w, "%s%s", w ? " " : "", tools[i]);
+    }
+    say(x, "on PATH here: %s", have[0] ? have : "none of them");
+    if (lack[0])
+        say(x, "not found here: %s", lack);
+}
+
+/* The checks, by kb_check (explain_int.h): each says what it found in x's lines. */
+typedef void (*check_fn)(env *v, const struct mg_kb_entry *e, mg_explain_hit *x);
+static const check_fn checks[] = {
+    [K_GPUS] = check_gpus,           [K_NO_KERNEL] = check_no_kernel,     [K_DRIVER_CUDA] = check_driver_cuda,
+    [K_NO_DEVICE] = check_no_device, [K_UVM] = check_uvm,                 [K_NVML] = check_nvml,
+    [K_TORCH] = check_torch,         [K_OOM] = check_oom,                 [K_LLAMA_ARCH] = check_llama_arch,
+    [K_CC_MIN] = check_cc_min,       [K_NVCC] = check_nvcc,               [K_DOCKER_GPU] = check_docker_gpu,
+    [K_RAM] = check_ram,             [K_CPU_ARCH] = check_cpu_arch,       [K_ZEN5] = check_zen5,
+    [K_WSL] = check_wsl,             [K_PYTHON] = check_python,           [K_CPU_ISA] = check_cpu_isa,
+    [K_BUILD_TOOLS] = check_build_tools,
+};
+
 static void run_check(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
 {
-    x->check_status = MG_CHECK_RAN;
-    switch ((kb_check)e->check) {
-    case K_NONE:
-        x->check_status = MG_CHECK_NONE;
-        break;
-    case K_GPUS:
-        if (!say_gpus(v, x))
-            x->check_status = MG_CHECK_UNAVAILABLE;
-        break;
-    case K_NO_KERNEL:
-        check_no_kernel(v, x);
-        break;
-    case K_DRIVER_CUDA:
-        check_driver_cuda(v, x);
-        break;
-    case K_NO_DEVICE: {
-        say_gpus(v, x);
-        const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
-        if (cvd)
-            say(x, "CUDA_VISIBLE_DEVICES=%s%s", cvd, *cvd ? "" : " (empty: hides every GPU)");
-        say(x, "/dev/nvidia0 %s, /dev/nvidiactl %s", exists(v, "/dev/nvidia0") ? "present" : "absent",
-            exists(v, "/dev/nvidiactl") ? "present" : "absent");
-        if (exists(v, "/.dockerenv") || exists(v, "/run/.containerenv"))
-            say(x, "this is a container: it needs --gpus all (or the CDI device) to see the GPUs");
-        break;
-    }
-    case K_UVM:
-        say_gpus(v, x);
-        say(x, "nvidia_uvm module %s, /dev/nvidia-uvm %s", exists(v, "/sys/module/nvidia_uvm") ? "loaded" : "not loaded",
-            exists(v, "/dev/nvidia-uvm") ? "present" : "absent");
-        break;
-    case K_NVML:
-        check_nvml(v, x);
-        break;
-    case K_TORCH:
-        check_torch(v, x);
-        break;
-    case K_OOM:
-        check_oom(v, x);
-        break;
-    case K_LLAMA_ARCH:
-        check_llama_arch(v, x);
-        break;
-    case K_CC_MIN:
-        check_cc_min(v, e, x);
-        break;
-    case K_NVCC:
-        check_nvcc(v, x);
-        break;
-    case K_DOCKER_GPU: {
-        static const char *const bins[] = {"/usr/bin/nvidia-container-runtime", "/usr/bin/nvidia-ctk",
-                                           "/usr/bin/nvidia-container-cli", "/usr/local/bin/nvidia-ctk"};
-        int any = 0;
-        for (size_t i = 0; i < sizeof bins / sizeof bins[0]; i++)
-            if (exists(v, bins[i])) {
-                say(x, "%s is installed", bins[i]);
-                any = 1;
-            }
-        if (!any)
-            say(x, "the NVIDIA Container Toolkit is not installed here (no nvidia-ctk, nvidia-container-runtime)");
-        char p[1024], *txt = NULL, err[128];
-        size_t len;
-        snprintf(p, sizeof p, "%s/etc/docker/daemon.json", root(v));
-        if (!mg_read_all(p, 1 << 20, &txt, &len, err, sizeof err)) {
-            say(x, "/etc/docker/daemon.json %s the nvidia runtime", strstr(txt, "nvidia") ? "names" : "does not name");
-            free(txt);
-        }
-        break;
-    }
-    case K_RAM: {
-        mg_memory m;
-        char a[32], b[32], c[32], d[32];
-        if (mg_memory_read(v->o->host, &m)) {
-            say(x, "RAM cannot be read here");
-            x->check_status = MG_CHECK_UNAVAILABLE;
-            break;
-        }
-        say(x, "RAM %s, %s available; swap %s, %s free", mg_human(m.total, a), mg_human(m.available, b),
-            mg_human(m.swap_total, c), mg_human(m.swap_free, d));
-        if (m.cgroup_limit)
-            say(x, "this process's cgroup is limited to %s", mg_human(m.cgroup_limit, a));
-        break;
-    }
-    case K_CPU_ARCH: {
-        mg_cpu c;
-        if (mg_cpu_read(v->o->host, &c) || !c.arch[0]) {
-            say(x, "this machine's CPU cannot be read");
-            x->check_status = MG_CHECK_UNAVAILABLE;
-            break;
-        }
-        say(x, "this machine is %s (%s): images and binaries must be built for it", c.arch,
-            !strcmp(c.arch, "x86_64") ? "linux/amd64" : !strcmp(c.arch, "aarch64") ? "linux/arm64" : c.arch);
-        break;
-    }
-    case K_ZEN5: {
-        mg_cpu c;
-        char p[1024];
-        int zen5 = 0;
-        snprintf(p, sizeof p, "%s/proc/cpuinfo", root(v));
-        FILE *f = fopen(p, "r");
-        if (f) {
-            char line[256];
-            int amd = 0;
-            for (int k = 0; k < 64 && fgets(line, sizeof line, f); k++) {
-                amd |= !strncmp(line, "vendor_id", 9) && strstr(line, "AuthenticAMD");
-                if (!strncmp(line, "cpu family", 10) && strchr(line, ':'))
-                    zen5 = amd && atoi(strchr(line, ':') + 1) == 26;   /* family 1Ah */
-            }
-            fclose(f);
-        }
-        int ok = !mg_cpu_read(v->o->host, &c);
-        say(x, "this CPU%s%s%s is %sZen 5%s", ok && c.model[0] ? " (" : "", ok ? c.model : "",
-            ok && c.model[0] ? ")" : "", zen5 ? "" : "not ",
-            zen5 ? (ok && (c.features & MG_CPU_AVX512F) ? ", with AVX-512: the fault can happen here" : "") : "");
-        break;
-    }
-    case K_WSL: {
-        char p[1024];
-        snprintf(p, sizeof p, "%s/proc/version", root(v));
-        int wsl = 0;
-        FILE *f = fopen(p, "r");
-        if (f) {
-            char line[512];
-            wsl = fgets(line, sizeof line, f) && (strstr(line, "microsoft") || strstr(line, "Microsoft"));
-            fclose(f);
-        }
-        say(x, "this machine is %sWSL2", wsl ? "" : "not ");
-        say(x, "/usr/lib/wsl/lib/libcuda.so %s", exists(v, "/usr/lib/wsl/lib/libcuda.so") ? "present" : "absent");
-        const char *ld = getenv("LD_LIBRARY_PATH");
-        say(x, "LD_LIBRARY_PATH %s /usr/lib/wsl/lib", ld && strstr(ld, "/usr/lib/wsl/lib") ? "has" : "lacks");
-        break;
-    }
-    case K_CPU_ISA: {
-        mg_cpu c;
-        if (mg_cpu_read(v->o->host, &c)) {
-            say(x, "this machine's CPU cannot be read");
-            x->check_status = MG_CHECK_UNAVAILABLE;
-            break;
-        }
-        static const uint64_t bits[] = {MG_CPU_AVX, MG_CPU_AVX2, MG_CPU_FMA, MG_CPU_AVX512F, MG_CPU_AVX512BW,
-                                        MG_CPU_AVX512VNNI, MG_CPU_AMX_TILE, MG_CPU_NEON, MG_CPU_SVE};
-        char have[256] = "", lack[256] = "";
-        for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
-            int x86 = bits[i] != MG_CPU_NEON && bits[i] != MG_CPU_SVE;
-            if (x86 != !strcmp(c.arch, "x86_64"))
-                continue;
-            char *dst = c.features & bits[i] ? have : lack;
-            size_t w = strlen(dst);
-            snprintf(dst + w, 256 - w, "%s%s", w ? " " : "", mg_cpu_feature_name(bits[i]));
-        }
-        say(x, "this CPU (%s, %s) has: %s", c.model[0] ? c.model : "?", c.arch, have[0] ? have : "none of them");
-        if (lack[0])
-            say(x, "it lacks: %s - a binary built for those stops with 'illegal instruction' here", lack);
-        break;
-    }
-    case K_PYTHON:
-        if (get_fact(x, "module"))
-            check_module(v, x);
-        else
-            say_pythons(v, x, !strcmp(e->id, "torch-cpu-only") || !strcmp(e->id, "torch-abi-mismatch"));
-        break;
-    }
+    check_fn fn = e->check < sizeof checks / sizeof checks[0] ? checks[e->check] : NULL;
+    x->check_status = fn ? MG_CHECK_RAN : MG_CHECK_NONE;
+    if (fn)
+        fn(v, e, x);
 }
 
 /* ==== The run ==== */
@@ -1092,7 +1145,7 @@ int mg_explain_run(const char *text, size_t len, const mg_explain_opts *o, mg_ex
         copy_line(h, text, len, &eh[e].h);
         parse_facts(&mg_kb_table[e], h, text, len, &eh[e].h);
         for (size_t f = 0; f < mg_kb_table_len && h->nalso < MG_EXPLAIN_MAX_ALSO; f++)
-            if (eh[f].matched && eh[f].dropped && mg_kb_table[e].implies && strstr(mg_kb_table[e].implies, mg_kb_table[f].id))
+            if (eh[f].matched && eh[f].dropped && mg_kb_implies(&mg_kb_table[e], &mg_kb_table[f]))
                 h->also[h->nalso++] = &mg_kb_table[f];
         if (o->no_check)
             h->check_status = mg_kb_table[e].check == K_NONE ? MG_CHECK_NONE : MG_CHECK_SKIPPED;

@@ -44,6 +44,7 @@ typedef enum kb_check {
     K_WSL,              /* WSL2: /usr/lib/wsl/lib/libcuda.so present */
     K_PYTHON,           /* the Python environments found, and their torch */
     K_CPU_ISA,          /* this CPU's vector extensions (AVX, AVX2, AVX-512, AMX) */
+    K_BUILD_TOOLS,      /* cmake, pkg-config, ninja, compilers, nvcc, git on PATH */
 } kb_check;
 
 struct mg_kb_entry {
@@ -80,6 +81,8 @@ typedef struct mg_kb_match {
 /* Matches text against every entry into m[0..mg_kb_table_len); returns how many matched and were not
  * dropped, or -1 when the matcher could not be built or memory ran out. */
 long mg_kb_match_all(const char *text, size_t len, mg_kb_match *m);
+/* Whether a's `implies` names b (whole ids): b is then a's consequence, not a match of its own. */
+int mg_kb_implies(const struct mg_kb_entry *a, const struct mg_kb_entry *b);
 /* Whether a comes before b: more specific (rank), then earlier in the text. */
 int mg_kb_before(const struct mg_kb_entry *a, const mg_kb_match *ma, const struct mg_kb_entry *b, const mg_kb_match *mb);
 

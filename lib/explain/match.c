@@ -266,25 +266,23 @@ static size_t resolve(const mg_kb_hit *hits, mg_kb_match *eh)
         }
     }
     /* what a matched entry implies is its consequence, not a match of its own */
-    for (size_t e = 0; e < mg_kb_table_len; e++) {
-        const char *imp = mg_kb_table[e].implies;
-        if (!eh[e].matched || !imp)
-            continue;
-        for (size_t f = 0; f < mg_kb_table_len; f++) {
-            if (f == e || !eh[f].matched)
-                continue;
-            size_t n = strlen(mg_kb_table[f].id);
-            for (const char *q = imp; (q = strstr(q, mg_kb_table[f].id)); q += n)
-                if ((q == imp || q[-1] == ' ') && (q[n] == 0 || q[n] == ' ')) {
-                    eh[f].dropped = 1;
-                    break;
-                }
-        }
-    }
+    for (size_t e = 0; e < mg_kb_table_len; e++)
+        for (size_t f = 0; eh[e].matched && f < mg_kb_table_len; f++)
+            if (f != e && eh[f].matched && mg_kb_implies(&mg_kb_table[e], &mg_kb_table[f]))
+                eh[f].dropped = 1;
     size_t k = 0;
     for (size_t e = 0; e < mg_kb_table_len; e++)
         k += eh[e].matched && !eh[e].dropped;
     return k;
+}
+
+int mg_kb_implies(const struct mg_kb_entry *a, const struct mg_kb_entry *b)
+{
+    size_t n = strlen(b->id);
+    for (const char *q = a->implies; q && (q = strstr(q, b->id)); q += n)
+        if ((q == a->implies || q[-1] == ' ') && (q[n] == 0 || q[n] == ' '))
+            return 1;
+    return 0;
 }
 
 int mg_kb_before(const struct mg_kb_entry *a, const mg_kb_match *ha, const struct mg_kb_entry *b, const mg_kb_match *hb)
