@@ -24,7 +24,7 @@ static const char help[] =
     "                        or 580); without it JIT verdicts state the driver they need\n"
     "      --arch CPU        the host's CPU, x86_64 or aarch64 (amd64, arm64): code for the\n"
     "                        other ISA does not load (default: this machine's; a GB10 or\n"
-    "                        GH200 is aarch64 whatever is given)\n"
+    "                        GH200 is aarch64: --arch x86_64 with it is a usage error)\n"
     "      --json            machine-readable report on stdout (schema: docs/json.md)\n"
     "  -l, --list            list every fatbin and image (like cuobjdump --list-elf/-ptx)\n"
     "  -v, --verbose         details for every file, not only failing ones\n"

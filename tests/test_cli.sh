@@ -173,6 +173,9 @@ if [ -n "$fake_nvml" ]; then
         "$mlgate" scan "$fx/ptx_120.o"
     FAKE_NVML_SCENARIO=h200 contains "check --vram still judges binaries against this machine's GPU" \
         "ptx_120.o: none on GPU0 H200: no SASS that runs on it" "$mlgate" check --vram 80G "$t/one.yaml"
+    here=$(uname -m); other=aarch64; [ "$here" = aarch64 ] && other=x86_64
+    FAKE_NVML_SCENARIO=h200 check "--arch cannot change this machine's own CPU" 2 "$mlgate" scan --arch $other "$fx/sass_90.o"
+    FAKE_NVML_SCENARIO=h200 check "--arch naming this machine's CPU is fine" 0 "$mlgate" scan --arch "$here" "$fx/sass_90.o"
     FAKE_NVML_SCENARIO=mismatch contains "doctor --json: a failure carries its explanation" \
         '"explain":{"id":"nvml-version-mismatch","cause":' "$mlgate" doctor --json --only-given --no-cuda
     FAKE_NVML_SCENARIO=mismatch contains "doctor names the known failure" "known failure: nvml-version-mismatch" \

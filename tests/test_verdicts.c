@@ -178,6 +178,26 @@ static void cuda_generations_have_floors(void **state)
     assert_int_equal(mg_cuda_generation_of(12)->min_driver, 525);
 }
 
+/* When several rules beyond the code apply, the most basic one is the reason: the host's CPU, then a
+ * driver that does not know the GPU, then the CUDA generation's floor, then its runtime's driver. */
+static void beyond_the_code_in_order(void **state)
+{
+    (void)state;
+    mg_report *r = scan_fixture("libtwo.so", "GB10", "575.51.03", 0);   /* x86-64, CUDA 13, old driver */
+    assert_int_equal(r->verdicts[0].status, MG_STATUS_NONE);
+    assert_non_null(strstr(r->verdicts[0].reason, "x86-64 code on an aarch64 host"));
+    mg_report_free(r);
+    r = scan_fixture("libtwo.so", "RTX 5090", "535.54.03", 0);   /* no sm_120 code, 535 predates the GPU and CUDA 13 */
+    assert_non_null(strstr(r->verdicts[0].reason, "driver 535.54.03 does not know this GPU"));
+    mg_report_free(r);
+    r = scan_fixture("cuda13_75_ptx70.o", "V100", "575.51.03", 0);   /* below CUDA 13's floor, and its runtime's driver */
+    assert_non_null(strstr(r->verdicts[0].reason, "supports sm_75 and newer: not sm_70"));
+    mg_report_free(r);
+    r = scan_fixture("cuda13_75_ptx70.o", "T4", "575.51.03", 0);
+    assert_non_null(strstr(r->verdicts[0].reason, "its runtime needs the 580 driver branch"));
+    mg_report_free(r);
+}
+
 /* GB10 and GH200 are aarch64 machines: x86-64 code does not run there, whatever GPU code it holds. */
 static void cpu_architecture_counts(void **state)
 {
@@ -212,6 +232,7 @@ int main(void)
         cmocka_unit_test(ptx_needs_a_new_enough_driver),
         cmocka_unit_test(gpus_have_minimum_drivers),
         cmocka_unit_test(cuda_generations_have_floors),
+        cmocka_unit_test(beyond_the_code_in_order),
         cmocka_unit_test(cpu_architecture_counts),
         cmocka_unit_test(reasons_say_why),
     };

@@ -96,8 +96,9 @@ typedef struct mg_target_spec {
     int need_memory;        /* every GPU given must have a memory size (fit, plan, check): an error names the
                                one without; detected GPUs whose memory is unknown are kept */
     const struct mg_host_paths *host;   /* where detection looks; NULL: this machine */
-    const char *arch;       /* the host CPU ("x86_64", "aarch64"; also amd64, arm64) of targets whose GPU
-                               comes with either; NULL: this machine's. A GPU sold with one only (GB10) keeps it. */
+    const char *arch;       /* the host CPU ("x86_64", "aarch64"; also amd64, arm64) of named targets whose GPU
+                               comes with either; NULL: this machine's. Contradicting a GPU sold with one only
+                               (GB10) or this machine's own GPUs is MG_E_ARG. */
 } mg_target_spec;
 
 /* Builds the targets; MG_E_ARG / MG_E_NOTFOUND with err for a bad list. No GPU found is not an error

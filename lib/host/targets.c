@@ -287,11 +287,15 @@ int mg_targets_make(const mg_target_spec *s, mg_targets *out, char *err, size_t 
         mg_target *t = &out->t[i];
         if (mg_driver_known(d))
             t->driver = d;
-        if (s->arch && t->cpu_arch[0] && t->source != MG_TARGET_DETECTED && strcmp(t->cpu_arch, arch)) {
-            snprintf(err, errlen, "'%s' comes only with an %s host, not --arch %s", t->name, t->cpu_arch, s->arch);
+        /* A CPU already known - the only one the GPU comes with (GB10), or this machine's for its own GPUs -
+         * is not --arch's to change. */
+        if (s->arch && t->cpu_arch[0] && strcmp(t->cpu_arch, arch)) {
+            snprintf(err, errlen, t->source == MG_TARGET_DETECTED ? "'%s' is this machine's GPU: its host is %s, not --arch %s"
+                                                                : "'%s' comes only with an %s host, not --arch %s",
+                     t->name, t->cpu_arch, s->arch);
             return MG_E_ARG;
         }
-        if (!t->cpu_arch[0] || (s->arch && t->source == MG_TARGET_DETECTED))
+        if (!t->cpu_arch[0])
             snprintf(t->cpu_arch, sizeof t->cpu_arch, "%s", arch);
         if (s->need_memory && !t->mem_total && t->source != MG_TARGET_DETECTED) {
             snprintf(err, errlen, "'%s' %s; give --vram sizes", t->name,
