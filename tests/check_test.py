@@ -308,6 +308,10 @@ def smoke_says_why(mlgate, base, d, env):
     fails = {x.get("name"): x.find("failure") for x in ET.parse(junit).getroot().iter("testcase")}
     check("JUnit: the smoke failure's message is the scan's why",
           fails["vocoder"] is not None and fails["vocoder"].get("message") == why)
+    outs = {x.get("name"): x.findtext("system-out") or "" for x in ET.parse(junit).getroot().iter("testcase")}
+    check("JUnit: the failure's known cause and fix in its output",
+          "(explain cuda-no-kernel-image: install a build of that library" in outs["vocoder"]
+          and "explain" not in outs["plain"])
 
 
 def hostile(mlgate, base, d, env):

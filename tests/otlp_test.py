@@ -151,7 +151,8 @@ def the_trace(mlgate, env, d, version):
     """Three models (passes; fails at inference; fails at up): the trace's shape, ids, times, statuses."""
     mx = write_matrix(d, "m.yaml", [
         "{name: talk, kind: llm, exec: [echo, hello], capability: chat}",
-        "{name: speak, kind: tts, exec: [false], capability: voice.synthesize}",
+        "{name: speak, kind: tts, exec: [sh, -c, 'echo CUDA error: no kernel image is available for execution on the"
+        " device; exit 1'], capability: voice.synthesize}",
         "{name: gone, kind: llm, exec: [/nonexistent/mlgate-test-program]}",
     ])
     col = Collector([(200, {})])
@@ -243,6 +244,9 @@ def the_trace(mlgate, env, d, version):
             check(f"{name}/{k.name}: status {'ERROR' if bad else 'OK'} (got {k.status.code} {k.status.message!r})",
                   k.status.code == (Status.STATUS_CODE_ERROR if bad else Status.STATUS_CODE_OK) and
                   (not bad or frag in k.status.message))
+            ka = attrs(k.attributes)
+            check(f"{name}/{k.name}: a failure's known cause as mlgate.explain.id (got {ka.get('mlgate.explain.id')})",
+                  ka.get("mlgate.explain.id") == ("cuda-no-kernel-image" if bad and name == "speak" else None))
             check(f"{name}/{k.name}: within its model's span", m.start_time_unix_nano <= k.start_time_unix_nano <=
                   k.end_time_unix_nano <= m.end_time_unix_nano)
         if name == "talk":

@@ -6,6 +6,7 @@
 #include "core/file.h"
 #include "core/text.h"
 #include "gate/gate_int.h"
+#include "mlgate/explain.h"
 
 /* Text as XML 1.0 allows it: escaped, valid UTF-8 (U+FFFD for a byte that is not), no characters XML forbids. */
 static void xml(FILE *f, const char *s)
@@ -77,6 +78,13 @@ static int publish(const mg_run *run, const char *path, char *err, size_t errlen
                 if (r[i].stage[s].reason[0]) {
                     fputs(" - ", f);
                     xml(f, r[i].stage[s].reason);
+                }
+                const mg_kb_entry *e = r[i].stage[s].ok ? NULL
+                                       : mg_explain_match(r[i].stage[s].reason, strlen(r[i].stage[s].reason));
+                if (e) {   /* the known cause's fix, where CI shows a failure */
+                    fprintf(f, " (explain %s: ", mg_kb_id(e));
+                    xml(f, mg_kb_fix(e));
+                    fputc(')', f);
                 }
                 fputs("\n", f);
             }

@@ -17,6 +17,7 @@
 #include "core/json.h"
 #include "core/net.h"
 #include "gate/gate_int.h"
+#include "mlgate/explain.h"
 
 #define MAX_URL 2048
 #define MAX_HEADER 8192
@@ -286,6 +287,9 @@ static int render(FILE *f, const mg_gate *g)
             attr_str(&w, "mlgate.stage", mg_stage_name(s));
             if (st->ok && st->reason[0])
                 attr_str(&w, "mlgate.detail", st->reason);   /* what a passing stage saw */
+            const mg_kb_entry *e = st->ok ? NULL : mg_explain_match(st->reason, strlen(st->reason));
+            if (e)
+                attr_str(&w, "mlgate.explain.id", mg_kb_id(e));   /* its known cause (mlgate explain) */
             span_end(&w, st->ok, st->reason[0] ? st->reason : "failed");
         }
     }
