@@ -45,10 +45,11 @@ static const char help[] =
     "  partial  some kernels have no image: they fail with 'no kernel image is available'\n"
     "  none     nothing in the file runs on the GPU\n"
     "Frameworks found by their dist-info are judged too (docs/compat-rules.md): a CPU-only\n"
-    "torch, vLLM or jaxlib, or Triton / FlashAttention on a GPU below their floor, is a none\n"
-    "line named after the dist-info; bitsandbytes counts only the library for torch's CUDA.\n"
+    "torch, vLLM or jaxlib, or FlashAttention on a GPU below its floor, is a none line named\n"
+    "after the dist-info (Triton below 7.0 is partial: eager PyTorch runs); bitsandbytes\n"
+    "counts only the library torch's CUDA loads.\n"
     "An input with nothing to scan (an empty directory, random bytes, a container image or\n"
-    "tar) is an error.\n"
+    "tar) is an error; a text file (a script) is an input without CUDA code.\n"
     "\n"
     "Examples:\n"
     "  mlgate scan --gpu 'RTX 5090' ./venv\n"
@@ -197,7 +198,7 @@ static void print_details(const mg_report *r, int verbose)
 /* A table cell: the status, with the share of fatbins that run when partial. */
 static const char *status_cell(const mg_verdict *v, char *buf, size_t n)
 {
-    if (v->status == MG_STATUS_PARTIAL)
+    if (v->status == MG_STATUS_PARTIAL && v->total)   /* a framework's partial counts no fatbins */
         snprintf(buf, n, "partial %u/%u", v->covered, v->total);
     else
         snprintf(buf, n, "%s", mg_status_str(v->status));

@@ -386,7 +386,8 @@ static size_t count_findings(const mg_doctor *d, int sev, const char *needle)
 
 /*
  * Frameworks' own rules (issue 12, items 7 and 8): bitsandbytes' unused per-CUDA libraries are no
- * failure beside a cu128 torch; Triton on a GTX 1080 Ti is; advice names the last build for sm_61.
+ * failure beside a cu128 torch; Triton on a GTX 1080 Ti is a warning (eager PyTorch runs there, torch.compile
+ * does not), FlashAttention 2 a failure; advice names the last build for sm_61.
  */
 static void framework_rules(void **state)
 {
@@ -426,8 +427,10 @@ static void framework_rules(void **state)
     put(path, "Name: triton\nVersion: 3.4.0\n");
     setenv("FAKE_NVML_SCENARIO", "1080ti", 1);
     d = rerun(d, &p, &o);
-    assert_true(has_finding(d, MG_SEV_FAIL, "Triton needs compute capability 7.0+ (GPU0 GTX 1080 Ti is 6.1)"));
-    assert_true(has_finding(d, MG_SEV_FAIL, "TORCHDYNAMO_DISABLE=1"));
+    assert_true(has_finding(d, MG_SEV_WARN, "Triton needs compute capability 7.0+ (GPU0 GTX 1080 Ti is 6.1): "
+                                            "torch.compile and Triton kernels fail; eager PyTorch runs"));
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "Triton"), 0);   /* a failure before: every Pascal torch env */
+    assert_true(has_finding(d, MG_SEV_WARN, "TORCHDYNAMO_DISABLE=1"));
     /* torch 2.8 cu128 has no sm_61 code: the fix names the last build that has, never "a newer" one */
     assert_true(has_finding(d, MG_SEV_FAIL, "PyTorch's cu128 build of it has code for sm_70..sm_120"));
     assert_true(has_finding(d, MG_SEV_FAIL, "torch 2.11 with CUDA 12.6 (cu126) is the last build for sm_61"));
@@ -437,9 +440,20 @@ static void framework_rules(void **state)
     /* without the scan (--no-scan) the floor still comes from Triton's dist-info */
     mg_doctor_opts quick = {NULL, 0, pythons, 1, 1, 1, 1};
     d = rerun(d, &p, &quick);
-    assert_true(has_finding(d, MG_SEV_FAIL, "Triton in"));
-    assert_true(has_finding(d, MG_SEV_FAIL, "Triton needs compute capability 7.0+ (GPU0 GTX 1080 Ti is 6.1)"));
+    assert_true(has_finding(d, MG_SEV_WARN, "Triton in"));
+    assert_true(has_finding(d, MG_SEV_WARN, "Triton needs compute capability 7.0+ (GPU0 GTX 1080 Ti is 6.1)"));
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "Triton"), 0);
     assert_int_equal(count_findings(d, MG_SEV_FAIL, "libtorch_cuda.so"), 0);   /* nothing scanned */
+    /* FlashAttention 2 as pip spells its dist-info, and a second stale one: one failure, found as the scan finds
+     * it (a case-sensitive glob for flash_attn-* missed Flash_Attn-*) */
+    snprintf(path, sizeof path, "%s/Flash_Attn-2.8.3.dist-info/METADATA", sp);
+    put(path, "Name: flash-attn\nVersion: 2.8.3\n");
+    snprintf(path, sizeof path, "%s/flash_attn-2.7.0.dist-info/METADATA", sp);
+    put(path, "Name: flash-attn\nVersion: 2.7.0\n");
+    d = rerun(d, &p, &quick);
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "FlashAttention 2 needs sm_80+"), 1);
+    d = rerun(d, &p, &o);   /* the scan: its own report, one, a failure */
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "FlashAttention 2 needs sm_80+"), 1);
 
     /* A CPU-only torch beside a GB10: the fix is the build with code for sm_121. */
     snprintf(path, sizeof path, "%s/torch/version.py", sp);
@@ -449,6 +463,15 @@ static void framework_rules(void **state)
     assert_true(has_finding(d, MG_SEV_FAIL, "no CUDA at all"));
     assert_true(has_finding(d, MG_SEV_FAIL, "https://download.pytorch.org/whl/cu130"));
     assert_int_equal(count_findings(d, MG_SEV_FAIL, "libbitsandbytes_cuda"), 0);   /* CPU torch loads none */
+
+    /* A dist-info's name reaches findings cleaned: no escape byte from a file name in a cause or a fix. */
+    snprintf(path, sizeof path, "%s/flash_attn-2.9.0\033[2J.dist-info/METADATA", sp);
+    put(path, "Name: flash-attn\n");
+    setenv("FAKE_NVML_SCENARIO", "1080ti", 1);
+    d = rerun(d, &p, &o);
+    assert_true(has_finding(d, MG_SEV_FAIL, "FlashAttention 2 needs sm_80+"));
+    assert_int_equal(count_findings(d, MG_SEV_FAIL, "\033") + count_findings(d, MG_SEV_WARN, "\033") +
+                     count_findings(d, MG_SEV_OK, "\033"), 0);
     mg_doctor_free(d);
 }
 
@@ -482,6 +505,29 @@ static void torch_build_table(void **state)
     assert_int_equal(mg_framework_find("flash_attn", 10)->min_cc, 80);
     assert_int_equal(mg_framework_find("triton", 6)->min_cc, 70);
     assert_null(mg_framework_find("tritonx", 7));
+    /* one finder of dist-infos, one floor test, one CUDA-version parser */
+    const char *ver;
+    size_t vlen;
+    const mg_framework *fw = mg_dist_info("Flash_Attn-2.8.3.dist-info", 26, &ver, &vlen);
+    assert_true(fw && !strcmp(fw->dist, "flash_attn") && vlen == 5 && !strncmp(ver, "2.8.3", 5));
+    assert_null(mg_dist_info("flash_attn-2.8.3.egg-info", 25, &ver, &vlen));
+    assert_null(mg_dist_info("numpy-2.0.dist-info", 19, &ver, &vlen));
+    fw = mg_framework_find("triton", 6);
+    assert_true(!mg_framework_runs_on(fw, 61) && mg_framework_runs_on(fw, 70) && fw->below_floor == MG_STATUS_PARTIAL);
+    fw = mg_framework_find("flash_attn_3", 12);
+    assert_true(mg_framework_runs_on(fw, 90) && !mg_framework_runs_on(fw, 120) && fw->below_floor == MG_STATUS_NONE);
+    assert_true(mg_framework_runs_on(mg_framework_find("torch", 5), 50));
+    assert_int_equal(mg_cuda_tag_parse("cu128"), 128);
+    assert_int_equal(mg_cuda_tag_parse("12.8"), 128);
+    assert_int_equal(mg_cuda_tag_parse("12.4.131"), 124);
+    assert_int_equal(mg_cuda_tag_parse("cu92"), 92);
+    assert_int_equal(mg_cuda_tag_parse("cu1280"), 0);
+    assert_int_equal(mg_cuda_tag_parse("cpu"), 0);
+    assert_int_equal(mg_cuda_tag_parse("4294967297.1"), 0);   /* sscanf made it 1.1 */
+    assert_int_equal(mg_cuda_tag_parse("12.10"), 0);
+    /* the cu126 line is one row: 2.6 through 2.11 */
+    const mg_torch_build *c126 = mg_torch_build_of("2.6.0+cu126");
+    assert_true(c126 && c126 == mg_torch_build_of("2.11.0+cu126") && c126->first == 206 && c126->last == 211);
 }
 
 static int teardown(void **state)

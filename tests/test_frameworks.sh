@@ -86,6 +86,33 @@ env("rocm", torch("2.5.1+rocm6.2", "None"))
 env("unknown", {"torch-2.9.0.dist-info/METADATA": "Name: torch\n"})   # neither version.py nor a local version
 env("nolibs", torch("2.8.0+cu128", "'12.8'"))                          # says CUDA 12.8, carries none
 env("pysrc", {"pkg/__init__.py": "# only Python\n" * 20, "pkg/data.json": "{}" * 40})
+# a stale dist-info beside the one installed: one report, the version torch/version.py names
+env("stale", dict(torch("2.9.0+cpu", "None"), **{"torch-2.5.1.dist-info/METADATA": "Name: torch\n"}))
+# a file name's bytes reach reasons only cleaned
+env("esc", {"torch-2.9.0+cpu\x1b[31mRED.dist-info/METADATA": "Name: torch\n"})
+# a CUDA torch whose libtorch_cuda.so cannot be read (--max-member below its size): not "CPU-only"
+wheel("torch-2.8.0-cp312-cp312-linux_x86_64.whl", {
+    "torch/lib/libtorch_cuda.so": code, "torch-2.8.0.dist-info/METADATA": "Name: torch\nVersion: 2.8.0\n"})
+# bitsandbytes beside a cu129 torch: 0.45.5 loads only cuda129 (absent), 0.50.0 falls back to cuda128
+env("bnb045_cu129", dict(torch("2.8.0+cu129", "'12.9'"), **bnb, **{"torch/lib/libtorch_cuda.so": code}))
+env("bnb050_cu129", dict(torch("2.8.0+cu129", "'12.9'"), **{k: v for k, v in bnb.items() if "dist-info" not in k},
+                         **{"torch/lib/libtorch_cuda.so": code, "bitsandbytes-0.50.0.dist-info/METADATA": "Name: bitsandbytes\n"}))
+# console scripts and text: no CUDA code, no error
+open(os.path.join(t, "vllm"), "w").write("#!/usr/local/bin/python3\n# -*- coding: utf-8 -*-\nimport re\nimport sys\n"
+                                         "from vllm.entrypoints.cli.main import main\nif __name__ == '__main__':\n"
+                                         "    sys.exit(main())\n")
+open(os.path.join(t, "short.sh"), "w").write("#!/bin/sh\nexec vllm \"$@\"\n")
+open(os.path.join(t, "notes.txt"), "w", encoding="utf-8").write("Résumé of the model: runs on vLLM.\n" * 4)
+open(os.path.join(t, "image.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2)
+# 40,000 dist-info entries of one framework, in a wheel and in a directory
+with zipfile.ZipFile(os.path.join(t, "many.whl"), "w") as z:
+    for i in range(40000):
+        z.writestr(f"torch-{i}.dist-info/M", "")
+for i in range(40000):
+    os.makedirs(os.path.join(t, "many", f"torch-{i}.dist-info"))
+# frameworks in 65 places: 64 are judged, then an error says so
+for i in range(65):
+    os.makedirs(os.path.join(t, "places", f"env{i}", "triton-3.4.0.dist-info"))
 
 # inputs with nothing to scan: empty directory, only a symlink, random bytes, images, archives
 os.makedirs(os.path.join(t, "empty"))
@@ -153,9 +180,12 @@ contains "a CUDA torch without its libraries" "torch 2.8.0+cu128 (CUDA 12.8) car
 
 # ---- item 7: frameworks' own floors and per-CUDA libraries ----
 check "Triton on a GTX 1080 Ti fails" 1 "$mlgate" scan --gpu "GTX 1080 Ti" "$t/triton"
-contains "Triton says why" "none - Triton needs compute capability 7.0+ (GTX 1080 Ti is 6.1)" "$mlgate" scan --gpu "GTX 1080 Ti" "$t/triton"
+contains "Triton says why: partial, eager PyTorch runs" \
+    "partial - Triton needs compute capability 7.0+ (GTX 1080 Ti is 6.1): torch.compile and Triton kernels fail; eager PyTorch runs" \
+    "$mlgate" scan --gpu "GTX 1080 Ti" "$t/triton"
 check "Triton on a V100 passes" 0 "$mlgate" scan --gpu V100 "$t/triton"
-contains "with both, only the 1080 Ti is none" "native   none " "$mlgate" scan --gpu "V100,GTX 1080 Ti" "$t/triton"
+contains "with both, only the 1080 Ti is partial" "native   partial      " "$mlgate" scan --gpu "V100,GTX 1080 Ti" "$t/triton"
+contains "FlashAttention 2's floor stays none" "none - FlashAttention 2 needs sm_80+" "$mlgate" scan --gpu T4 "$t/fa2"
 check "FlashAttention 2 on a T4 fails" 1 "$mlgate" scan --gpu T4 "$t/fa2"
 contains "FlashAttention 2 says why" "FlashAttention 2 needs sm_80+ (Ampere, Ada, Hopper) (T4 is 7.5)" "$mlgate" scan --gpu T4 "$t/fa2"
 check "FlashAttention 2 on an A100 passes" 0 "$mlgate" scan --gpu A100 "$t/fa2"
@@ -173,10 +203,19 @@ contains "without torch every library counts" "libbitsandbytes_cuda118" "$mlgate
 
 # ---- item 6: inputs with nothing to scan are not a pass ----
 check "an empty directory fails" 1 "$mlgate" scan --gpu H100 "$t/empty"
-contains "an empty directory says so" "nothing scannable: an empty directory" "$mlgate" scan --gpu H100 "$t/empty"
-contains "a directory of symlinks says so" "nothing scannable: no regular files" "$mlgate" scan --gpu H100 "$t/links"
+contains "an empty directory says so, in words" "empty: not found: nothing to scan in an empty directory" "$mlgate" scan --gpu H100 "$t/empty"
+contains "and in JSON" '"error":{"code":"not found","detail":"nothing to scan in an empty directory"}' \
+    "$mlgate" scan --json --gpu H100 "$t/empty"
+lacks "no doubled prefix" "malformed: nothing scannable" "$mlgate" scan --gpu H100 "$t/empty" "$t/random.bin"
+contains "a directory of symlinks says so" "links: not found: no regular file to scan in it" "$mlgate" scan --gpu H100 "$t/links"
 check "random bytes fail" 1 "$mlgate" scan --gpu H100 "$t/random.bin"
-contains "random bytes say so" "nothing scannable: not an ELF file, a wheel (zip) or a directory" "$mlgate" scan --gpu H100 "$t/random.bin"
+contains "random bytes say so" "random.bin: malformed: not an ELF file, a wheel (zip), a text file or a directory" \
+    "$mlgate" scan --gpu H100 "$t/random.bin"
+check "an image fails" 1 "$mlgate" scan --gpu H100 "$t/image.png"
+check "a console script is no error (no CUDA code)" 0 "$mlgate" scan --gpu H100 "$t/vllm"
+check "a script shorter than 64 bytes neither" 0 "$mlgate" scan --gpu H100 "$t/short.sh"
+check "UTF-8 text neither" 0 "$mlgate" scan --gpu H100 "$t/notes.txt"
+lacks "a script is no error in JSON" '"error"' "$mlgate" scan --json --gpu H100 "$t/vllm"
 check "a docker save tarball fails" 1 "$mlgate" scan --gpu H100 "$t/docker-save.tar"
 contains "a docker save tarball is named" "a container image (docker save tarball): not supported yet" "$mlgate" scan --gpu H100 "$t/docker-save.tar"
 contains "an OCI layout tarball is named" "a container image (OCI image layout tarball): not supported yet" "$mlgate" scan --gpu H100 "$t/oci.tar"
@@ -185,7 +224,7 @@ contains "an OCI layout directory is named" "a container image (OCI image layout
 check "an unpacked docker save fails" 1 "$mlgate" scan --gpu H100 "$t/save-dir"
 contains "an unpacked docker save is named" "a container image (docker save layout): not supported yet" "$mlgate" scan --gpu H100 "$t/save-dir"
 contains "a plain tar" "a tar archive: not supported yet" "$mlgate" scan --gpu H100 "$t/plain.tar"
-contains "compressed data" "gzip-compressed data" "$mlgate" scan --gpu H100 "$t/image.tar.gz"
+contains "compressed data" "unsupported: gzip-compressed data (unpack it" "$mlgate" scan --gpu H100 "$t/image.tar.gz"
 contains "an image is 'unsupported' in JSON" '"code":"unsupported"' "$mlgate" scan --json --gpu H100 "$t/docker-save.tar"
 check "a directory of Python sources is a pass (no CUDA code)" 0 "$mlgate" scan --gpu H100 "$t/pysrc"
 check "inside a directory, junk files are not errors" 0 "$mlgate" scan --gpu H100 "$t/pysrc" "$fx/sass_90.o"
@@ -199,9 +238,73 @@ check "check: a CPU-only torch fails smoke" 1 "$mlgate" check --gpu H100 "$t/cpu
 printf 'models:\n  - {name: m, kind: llm, exec: [true], binaries: [%s]}\n' "$t/empty" > "$t/empty.yaml"
 contains "check: smoke says why (CPU-only)" "CPU-only build: torch 2.9.0+cpu" "$mlgate" check --gpu H100 "$t/cpu.yaml"
 check "check: an empty binaries directory fails smoke" 1 "$mlgate" check --gpu H100 "$t/empty.yaml"
-contains "check: smoke says why (empty)" "nothing scannable: an empty directory" "$mlgate" check --gpu H100 "$t/empty.yaml"
+contains "check: smoke says why (empty)" "empty: not found (nothing to scan in an empty directory)" "$mlgate" check --gpu H100 "$t/empty.yaml"
 printf 'models:\n  - {name: m, kind: llm, exec: [true], binaries: [%s]}\n' "$t/pysrc" > "$t/py.yaml"
 check "check: Python sources alone pass smoke" 0 "$mlgate" check --gpu H100 "$t/py.yaml"
+printf 'models:\n  - {name: m, kind: llm, exec: [true], binaries: [%s, %s]}\n' "$t/vllm" "$t/short.sh" > "$t/script.yaml"
+check "check: console scripts in binaries: pass smoke" 0 "$mlgate" check --gpu H100 "$t/script.yaml"
+printf 'models:\n  - {name: m, kind: llm, exec: [true], binaries: [%s]}\n' "$t/random.bin" > "$t/junk.yaml"
+check "check: random bytes in binaries: still fail smoke" 1 "$mlgate" check --gpu H100 "$t/junk.yaml"
+
+# ---- many dist-infos, stale ones, file names' bytes, unreadable code, bitsandbytes' versions ----
+for input in "$t/many.whl" "$t/many"; do
+    if "$py" -c '
+import json, subprocess, sys, time
+t0 = time.monotonic()
+out = subprocess.run([sys.argv[1], "scan", "--json", "--gpu", "H100", sys.argv[2]], capture_output=True, timeout=60).stdout
+took = time.monotonic() - t0
+d = json.loads(out)
+f = [x for x in d["files"] if x.get("framework")]
+assert took < 3, f"{took:.2f} s"   # 9.7-15 s, 200 MB and 40,000 reports before; ~0.02 s (wheel), ~0.5 s (directory) now
+assert len(f) == 1, len(f)
+assert "more than 4 dist-infos of torch here" in f[0]["note"], f[0]["note"]
+' "$mlgate" "$input"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL 40,000 dist-infos in $input: fast, one report"; fi
+done
+if "$mlgate" scan --json --gpu H100 "$t/stale" | "$py" -c '
+import json, sys
+d = json.load(sys.stdin)
+f = [x for x in d["files"] if x["framework"]]
+assert len(f) == 1, f
+assert f[0]["framework"] == "torch 2.9.0+cpu" and f[0]["path"].endswith("/torch-2.9.0+cpu.dist-info"), f[0]
+assert "judged as torch-2.9.0+cpu.dist-info (the one torch/version.py names)" in f[0]["note"], f[0]["note"]
+assert "torch-2.5.1.dist-info" in f[0]["note"], f[0]["note"]
+assert all("2.5.1" not in v["reason"] for v in f[0]["verdicts"])
+'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL a stale dist-info: one report, the right version"; fi
+if "$mlgate" scan --json --gpu H100 "$t/esc" | "$py" -c '
+import json, sys
+d = json.load(sys.stdin)
+f = [x for x in d["files"] if x["framework"]]
+assert len(f) == 1 and "\x1b" not in f[0]["framework"], f
+assert all("\x1b" not in v["reason"] for v in f[0]["verdicts"]), f[0]["verdicts"]
+assert "2.9.0+cpu[31mRED" in f[0]["verdicts"][0]["reason"], f[0]["verdicts"]
+'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL a dist-info name's ESC reaches the reason"; fi
+esc=$(printf '\033')
+lacks "an ESC from a name reaches no terminal" "$esc[31m" "$mlgate" scan -v --gpu H100 "$t/esc"
+printf 'models:\n  - {name: m, kind: llm, exec: [true], binaries: [%s]}\n' "$t/esc" > "$t/esc.yaml"
+lacks "nor the gate's reason" "$esc[31m" "$mlgate" check --gpu H100 "$t/esc.yaml"
+limited="$t/torch-2.8.0-cp312-cp312-linux_x86_64.whl"
+check "a CUDA torch wheel read whole passes" 0 "$mlgate" scan --gpu "RTX 5090" "$limited"
+check "its library over --max-member is an error" 1 "$mlgate" scan --max-member 1K --gpu "RTX 5090" "$limited"
+contains "which says so" "exceeds a limit: member inflates to" "$mlgate" scan --max-member 1K --gpu "RTX 5090" "$limited"
+lacks "and it is not called a CPU-only build" "CPU-only" "$mlgate" scan -v --max-member 1K --gpu "RTX 5090" "$limited"
+lacks "nor one without CUDA code" "no CUDA code" "$mlgate" scan -v --max-member 1K --gpu "RTX 5090" "$limited"
+check "bitsandbytes 0.45.5 beside a cu129 torch fails" 1 "$mlgate" scan --gpu "RTX 5090" "$t/bnb045_cu129"
+contains "it loads only cuda129, which is not there" \
+    "none - bitsandbytes 0.45.5 loads only libbitsandbytes_cuda129 (torch's CUDA 12.9), not here: its GPU functions fail" \
+    "$mlgate" scan -v --gpu "RTX 5090" "$t/bnb045_cu129"
+lacks "its cuda128 is not judged native" "libbitsandbytes_cuda128" "$mlgate" scan -v --gpu "RTX 5090" "$t/bnb045_cu129"
+check "bitsandbytes 0.50.0 beside a cu129 torch passes" 0 "$mlgate" scan --gpu "RTX 5090" "$t/bnb050_cu129"
+contains "it falls back to cuda128" "bitsandbytes/libbitsandbytes_cuda128.so" "$mlgate" scan -v --gpu "RTX 5090" "$t/bnb050_cu129"
+lacks "and only to it" "libbitsandbytes_cuda126" "$mlgate" scan -v --gpu "RTX 5090" "$t/bnb050_cu129"
+if "$mlgate" scan --json --gpu "GTX 1080 Ti" "$t/places" | "$py" -c '
+import json, sys
+d = json.load(sys.stdin)
+f = [x for x in d["files"] if x.get("framework")]
+e = [x for x in d["files"] if x["error"]]
+assert len(f) == 64, len(f)
+assert len(e) == 1 and e[0]["error"]["code"] == "exceeds a limit", e
+assert "frameworks (dist-infos) in more than 64 places" in e[0]["error"]["detail"], e
+'; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL frameworks in 65 places: 64 judged, then an error"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -187,6 +187,7 @@ typedef struct mg_report {
     mg_verdict *verdicts;   /* one per target, in the order given */
     struct mg_arena *arena; /* owns everything above */
     const char *framework;  /* a framework's own verdict ("torch 2.9.0+cpu", named after its dist-info), else NULL */
+    const struct mg_framework *framework_row;   /* with `framework`: its row of the table */
 } mg_report;
 
 /* An image's architecture as cuobjdump spells it by kind: sm_90a, compute_120f, lto_90. */
@@ -331,11 +332,23 @@ typedef struct mg_framework {
                                    the one matching torch's CUDA is loaded */
     const char *fix;            /* what to do: its CUDA build, or a way around the floor (torch: the build table) */
     const char *rule;           /* the floor in words: "Triton needs compute capability 7.0+" */
+    uint8_t below_floor;        /* mg_status on a GPU below the floor: PARTIAL when the rest still runs (Triton:
+                                   eager PyTorch does), else NONE */
+    const char *floor_effect;   /* what fails there, when not everything: "torch.compile and Triton kernels fail" */
 } mg_framework;
 
 MG_API const mg_framework *mg_framework_table(size_t *n);
 /* The row of a distribution name (len bytes; '-', '.' and case ignored), or NULL. */
 MG_API const mg_framework *mg_framework_find(const char *dist, size_t len);
+/* The row of a directory name "NAME-VERSION.dist-info" (len bytes), its VERSION in *ver and *vlen; NULL when it is
+ * none or the table does not know NAME. The one way the scan and doctor recognise a framework. */
+MG_API const mg_framework *mg_dist_info(const char *name, size_t len, const char **ver, size_t *vlen);
+/* Whether a framework's capability floor lets it run on compute capability cc (1 for frameworks without one). */
+MG_API int mg_framework_runs_on(const mg_framework *fw, uint16_t cc);
+/* "Triton needs compute capability 7.0+ (GTX 1080 Ti is 6.1): torch.compile ... fail; eager PyTorch runs" into buf. */
+MG_API const char *mg_framework_floor_reason(const mg_framework *fw, const char *gpu, uint16_t cc, char *buf, size_t n);
+/* A CUDA version as CUDA tags and version strings spell it: "cu128", "12.8", "12.8.1" -> 128; 0 when none. */
+MG_API unsigned mg_cuda_tag_parse(const char *s);
 
 /* One official PyTorch CUDA build line: releases first..last (major*100+minor, last 0: still built). */
 typedef struct mg_torch_build {

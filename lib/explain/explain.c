@@ -506,13 +506,6 @@ static int say_pythons(env *v, mg_explain_hit *x, int torch_only)
     return (int)shown;
 }
 
-/* "12.4" -> 124; 0 when not a version. */
-static unsigned cuda_of(const char *s)
-{
-    unsigned ma = 0, mi = 0;
-    return sscanf(s, "%u.%u", &ma, &mi) == 2 && ma < 100 && mi < 10 ? ma * 10 + mi : 0;
-}
-
 /* The kernel module's version from /proc/driver/nvidia/version, into buf; 0 when unreadable. */
 static int module_version(const env *v, char *buf, size_t n)
 {
@@ -692,7 +685,7 @@ static void check_torch(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
     say_pythons(v, x, 1);
     unsigned need = sm && sm->num >= 100 ? 128 : 0;
     for (size_t i = 0; p && i < n; i++)
-        if (p[i].has_torch && need && p[i].torch_cuda[0] && cuda_of(p[i].torch_cuda) < need)
+        if (p[i].has_torch && need && p[i].torch_cuda[0] && mg_cuda_tag_parse(p[i].torch_cuda) < need)
             say(x, "%s: a CUDA %s build cannot carry sm_%llu kernels (they need CUDA 12.8 or newer)", p[i].site,
                 p[i].torch_cuda, (unsigned long long)sm->num);
     x->check_status = MG_CHECK_RAN;
@@ -801,14 +794,14 @@ static void check_nvcc(env *v, const struct mg_kb_entry *e, mg_explain_hit *x)
         char *c = strstr(txt, "\"cuda\"");
         char *ver = c ? strstr(c, "\"version\"") : NULL;
         if (ver && (ver = strchr(ver + 9, '"')))
-            have = cuda_of(ver + 1);
+            have = mg_cuda_tag_parse(ver + 1);
         free(txt);
     } else {
         snprintf(p, sizeof p, "%s/usr/local/cuda/version.txt", root(v));
         if (!mg_read_all(p, 1 << 16, &txt, &len, err, sizeof err)) {
             char *ver = strstr(txt, "Version ");
             if (ver)
-                have = cuda_of(ver + 8);
+                have = mg_cuda_tag_parse(ver + 8);
             free(txt);
         }
     }

@@ -3,7 +3,7 @@
  * turn what they found into findings (severity, one-line cause, one-line fix).
  */
 #define _GNU_SOURCE
-#include <glob.h>
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +36,16 @@ const char *mg_severity_str(mg_severity s)
     return (unsigned)s <= MG_SEV_FAIL ? t[s] : "?";
 }
 
+/* Text for a finding, in d's arena: names from files and programs (a dist-info, a library, a version) cleaned
+ * of terminal escapes and invalid UTF-8 (mg_text_clean; room for every byte to become U+FFFD). */
+static const char *finding_text(mg_doctor *d, const char *s, size_t n)
+{
+    char *buf = n < SIZE_MAX / 4 ? mg_malloc(n * 3 + 4) : NULL;
+    const char *text = buf ? mg_arena_strdup(d->arena, mg_text_clean(buf, n * 3 + 4, s, n, NULL)) : NULL;
+    free(buf);
+    return text;
+}
+
 __attribute__((format(printf, 4, 5)))
 static void find(mg_doctor *d, mg_severity sev, const char *area, const char *fmt, ...)
 {
@@ -54,7 +64,7 @@ static void find(mg_doctor *d, mg_severity sev, const char *area, const char *fm
     char *cause = NULL;
     int n = vasprintf(&cause, fmt, ap);
     va_end(ap);
-    const char *text = n >= 0 ? mg_arena_strdup(d->arena, cause) : NULL;
+    const char *text = n >= 0 ? finding_text(d, cause, (size_t)n) : NULL;
     free(n >= 0 ? cause : NULL);
     if (!text) {
         d->oom = 1;
@@ -80,7 +90,7 @@ static void fix(mg_doctor *d, const char *fmt, ...)
     va_end(ap);
     if (n < 0)
         return;
-    d->findings[d->nfindings - 1].fix = mg_arena_strdup(d->arena, text);
+    d->findings[d->nfindings - 1].fix = finding_text(d, text, (size_t)n);
     free(text);
 }
 
@@ -318,17 +328,13 @@ static uint16_t highest_sm(const mg_torch_build *b)
     return h;
 }
 
-/* A framework's own verdicts from the scan (a GPU floor: Triton on sm_61; a CPU-only build), as findings. */
+/* A framework's own verdicts from the scan (a GPU floor: Triton on sm_61; a CPU-only build), as findings: a
+ * failure where it does not run, a warning where only part of it fails (Triton: eager PyTorch runs). */
 static void framework_findings(mg_doctor *d, const mg_pyenv *e, const mg_report *r)
 {
-    if (e->has_torch && !e->torch_cuda[0] && !strncmp(r->framework, "torch ", 6))
+    const mg_framework *fw = r->framework_row;
+    if (e->has_torch && !e->torch_cuda[0] && fw && !strcmp(fw->dist, "torch"))
         return;   /* the CPU-only torch has its finding already, with the build to install */
-    const mg_framework *fw = NULL;
-    size_t n;
-    const mg_framework *tab = mg_framework_table(&n);
-    for (size_t i = 0; i < n && !fw; i++)
-        if (!strncmp(r->framework, tab[i].name, strlen(tab[i].name)) && r->framework[strlen(tab[i].name)] == ' ')
-            fw = &tab[i];
     const char *base = strrchr(r->path, '/');
     int any = 0;
     for (size_t v = 0; v < r->nverdicts; v++) {
@@ -336,37 +342,44 @@ static void framework_findings(mg_doctor *d, const mg_pyenv *e, const mg_report 
         if (x->status < MG_STATUS_PARTIAL)
             continue;
         any = 1;
-        find(d, MG_SEV_FAIL, "python", "%s is sm_%u; %s (%s, in %s): %s", x->target.name, x->target.cc, r->framework,
-             base ? base + 1 : r->path, e->site, x->reason);
+        find(d, x->status == MG_STATUS_NONE ? MG_SEV_FAIL : MG_SEV_WARN, "python", "%s is sm_%u; %s (%s, in %s): %s",
+             x->target.name, x->target.cc, r->framework, base ? base + 1 : r->path, e->site, x->reason);
     }
     if (any && fw && fw->fix)
         fix(d, "%s", fw->fix);
 }
 
-/* Without a scan (--no-scan): the frameworks' GPU floors from their dist-info alone (the scan applies them otherwise). */
+/* Without a scan (--no-scan): the frameworks' GPU floors from their dist-info alone (the scan applies them
+ * otherwise), found as the scan finds them (mg_dist_info: case, '-' and '.' do not matter). */
 static void framework_floors(mg_doctor *d, const mg_pyenv *e, const mg_target *t, size_t nt)
 {
-    size_t n;
-    const mg_framework *tab = mg_framework_table(&n);
-    for (size_t i = 0; i < n; i++) {
-        const mg_framework *fw = &tab[i];
-        if (!fw->min_cc && !fw->only_cc)
-            continue;
-        char pat[700];
-        glob_t g;
-        snprintf(pat, sizeof pat, "%s/%s-*.dist-info", e->site, fw->dist);
-        int found = glob(pat, GLOB_ONLYDIR, NULL, &g) == 0 && g.gl_pathc;
-        globfree(&g);
+    DIR *dir = opendir(e->site);
+    if (!dir)
+        return;
+    const mg_framework *seen[16];
+    size_t nseen = 0;
+    struct dirent *de;
+    for (unsigned k = 0; k < 100000 && (de = readdir(dir)) != NULL; k++) {   /* entries capped: no hang */
+        const char *ver;
+        size_t vlen, i;
+        const mg_framework *fw = mg_dist_info(de->d_name, strlen(de->d_name), &ver, &vlen);
+        for (i = 0; fw && i < nseen && seen[i] != fw; i++)
+            ;
+        if (!fw || i < nseen || nseen == sizeof seen / sizeof seen[0] || (!fw->min_cc && !fw->only_cc))
+            continue;   /* one finding per framework, however many dist-infos it left */
+        seen[nseen++] = fw;
         int any = 0;
-        for (size_t k = 0; found && k < nt; k++)
-            if ((fw->min_cc && t[k].cc < fw->min_cc) || (fw->only_cc && t[k].cc != fw->only_cc)) {
+        char why[MG_REASON_MAX];
+        for (size_t g = 0; g < nt; g++)
+            if (!mg_framework_runs_on(fw, t[g].cc)) {
                 any = 1;
-                find(d, MG_SEV_FAIL, "python", "%s is sm_%u; %s in %s: %s (%s is %u.%u)", t[k].name, t[k].cc, fw->name,
-                     e->site, fw->rule, t[k].name, t[k].cc / 10, t[k].cc % 10);
+                find(d, fw->below_floor == MG_STATUS_NONE ? MG_SEV_FAIL : MG_SEV_WARN, "python", "%s is sm_%u; %s in %s: %s",
+                     t[g].name, t[g].cc, fw->name, e->site, mg_framework_floor_reason(fw, t[g].name, t[g].cc, why, sizeof why));
             }
         if (any && fw->fix)
             fix(d, "%s", fw->fix);
     }
+    closedir(dir);
 }
 
 /* Python environments: PyTorch's build, and a scan of their CUDA libraries against the GPUs here. */

@@ -21,57 +21,41 @@ static int is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* A quoted value after `key` on some line of a version.py: __version__ = '2.11.0+cu130'. */
-static int py_value(const char *text, const char *key, char *out, size_t n)
-{
-    for (const char *p = text; (p = strstr(p, key)) != NULL; p++) {
-        if (p != text && p[-1] != '\n')
-            continue;
-        const char *eq = strchr(p, '=');
-        const char *nl = strchr(p, '\n');
-        if (!eq || (nl && eq > nl))
-            continue;
-        const char *q = eq + 1;
-        while (*q == ' ')
-            q++;
-        if (strncmp(q, "None", 4) == 0) {
-            out[0] = 0;
-            return 1;   /* present, and None */
-        }
-        if (*q != '\'' && *q != '"')
-            continue;
-        char quote = *q++;
-        size_t l = 0;
-        while (q[l] && q[l] != quote && q[l] != '\n' && l + 1 < n)
-            l++;
-        memcpy(out, q, l);
-        out[l] = 0;
-        return 1;
-    }
-    return 0;
-}
-
+/* The torch of an environment: torch/version.py's version and CUDA build (lib/binaries/tables/frameworks.c
+ * reads it, for the scan too), else the version in its dist-info's METADATA, found as the scan finds it.
+ * What the files say is cleaned: it reaches findings. */
 static void read_torch(mg_pyenv *e)
 {
-    char path[700], text[4096];
+    char path[800], text[4096], v[sizeof e->torch_version], cuda[sizeof e->torch_cuda];
     snprintf(path, sizeof path, "%s/torch/version.py", e->site);
     if (mg_read_file("", path, text, sizeof text) > 0) {
         e->has_torch = 1;
-        py_value(text, "__version__", e->torch_version, sizeof e->torch_version);
-        if (!py_value(text, "cuda:", e->torch_cuda, sizeof e->torch_cuda))
-            py_value(text, "cuda", e->torch_cuda, sizeof e->torch_cuda);
+        v[0] = cuda[0] = 0;
+        mg_py_version_file(text, v, sizeof v, cuda, sizeof cuda);
+        mg_text_clean(e->torch_version, sizeof e->torch_version, v, strlen(v), NULL);
+        mg_text_clean(e->torch_cuda, sizeof e->torch_cuda, cuda, strlen(cuda), NULL);
         return;
     }
     /* No version.py (a broken install?): the wheel's metadata still says which torch. */
-    glob_t g;
-    snprintf(path, sizeof path, "%s/torch-*.dist-info/METADATA", e->site);
-    if (glob(path, 0, NULL, &g) == 0 && g.gl_pathc) {
-        if (mg_read_file("", g.gl_pathv[0], text, sizeof text) > 0) {
+    DIR *d = opendir(e->site);
+    struct dirent *de;
+    const mg_framework *torch = mg_framework_find("torch", 5);
+    for (unsigned k = 0; d && k < 100000 && (de = readdir(d)) != NULL; k++) {   /* entries capped: no hang */
+        const char *ver;
+        size_t vlen;
+        if (mg_dist_info(de->d_name, strlen(de->d_name), &ver, &vlen) != torch)
+            continue;
+        snprintf(path, sizeof path, "%s/%s/METADATA", e->site, de->d_name);
+        if (mg_read_file("", path, text, sizeof text) > 0) {
             e->has_torch = 1;
-            mg_field(text, "Version", e->torch_version, sizeof e->torch_version);
+            v[0] = 0;
+            mg_field(text, "Version", v, sizeof v);
+            mg_text_clean(e->torch_version, sizeof e->torch_version, v, strlen(v), NULL);
+            break;
         }
     }
-    globfree(&g);
+    if (d)
+        closedir(d);
 }
 
 static int add(mg_pyenv *out, size_t max, size_t *n, const char *site, const char *origin)

@@ -13,30 +13,36 @@
 /*
  * One row per framework, recognised by its distribution name (the `NAME-VERSION.dist-info` of an
  * environment or a wheel; `-`, `.` and case do not matter). To add one: a row here, a line of
- * docs/compat-rules.md with the source, a case in tests/frameworks_test.sh.
+ * docs/compat-rules.md with the source, a case in tests/test_frameworks.sh.
  */
 static const mg_framework frameworks[] = {
-    /* dist, name, code_dirs, cuda_via, needs_cuda, min_cc, only_cc, per_cuda_lib, fix, rule */
-    {"torch", "torch", "torch", NULL, 1, 0, 0, NULL, NULL, NULL},
-    {"vllm", "vLLM", "vllm", NULL, 1, 0, 0, NULL, "pip install vllm (the PyPI wheel is the CUDA build)", NULL},
+    /* dist, name, code_dirs, cuda_via, needs_cuda, min_cc, only_cc, per_cuda_lib, fix, rule, below_floor,
+       floor_effect */
+    {"torch", "torch", "torch", NULL, 1, 0, 0, NULL, NULL, NULL, MG_STATUS_NONE, NULL},
+    {"vllm", "vLLM", "vllm", NULL, 1, 0, 0, NULL, "pip install vllm (the PyPI wheel is the CUDA build)", NULL,
+     MG_STATUS_NONE, NULL},
     /* jaxlib itself is CPU-only since JAX 0.4.26: its CUDA code comes in plugin packages beside it */
     {"jaxlib", "jaxlib", "jaxlib|jax_cuda12_plugin|jax_cuda13_plugin|jax_plugins",
      "jax_cuda12_plugin|jax_cuda13_plugin|jax_cuda12_pjrt|jax_cuda13_pjrt", 1, 0, 0, NULL,
-     "pip install -U \"jax[cuda13]\" (or jax[cuda12]: the CUDA plugin packages)", NULL},
-    {"jax_cuda12_plugin", "jax-cuda12-plugin", NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
-    {"jax_cuda13_plugin", "jax-cuda13-plugin", NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
-    {"jax_cuda12_pjrt", "jax-cuda12-pjrt", NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
-    {"jax_cuda13_pjrt", "jax-cuda13-pjrt", NULL, NULL, 0, 0, 0, NULL, NULL, NULL},
+     "pip install -U \"jax[cuda13]\" (or jax[cuda12]: the CUDA plugin packages)", NULL, MG_STATUS_NONE, NULL},
+    {"jax_cuda12_plugin", "jax-cuda12-plugin", NULL, NULL, 0, 0, 0, NULL, NULL, NULL, MG_STATUS_NONE, NULL},
+    {"jax_cuda13_plugin", "jax-cuda13-plugin", NULL, NULL, 0, 0, 0, NULL, NULL, NULL, MG_STATUS_NONE, NULL},
+    {"jax_cuda12_pjrt", "jax-cuda12-pjrt", NULL, NULL, 0, 0, 0, NULL, NULL, NULL, MG_STATUS_NONE, NULL},
+    {"jax_cuda13_pjrt", "jax-cuda13-pjrt", NULL, NULL, 0, 0, 0, NULL, NULL, NULL, MG_STATUS_NONE, NULL},
+    /* a model that imports flash_attn fails outright: none */
     {"flash_attn", "FlashAttention 2", NULL, NULL, 0, 80, 0, NULL,
      "use PyTorch's SDPA attention on this GPU (attn_implementation=\"sdpa\"), or a GPU of sm_80+",
-     "FlashAttention 2 needs sm_80+ (Ampere, Ada, Hopper)"},
+     "FlashAttention 2 needs sm_80+ (Ampere, Ada, Hopper)", MG_STATUS_NONE, NULL},
     {"flash_attn_3", "FlashAttention 3", NULL, NULL, 0, 0, 90, NULL,
      "use FlashAttention 2 or PyTorch's SDPA attention off Hopper",
-     "FlashAttention 3 runs only on Hopper (sm_90a: H100, H800)"},
+     "FlashAttention 3 runs only on Hopper (sm_90a: H100, H800)", MG_STATUS_NONE, NULL},
+    /* every Linux x86-64 torch wheel depends on triton: below its floor only what compiles through it fails */
     {"triton", "Triton", NULL, NULL, 0, 70, 0, NULL,
      "run without Triton (no torch.compile: TORCHDYNAMO_DISABLE=1, eager mode), or use a GPU of compute capability 7.0+",
-     "Triton needs compute capability 7.0+"},
-    {"bitsandbytes", "bitsandbytes", NULL, NULL, 0, 0, 0, "libbitsandbytes_cuda", NULL, NULL},
+     "Triton needs compute capability 7.0+", MG_STATUS_PARTIAL, "torch.compile and Triton kernels fail; eager PyTorch runs"},
+    {"bitsandbytes", "bitsandbytes", "bitsandbytes", NULL, 0, 0, 0, "libbitsandbytes_cuda",
+     "pip install -U bitsandbytes (0.50.0+ loads the newest library of the same CUDA major), or set BNB_CUDA_VERSION "
+     "to a CUDA version it ships", NULL, MG_STATUS_NONE, NULL},
 };
 
 /*
@@ -48,9 +54,8 @@ static const mg_torch_build torch_builds[] = {
     /* first, last, cuda, sass, ptx, verified */
     {205, 205, 121, {50, 60, 70, 75, 80, 86, 90}, 0, 1},
     {205, 206, 124, {50, 60, 70, 75, 80, 86, 90}, 0, 1},
-    {206, 207, 126, {50, 60, 70, 75, 80, 86, 90}, 0, 1},
+    {206, 211, 126, {50, 60, 70, 75, 80, 86, 90}, 0, 1},
     {207, 207, 128, {75, 80, 86, 90, 100, 120}, 120, 0},
-    {208, 211, 126, {50, 60, 70, 75, 80, 86, 90}, 0, 1},
     {208, 210, 128, {70, 75, 80, 86, 90, 100, 120}, 0, 1},
     {208, 208, 129, {70, 75, 80, 86, 90, 100, 120}, 120, 1},
     {211, 211, 128, {75, 80, 86, 90, 100, 120}, 0, 1},
@@ -85,6 +90,51 @@ const mg_framework *mg_framework_find(const char *dist, size_t len)
         if (same_dist(frameworks[i].dist, dist, len))
             return &frameworks[i];
     return NULL;
+}
+
+const mg_framework *mg_dist_info(const char *name, size_t len, const char **ver, size_t *vlen)
+{
+    static const char suffix[] = ".dist-info";
+    size_t sl = sizeof suffix - 1;
+    if (len <= sl || memcmp(name + len - sl, suffix, sl) != 0)
+        return NULL;
+    const char *dash = memchr(name, '-', len - sl);
+    const mg_framework *fw = dash ? mg_framework_find(name, (size_t)(dash - name)) : NULL;
+    if (fw) {
+        *ver = dash + 1;
+        *vlen = (size_t)(name + len - sl - *ver);
+    }
+    return fw;
+}
+
+int mg_framework_runs_on(const mg_framework *fw, uint16_t cc)
+{
+    return !(fw->min_cc && cc < fw->min_cc) && !(fw->only_cc && cc != fw->only_cc);
+}
+
+const char *mg_framework_floor_reason(const mg_framework *fw, const char *gpu, uint16_t cc, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s (%s is %u.%u)%s%s", fw->rule ? fw->rule : "no rule", gpu, cc / 10u, cc % 10u,
+             fw->floor_effect ? ": " : "", fw->floor_effect ? fw->floor_effect : "");
+    return buf;
+}
+
+unsigned mg_cuda_tag_parse(const char *s)
+{
+    unsigned v = 0;
+    size_t i = 0;
+    if (!s)
+        return 0;
+    if (s[0] == 'c' && s[1] == 'u') {   /* cu128, cu92: the major, then one digit of minor */
+        for (i = 2; i < 5 && s[i] >= '0' && s[i] <= '9'; i++)
+            v = v * 10 + (unsigned)(s[i] - '0');
+        return i >= 4 && !(s[i] >= '0' && s[i] <= '9') ? v : 0;
+    }
+    for (; i < 3 && s[i] >= '0' && s[i] <= '9'; i++)   /* 12.8, 12.4.131: digits counted, no wrap */
+        v = v * 10 + (unsigned)(s[i] - '0');
+    if (!i || v >= 100 || s[i] != '.' || !(s[i + 1] >= '0' && s[i + 1] <= '9') || (s[i + 2] >= '0' && s[i + 2] <= '9'))
+        return 0;
+    return v * 10 + (unsigned)(s[i + 1] - '0');
 }
 
 const mg_torch_build *mg_torch_builds(size_t *n)
