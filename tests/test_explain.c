@@ -388,8 +388,8 @@ static void checks_with_files(void **state)
     remove(p);
     snprintf(p, sizeof p, "%s/proc/driver/nvidia/version", root);
     remove(p);
-    for (size_t i = sizeof dirs / sizeof dirs[0]; i-- > 0;) {
-        snprintf(p, sizeof p, "%s%s", root, dirs[i]);
+    for (size_t i = sizeof dirs / sizeof dirs[0]; i > 0; i--) {   /* deepest first */
+        snprintf(p, sizeof p, "%s%s", root, dirs[i - 1]);
         rmdir(p);
     }
     rmdir(root);
