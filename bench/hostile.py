@@ -59,6 +59,15 @@ def inputs(base):
     fifo = os.path.join(D, "fifo.gguf")
     os.mkfifo(fifo)
     fifo_m = write("fifo-file.yaml", f"host: {{vram: 24G}}\nmodels:\n  - {{name: f, kind: llm, endpoint: 'http://127.0.0.1:9/v1', file: '{fifo}'}}\n".encode())
+    # 40,000 dist-infos of one framework, in a wheel and in a directory (quadratic before issue 12's review).
+    import zipfile
+    many_whl = os.path.join(D, "many.whl")
+    with zipfile.ZipFile(many_whl, "w") as z:
+        for i in range(40000):
+            z.writestr(f"torch-{i}.dist-info/M", "")
+    many_dir = os.path.join(D, "many")
+    for i in range(40000):
+        os.makedirs(os.path.join(many_dir, f"torch-{i}.dist-info"))
     emb = write("emb.yaml", f"models:\n  - {{name: e, kind: embedding, endpoint: '{base}/zeros/v1'}}\n".encode())
     fat = write("fat.yaml", ("models:\n" + "".join(f"  - {{name: f{i}, kind: embedding, endpoint: '{base}/fat/v1'}}\n"
                                                   for i in range(8))).encode())
@@ -71,6 +80,8 @@ def inputs(base):
         ("a FIFO as the matrix", ["plan", fifo]),
         ("a FIFO as a model's file: plan", ["plan", fifo_m]),
         ("remote GGUF header declaring 2^24 tensors", ["inspect", "--json", f"{base}/declares.gguf"]),
+        ("a wheel of 40,000 torch dist-infos: scan", ["scan", "--gpu", "H100", many_whl]),
+        ("a directory of 40,000 torch dist-infos: scan", ["scan", "--gpu", "H100", many_dir]),
         ("a 15 MiB embedding answer of zeros", ["check", "--no-smoke", emb]),
         ("8 embedding answers of 7.5 MiB at once", ["check", "--no-smoke", fat]),
     ]

@@ -104,11 +104,11 @@ open(os.path.join(t, "vllm"), "w").write("#!/usr/local/bin/python3\n# -*- coding
 open(os.path.join(t, "short.sh"), "w").write("#!/bin/sh\nexec vllm \"$@\"\n")
 open(os.path.join(t, "notes.txt"), "w", encoding="utf-8").write("Résumé of the model: runs on vLLM.\n" * 4)
 open(os.path.join(t, "image.png"), "wb").write(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2)
-# 40,000 dist-info entries of one framework, in a wheel and in a directory
+# 5,000 dist-info entries of one framework, in a wheel and in a directory (bench/hostile.py times 40,000)
 with zipfile.ZipFile(os.path.join(t, "many.whl"), "w") as z:
-    for i in range(40000):
+    for i in range(5000):
         z.writestr(f"torch-{i}.dist-info/M", "")
-for i in range(40000):
+for i in range(5000):
     os.makedirs(os.path.join(t, "many", f"torch-{i}.dist-info"))
 # frameworks in 65 places: 64 are judged, then an error says so
 for i in range(65):
@@ -249,16 +249,13 @@ check "check: random bytes in binaries: still fail smoke" 1 "$mlgate" check --gp
 # ---- many dist-infos, stale ones, file names' bytes, unreadable code, bitsandbytes' versions ----
 for input in "$t/many.whl" "$t/many"; do
     if "$py" -c '
-import json, subprocess, sys, time
-t0 = time.monotonic()
+import json, subprocess, sys
 out = subprocess.run([sys.argv[1], "scan", "--json", "--gpu", "H100", sys.argv[2]], capture_output=True, timeout=60).stdout
-took = time.monotonic() - t0
 d = json.loads(out)
 f = [x for x in d["files"] if x.get("framework")]
-assert took < 3, f"{took:.2f} s"   # 9.7-15 s, 200 MB and 40,000 reports before; ~0.02 s (wheel), ~0.5 s (directory) now
-assert len(f) == 1, len(f)
+assert len(f) == 1, len(f)   # one report per place and framework: 5,000 before (and quadratic work)
 assert "more than 4 dist-infos of torch here" in f[0]["note"], f[0]["note"]
-' "$mlgate" "$input"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL 40,000 dist-infos in $input: fast, one report"; fi
+' "$mlgate" "$input"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL 5,000 dist-infos in $input: one report"; fi
 done
 if "$mlgate" scan --json --gpu H100 "$t/stale" | "$py" -c '
 import json, sys
