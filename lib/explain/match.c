@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "explain/attach.h"
 #include "explain/explain_int.h"
 
 /* ==== The matcher ==== */
@@ -357,3 +358,16 @@ const mg_kb_entry *mg_kb_find(const char *id)
     return NULL;
 }
 
+
+void mg_explain_attach_json(jw *w, const char *text)
+{
+    const mg_kb_entry *e = text ? mg_explain_match(text, strlen(text)) : NULL;
+    if (!e)
+        return;
+    jw_key(w, "explain");
+    jw_begin_obj(w);
+    jw_kstr(w, "id", e->id);
+    jw_kstr(w, "cause", e->cause);
+    jw_kstr(w, "fix", e->fix);
+    jw_end_obj(w);
+}

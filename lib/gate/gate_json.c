@@ -1,10 +1,8 @@
 /* gate_json.c - the JSON of `mlgate plan`, `mlgate check` and `mlgate history` (docs/matrix.md, docs/json.md). */
 #include <stdio.h>
-#include <string.h>
-
-#include "mlgate/explain.h"
 
 #include "core/json.h"
+#include "explain/attach.h"
 #include "gate/gate_int.h"
 
 void mg_stages_json(jw *w, const mg_check_result *r)
@@ -19,15 +17,8 @@ void mg_stages_json(jw *w, const mg_check_result *r)
         jw_kbool(w, "ok", r->stage[s].ok);
         jw_knum(w, "seconds", r->stage[s].seconds);
         jw_kstr(w, "reason", r->stage[s].reason[0] ? r->stage[s].reason : NULL);
-        const mg_kb_entry *e = r->stage[s].ok ? NULL : mg_explain_match(r->stage[s].reason, strlen(r->stage[s].reason));
-        if (e) {   /* the failure's known cause and fix (mlgate explain; docs/explain.md) */
-            jw_key(w, "explain");
-            jw_begin_obj(w);
-            jw_kstr(w, "id", mg_kb_id(e));
-            jw_kstr(w, "cause", mg_kb_cause(e));
-            jw_kstr(w, "fix", mg_kb_fix(e));
-            jw_end_obj(w);
-        }
+        if (!r->stage[s].ok)   /* the failure's known cause and fix (mlgate explain; docs/explain.md) */
+            mg_explain_attach_json(w, r->stage[s].reason);
         jw_end_obj(w);
     }
     jw_end_obj(w);

@@ -1,9 +1,8 @@
 /* doctor_json.c - `mlgate doctor --json`: the host audit's facts and findings (docs/json.md). */
 #include <stdio.h>
-#include <string.h>
 
 #include "core/json.h"
-#include "mlgate/explain.h"
+#include "explain/attach.h"
 #include "mlgate/host.h"
 
 static void json_gpu(jw *w, const mg_host_gpu *x)
@@ -160,15 +159,8 @@ void mg_doctor_json(FILE *f, const mg_doctor *doc)
         jw_kstr(&w, "area", x->area);
         jw_kstr(&w, "cause", x->cause);
         jw_kstr(&w, "fix", x->fix);
-        const mg_kb_entry *e = x->severity >= MG_SEV_WARN && x->cause ? mg_explain_match(x->cause, strlen(x->cause)) : NULL;
-        if (e) {   /* a known failure: its id, for `mlgate explain` and the knowledge base (docs/explain.md) */
-            jw_key(&w, "explain");
-            jw_begin_obj(&w);
-            jw_kstr(&w, "id", mg_kb_id(e));
-            jw_kstr(&w, "cause", mg_kb_cause(e));
-            jw_kstr(&w, "fix", mg_kb_fix(e));
-            jw_end_obj(&w);
-        }
+        if (x->severity >= MG_SEV_WARN)   /* a known failure: its id, cause and fix (docs/explain.md) */
+            mg_explain_attach_json(&w, x->cause);
         jw_end_obj(&w);
     }
     jw_end_arr(&w);
