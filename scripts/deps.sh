@@ -71,7 +71,7 @@ if [ "${1:-}" = test ]; then
     exit 0
 fi
 
-pkgs="gcc make cmake pkg-config liblz4-dev libzstd-dev zlib1g-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev musl-tools python3"
+pkgs="gcc make cmake pkg-config liblz4-dev libzstd-dev zlib1g-dev libdeflate-dev libcjson-dev libcurl4-openssl-dev libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev musl-tools python3"
 missing=""
 for p in $pkgs; do
     have "$p" || missing="$missing $p"

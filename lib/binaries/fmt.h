@@ -117,6 +117,35 @@ void mg_decompress_end(void **state);
  * records. A payload that claims more is malformed: nothing is allocated for it. */
 uint64_t mg_decompress_bound(mg_codec c, const uint8_t *src, size_t srclen);
 
+/* ---- streams (lib/binaries/decompress.c): wheel members, image layers -------------- */
+
+typedef enum mg_packing {
+    MG_PACK_NONE = 0,       /* the bytes as they are */
+    MG_PACK_DEFLATE,        /* raw deflate (a zip member) */
+    MG_PACK_GZIP,           /* gzip, members one after another */
+    MG_PACK_ZSTD,           /* zstd frames */
+} mg_packing;
+
+/* What a stream's first bytes say it is: gzip (1f 8b), zstd (28 b5 2f fd), else none. */
+mg_packing mg_packing_of(const uint8_t *p, size_t n);
+const char *mg_packing_str(mg_packing k);
+
+/* Called with each decoded chunk in order; MG_OK goes on, anything else stops the stream with it. */
+typedef int (*mg_sink_fn)(void *ud, const uint8_t *p, size_t n);
+
+/*
+ * Decodes src[0..len) through fn in chunks of up to 1 MiB, never holding more than one chunk. At most
+ * max_out bytes come out (more: MG_E_LIMIT, a bomb). `mapped`: src is a read-only file mapping whose
+ * pages may be given back as they are consumed (never for heap memory). Returns MG_OK, what fn
+ * returned, or an error with *why; *out: bytes decoded.
+ */
+int mg_unpack(mg_packing k, const uint8_t *src, size_t len, int mapped, uint64_t max_out, mg_sink_fn fn, void *ud,
+              uint64_t *out, const char **why);
+/* Inflates raw deflate src into exactly dstlen bytes with libdeflate (whole buffers: for small members). */
+int mg_inflate_whole(const uint8_t *src, size_t len, uint8_t *dst, size_t dstlen, const char **why);
+/* Gives back the whole pages of [p, p+n) of a read-only file mapping (they read the same again). */
+void mg_drop_pages(const uint8_t *p, size_t n);
+
 /* ---- zip (lib/binaries/zip.c) ------------------------------------------------- */
 
 typedef struct mg_zip {

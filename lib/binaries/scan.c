@@ -23,8 +23,53 @@ typedef struct fatbins {
     size_t n, cap;
 } fatbins;
 
+/*
+ * A streamed file is read as it goes by (stream.c): each fatbin magic and embedded ELF header is tried
+ * while its bytes are held, its kernels read then; which of them count is decided at the end, from
+ * the section table, as find_code would have walked them.
+ */
+typedef struct cand {
+    uint64_t off, end;      /* end: past the fatbin or cubin; 0 when it is not one */
+    uint8_t cubin;          /* a bare ELF cubin (else a fatbin) */
+    uint8_t held;           /* its bytes were held and read (else too large: not read) */
+    const char *why;        /* a fatbin that failed to parse: why */
+    uint32_t first, count;  /* its entries in cands.es */
+    int32_t nkernels;
+    const char **names;
+    int8_t hashes_ok;
+    uint32_t nhashes;
+    uint64_t *hashes;
+} cand;
+
+typedef struct cands {
+    cand *v;
+    size_t n, cap;
+    mg_entries es;
+} cands;
+
+/* The first candidate at or past off (cands sorted). */
+static size_t cand_from(const cands *cs, uint64_t off)
+{
+    size_t lo = 0, hi = cs->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cs->v[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The candidate a taken fatbin came from (cands sorted, offsets distinct). */
+static const cand *cand_at(const cands *cs, uint64_t off)
+{
+    size_t i = cand_from(cs, off);
+    return i < cs->n && cs->v[i].off == off ? &cs->v[i] : NULL;
+}
+
 /* What one scan of one buffer needs. */
-typedef struct ctx {
+typedef struct mg_scanning {
     const mg_scan_opts *o;
     const uint8_t *buf;
     size_t len;
@@ -39,6 +84,8 @@ typedef struct ctx {
     uint32_t nbad;          /* malformed fatbins skipped */
     const char *first_bad;
     uint64_t first_bad_off;
+    int streamed;           /* the bytes went by (stream.c): what finish() needs was read while held */
+    cands cs;               /* streamed: every fatbin or cubin seen go by, read while it was held */
 } ctx;
 
 static int push_fatbin(ctx *c, uint64_t off, uint64_t size, uint8_t where, size_t first)
@@ -98,8 +145,8 @@ static uint64_t try_fatbin(ctx *c, uint64_t off, uint8_t where, int *fatal)
     return end;
 }
 
-/* A bare cubin (ELF, e_machine EM_CUDA) at off: one SASS entry. Returns its end or 0. */
-static uint64_t try_cubin(ctx *c, uint64_t off, uint64_t limit, int *fatal)
+/* A bare cubin (ELF, e_machine EM_CUDA) at off, within limit: its entry and size; 0 when there is none. */
+static int cubin_at(ctx *c, uint64_t off, uint64_t limit, mg_entry *en, uint64_t *size)
 {
     mg_cubin cb;
     mg_elf e;
@@ -107,22 +154,32 @@ static uint64_t try_cubin(ctx *c, uint64_t off, uint64_t limit, int *fatal)
     if (mg_cubin_header(c->buf + off, limit - off, &cb) ||
         mg_elf_open(&e, c->buf + off, limit - off, &why) || e.shnum == 0)
         return 0;
-    uint64_t size = mg_elf_extent(&e);
-    if (size > limit - off)
+    *size = mg_elf_extent(&e);
+    if (*size > limit - off)
         return 0;
     mg_cubin full;
-    if (mg_cubin_info(c->buf + off, size, &full, &why) == MG_OK)
+    if (mg_cubin_info(c->buf + off, *size, &full, &why) == MG_OK)
         cb = full;
-    mg_entry en = {0};
-    en.off = off;
-    en.size = en.usize = size;
-    en.kind = MG_IMAGE_SASS;
-    en.arch.sm = cb.sm;
-    en.arch.variant = cb.arch_specific ? MG_VAR_A : MG_VAR_NONE;
-    en.relocatable = cb.relocatable;
-    en.cubin_sm = cb.sm;
-    en.cubin_sm_ok = 1;
-    en.version = cb.abi ? (uint16_t)(10 + cb.abi) : 0;   /* as a fatbin records a cubin: [1, ABI] */
+    memset(en, 0, sizeof *en);
+    en->off = off;
+    en->size = en->usize = *size;
+    en->kind = MG_IMAGE_SASS;
+    en->arch.sm = cb.sm;
+    en->arch.variant = cb.arch_specific ? MG_VAR_A : MG_VAR_NONE;
+    en->relocatable = cb.relocatable;
+    en->cubin_sm = cb.sm;
+    en->cubin_sm_ok = 1;
+    en->version = cb.abi ? (uint16_t)(10 + cb.abi) : 0;   /* as a fatbin records a cubin: [1, ABI] */
+    return 1;
+}
+
+/* A bare cubin at off: one SASS entry. Returns its end or 0. */
+static uint64_t try_cubin(ctx *c, uint64_t off, uint64_t limit, int *fatal)
+{
+    mg_entry en;
+    uint64_t size;
+    if (!cubin_at(c, off, limit, &en, &size))
+        return 0;
     size_t first = c->es.n;
     int rc = mg_entries_push(&c->es, &en);
     if (!rc)
@@ -221,11 +278,11 @@ static const uint8_t *payload(ctx *c, const mg_entry *e, size_t *len)
 }
 
 /* Picks the image to read kernel names from: a plain cubin, else the smallest cubin, else PTX. */
-static const mg_entry *name_source(const mg_report *r, const mg_fatbin *f)
+static const mg_entry *name_source(const mg_entry *v, uint32_t first, uint32_t count)
 {
     const mg_entry *best = NULL;
-    for (uint32_t k = 0; k < f->count; k++) {
-        const mg_entry *e = &r->entries[f->first + k];
+    for (uint32_t k = 0; k < count; k++) {
+        const mg_entry *e = &v[first + k];
         if (e->kind != MG_IMAGE_SASS && e->kind != MG_IMAGE_PTX)
             continue;
         int better = !best || (e->kind == MG_IMAGE_SASS && best->kind != MG_IMAGE_SASS) ||
@@ -250,7 +307,14 @@ static int kernels_cb(void *ud, uint32_t i, const char ***names, uint32_t max)
     }
     if (f->nkernels >= 0 && max == 0)
         return f->nkernels;
-    const mg_entry *e = name_source(c->r, f);
+    if (c->streamed) {   /* read while the stream held it (lazily told, as a buffer's scan would) */
+        const cand *k = cand_at(&c->cs, f->off);
+        f->nkernels = k ? k->nkernels : -2;
+        c->names[i] = f->nkernels >= 0 ? k->names : NULL;
+        *names = c->names[i];
+        return f->nkernels;
+    }
+    const mg_entry *e = name_source(c->r->entries, f->first, f->count);
     size_t len;
     const uint8_t *p = e ? payload(c, e, &len) : NULL;
     if (!p) {
@@ -310,7 +374,14 @@ static int hashes_cb(void *ud, uint32_t i, const uint64_t **pairs, uint32_t *n)
     if (!c->hashes[i].done) {
         c->hashes[i].done = 1;
         c->hashes[i].ok = -1;
-        const mg_entry *e = name_source(c->r, &c->r->fatbins[i]);
+        const cand *k = c->streamed ? cand_at(&c->cs, c->r->fatbins[i].off) : NULL;
+        if (k) {
+            c->hashes[i].ok = k->hashes_ok;
+            c->hashes[i].v = k->hashes;
+            c->hashes[i].n = k->nhashes;
+        }
+        const mg_fatbin *f = &c->r->fatbins[i];
+        const mg_entry *e = c->streamed ? NULL : name_source(c->r->entries, f->first, f->count);
         size_t len;
         const uint8_t *p = e ? payload(c, e, &len) : NULL;
         hashvec hv = {0};
@@ -412,7 +483,8 @@ static int finish(ctx *c)
     for (uint32_t i = 0; i < r->nentries; i++) {
         mg_entry *e = &r->entries[i];
         r->images[e->kind < MG_IMAGE_COUNT ? e->kind : 0]++;
-        check_entry(c, e, c->o->deep);
+        if (!c->streamed)
+            check_entry(c, e, c->o->deep);
         if (e->cubin_sm_ok == 2)
             r->sm_mismatch++;
     }
@@ -522,18 +594,61 @@ void mg_report_fail(mg_report *r, int err, const char *detail)
     r->detail = detail ? mg_arena_strdup(r->arena, detail) : NULL;
 }
 
+static void ctx_init(ctx *c, const mg_scan_opts *o, mg_report *r, const uint8_t *buf, size_t len)
+{
+    memset(c, 0, sizeof *c);
+    c->o = o;
+    c->buf = buf;
+    c->len = len;
+    c->r = r;
+    c->es.max = MAX_ENTRIES_PER_FILE;
+    c->cs.es.max = MAX_ENTRIES_PER_FILE;
+    r->size = len;
+}
+
+/* From the code found (c->fb, c->es) to the judged report; rc: what finding it returned. */
+static void conclude(ctx *c, const mg_elf *e, int rc)
+{
+    mg_report *r = c->r;
+    if (!rc)
+        rc = finish(c);
+    if (!rc)
+        which_cuda(r, e);
+    if (rc) {
+        mg_report_fail(r, rc, rc == MG_E_LIMIT ? "more fatbins or entries than mlgate accepts" : NULL);
+        return;
+    }
+    judge(c);
+    if (c->nbad)
+        r->detail = mg_arena_printf(r->arena, "%u malformed fatbin%s skipped (first at 0x%llx: %s)",
+                                    c->nbad, c->nbad > 1 ? "s" : "",
+                                    (unsigned long long)c->first_bad_off, c->first_bad);
+}
+
+static void ctx_free(ctx *c)
+{
+    free(c->es.v);
+    free(c->fb.v);
+    free(c->scratch);
+    free(c->names);
+    if (c->hashes && !c->streamed)
+        for (size_t i = 0; i < c->fb.n; i++)
+            free(c->hashes[i].v);
+    free(c->hashes);
+    for (size_t i = 0; i < c->cs.n; i++)
+        free(c->cs.v[i].hashes);
+    free(c->cs.v);
+    free(c->cs.es.v);
+    mg_decompress_end(&c->zstd);
+}
+
 mg_report *mg_scan_buffer(const mg_scan_opts *o, const char *name, const uint8_t *buf, size_t len)
 {
     mg_report *r = mg_report_new(name);
     if (!r)
         return NULL;
-    r->size = len;
-    ctx c = {0};
-    c.o = o;
-    c.buf = buf;
-    c.len = len;
-    c.r = r;
-    c.es.max = MAX_ENTRIES_PER_FILE;
+    ctx c;
+    ctx_init(&c, o, r, buf, len);
     mg_elf e;
     const char *why;
     int rc = mg_elf_open(&e, buf, len, &why);
@@ -542,29 +657,227 @@ mg_report *mg_scan_buffer(const mg_scan_opts *o, const char *name, const uint8_t
         return r;
     }
     r->machine = e.machine;
-    rc = find_code(&c, &e);
-    if (!rc)
-        rc = finish(&c);
-    if (!rc)
-        which_cuda(r, &e);
-    if (rc) {
-        mg_report_fail(r, rc, rc == MG_E_LIMIT ? "more fatbins or entries than mlgate accepts" : NULL);
-    } else {
-        judge(&c);
-        if (c.nbad)
-            r->detail = mg_arena_printf(r->arena, "%u malformed fatbin%s skipped (first at 0x%llx: %s)",
-                                        c.nbad, c.nbad > 1 ? "s" : "",
-                                        (unsigned long long)c.first_bad_off, c.first_bad);
+    conclude(&c, &e, find_code(&c, &e));
+    ctx_free(&c);
+    return r;
+}
+
+/* ---- a file streamed: its code read while stream.c holds it ------------ */
+
+mg_scanning *mg_scanning_new(const mg_scan_opts *o, const char *name, const uint8_t *buf, size_t len)
+{
+    ctx *c = mg_malloc(sizeof *c);
+    mg_report *r = c ? mg_report_new(name) : NULL;
+    if (!r) {
+        free(c);
+        return NULL;
     }
-    free(c.es.v);
-    free(c.fb.v);
-    free(c.scratch);
-    free(c.names);
-    if (c.hashes)
-        for (size_t i = 0; i < c.fb.n; i++)
-            free(c.hashes[i].v);
-    free(c.hashes);
-    mg_decompress_end(&c.zstd);
+    ctx_init(c, o, r, buf, len);
+    c->streamed = 1;
+    return c;
+}
+
+static cand *new_cand(ctx *c, uint64_t off, int cubin)
+{
+    if (c->cs.n == c->cs.cap) {
+        if (c->cs.n >= MAX_FATBINS_PER_FILE)
+            return NULL;
+        size_t cap = c->cs.cap ? c->cs.cap * 2 : 32;
+        cand *v = mg_realloc(c->cs.v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        c->cs.v = v;
+        c->cs.cap = cap;
+    }
+    cand *k = &c->cs.v[c->cs.n++];
+    memset(k, 0, sizeof *k);
+    k->off = off;
+    k->cubin = (uint8_t)cubin;
+    k->first = (uint32_t)c->cs.es.n;
+    k->nkernels = -2;
+    k->hashes_ok = -1;
+    return k;
+}
+
+typedef struct names_and_hashes {
+    collect k;
+    hashvec h;
+} names_and_hashes;
+
+static int name_and_hash(void *ud, const char *name, size_t len)
+{
+    names_and_hashes *nh = ud;
+    collect_name(&nh->k, name, len);
+    return hash_one(&nh->h, name, len);
+}
+
+/* What kernels_cb and hashes_cb would read later, read now while the bytes are here. */
+static void read_kernels(ctx *c, cand *k)
+{
+    const mg_entry *e = name_source(c->cs.es.v, k->first, k->count);
+    size_t len;
+    const uint8_t *p = e ? payload(c, e, &len) : NULL;
+    if (!p)
+        return;
+    names_and_hashes nh = {{c->r->arena, NULL, 0, NAMES_CACHED}, {NULL, 0, 0, 0}};
+    nh.k.out = mg_arena_array(c->r->arena, NAMES_CACHED, sizeof *nh.k.out);
+    uint32_t count = 0;
+    const char *why;
+    int rc = !nh.k.out ? MG_E_NOMEM
+           : e->kind == MG_IMAGE_SASS ? mg_cubin_kernels(p, len, name_and_hash, &nh, &count, &why)
+                                      : mg_ptx_kernels(p, len, name_and_hash, &nh, &count);
+    if (rc == MG_OK || nh.h.oom) {   /* a hash vector that ran out stops the walk: the names still count */
+        k->nkernels = count > INT32_MAX ? INT32_MAX : (int32_t)count;
+        k->names = nh.k.out;
+    }
+    if (rc == MG_OK && !nh.h.oom) {
+        k->hashes_ok = 0;
+        k->hashes = nh.h.v;
+        k->nhashes = nh.h.n;
+    } else {
+        free(nh.h.v);
+    }
+}
+
+int mg_scanning_try(mg_scanning *c, uint64_t off, int cubin, uint64_t *end)
+{
+    *end = 0;
+    cand *k = new_cand(c, off, cubin);
+    if (!k)
+        return c->cs.n >= MAX_FATBINS_PER_FILE ? MG_E_LIMIT : MG_E_NOMEM;
+    k->held = 1;
+    if (cubin) {
+        mg_entry en;
+        uint64_t size;
+        if (!cubin_at(c, off, c->len, &en, &size))
+            return MG_OK;
+        int rc = mg_entries_push(&c->cs.es, &en);
+        if (rc)
+            return rc;
+        k->end = off + size;
+    } else {
+        int rc = mg_fatbin_parse(c->buf, c->len, off, &c->cs.es, &k->end, &k->why);
+        if (rc == MG_E_NOMEM || (rc == MG_E_LIMIT && c->cs.es.n >= c->cs.es.max))
+            return rc;
+        if (rc) {
+            k->end = 0;
+            return MG_OK;
+        }
+    }
+    k->count = (uint32_t)(c->cs.es.n - k->first);
+    for (uint32_t i = 0; i < k->count; i++)
+        check_entry(c, &c->cs.es.v[k->first + i], c->o->deep);
+    read_kernels(c, k);
+    *end = k->end;
+    return MG_OK;
+}
+
+int mg_scanning_skip(mg_scanning *c, uint64_t off, uint64_t end, int cubin)
+{
+    cand *k = new_cand(c, off, cubin);
+    if (!k)
+        return c->cs.n >= MAX_FATBINS_PER_FILE ? MG_E_LIMIT : MG_E_NOMEM;
+    k->end = end;
+    k->why = "larger than a streamed scan holds (unpack the file and scan it)";
+    return MG_OK;
+}
+
+static int by_off(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* A candidate counts: its entries join the file's, as try_fatbin / try_cubin would have pushed them. */
+static int take(ctx *c, const cand *k, uint8_t where)
+{
+    size_t first = c->es.n;
+    for (uint32_t i = 0; i < k->count; i++) {
+        mg_entry en = c->cs.es.v[k->first + i];
+        if (where == MG_IN_RELFATBIN)
+            en.relocatable = 1;
+        int rc = mg_entries_push(&c->es, &en);
+        if (rc)
+            return rc;
+    }
+    return push_fatbin(c, k->off, k->end - k->off, where, first);
+}
+
+/* scan_section over the candidates that went by: the same walk, the same alignment and steps. */
+static int take_section(ctx *c, const mg_elf_sec *s, uint8_t where)
+{
+    uint64_t p = s->off, end = s->off + s->size;
+    uint64_t mis = (s->addr ? s->addr : 0) & 7;
+    if (mis)
+        p += 8 - mis;
+    for (size_t i = cand_from(&c->cs, p); i < c->cs.n; i++) {
+        const cand *k = &c->cs.v[i];
+        if (k->off < p || (k->off - p) % 8)
+            continue;
+        if (k->off + 16 > end)
+            break;
+        if (k->cubin ? where != MG_IN_EMBEDDED || !k->end || !k->held || k->end > end : 0)
+            continue;
+        if (!k->cubin && (!k->end || !k->held)) {
+            note_bad(c, k->off, k->why ? k->why : "malformed fatbin");
+            p = k->off + 8;
+            continue;
+        }
+        int rc = take(c, k, k->cubin ? MG_IN_RAW_CUBIN : where);
+        if (rc)
+            return rc;
+        p = align_up(k->end, 8);
+    }
+    return MG_OK;
+}
+
+static int take_code(ctx *c, const mg_elf *e)
+{
+    if (c->cs.n)
+        qsort(c->cs.v, c->cs.n, sizeof *c->cs.v, by_off);
+    if (e->machine == MG_EM_CUDA) {   /* a cubin file by itself */
+        const cand *k = cand_at(&c->cs, 0);
+        return k && k->cubin && k->held && k->end ? take(c, k, MG_IN_RAW_CUBIN) : MG_OK;
+    }
+    for (uint32_t i = 0; i < e->shnum; i++) {
+        mg_elf_sec s;
+        if (mg_elf_section(e, i, &s))
+            continue;
+        uint8_t where;
+        if (strcmp(s.name, ".nv_fatbin") == 0)
+            where = MG_IN_NV_FATBIN;
+        else if (strcmp(s.name, "__nv_relfatbin") == 0)
+            where = MG_IN_RELFATBIN;
+        else if (embeds_code(&s))
+            where = MG_IN_EMBEDDED;
+        else
+            continue;
+        int rc = take_section(c, &s, where);
+        if (rc)
+            return rc;
+    }
+    return MG_OK;
+}
+
+mg_report *mg_scanning_end(mg_scanning *c, int err, const char *detail)
+{
+    mg_report *r = c->r;
+    mg_elf e;
+    const char *why;
+    int rc = err;
+    if (!rc && (rc = mg_elf_open(&e, c->buf, c->len, &why)) != MG_OK)
+        detail = why;
+    if (rc) {
+        mg_report_fail(r, rc, detail);
+    } else {
+        r->machine = e.machine;
+        conclude(c, &e, take_code(c, &e));
+        if (!r->err && detail)
+            r->detail = r->detail ? mg_arena_printf(r->arena, "%s; %s", r->detail, detail)
+                                  : mg_arena_strdup(r->arena, detail);
+    }
+    ctx_free(c);
+    free(c);
     return r;
 }
 

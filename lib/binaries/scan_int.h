@@ -7,6 +7,32 @@
 mg_report *mg_report_new(const char *name);
 void mg_report_fail(mg_report *r, int err, const char *detail);
 
+/* ---- a file streamed (stream.c feeds scan.c) ---- */
+
+/* The scan of one file whose bytes go by: buf is the whole file's extent (len bytes) with only what
+ * stream.c holds present; every candidate is read while it is held. */
+typedef struct mg_scanning mg_scanning;
+mg_scanning *mg_scanning_new(const mg_scan_opts *o, const char *name, const uint8_t *buf, size_t len);
+/* A fatbin magic (cubin 0) or an ELF header (cubin 1) at off, its bytes held in buf now: read it;
+ * *end: past it, 0 when it is not one. MG_OK, or a fatal MG_E_NOMEM / MG_E_LIMIT. */
+int mg_scanning_try(mg_scanning *s, uint64_t off, int cubin, uint64_t *end);
+/* One that spans [off, end) but is too large to hold: counted as unread where it matters. */
+int mg_scanning_skip(mg_scanning *s, uint64_t off, uint64_t end, int cubin);
+/* The stream ended (err: it failed, detail why; else detail a note or NULL): the section table
+ * decides which candidates count, as a scan of the whole buffer would; judged. Frees s. */
+mg_report *mg_scanning_end(mg_scanning *s, int err, const char *detail);
+
+/* One ELF file streamed: its bytes fed in order, size the file's (declared) length. Holds its headers,
+ * its first and last few MiB, its dynamic section and strings, and each fatbin while it goes by. */
+typedef struct mg_stream mg_stream;
+mg_stream *mg_stream_new(const mg_scan_opts *o, const char *name, uint64_t size);
+/* MG_OK; a failure is kept for the report (and later feeds are ignored). */
+int mg_stream_feed(mg_stream *s, const uint8_t *p, size_t n);
+/* The report (NULL: out of memory); err/detail: the stream itself failed (inflate, truncated). Frees s. */
+mg_report *mg_stream_end(mg_stream *s, int err, const char *detail);
+/* Whether the stream keeps the byte at off whatever goes by (a window: headers, tables, strings). */
+int mg_stream_keeps(const mg_stream *s, uint64_t off);
+
 /* Walks the paths and scans every file on worker threads into out->reports (in walk order); fills
  * files, skipped and bytes. */
 int mg_walk_scan(const mg_scan_opts *o, const char *const *paths, size_t npaths, mg_scan_result *out);

@@ -25,6 +25,8 @@
 
 #define MAX_DEPTH 128
 #define DEFAULT_MAX_MEMBER (4ull << 30)
+#define WHOLE_MAX (32ull << 20)      /* members up to this inflate whole (libdeflate: faster than zlib) */
+#define WHOLE_BUDGET (96ull << 20)   /* what all workers together hold whole; past it members stream */
 
 /* A zip archive mapped once and shared by the tasks of its members. */
 typedef struct zipmap {
@@ -436,6 +438,7 @@ typedef struct pool {
     size_t limit;           /* tasks this round may take (archives add more) */
     atomic_size_t next, done;
     atomic_size_t files, bytes;
+    atomic_uint_fast64_t whole;     /* bytes of members inflated whole right now */
     pthread_mutex_t lock;   /* guards new tasks from archives found by workers */
 } pool;
 
@@ -454,6 +457,22 @@ static mg_report *keep(const mg_scan_opts *o, mg_report *r)
         return NULL;
     }
     return r;
+}
+
+/* Whole-member inflates share a budget, so threads x member size cannot grow past it. */
+static int reserve(pool *p, uint64_t n)
+{
+    uint64_t have = atomic_load(&p->whole);
+    do {
+        if (n > WHOLE_BUDGET - have)
+            return 0;
+    } while (!atomic_compare_exchange_weak(&p->whole, &have, have + n));
+    return 1;
+}
+
+static int feed_stream(void *ud, const uint8_t *p, size_t n)
+{
+    return mg_stream_feed(ud, p, n);
 }
 
 static mg_report *run_member(pool *p, task *x)
@@ -482,22 +501,36 @@ static mg_report *run_member(pool *p, task *x)
         if (x->m.usize > x->m.csize)
             return fail(x->path, MG_E_TRUNCATED, "stored member is shorter than its declared size");
         atomic_fetch_add(&p->bytes, x->m.usize);
-        return keep(o, mg_scan_buffer(o, x->path, z.buf + x->m.data_off, (size_t)x->m.usize));
+        mg_report *r = keep(o, mg_scan_buffer(o, x->path, z.buf + x->m.data_off, (size_t)x->m.usize));
+        mg_drop_pages(z.buf + x->m.data_off, (size_t)x->m.usize);
+        return r;
     }
     /* deflate expands at most 1032-fold: a member claiming more is malformed, and no buffer is allocated */
     if (x->m.usize / 1032 > x->m.csize + 1)
         return fail(x->path, MG_E_COMPRESSION, "member claims more bytes than deflate can expand its data to");
-    uint8_t *buf = mg_malloc((size_t)x->m.usize);
-    if (!buf)
-        return fail(x->path, MG_E_NOMEM, "cannot hold the inflated member in memory");
+    const uint8_t *src = z.buf + x->m.data_off;
     mg_report *r;
-    if (mg_zip_extract(&z, &x->m, buf, (size_t)x->m.usize, &why) != MG_OK)
-        r = fail(x->path, MG_E_COMPRESSION, why);
-    else
-        r = keep(o, mg_scan_buffer(o, x->path, buf, (size_t)x->m.usize));
     atomic_fetch_add(&p->bytes, x->m.usize);
-    free(buf);
-    return r;
+    if (x->m.usize <= WHOLE_MAX && reserve(p, x->m.usize)) {
+        /* small enough to hold whole: libdeflate inflates it in one call, the scan reads it in place */
+        uint8_t *buf = mg_malloc((size_t)x->m.usize);
+        int rc = buf ? mg_inflate_whole(src, (size_t)x->m.csize, buf, (size_t)x->m.usize, &why) : MG_E_NOMEM;
+        mg_drop_pages(src, (size_t)x->m.csize);
+        r = rc ? fail(x->path, rc, rc == MG_E_NOMEM ? "cannot hold the inflated member in memory" : why)
+               : keep(o, mg_scan_buffer(o, x->path, buf, (size_t)x->m.usize));
+        free(buf);
+        atomic_fetch_sub(&p->whole, x->m.usize);
+        return r;
+    }
+    /* larger: inflated as a stream, the scan holding only what it needs (stream.c) */
+    mg_stream *st = mg_stream_new(o, x->path, x->m.usize);
+    if (!st)
+        return fail(x->path, MG_E_NOMEM, "cannot start a streamed scan of the member");
+    uint64_t got;
+    int rc = mg_unpack(MG_PACK_DEFLATE, src, (size_t)x->m.csize, 1, x->m.usize, feed_stream, st, &got, &why);
+    if (rc == MG_E_LIMIT)
+        why = "zip member inflates to more bytes than declared";
+    return keep(o, mg_stream_end(st, rc, rc ? why : NULL));
 }
 
 #define TAR_BLOCK 512u
