@@ -34,7 +34,9 @@ static const char help[] =
     "      --load-budget SEC time allowed per file for --load (PTX JIT can take minutes; 120)\n"
     "      --all             also list ELF files that carry no CUDA code\n"
     "  -j, --threads N       worker threads (default: one per CPU)\n"
-    "      --max-member SIZE largest archive member inflated in memory (default 4G)\n"
+    "      --max-member SIZE largest archive member scanned (default 4G)\n"
+    "      --platform OS/ARCH  of a multi-platform image, only this one (linux/arm64,\n"
+    "                        linux/amd64, linux/arm/v7; default: every platform)\n"
     "      --color WHEN      auto, always or never\n"
     "      --list-gpus       print the GPU table and exit\n"
     "  -h, --help            this help\n"
@@ -48,14 +50,20 @@ static const char help[] =
     "torch, vLLM or jaxlib, or FlashAttention on a GPU below its floor, is a none line named\n"
     "after the dist-info (Triton below 7.0 is partial: eager PyTorch runs); bitsandbytes\n"
     "counts only the library torch's CUDA loads.\n"
-    "An input with nothing to scan (an empty directory, random bytes, a container image or\n"
-    "tar) is an error; a text file (a script) is an input without CUDA code.\n"
+    "Container images are read without a container engine: a docker save / podman save\n"
+    "tarball, an OCI archive or OCI layout directory, a flat root filesystem tar (docker\n"
+    "export; also .tar.gz, .tar.zst). Layers apply base to top (whiteouts, opaque\n"
+    "directories), each streamed once, nothing extracted; a file is named\n"
+    "IMAGE!LAYER-DIGEST!PATH (docs/images.md).\n"
+    "An input with nothing to scan (an empty directory, random bytes) is an error; a text\n"
+    "file (a script) is an input without CUDA code.\n"
     "\n"
     "Examples:\n"
     "  mlgate scan --gpu 'RTX 5090' ./venv\n"
     "  mlgate scan --gpu sm_121,H100 --driver 575.51.03 torch-2.7.0-cp311-*.whl\n"
     "  mlgate scan --gpu 'RTX PRO 6000' --arch aarch64 vllm-*-manylinux_2_28_aarch64.whl\n"
     "  mlgate scan --json --gpu all /usr/local/cuda/lib64 > report.json\n"
+    "  docker save -o app.tar app:1.4 && mlgate scan --gpu GB10 --platform linux/arm64 app.tar\n"
     "\n"
     "Exit status: 0 every file runs on every target, 1 some file does not (or could\n"
     "not be read), 2 usage or internal error.\n";
@@ -249,11 +257,32 @@ static void print_table(const mg_scan_result *res)
     }
 }
 
+/* The container images among the inputs: what each is, before its files. */
+static void print_images(const mg_scan_result *res)
+{
+    for (size_t i = 0; i < res->nimages; i++) {
+        const mg_image_info *im = &res->images[i];
+        char b[32];
+        uint64_t size = 0;
+        for (size_t k = 0; k < im->nlayers; k++)
+            size += im->layers[k].size;
+        printf("%simage%s %s (%s", col(C_BOLD), col(C_RESET), shown(im->path), im->format);
+        for (size_t k = 0; k < im->ntags; k++)
+            printf("%s%s", k ? ", " : ": ", im->tags[k]);
+        printf(")%s%s%s%s: %zu layer%s (%s), %u files\n", im->platform ? " " : "", im->platform ? im->platform : "",
+               im->digest ? " " : "", im->digest ? im->digest : "", im->nlayers, im->nlayers == 1 ? "" : "s",
+               mg_human(size, b), im->files);
+    }
+    if (res->nimages)
+        printf("\n");
+}
+
 static void print_human(const mg_scan_result *res, int verbose, int list)
 {
     char b1[32];
     mg_scan_summary sum;
     mg_scan_summarize(res, &sum);
+    print_images(res);
     print_table(res);
     /* Details for what fails (or everything with -v / -l). */
     int header = 0;
@@ -370,7 +399,8 @@ typedef struct args {
 /* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
 static int parse(int argc, char **argv, args *a)
 {
-    enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET, O_NODETECT, O_ARCH };
+    enum { O_JSON = 256, O_DEEP, O_ALL, O_MAXMEM, O_COLOR, O_LISTGPUS, O_LOAD, O_BUDGET, O_NODETECT, O_ARCH,
+           O_PLATFORM };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},     {"driver", required_argument, 0, 'd'},
         {"json", no_argument, 0, O_JSON},       {"list", no_argument, 0, 'l'},
@@ -380,7 +410,7 @@ static int parse(int argc, char **argv, args *a)
         {"colour", required_argument, 0, O_COLOR}, {"list-gpus", no_argument, 0, O_LISTGPUS},
         {"load", no_argument, 0, O_LOAD},       {"load-budget", required_argument, 0, O_BUDGET},
         {"no-detect", no_argument, 0, O_NODETECT}, {"arch", required_argument, 0, O_ARCH},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+        {"platform", required_argument, 0, O_PLATFORM}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     mg_scan_opts *o = &a->o;
     int c;
     optind = 1;
@@ -415,6 +445,11 @@ static int parse(int argc, char **argv, args *a)
         case O_LOAD: o->load = 1; break;
         case O_NODETECT: a->no_detect = 1; break;
         case O_ARCH: a->ts.arch = optarg; break;
+        case O_PLATFORM:
+            if (!strchr(optarg, '/') || optarg[0] == '/')
+                return cli_usage("scan", a->json, "--platform wants OS/ARCH[/VARIANT], like linux/arm64");
+            o->platform = optarg;
+            break;
         case O_BUDGET:
             o->load_budget = atof(optarg);
             if (o->load_budget <= 0)

@@ -3,8 +3,8 @@
 # usage: scripts/deps.sh        the build's packages (missing ones are an error)
 #        scripts/deps.sh clang  clang, for make asan-clang and make fuzz (missing: an error)
 #        scripts/deps.sh test   the tests' tooling (scripts/test-tools.sh): python3-venv where `python3 -m venv`
-#                               cannot make a venv (an error), espeak-ng, g++ and prometheus (without them
-#                               some tests skip)
+#                               cannot make a venv (an error), espeak-ng, g++, prometheus, umoci and skopeo
+#                               (without them some tests skip)
 # shellcheck disable=SC2086 # the package lists are split into words on purpose
 set -eu
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -47,6 +47,10 @@ if [ "${1:-}" = test ]; then
     have g++ || command -v g++ >/dev/null || want="$want g++"
     # the real Prometheus server that scrapes `mlgate serve` in test_serve_prometheus (and promtool)
     have prometheus || command -v prometheus >/dev/null || want="$want prometheus"
+    # umoci and skopeo: real tools that write the OCI layouts and docker-archive / oci-archive tarballs that
+    # test_images_tools scans
+    have umoci || command -v umoci >/dev/null || want="$want umoci"
+    have skopeo || command -v skopeo >/dev/null || want="$want skopeo"
     [ -z "$need$want" ] && exit 0
     if root; then
         if [ -n "$need" ]; then

@@ -186,6 +186,8 @@ typedef struct mg_report {
     size_t nverdicts;
     mg_verdict *verdicts;   /* one per target, in the order given */
     struct mg_arena *arena; /* owns everything above */
+    const char *image;      /* a file of a container image: the image as named, else NULL */
+    const char *layer;      /* ... and the digest of the layer that brought it ("sha256:..."; NULL in a flat tar) */
     const char *framework;  /* a framework's own verdict ("torch 2.9.0+cpu", named after its dist-info), else NULL */
     const struct mg_framework *framework_row;   /* with `framework`: its row of the table */
 } mg_report;
@@ -279,7 +281,31 @@ typedef struct mg_scan_opts {
     void *progress_ud;
     double deadline_at;     /* mg_now() time after which files not yet started are reported as
                                MG_E_TIMEOUT, not scanned (0: none) */
+    const char *platform;   /* container images: only this platform of a multi-platform index ("linux/arm64",
+                               "linux/arm/v7"); NULL: every platform */
 } mg_scan_opts;
+
+/* One layer of a scanned container image. */
+typedef struct mg_image_layer {
+    const char *digest;     /* "sha256:..." as the manifest names it */
+    const char *compression;    /* "none", "gzip", "zstd": by its bytes */
+    uint64_t size;          /* bytes stored */
+    uint32_t files;         /* regular files of it in the final image */
+} mg_image_layer;
+
+/* A container image scanned (one per platform of a multi-platform index). */
+typedef struct mg_image_info {
+    const char *path;       /* as given */
+    const char *format;     /* "docker-save", "oci-archive", "oci-layout", "rootfs-tar" */
+    const char *digest;     /* the manifest's digest, NULL when the format does not say */
+    const char *id;         /* the config's digest (Docker's image ID), NULL for a flat tar */
+    const char *platform;   /* "linux/amd64", NULL when the config does not say */
+    const char **tags;      /* repository tags / ref names */
+    size_t ntags;
+    mg_image_layer *layers; /* base first */
+    size_t nlayers;
+    uint32_t files;         /* regular files in the final image */
+} mg_image_info;
 
 typedef struct mg_scan_result {
     mg_report **reports;    /* files with CUDA code, and files that failed: failing ones first */
@@ -293,6 +319,9 @@ typedef struct mg_scan_result {
     mg_device device;       /* `load`: the GPU the driver loaded on */
     mg_load_result *load;   /* `load`: one per report, or NULL */
     char error[256];        /* why the scan as a whole failed (the call's return says it failed) */
+    mg_image_info *images;  /* the container images among the inputs */
+    size_t nimages;
+    struct mg_arena *image_arena;   /* owns images */
 } mg_scan_result;
 
 /* Scans files, directories (recursively, without following symlinks) and zip/wheel archives.

@@ -66,6 +66,27 @@ void mg_install_torch_version(mg_install *x, const char *text);
 int mg_installs_apply(const mg_scan_opts *o, mg_installs *s, mg_scan_result *out);
 void mg_installs_free(mg_installs *s);
 
+/* ---- container images (image.c) ---- */
+
+struct mg_arena;
+typedef struct mg_image mg_image;
+/* An image tarball (docker save, OCI archive, a flat rootfs tar, maybe compressed) mapped at map: its
+ * manifests read, its layers listed. *out is set whatever it returns (its problems are kept as
+ * reports); MG_E_NOMEM only is fatal. The mapping must outlive the image. */
+int mg_image_open_file(const mg_scan_opts *o, const char *path, const uint8_t *map, uint64_t len, mg_image **out);
+/* An OCI image layout directory (dirfd: taken over). */
+int mg_image_open_dir(const mg_scan_opts *o, const char *path, int dirfd, mg_image **out);
+size_t mg_image_layers(const mg_image *im);
+/* Layer i decoded and scanned (its results kept in im; one thread per layer). Returns NULL. */
+mg_report *mg_image_scan_layer(mg_image *im, size_t i);
+/* All layers in: applied base to top; the reports of the final image's files (and the errors) are
+ * appended to *out, its frameworks to in, one info per manifest (strings in a). */
+int mg_image_finish(mg_image *im, mg_report ***out, size_t *nout, mg_installs *in, mg_image_info **infos,
+                    size_t *ninfos, struct mg_arena *a);
+/* ELF files and bytes its layers read (added to *files, *bytes). */
+void mg_image_counts(const mg_image *im, size_t *files, uint64_t *bytes);
+void mg_image_free(mg_image *im);
+
 /* Loads the fatbins of every report with the driver and compares with the verdicts for t. */
 int mg_load_check(mg_report *const *rs, size_t n, const mg_target *t, double budget, mg_load_result *out);
 

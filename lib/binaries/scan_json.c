@@ -73,6 +73,10 @@ static void json_report(jw *w, const mg_report *r, int list, const mg_load_resul
 {
     jw_begin_obj(w);
     jw_kstr(w, "path", r->path);
+    if (r->image) {
+        jw_kstr(w, "image", r->image);
+        jw_kstr(w, "layer", r->layer);
+    }
     if (r->err) {
         jw_key(w, "error");
         jw_begin_obj(w);
@@ -222,6 +226,35 @@ static void json_report(jw *w, const mg_report *r, int list, const mg_load_resul
     jw_end_obj(w);
 }
 
+static void json_image(jw *w, const mg_image_info *im)
+{
+    jw_begin_obj(w);
+    jw_kstr(w, "path", im->path);
+    jw_kstr(w, "format", im->format);
+    jw_key(w, "tags");
+    jw_begin_arr(w);
+    for (size_t k = 0; k < im->ntags; k++)
+        jw_str(w, im->tags[k]);
+    jw_end_arr(w);
+    jw_kstr(w, "digest", im->digest);
+    jw_kstr(w, "id", im->id);
+    jw_kstr(w, "platform", im->platform);
+    jw_kuint(w, "files", im->files);
+    jw_key(w, "layers");
+    jw_begin_arr(w);
+    for (size_t k = 0; k < im->nlayers; k++) {
+        const mg_image_layer *l = &im->layers[k];
+        jw_begin_obj(w);
+        jw_kstr(w, "digest", l->digest);
+        jw_kstr(w, "compression", l->compression);
+        jw_kuint(w, "size", l->size);
+        jw_kuint(w, "files", l->files);
+        jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    jw_end_obj(w);
+}
+
 void mg_scan_json(FILE *f, const mg_scan_result *res, int list)
 {
     jw w = jw_on(f);
@@ -259,6 +292,13 @@ void mg_scan_json(FILE *f, const mg_scan_result *res, int list)
         jw_kstr(&w, "driver", mg_driver_str(dev->driver, d, sizeof d));
         jw_kint(&w, "cuda", dev->cuda_version);
         jw_end_obj(&w);
+    }
+    if (res->nimages) {
+        jw_key(&w, "images");
+        jw_begin_arr(&w);
+        for (size_t i = 0; i < res->nimages; i++)
+            json_image(&w, &res->images[i]);
+        jw_end_arr(&w);
     }
     jw_key(&w, "summary");
     jw_begin_obj(&w);

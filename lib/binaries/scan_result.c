@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "binaries/scan_int.h"
+#include "core/arena.h"
 #include "mlgate/binaries.h"
 
 /* Failing files first (unreadable, then worst status, then how many targets fail), then by path. */
@@ -86,6 +87,8 @@ void mg_scan_result_free(mg_scan_result *r)
     free(r->reports);
     free(r->targets);
     free(r->load);
+    free(r->images);
+    mg_arena_free(r->image_arena);
     memset(r, 0, sizeof *r);
 }
 

@@ -22,6 +22,8 @@
 #include "core/file.h"
 #include "binaries/fmt.h"
 #include "binaries/scan_int.h"
+#include "binaries/tar.h"
+#include "core/arena.h"
 
 #define MAX_DEPTH 128
 #define DEFAULT_MAX_MEMBER (4ull << 30)
@@ -42,15 +44,27 @@ typedef struct task {
     const char *detail;
     zipmap *zip;            /* member task: its archive */
     mg_zip_member m;
+    mg_image *img;          /* layer task: its image, and which layer */
+    uint32_t layer;
     int given;              /* named by the caller: a file that holds nothing to scan is an error */
 } task;
 
+/* A container image among the inputs, with the mapping of its tarball (NULL for a directory). */
+typedef struct image_in {
+    mg_image *im;
+    const uint8_t *map;
+    size_t len;
+} image_in;
+
 typedef struct tasks {
+    const mg_scan_opts *o;
     task *v;
     size_t n, cap;
     size_t skipped;
     size_t regular, entries;    /* regular files and entries seen by the directory walk */
     mg_installs in;         /* the frameworks found (installs.c) */
+    image_in *img;          /* the container images found (image.c): applied once all layers are in */
+    size_t nimg;
 } tasks;
 
 static int add_task(tasks *t, const task *x)
@@ -96,6 +110,31 @@ static int found_install(tasks *t, const char *where, const char *name, size_t l
         return MG_E_NOMEM;
     rc = too_many_installs(t, path);
     free(path);
+    return rc;
+}
+
+/* A container image opened: it joins the list, and each of its layers becomes a task. */
+static int add_image(tasks *t, mg_image *im, const uint8_t *map, size_t len)
+{
+    image_in *v = mg_realloc(t->img, (t->nimg + 1) * sizeof *v);
+    if (!v) {
+        mg_image_free(im);
+        if (map)
+            munmap((void *)map, len);
+        return MG_E_NOMEM;
+    }
+    t->img = v;
+    v[t->nimg++] = (image_in){im, map, len};
+    int rc = MG_OK;
+    for (size_t i = 0; i < mg_image_layers(im) && rc == MG_OK; i++) {
+        task x = {0};
+        x.img = im;
+        x.layer = (uint32_t)i;
+        x.size = UINT64_MAX - i;   /* layers go first: each is one long stream */
+        if (!(x.path = mg_strdup("")))
+            return MG_E_NOMEM;
+        rc = add_task(t, &x);
+    }
     return rc;
 }
 
@@ -273,14 +312,11 @@ static int has_file(int dfd, const char *name)
 }
 
 /* A container image unpacked: an OCI image layout ("oci-layout" beside "index.json"; docker save writes one
- * since Docker 25) or docker save's older layout ("manifest.json" beside "repositories"). NULL otherwise. */
-static const char *image_dir(int dfd)
+ * since Docker 25) or docker save's older layout ("manifest.json" beside "repositories"). */
+static int image_dir(int dfd)
 {
-    if (has_file(dfd, "oci-layout") && has_file(dfd, "index.json"))
-        return "a container image (OCI image layout): not supported yet";
-    if (has_file(dfd, "manifest.json") && has_file(dfd, "repositories"))
-        return "a container image (docker save layout): not supported yet";
-    return NULL;
+    return (has_file(dfd, "oci-layout") && has_file(dfd, "index.json")) ||
+           (has_file(dfd, "manifest.json") && has_file(dfd, "repositories"));
 }
 
 /*
@@ -319,10 +355,10 @@ static int add_path(tasks *t, seen *sn, const char *path)
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
             return add_error(t, path, MG_E_IO, strerror(errno));
-        const char *image = image_dir(fd);
-        if (image) {
-            close(fd);
-            return add_error(t, path, MG_E_UNSUPPORTED, image);
+        if (image_dir(fd)) {   /* an OCI layout: an image, not a directory to walk */
+            mg_image *im = NULL;
+            int rc = mg_image_open_dir(t->o, path, fd, &im);
+            return im ? add_image(t, im, NULL, 0) : rc;
         }
         size_t regular = t->regular, entries = t->entries, tasks_before = t->n, seen_before = sn->n;
         int rc = walk_dir(t, sn, fd, path, 0);
@@ -533,62 +569,37 @@ static mg_report *run_member(pool *p, task *x)
     return keep(o, mg_stream_end(st, rc, rc ? why : NULL));
 }
 
-#define TAR_BLOCK 512u
-#define TAR_MAX_HEADERS 65536u
-
-/* A tar member's name is "manifest.json" (docker save) or "oci-layout" (an OCI layout), at the top. */
-static int tar_name_is(const uint8_t *h, const char *want)
+/* What a file named by the caller is when it is neither ELF, zip, text nor an image: nothing mlgate reads. */
+static int nothing_to_scan(const char **why)
 {
-    char name[101];
-    memcpy(name, h, 100);
-    name[100] = 0;
-    const char *n = !strncmp(name, "./", 2) ? name + 2 : name;
-    return !strcmp(n, want) && !memcmp(h + 345, "\0", 1);   /* no ustar prefix: at the top */
+    *why = "not an ELF file, a wheel (zip), a container image, a text file or a directory: nothing to scan in it";
+    return MG_E_FORMAT;
 }
 
-/*
- * What a file named by the caller is when it is neither ELF nor zip: a container image (docker save,
- * OCI layout) or other tar, compressed data, or nothing mlgate reads. Sets *why; returns the error.
- * A tar's headers are walked (at most TAR_MAX_HEADERS, each size checked against the file's).
- */
-static int nothing_to_scan(int fd, size_t len, const char **why)
+/* A file named by the caller that is a tar (an image tarball, a flat rootfs) or gzip/zstd data. */
+static int is_image(int fd, size_t len)
 {
-    uint8_t h[TAR_BLOCK];
-    if (len >= TAR_BLOCK && pread(fd, h, TAR_BLOCK, 0) == (ssize_t)TAR_BLOCK && !memcmp(h + 257, "ustar", 5)) {
-        int docker = 0, oci = 0;
-        uint64_t off = 0;
-        for (unsigned k = 0; k < TAR_MAX_HEADERS && off + TAR_BLOCK <= len; k++) {
-            if (pread(fd, h, TAR_BLOCK, (off_t)off) != (ssize_t)TAR_BLOCK || !h[0])
-                break;
-            docker |= tar_name_is(h, "manifest.json");
-            oci |= tar_name_is(h, "oci-layout");
-            uint64_t size = 0;
-            int i = 124;
-            while (i < 136 && h[i] == ' ')
-                i++;
-            for (; i < 136 && h[i] >= '0' && h[i] <= '7'; i++)
-                size = size * 8 + (uint64_t)(h[i] - '0');   /* at most 12 octal digits: < 2^36, cannot wrap */
-            uint64_t next = off + TAR_BLOCK + (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
-            if (next <= off || next > len)
-                break;
-            off = next;
-        }
-        *why = docker ? "a container image (docker save tarball): not supported yet"
-             : oci    ? "a container image (OCI image layout tarball): not supported yet"
-                      : "a tar archive: not supported yet (unpack it and scan the directory)";
-        return MG_E_UNSUPPORTED;
+    uint8_t h[512];
+    if (len < 4 || pread(fd, h, 4, 0) != 4)
+        return 0;
+    if (mg_packing_of(h, 4) != MG_PACK_NONE)
+        return 1;
+    return len >= sizeof h && pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && mg_tar_is_tar(h, sizeof h);
+}
+
+/* An image tarball mapped: opened, its layers added as tasks (the mapping is the image's from here). */
+static mg_report *run_image(pool *p, task *x, const uint8_t *map, size_t len)
+{
+    mg_image *im = NULL;
+    int rc = mg_image_open_file(p->o, x->path, map, len, &im);
+    if (!im) {
+        munmap((void *)map, len);
+        return fail(x->path, rc, "out of memory");
     }
-    uint8_t m[4];
-    if (pread(fd, m, 4, 0) == 4 && m[0] == 0x1f && m[1] == 0x8b) {
-        *why = "gzip-compressed data (unpack it and scan what it holds)";
-        return MG_E_UNSUPPORTED;
-    }
-    if (pread(fd, m, 4, 0) == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
-        *why = "zstd-compressed data (unpack it and scan what it holds)";
-        return MG_E_UNSUPPORTED;
-    }
-    *why = "not an ELF file, a wheel (zip), a text file or a directory: nothing to scan in it";
-    return MG_E_FORMAT;
+    pthread_mutex_lock(&p->lock);
+    rc = add_image(p->t, im, map, len);
+    pthread_mutex_unlock(&p->lock);
+    return rc ? fail(x->path, rc, "out of memory") : NULL;
 }
 
 static mg_report *run_file(pool *p, task *x)
@@ -608,13 +619,14 @@ static mg_report *run_file(pool *p, task *x)
     }
     size_t len = (size_t)st.st_size;
     uint8_t head[4];
+    int image = 0;
     if (len < 64 || pread(fd, head, 4, 0) != 4 ||
-        !(mg_elf_is_elf(head, 4) || mg_zip_is_zip(head, 4))) {
+        !(mg_elf_is_elf(head, 4) || mg_zip_is_zip(head, 4) || (image = x->given && is_image(fd, len)))) {
         mg_report *r = NULL;
         uint8_t text[4096];
         ssize_t got;
         if (x->given && len >= 64 && !((got = pread(fd, text, sizeof text, 0)) > 0 && is_text(text, (size_t)got))) {
-            int e = nothing_to_scan(fd, len, &r_why);   /* a script is text: no CUDA code, no error */
+            int e = nothing_to_scan(&r_why);   /* a script is text: no CUDA code, no error */
             r = fail(x->path, e, r_why);
         }
         close(fd);
@@ -625,6 +637,8 @@ static mg_report *run_file(pool *p, task *x)
     close(fd);
     if (map == MAP_FAILED)
         return fail(x->path, MG_E_IO, strerror(merr));
+    if (image)
+        return run_image(p, x, map, len);
     if (mg_zip_is_zip(head, 4)) {
         tasks more = {0};
         mg_report *err = NULL;
@@ -665,6 +679,8 @@ static void *worker(void *arg)
         mg_report *r;
         if (x.err)
             r = fail(x.path, x.err, x.detail);
+        else if (x.img)
+            r = mg_image_scan_layer(x.img, x.layer);
         else if (p->o->deadline_at > 0 && mg_now() >= p->o->deadline_at)
             r = fail(x.path, MG_E_TIMEOUT, "the deadline passed before this file was scanned");
         else if (x.zip)
@@ -692,6 +708,7 @@ static int by_size_desc(const void *a, const void *b)
 int mg_walk_scan(const mg_scan_opts *o, const char *const *paths, size_t npaths, mg_scan_result *out)
 {
     tasks t = {0};
+    t.o = o;
     seen sn = {0};
     int rc = MG_OK;
     for (size_t i = 0; i < npaths && rc == MG_OK; i++)
@@ -744,6 +761,28 @@ int mg_walk_scan(const mg_scan_opts *o, const char *const *paths, size_t npaths,
         else if (i < cap)
             mg_report_free(p.out[i]);
         free(t.v[i].path);
+    }
+    /* the images, their layers all in: applied; their final files' reports and frameworks join */
+    for (size_t i = 0; i < t.nimg && rc == MG_OK; i++) {
+        mg_image_counts(t.img[i].im, &out->files, &out->bytes);
+        if (!out->image_arena && !(out->image_arena = mg_arena_new()))
+            rc = MG_E_NOMEM;
+        else
+            rc = mg_image_finish(t.img[i].im, &out->reports, &out->nreports, &t.in, &out->images, &out->nimages,
+                                 out->image_arena);
+    }
+    for (size_t i = 0; i < t.nimg; i++) {
+        mg_image_free(t.img[i].im);
+        if (t.img[i].map)
+            munmap((void *)t.img[i].map, t.img[i].len);
+    }
+    free(t.img);
+    if (rc == MG_OK && t.nimg) {   /* room for 2 reports per framework, as above */
+        mg_report **v = mg_realloc(out->reports, (out->nreports + 2 * t.in.n + 1) * sizeof *v);
+        if (v)
+            out->reports = v;
+        else
+            rc = MG_E_NOMEM;
     }
     if (rc == MG_OK)
         rc = mg_installs_apply(o, &t.in, out);

@@ -2,11 +2,13 @@
 # make_seeds.py - writes the hand-made seeds of tests/fuzz/corpus/<target>/ (valid files and hostile ones); the fuzzers' merged finds sit beside them.
 # usage: tests/fuzz/make_seeds.py [CORPUS_DIR]    (default: tests/fuzz/corpus next to this script)
 import base64
+import io
 import json
 import math
 import os
 import struct
 import sys
+import tarfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -397,6 +399,64 @@ def content_range_seeds():
         write(t, name, line)
 
 
+# ---- tar streams --------------------------------------------------------------------------------
+
+def tar_header(name, size, type=b"0", magic=b"ustar\x0000", size_field=None, extra=()):
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108], h[108:116], h[116:124] = b"0000644\0", b"0000000\0", b"0000000\0"
+    h[124:136] = size_field if size_field is not None else b"%011o\0" % size
+    h[136:148] = b"14567063021\0"
+    h[156:157] = type
+    h[257:257 + len(magic)] = magic
+    for at, b in extra:
+        h[at:at + len(b)] = b
+    h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def tar_pad(b):
+    return b + b"\0" * (-len(b) % 512)
+
+
+def tar_seeds():
+    t = "tar"
+    end = b"\0" * 1024
+    for name, fmt in [("ustar", tarfile.USTAR_FORMAT), ("gnu", tarfile.GNU_FORMAT), ("pax", tarfile.PAX_FORMAT)]:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=fmt, pax_headers={"comment": "g"} if name == "pax" else {}) as tf:
+            for path, data, typ, link in [("a/file", b"hello", tarfile.REGTYPE, ""), ("a/", b"", tarfile.DIRTYPE, ""),
+                                          ("a/sym", b"", tarfile.SYMTYPE, "file"), ("a/" + "n" * 150, b"x", tarfile.REGTYPE, ""),
+                                          ("a/hard", b"", tarfile.LNKTYPE, "a/file" + "/l" * 60)]:
+                if name == "ustar" and (len(path) > 100 or len(link) > 100):
+                    continue
+                ti = tarfile.TarInfo(path)
+                ti.type, ti.size, ti.linkname, ti.mtime = typ, len(data), link, 1700000000
+                tf.addfile(ti, io.BytesIO(data) if typ == tarfile.REGTYPE else None)
+        write(t, name, buf.getvalue())
+    # old GNU sparse, its map running on into an extension block
+    def entry(offset, n):
+        return b"%011o\0%011o\0" % (offset, n)
+    sparse = tar_header(b"sparse", 6, type=b"S", magic=b"ustar  \0", extra=[(386, entry(0, 3)), (482, b"\1")])
+    write(t, "gnu-sparse-ext", sparse + tar_pad(entry(0o100000, 3)) + tar_pad(b"sparse") + end)
+    write(t, "base256", tar_header(b"b", 0, magic=b"ustar  \0", size_field=b"\x80" + (1000).to_bytes(11, "big")) +
+          tar_pad(b"z" * 1000) + end)
+    write(t, "v7", tar_header(b"d/", 0, type=b"\0", magic=b"") + tar_header(b"d/f", 3, type=b"\0", magic=b"") + tar_pad(b"abc"))
+    recs = b"9 path=p\n22 GNU.sparse.major=1\n"
+    write(t, "pax-records", tar_header(b"x", len(recs), type=b"x") + tar_pad(recs) + tar_header(b"e", 0) + end)
+    # hostile: a checksum off by one, a huge pax length, a lone zero block, a size that wraps, a cut header
+    bad = bytearray(tar_header(b"bad", 0))
+    bad[150] ^= 1
+    write(t, "bad-checksum", bytes(bad))
+    recs = b"99999999999999999999 path=x\n"
+    write(t, "pax-huge-len", tar_header(b"x", len(recs), type=b"x") + tar_pad(recs) + tar_header(b"e", 0))
+    write(t, "lone-zero", tar_header(b"a", 0) + b"\0" * 512 + tar_header(b"b", 0))
+    write(t, "size-wraps", tar_header(b"w", 0, magic=b"ustar  \0", size_field=b"\x80" + b"\0" * 3 + b"\xff" * 8))
+    write(t, "cut-header", tar_header(b"a", 1) + tar_pad(b"1") + tar_header(b"b", 0)[:300])
+    write(t, "long-name-no-entry", tar_header(b"././@LongLink", 5, type=b"L", magic=b"ustar  \0") + tar_pad(b"long\0") + end)
+
+
 def crash_seeds():
     """The reproducers of findings already reported (tests/fuzz/crashes/README.md), by tag."""
     global OUT
@@ -451,6 +511,7 @@ def main():
     media_seeds()
     answer_seeds()
     content_range_seeds()
+    tar_seeds()
     crash_seeds()
 
 
