@@ -25,6 +25,7 @@
 #include "binaries/tar.h"
 #include "core/alloc.h"
 #include "core/arena.h"
+#include "core/arith.h"
 #include "core/file.h"
 #include "core/sha256.h"
 
@@ -132,7 +133,7 @@ static int index_entry(void *ud, const mg_tar_entry *e)
         return 0;
     if (im->nm == MAX_MEMBERS)
         return -MG_E_LIMIT;
-    if ((im->nm & (im->nm - 1)) == 0 || im->nm == 0) {   /* grows at powers of two */
+    if (im->nm == 0 || (im->nm & (im->nm - 1)) == 0) {   /* grows at powers of two */
         member *v = mg_realloc(im->m, (im->nm ? im->nm * 2 : 64) * sizeof *v);
         if (!v)
             return -MG_E_NOMEM;
@@ -152,9 +153,9 @@ static int index_entry(void *ud, const mg_tar_entry *e)
 
 static const member *find_member(const mg_image *im, const char *name)
 {
-    for (size_t i = im->nm; i-- > 0;)   /* the last of a name wins, as tar extracts */
-        if (!strcmp(im->m[i].name, name))
-            return &im->m[i];
+    for (size_t i = im->nm; i > 0; i--)   /* the last of a name wins, as tar extracts */
+        if (!strcmp(im->m[i - 1].name, name))
+            return &im->m[i - 1];
     return NULL;
 }
 
@@ -1075,10 +1076,8 @@ typedef struct tree {
 
 static size_t hkey(const node *parent, const char *name, size_t len, size_t cap)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)parent;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)name[i]) * 1099511628211ull;
-    return (size_t)(h ^ h >> 29) & (cap - 1);
+    uintptr_t id = (uintptr_t)parent;
+    return (size_t)((mg_fnv1a(&id, sizeof id) ^ mg_fnv1a(name, len)) & (cap - 1));
 }
 
 static node *lookup(tree *t, node *parent, const char *name, size_t len)
