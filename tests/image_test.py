@@ -15,7 +15,9 @@ Builds the images of tests/images/make_images.py into a temporary directory and 
   --platform, paths as IMAGE!LAYER!PATH with IMAGE as given;
 - hostile images: an error entry naming the image or the layer, the rest still reported, exit 1, no hang
   (a 60 s timeout per run), peak RSS under 256 MiB per run (os.wait4's rusage of that child; 1 GiB for a
-  sanitizer build) and for all runs together (getrusage(RUSAGE_CHILDREN)).
+  sanitizer build) and for all runs together (getrusage(RUSAGE_CHILDREN)) - an upper bound: Linux counts
+  this process's own RSS at the fork (about 22 MiB) into a child's peak;
+- nothing extracted to disk: scans under RLIMIT_FSIZE 0 (a byte written to any file kills the process).
 --real-tools: only the images umoci and skopeo wrote (exit 77 when either is missing).
 Reads zstd through the `zstandard` package (tests/requirements.txt) or the `zstd` command.
 """
@@ -610,7 +612,8 @@ def hostile_images(tmp, cat, fx):
                       isinstance(f["error"].get("detail"), str) and len(f["error"]["detail"]) >= 10 for f in errs)
         check(f"{name}: every error has a code and a sentence: {[f['error'] for f in errs][:2]}", ok_errs)
         for p in exp.get("present", []):
-            check(f"{name}: {p} still reported", p in fine and all(v["status"] == "native" for v in fine[p]["verdicts"]))
+            check(f"{name}: {p} still reported",
+                  p in fine and all(v["status"] == "native" for v in fine[p]["verdicts"]))
         for p in exp.get("absent", []):
             check(f"{name}: {p} (whiteout-ed through a symlinked parent) not reported", p not in fine)
         for word in exp.get("never", []):

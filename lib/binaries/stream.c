@@ -26,7 +26,10 @@
 #define MAX_HOLD (128ull << 20)     /* the largest fatbin or cubin held whole (lib64's largest: 56 MB) */
 #define MAX_HOLDS 64                /* candidates open at once (nested: cubins inside fatbins) */
 #define MAX_WINDOWS 8
+#define MAX_NAMES 2048u             /* library names remembered outside the windows */
+#define MAX_NAME 255u
 #define PAGE 4096ull
+#define LAYOUT 4096ull              /* the ELF and program headers are read once this much is in */
 
 typedef struct range {
     uint64_t lo, hi;
@@ -47,12 +50,20 @@ struct mg_stream {
     int laid_out;           /* the ELF and program headers were read: the windows are known */
     range win[MAX_WINDOWS];
     int nwin;
+    int dyn;                /* the window of the dynamic section, -1: none (read when it is whole) */
+    uint64_t names_hi;      /* library names are looked for in [PREFIX, names_hi): where .dynstr may lie */
     hold h[MAX_HOLDS];
     int nh;
     uint64_t released;      /* pages below this (outside windows) were given back */
     uint8_t last[3];        /* the previous chunk's last bytes: a magic may straddle two chunks */
     size_t nlast;
     uint32_t dropped;       /* candidates past MAX_HOLDS or MAX_HOLD */
+    /* library names ("\0libcudart.so.13\0") seen outside the windows: a .dynstr that lies where nothing
+     * is kept (past the first 16 MiB, before the dynamic section tells where) is written back from them */
+    struct { uint64_t off; uint16_t len; uint32_t at; } *names;
+    uint32_t nnames;
+    char *text;
+    uint32_t ntext;
 };
 
 static void add_window(mg_stream *s, uint64_t lo, uint64_t n)
@@ -71,6 +82,8 @@ mg_stream *mg_stream_new(const mg_scan_opts *o, const char *name, uint64_t size)
     if (!s)
         return NULL;
     s->len = size;
+    s->dyn = -1;
+    s->names_hi = size;
     if (size) {
         void *m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                        -1, 0);
@@ -127,9 +140,20 @@ static void lay_out(mg_stream *s)
     if (rd16(e + 54) != 56 || !rd_fits(s->len < PREFIX ? s->len : PREFIX, phoff, (uint64_t)phnum * 56))
         return;
     const uint8_t *ph = e + phoff;
-    for (uint16_t i = 0; i < phnum; i++)
-        if (rd32(ph + (uint64_t)i * 56) == 2)   /* PT_DYNAMIC */
+    /* .dynstr lies before the code (the first executable segment past the headers) and the dynamic section */
+    s->names_hi = s->len;
+    for (uint16_t i = 0; i < phnum; i++) {
+        const uint8_t *h = ph + (uint64_t)i * 56;
+        uint64_t off = rd64(h + 8);
+        if ((rd32(h) == 1 && (rd32(h + 4) & 1) && off > 0) || rd32(h) == 2)
+            s->names_hi = off < s->names_hi ? off : s->names_hi;
+    }
+    for (uint16_t i = 0; i < phnum && s->dyn < 0; i++)
+        if (rd32(ph + (uint64_t)i * 56) == 2 && s->nwin < MAX_WINDOWS) {   /* PT_DYNAMIC */
+            int n = s->nwin;
             add_window(s, rd64(ph + (uint64_t)i * 56 + 8), rd64(ph + (uint64_t)i * 56 + 32));
+            s->dyn = s->nwin > n ? n : -1;
+        }
 }
 
 /* The dynamic section is in: its string table (DT_STRTAB, DT_STRSZ) is kept when it lies ahead. */
@@ -293,10 +317,52 @@ static void read_holds(mg_stream *s)
     }
 }
 
+static int name_char(uint8_t c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-' || c == '+';
+}
+
+/* Library names in p[0..n) (stream offset base) outside the windows: "\0lib...so...\0", remembered. */
+static void find_names(mg_stream *s, const uint8_t *p, size_t n, uint64_t base)
+{
+    static const uint8_t pat[4] = {0, 'l', 'i', 'b'};
+    for (const uint8_t *at = n >= 4 ? memmem(p, n, pat, 4) : NULL; at && s->nnames < MAX_NAMES;
+         at = (size_t)(at - p) + 5 <= n ? memmem(at + 1, n - (size_t)(at - p) - 1, pat, 4) : NULL) {
+        const uint8_t *str = at + 1, *end = memchr(str, 0, n - (size_t)(str - p) < MAX_NAME ? n - (size_t)(str - p) : MAX_NAME);
+        uint64_t off = base + (uint64_t)(str - p);
+        if (!end || in_window(s, off))
+            continue;
+        size_t len = (size_t)(end - str);
+        int ok = len > 6 && memmem(str, len, ".so", 3) != NULL;
+        for (size_t i = 0; ok && i < len; i++)
+            ok = name_char(str[i]);
+        if (!ok)
+            continue;
+        if ((s->nnames & 63) == 0) {
+            void *v = mg_realloc(s->names, (s->nnames + 64) * sizeof *s->names);
+            if (!v)
+                return;
+            s->names = v;
+        }
+        char *t = mg_realloc(s->text, s->ntext + len);
+        if (!t)
+            return;
+        s->text = t;
+        memcpy(t + s->ntext, str, len);
+        s->names[s->nnames].off = off;
+        s->names[s->nnames].len = (uint16_t)len;
+        s->names[s->nnames++].at = s->ntext;
+        s->ntext += (uint32_t)len;
+    }
+}
+
 /* The next n bytes of the stream, their holds open: kept where needed; holds read; pages given back. */
 static void take_bytes(mg_stream *s, const uint8_t *p, size_t n)
 {
     uint64_t base = s->pos;
+    if (base + n > PREFIX && base < s->names_hi)
+        find_names(s, p, n, base);
     uint64_t from = base + n;   /* kept: from the first open hold on, and the windows */
     for (int i = 0; i < s->nh; i++)
         if (s->h[i].off < from)
@@ -311,18 +377,10 @@ static void take_bytes(mg_stream *s, const uint8_t *p, size_t n)
             memcpy(s->map + lo, p + (lo - base), (size_t)(hi - lo));
     }
     s->pos = base + n;
-    if (!s->laid_out && s->pos >= (s->len < 4096 ? s->len : 4096))
+    if (!s->laid_out && s->pos >= (s->len < LAYOUT ? s->len : LAYOUT))
         lay_out(s);
-    for (int i = 2; i < s->nwin && s->laid_out; i++)
-        if (s->win[i].hi > base && s->win[i].hi <= s->pos && rd32(s->map) == 0x464c457fu) {
-            /* the dynamic section just came in (it is the only window that can tell of another) */
-            const uint8_t *e = s->map, *ph = e + rd64(e + 32);
-            uint16_t phnum = rd16(e + 56);
-            if (rd16(e + 54) == 56 && rd_fits(s->len < PREFIX ? s->len : PREFIX, rd64(e + 32), (uint64_t)phnum * 56))
-                for (uint16_t k = 0; k < phnum; k++)
-                    if (rd32(ph + (uint64_t)k * 56) == 2 && rd64(ph + (uint64_t)k * 56 + 8) == s->win[i].lo)
-                        dynamic_in(s, &s->win[i]);
-        }
+    if (s->dyn >= 0 && s->win[s->dyn].hi > base && s->win[s->dyn].hi <= s->pos)
+        dynamic_in(s, &s->win[s->dyn]);   /* the dynamic section just came in: it tells where its strings are */
     read_holds(s);
     uint64_t keep = s->pos;   /* what no hold and no window needs any more goes back */
     for (int i = 0; i < s->nh; i++)
@@ -357,7 +415,14 @@ int mg_stream_feed(mg_stream *s, const uint8_t *p, size_t n)
                 memcpy(s->map + s->h[i].off, s->last + (s->nlast - (base - s->h[i].off)), (size_t)(base - s->h[i].off));
     }
     for (size_t at = 0; at < n && !s->err;) {
-        size_t stop = find_magic(s, p + at, n - at, s->pos, n - at);
+        /* a piece ends where the layout is known and where the dynamic section ends: what they tell
+         * (windows) must be known before the bytes after them go by */
+        size_t piece = n - at;
+        if (!s->laid_out && s->pos < LAYOUT && LAYOUT - s->pos < piece)
+            piece = (size_t)(LAYOUT - s->pos);
+        if (s->dyn >= 0 && s->pos < s->win[s->dyn].hi && s->win[s->dyn].hi - s->pos < piece)
+            piece = (size_t)(s->win[s->dyn].hi - s->pos);
+        size_t stop = find_magic(s, p + at, piece, s->pos, piece);
         take_bytes(s, p + at, stop);
         at += stop;
     }
@@ -385,6 +450,11 @@ mg_report *mg_stream_end(mg_stream *s, int err, const char *detail)
         err = s->err;
         detail = s->detail ? s->detail : err == MG_E_LIMIT ? "more fatbins or entries than mlgate accepts" : NULL;
     }
+    for (uint32_t i = 0; i < s->nnames; i++)   /* the names back where they were (the rest reads as zeros) */
+        if (s->names[i].off + s->names[i].len < s->len)
+            memcpy(s->map + s->names[i].off, s->text + s->names[i].at, s->names[i].len);
+    free(s->names);
+    free(s->text);
     const char *note = NULL;
     if (!err && s->dropped)
         note = "some fatbins or cubins were too large or too many to hold while streaming: not read";

@@ -41,7 +41,7 @@ static inline void put_be32(uint8_t *p, uint32_t v)
 #if defined(__clang__)
 __attribute__((no_sanitize("unsigned-integer-overflow")))
 #endif
-static void compress(uint32_t h[8], const uint8_t *p, size_t n)
+static void compress_portable(uint32_t h[8], const uint8_t *p, size_t n)
 {
     for (; n > 0; n--, p += 64) {
         uint32_t w[64];
@@ -72,6 +72,80 @@ static void compress(uint32_t h[8], const uint8_t *p, size_t n)
         h[7] += hh;
     }
 }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+/*
+ * The same computation with the x86 SHA extensions (Intel's SHA-NI: sha256rnds2 does two rounds,
+ * sha256msg1/msg2 the message schedule), about 6x faster: image layers are hashed at their full size.
+ * The state lives as ABEF and CDGH, the order sha256rnds2 takes; four message groups rotate in m[].
+ */
+__attribute__((target("sha,sse4.1,ssse3")))
+static void compress_ni(uint32_t h[8], const uint8_t *p, size_t n)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bll, 0x0405060700010203ll);
+    __m128i t = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[0]), 0xb1);   /* CDAB */
+    __m128i s1 = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)&h[4]), 0x1b);  /* EFGH */
+    __m128i s0 = _mm_alignr_epi8(t, s1, 8);                                         /* ABEF */
+    s1 = _mm_blend_epi16(s1, t, 0xf0);                                              /* CDGH */
+    for (; n > 0; n--, p += 64) {
+        __m128i save0 = s0, save1 = s1, m[4];
+        for (int i = 0; i < 16; i++) {
+            if (i < 4)
+                m[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), bswap);
+            __m128i w = _mm_add_epi32(m[i & 3], _mm_loadu_si128((const __m128i *)&K[4 * i]));
+            s1 = _mm_sha256rnds2_epu32(s1, s0, w);
+            if (i >= 3 && i < 15) {   /* the next group: W[t] = s1(W[t-2]) + W[t-7] + (msg1: s0(W[t-15]) + W[t-16]) */
+                __m128i x = _mm_add_epi32(m[(i + 1) & 3], _mm_alignr_epi8(m[i & 3], m[(i - 1) & 3], 4));
+                m[(i + 1) & 3] = _mm_sha256msg2_epu32(x, m[i & 3]);
+            }
+            s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(w, 0x0e));
+            if (i >= 1 && i <= 12)   /* after its last use above: the group three ahead begins */
+                m[(i - 1) & 3] = _mm_sha256msg1_epu32(m[(i - 1) & 3], m[i & 3]);
+        }
+        s0 = _mm_add_epi32(s0, save0);
+        s1 = _mm_add_epi32(s1, save1);
+    }
+    t = _mm_shuffle_epi32(s0, 0x1b);                                                /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xb1);                                               /* DCHG */
+    _mm_storeu_si128((__m128i *)&h[0], _mm_blend_epi16(t, s1, 0xf0));               /* DCBA */
+    _mm_storeu_si128((__m128i *)&h[4], _mm_alignr_epi8(s1, t, 8));                  /* HGFE */
+}
+
+/* Whether this CPU has the SHA extensions (MLGATE_SHA256_PORTABLE set: never, for the tests). */
+static int have_ni(void)
+{
+    static atomic_int known;   /* 0 not asked yet, 1 no, 2 yes */
+    int k = atomic_load(&known);
+    if (!k) {
+        unsigned a, b, c, d, sse41 = 0, sha = 0;
+        if (__get_cpuid(1, &a, &b, &c, &d))
+            sse41 = c >> 19 & 1;   /* CPUID.1:ECX.SSE4_1 */
+        if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
+            sha = b >> 29 & 1;     /* CPUID.(7,0):EBX.SHA */
+        k = !getenv("MLGATE_SHA256_PORTABLE") && sse41 && sha ? 2 : 1;
+        atomic_store(&known, k);
+    }
+    return k == 2;
+}
+
+static void compress(uint32_t h[8], const uint8_t *p, size_t n)
+{
+    if (n && have_ni())
+        compress_ni(h, p, n);
+    else
+        compress_portable(h, p, n);
+}
+#else
+static void compress(uint32_t h[8], const uint8_t *p, size_t n)
+{
+    compress_portable(h, p, n);
+}
+#endif
 
 void mg_sha256_init(mg_sha256 *s)
 {

@@ -984,10 +984,10 @@ def tools(out, fx, cat):
                                                                 "libcustom_kernels.so"))
     run("umoci", "repack", "--image", img, bundle)
     run("umoci", "insert", "--image", img, "--opaque", src("opt2", {"c.so": "sass_100a_120.o"}), "/opt/dir")
-    run("skopeo", "--insecure-policy", "copy", "-q", "oci:" + img, "docker-archive:" + os.path.join(out, "umoci-docker.tar")
-        + ":umoci-img:v1")
-    run("skopeo", "--insecure-policy", "copy", "-q", "oci:" + img, "oci-archive:" + os.path.join(out, "umoci-oci.tar")
-        + ":v1")
+    run("skopeo", "--insecure-policy", "copy", "-q", "oci:" + img,
+        "docker-archive:" + os.path.join(out, "umoci-docker.tar") + ":umoci-img:v1")
+    run("skopeo", "--insecure-policy", "copy", "-q", "oci:" + img,
+        "oci-archive:" + os.path.join(out, "umoci-oci.tar") + ":v1")
     shutil.rmtree(work)
     exp = {"absent": [SITE + "/torch/lib/libflash_attn.so", "opt/dir/a.so", "opt/dir/b.so"],
            "present": {SITE + "/torch/lib/libtorch_cuda.so": None, SITE + "/torch/lib/libc10_cuda.so": None,
