@@ -21,6 +21,8 @@ int cmd_plan(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_lock(int argc, char **argv);    /* cli/lock.c */
+int cmd_drift(int argc, char **argv);   /* cli/lock.c */
 int cmd_serve(int argc, char **argv);   /* daemon/serve.c */
 
 /* Exit codes shared by every subcommand. */

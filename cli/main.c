@@ -10,11 +10,13 @@ static int cmd_version(int argc, char **argv);
 static const struct cmd commands[] = {
     {"check", cmd_check, "the gate: does every model of a matrix really answer (smoke, up, a real inference)"},
     {"doctor", cmd_doctor, "audit this machine: GPUs, driver, CUDA, CPU features, NUMA, memory"},
+    {"drift", cmd_drift, "what changed since a lock: driver, GPUs, binaries, packages, models, and what it does"},
     {"fit", cmd_fit, "will this model fit on these GPUs and this RAM (GGUF as llama.cpp places it)"},
     {"plan", cmd_plan, "do a model matrix's models fit together on these GPUs (VRAM/RAM budget)"},
     {"explain", cmd_explain, "what an error message or a log means: known cause, checks on this machine, fix"},
     {"history", cmd_history, "recent gate runs from the receipts, and the models that flap"},
     {"inspect", cmd_inspect, "what a model (GGUF, safetensors; local or URL) really is: size, parameters, types"},
+    {"lock", cmd_lock, "record what a passing state is made of (GPUs, driver, binaries, packages, models) in a lock file"},
     {"serve", cmd_serve, "the gate kept live: readiness, capabilities, Prometheus metrics, node labels (a daemon)"},
     {"scan", cmd_scan, "which GPUs can run the CUDA code in these binaries, directories and wheels"},
     {"help", cmd_help, "show help for mlgate or one command"},

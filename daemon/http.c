@@ -174,6 +174,26 @@ static enum MHD_Result doctor(serve *s, struct MHD_Connection *c, const char *re
     return doc_reply(s, c, MG_DOC_DOCTOR, "not audited yet: the first run has not ended");
 }
 
+/* Drift since the matrix's host: lock:, as the last run's smoke stage judged it (computed on the runner's thread,
+ * never here): 404 when that run's matrix names no lock. */
+static enum MHD_Result drift(serve *s, struct MHD_Connection *c, const char *rest)
+{
+    (void)rest;
+    mg_live_view *v = mg_live_get(s->live);
+    size_t n;
+    const char *p = mg_live_view_doc(v, MG_DOC_DRIFT, &n);
+    if (!p) {
+        int checked = mg_live_view_run(v) != 0;
+        mg_live_put(v);
+        if (!checked)
+            return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, MG_E_NOTFOUND,
+                               "not checked yet: the first run has not ended");
+        return reply_error(c, MHD_HTTP_NOT_FOUND, MG_E_NOTFOUND,
+                           "no lock configured: set host: lock: FILE in the matrix (a file mlgate lock wrote)");
+    }
+    return reply_doc(c, v, MHD_HTTP_OK, p, n, mg_live_view_etag(v, MG_DOC_DRIFT));
+}
+
 static enum MHD_Result runs(serve *s, struct MHD_Connection *c, const char *rest)
 {
     (void)rest;
@@ -224,7 +244,9 @@ static enum MHD_Result metrics(serve *s, struct MHD_Connection *c, const char *r
 static enum MHD_Result openapi(serve *s, struct MHD_Connection *c, const char *rest)
 {
     (void)s, (void)rest;
-    return reply_bytes(c, MHD_HTTP_OK, json_type, serve_openapi, strlen(serve_openapi), NULL, NULL, (header){0});
+    size_t n;
+    const char *doc = serve_openapi(&n);
+    return reply_bytes(c, MHD_HTTP_OK, json_type, doc, n, NULL, NULL, (header){0});
 }
 
 /* given equals the token, in a time that depends on the lengths only, never on where they differ. */
@@ -275,6 +297,7 @@ static const struct route {
     {"/v1/models", "GET", models},
     {"/v1/runs", "GET", runs},
     {"/v1/doctor", "GET", doctor},
+    {"/v1/drift", "GET", drift},
     {"/v1/check", "GET", last_run},
     {"/v1/check", "POST", check},
     {"/openapi.json", "GET", openapi},

@@ -30,7 +30,7 @@ void serve_http_stop(struct MHD_Daemon *d);
 /* POST /v1/check: asks the runner for a run; the number that run will have, and whether one is running. */
 uint64_t serve_request_run(serve *s, int *running);
 
-/* The OpenAPI 3 description of the endpoints (daemon/openapi.c). */
-extern const char serve_openapi[];
+/* The OpenAPI 3 description of the endpoints (daemon/openapi.c): static, NUL-terminated, *len bytes. */
+const char *serve_openapi(size_t *len);
 
 #endif

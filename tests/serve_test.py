@@ -7,9 +7,10 @@ model server; checks each endpoint's status and body (the capability endpoint by
 the capability file, the run against `check --json`), ETags, the bearer token, readiness flipping
 when the model server stops and comes back, the NFD file, a matrix broken under SIGHUP, clients
 that misbehave (slowloris, 10 MB headers, 1000 connections, bodies, odd methods), an API key that
-never shows, SIGTERM during a run, and kill -9 at random moments leaving every published file whole.
+never shows, SIGTERM during a run, kill -9 at random moments leaving every published file whole, and drift since the
+matrix's host: lock: (GET /v1/drift, mlgate_drift) following a library rebuilt without the GPU's code.
 """
-import atexit, http.client, http.server, json, os, random, re, signal, socket, socketserver, sqlite3, subprocess, sys
+import atexit, http.client, http.server, json, os, random, re, shutil, signal, socket, socketserver, sqlite3, subprocess, sys
 import tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -216,6 +217,9 @@ def endpoints(mlgate, d, model):
         check(f"/v1/runs?limit={bad!r}: 400", s == 400)
     s, doctor = sv.json("/v1/doctor")
     check("/v1/doctor: the host audit", s == 200 and doctor["command"] == "doctor" and "cpu" in doctor)
+    s, body = sv.json("/v1/drift")
+    check("/v1/drift without host: lock:: 404 in JSON", s == 404 and body["ok"] is False and
+          "host: lock:" in body["error"]["message"])
     s, run = sv.json("/v1/check")
     out = subprocess.run([mlgate, "check", "--json", f"{d}/m.yaml", "--capabilities", f"{d}/cli-caps.json",
                           "--receipts", f"{d}/cli.db"], capture_output=True, text=True)
@@ -235,7 +239,7 @@ def endpoints(mlgate, d, model):
     s, api = sv.json("/openapi.json")
     check("/openapi.json: OpenAPI 3 with every endpoint", s == 200 and api["openapi"].startswith("3.") and
           {"/healthz", "/readyz", "/v1/capabilities", "/v1/capabilities/{name}", "/v1/models", "/v1/runs",
-           "/v1/doctor", "/v1/check", "/metrics", "/openapi.json"} <= set(api["paths"]))
+           "/v1/doctor", "/v1/drift", "/v1/check", "/metrics", "/openapi.json"} <= set(api["paths"]))
     with open(f"{d}/nfd/mlgate") as f:
         nfd = f.read()
     check("NFD file: gate, enabled capabilities only, expiry", "mlgate.io/gate=" in nfd and
@@ -455,6 +459,60 @@ def stopping(mlgate, d, model):
     check("the hidden temp files of killed runs are cleaned by the next", len(tmp) <= 2)
 
 
+def drift(mlgate, d):
+    """GET /v1/drift and mlgate_drift: drift since the matrix's host: lock:, judged by each run's smoke stage."""
+    fx = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+    os.makedirs(f"{d}/drift/bin")
+    lib = f"{d}/drift/bin/libfish.so"
+    shutil.copy(f"{fx}/sass_100a_120.o", lib)   # sm_120 SASS: native on an RTX 5090
+    out = subprocess.run([mlgate, "lock", "--gpu", "RTX 5090", "--driver", "580", f"{d}/drift/bin", "-o",
+                          f"{d}/drift/mlgate.lock"], capture_output=True, text=True)
+    check("drift: the lock is written", out.returncode == 0)
+    write(f"{d}/drift/m.yaml", f"""host:
+  gpus: RTX 5090
+  lock: {d}/drift/mlgate.lock
+models:
+  - name: fish
+    kind: llm
+    exec: [/bin/echo, OK]
+    binaries: [{d}/drift/bin]
+""")
+    sv = Daemon(mlgate, [f"{d}/drift/m.yaml", "--listen", "127.0.0.1:0", "--interval", "1h", "--nfd-dir", "none"])
+    check("drift: the first run", sv.wait_run(1) is not None)
+    s, h, body = sv.get("/v1/drift")
+    doc = json.loads(body)
+    check("/v1/drift: 200, no change, as drift --json prints it", s == 200 and doc["command"] == "drift" and
+          doc["ok"] is True and doc["changes"] == [] and doc["lock"] == f"{d}/drift/mlgate.lock" and h.get("ETag"))
+    s, h2, body = sv.get("/v1/drift", {"If-None-Match": h.get("ETag", "")})
+    check("/v1/drift: 304 with its ETag", s == 304 and body == b"")
+    s, h, metrics = sv.get("/metrics")
+    check("/metrics: mlgate_drift 0", "\nmlgate_drift 0\n" in metrics.decode())
+    shutil.copy(f"{fx}/libtwo.so", lib)   # rebuilt without sm_120 code
+    sv.p.send_signal(signal.SIGHUP)
+    check("drift: the second run", sv.wait_run(2) is not None)
+    s, doc = sv.json("/v1/drift")
+    c = doc["changes"] if doc else []
+    check("/v1/drift: the library's change, mattering", s == 200 and doc["ok"] is False and len(c) == 1 and
+          c[0]["kind"] == "binary_changed" and c[0]["matters"] is True and
+          c[0]["verdict_change"] == "sm_120 no longer covered")
+    s, h, metrics = sv.get("/metrics")
+    text = metrics.decode()
+    check("/metrics: mlgate_drift 1 and the changes counted", "\nmlgate_drift 1\n" in text and
+          'mlgate_drift_changes{matters="true"} 1' in text)
+    s, ready = sv.json("/readyz")
+    check("/readyz: the smoke stage failed on it", s == 503 and ready["failing"][0]["stage"] == "smoke" and
+          "sha256 changed: sm_120 no longer covered" in ready["failing"][0]["reason"])
+    write(f"{d}/drift/mlgate.lock", "not json")
+    sv.p.send_signal(signal.SIGHUP)
+    sv.wait_run(3)
+    s, doc = sv.json("/v1/drift")
+    check("/v1/drift: a lock that cannot be read says so", s == 200 and doc["ok"] is False and
+          doc["error"]["code"] == "malformed" and "not a lock file" in doc["error"]["message"])
+    s, h, metrics = sv.get("/metrics")
+    check("/metrics: mlgate_drift 1 when the lock cannot be read", "\nmlgate_drift 1\n" in metrics.decode())
+    check("drift: SIGTERM, exit 0", sv.stop() == 0)
+
+
 def kill_all():
     for p in Daemon.running:
         if p.poll() is None:
@@ -471,6 +529,7 @@ def main():
         misbehaving(mlgate, d, model)
         secrets_and_safety(mlgate, d, model)
         stopping(mlgate, d, model)
+        drift(mlgate, d)
     return result()
 
 

@@ -123,6 +123,51 @@ static void parses_as(const char *text, size_t len, int want_rc, const char *wan
     mg_matrix_free(m);
 }
 
+/* host: lock: (drift in the smoke stage) and a model's image: (scanned with its binaries:). */
+static void lock_and_image_keys(void **state)
+{
+    (void)state;
+    static const char ok[] = "host:\n  lock: /var/lib/mlgate/mlgate.lock\nmodels:\n"
+                             "  - {name: a, kind: llm, endpoint: http://x, image: images/vllm.tar, binaries: [/opt/a]}\n"
+                             "  - {name: b, kind: llm, endpoint: http://y}\n";
+    mg_matrix *m = NULL;
+    char err[512] = "";
+    assert_int_equal(mg_matrix_parse(ok, sizeof ok - 1, "m.yaml", &m, err, sizeof err), MG_OK);
+    assert_string_equal(mg_matrix_get_host(m)->lock, "/var/lib/mlgate/mlgate.lock");
+    assert_string_equal(mg_matrix_model_at(m, 0)->image, "images/vllm.tar");
+    assert_null(mg_matrix_model_at(m, 1)->image);
+    mg_matrix *c = NULL;   /* a copy keeps them */
+    assert_int_equal(mg_matrix_copy(m, &c, err, sizeof err), MG_OK);
+    assert_string_equal(mg_matrix_get_host(c)->lock, "/var/lib/mlgate/mlgate.lock");
+    assert_string_equal(mg_matrix_model_at(c, 0)->image, "images/vllm.tar");
+    mg_matrix_free(c);
+    mg_matrix_free(m);
+    static const char none[] = "models:\n  - {name: a, kind: llm, endpoint: http://x}\n";
+    assert_int_equal(mg_matrix_parse(none, sizeof none - 1, "m.yaml", &m, err, sizeof err), MG_OK);
+    assert_null(mg_matrix_get_host(m)->lock);
+    mg_matrix_free(m);
+    static const struct { const char *yaml, *want; } cases[] = {
+        {"host: {lock: ''}\nmodels: []\n", "m.yaml:1:14: lock: the path of a lock file (mlgate lock -o FILE), not empty"},
+        {"host: {lock: [a, b]}\nmodels: []\n", "m.yaml:1:14: lock must be a single value, not a list"},
+        {"host:\n  lock: a\n  lock: b\nmodels: []\n", "m.yaml:3:3: key 'lock' given twice in host (first at line 2)"},
+        {"host: {lokc: a}\nmodels: []\n", "m.yaml:1:8: unknown key 'lokc' in host (did you mean 'lock'?)"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, image: ''}\n",
+         "m.yaml:2:53: image '': a path to a container image (a docker save tarball or an OCI layout directory), "
+         "not empty"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, image: 'docker://vllm/vllm:latest'}\n",
+         "m.yaml:2:53: image 'docker://vllm/vllm:latest': a path to a container image (a docker save tarball or an OCI "
+         "layout directory), not a URL"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, image: {path: a}}\n",
+         "m.yaml:2:53: image must be a single value, not a mapping"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, image: a, image: b}\n",
+         "m.yaml:2:56: key 'image' given twice in a model (first at line 2)"},
+        {"models:\n  - {name: a, kind: llm, endpoint: http://x, imgae: a}\n",
+         "m.yaml:2:46: unknown key 'imgae' in a model (did you mean 'image'?)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        parses_as(cases[i].yaml, strlen(cases[i].yaml), MG_E_FORMAT, cases[i].want);
+}
+
 /* A key given twice is an error at the second, with the first's line, in every mapping of the matrix. */
 static void duplicate_keys_at_every_level(void **state)
 {
@@ -658,6 +703,7 @@ int main(void)
         cmocka_unit_test(oversubscribed_two_gpu_host), cmocka_unit_test(on_demand_models_that_exclude_each_other),
         cmocka_unit_test(memory_from_files_and_bad_pins), cmocka_unit_test(audio_and_image_headers),
         cmocka_unit_test(quantize_fix), cmocka_unit_test(duplicate_keys_at_every_level),
+        cmocka_unit_test(lock_and_image_keys),
         cmocka_unit_test(yaml_caps_aliases_and_tags), cmocka_unit_test(hostile_inputs_up_to_the_cap),
         cmocka_unit_test(every_allocation_failing), cmocka_unit_test(min_seconds_of_speech),
     };

@@ -13,6 +13,7 @@
 #include "mlgate/binaries.h"
 #include "mlgate/core.h"
 #include "mlgate/host.h"
+#include "mlgate/lock.h"
 #include "mlgate/models.h"
 #include "mlgate/target.h"
 
@@ -58,6 +59,8 @@ typedef struct mg_matrix_model {
     double timeout;             /* seconds for the inference stage (default 30) */
     const char *api_key_env;    /* environment variable whose value is sent as a bearer token */
     int line;                   /* where the entry starts in the matrix file */
+    const char *image;          /* a container image (docker save tarball, OCI layout directory) scanned with
+                                   binaries: in the smoke stage, or NULL */
 } mg_matrix_model;
 
 /* The matrix's host: section (and its path). */
@@ -69,6 +72,8 @@ typedef struct mg_matrix_host {
     const char *gpus;           /* target GPUs by name ("RTX PRO 6000,RTX 5090"), or NULL: detect */
     const char *vram;           /* target GPU sizes ("96G,32G"), or NULL */
     double deadline;            /* seconds for the whole gate (default 120) */
+    const char *lock;           /* a lock file (mlgate lock, docs/lock.md): drift from it that matters fails the
+                                   smoke stage; NULL: none */
 } mg_matrix_host;
 
 typedef struct mg_matrix mg_matrix;
@@ -89,6 +94,13 @@ MG_API void mg_matrix_free(mg_matrix *m);
 MG_API const mg_matrix_host *mg_matrix_get_host(const mg_matrix *m);
 MG_API size_t mg_matrix_count(const mg_matrix *m);
 MG_API const mg_matrix_model *mg_matrix_model_at(const mg_matrix *m, size_t i);
+
+/*
+ * `mlgate lock MATRIX` (docs/lock.md): the lock of what the matrix names - every model's binaries: (scanned) and
+ * file: (its header), against the matrix's host: gpus: unless o gives GPUs; o's paths and models are added, and
+ * the matrix's path is recorded. Container images (image:) are not locked yet. As mg_lock_collect.
+ */
+MG_API int mg_matrix_lock(const mg_matrix *m, const mg_lock_opts *o, mg_lock **out, char *err, size_t errlen);
 
 /* ==== `mlgate plan`: do the models fit together? (lib/gate/plan.c) ==== */
 
@@ -228,6 +240,10 @@ MG_API size_t mg_gate_npublished(const mg_gate *g);
 MG_API const mg_publication *mg_gate_published(const mg_gate *g, size_t i);
 /* 0 every model passed and everything was published, 1 otherwise. */
 MG_API int mg_gate_exit_status(const mg_gate *g);
+/* The drift from the matrix's host: lock: that the run's smoke stage judged, or NULL: then *error (may be NULL)
+ * says why it could not be computed (a lock that cannot be read), or is NULL when there was none to compute (no
+ * lock configured, the smoke stage skipped). */
+MG_API const mg_drift *mg_gate_drift(const mg_gate *g, const char **error);
 
 /* What a long-running gate has counted (serve keeps these; a one-shot check is one run). */
 typedef struct mg_gate_counts {
@@ -239,7 +255,9 @@ typedef struct mg_gate_counts {
  * Prometheus text format 0.0.4 (served as "text/plain; version=0.0.4"): mlgate_build_info,
  * mlgate_gate_runs_total{result}, and for the last run g (NULL: none has ended yet), which ended at
  * `finished` (Unix seconds): mlgate_last_run_timestamp_seconds, mlgate_model_up{model,capability,
- * kind}, mlgate_stage_duration_seconds{model,stage}, mlgate_model_first_byte_seconds{model}; with
+ * kind}, mlgate_stage_duration_seconds{model,stage}, mlgate_model_first_byte_seconds{model}, and with a
+ * host: lock: mlgate_drift (1: drift that matters, or a lock that cannot be read) and
+ * mlgate_drift_changes{matters}; with
  * gpus (NULL: not measured) mlgate_gpu_memory_total_bytes / _used_bytes{gpu,UUID}, labelled as
  * dcgm-exporter labels them so that PromQL can join the two.
  */

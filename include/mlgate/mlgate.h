@@ -1,4 +1,4 @@
-/* mlgate.h - the whole public API: core (errors, units), targets, and the four domains. */
+/* mlgate.h - the whole public API: core (errors, units), targets, and the domains. */
 #ifndef MLGATE_H
 #define MLGATE_H
 
@@ -9,5 +9,6 @@
 #include "mlgate/host.h"
 #include "mlgate/gate.h"
 #include "mlgate/explain.h"
+#include "mlgate/lock.h"
 
 #endif

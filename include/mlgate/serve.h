@@ -22,6 +22,8 @@ typedef enum mg_live_doc {
     MG_DOC_MODELS,          /* each model's status, stages and last change (GET /v1/models) */
     MG_DOC_DOCTOR,          /* the host audit as `mlgate doctor --json` prints it (GET /v1/doctor) */
     MG_DOC_RUN,             /* the run as `mlgate check --json` prints it */
+    MG_DOC_DRIFT,           /* drift since the matrix's host: lock: as `mlgate drift --json` prints it (GET /v1/drift);
+                               none when the run's matrix names no lock */
     MG_NDOCS
 } mg_live_doc;
 

@@ -1,7 +1,7 @@
 /*
  * check.c - the gate's check: per model, in parallel under one deadline, smoke (the memory plan, the
- * model file known to llama.cpp, the binaries scanned against this host's GPUs), then up, then a real
- * minimal inference (lib/gate/probes.c).
+ * model file known to llama.cpp, no drift that matters since host: lock:, the binaries and image scanned
+ * against this host's GPUs), then up, then a real minimal inference (lib/gate/probes.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -83,6 +83,77 @@ static void verdict_text(char *out, size_t n, const mg_report *rep, const mg_ver
         snprintf(out + at, n - at, ", ... (%u more)", v->missing_kernels - (uint32_t)shown);
 }
 
+/* ---- drift since host: lock: ---- */
+
+/* path is p or lies under it (a file of a directory, a member of an archive or image). */
+static int under(const char *path, const char *p)
+{
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    return path && !strncmp(path, p, n) && (!path[n] || path[n] == '/' || path[n] == '!');
+}
+
+static int host_kind(const char *kind)
+{
+    return !strncmp(kind, "gpu_", 4) || !strcmp(kind, "driver") || !strcmp(kind, "cuda_driver") ||
+           !strcmp(kind, "kernel") || !strcmp(kind, "cpu_arch");
+}
+
+/* Whether change c is about something matrix model i names. */
+static int owns(const mg_check_opts *o, const mg_matrix *m, size_t i, const mg_drift_change *c)
+{
+    const mg_matrix_model *md = &m->models[i];
+    const char *path = c->in ? c->in : c->subject;
+    for (size_t k = 0; k < md->nbinaries; k++)
+        if (under(path, md->binaries[k]))
+            return 1;
+    if ((md->image && under(path, md->image)) || (md->file && under(path, md->file)))
+        return 1;
+    const mg_model *f = o->plan && md->file ? mg_plan_file(o->plan, i) : NULL;
+    for (size_t k = 0; f && f->gguf && k < f->gguf->nshards; k++)
+        if (!strcmp(path, f->gguf->shards[k].path))
+            return 1;
+    for (size_t k = 0; f && f->st && k < f->st->nshards; k++)
+        if (!strcmp(path, f->st->shards[k].path))
+            return 1;
+    return 0;
+}
+
+void mg_drift_reason(const mg_check_opts *o, const mg_matrix *m, size_t i, char *out, size_t n)
+{
+    out[0] = 0;
+    if (!o->lock || (!o->drift && !o->drift_error))
+        return;
+    if (!o->drift) {
+        snprintf(out, n, "lock %s: %s", o->lock, o->drift_error);
+        return;
+    }
+    size_t at = 0, shown = 0, more = 0;
+    char line[640];
+    for (size_t k = 0; k < mg_drift_count(o->drift); k++) {
+        const mg_drift_change *c = mg_drift_at(o->drift, k);
+        if (!c->matters)
+            continue;
+        int mine = host_kind(c->kind) || owns(o, m, i, c), anyone = mine;
+        for (size_t x = 0; !anyone && x < m->nmodels; x++)
+            anyone = owns(o, m, x, c);
+        if (!mine && anyone)   /* another model's; one no model names (a lock of other paths) is everyone's */
+            continue;
+        mg_text_clean(line, sizeof line, c->text, strlen(c->text), NULL);   /* paths and versions from the files */
+        int w = snprintf(out + at, n - at, "%s%s", shown ? "; " : "drift since the lock: ", line);
+        if (w < 0 || (size_t)w >= n - at - 48) {   /* room kept for the count */
+            out[at] = 0;
+            more++;
+            continue;
+        }
+        at += (size_t)w, shown++;
+    }
+    if (more)
+        snprintf(out + at, n - at, "%s%zu more change%s that matter", shown ? "; and " : "drift since the lock: ", more,
+                 more == 1 ? "" : "s");
+}
+
 /*
  * Its binaries: readable, and their CUDA code runs on these GPUs and driver. A failure is the scan's
  * own why, for the worst file (the first of equals): its verdict on the GPU it fares worst on and the
@@ -92,15 +163,21 @@ static void verdict_text(char *out, size_t n, const mg_report *rep, const mg_ver
 static void smoke_binaries(const mg_check_job *j, mg_stage_result *s)
 {
     const mg_matrix_model *md = j->md;
-    for (size_t k = 0; k < md->nbinaries && !s->reason[0]; k++)
-        if (access(md->binaries[k], R_OK))
-            snprintf(s->reason, sizeof s->reason, "%s: %s", md->binaries[k], strerror(errno));
+    const char *paths[MG_MATRIX_MAX_LIST + 1];   /* its binaries:, then its image: */
+    size_t np = 0;
+    for (size_t k = 0; k < md->nbinaries; k++)
+        paths[np++] = md->binaries[k];
+    if (md->image)
+        paths[np++] = md->image;
+    for (size_t k = 0; k < np && !s->reason[0]; k++)
+        if (access(paths[k], R_OK))
+            snprintf(s->reason, sizeof s->reason, "%s: %s", paths[k], strerror(errno));
     s->ok = !s->reason[0];
-    if (!s->ok || !md->nbinaries || !j->o->ntargets)
+    if (!s->ok || !np || !j->o->ntargets)
         return;
     mg_scan_opts so = {.targets = j->o->targets, .ntargets = j->o->ntargets, .threads = 1, .deadline_at = j->deadline_at};
     mg_scan_result res;
-    if (mg_scan_paths(&so, md->binaries, md->nbinaries, &res) != MG_OK) {
+    if (mg_scan_paths(&so, paths, np, &res) != MG_OK) {
         snprintf(s->reason, sizeof s->reason, "scanning the binaries failed: %s", res.error);
         s->ok = 0;
         mg_scan_result_free(&res);
@@ -145,13 +222,15 @@ static void smoke_binaries(const mg_check_job *j, mg_stage_result *s)
     mg_scan_result_free(&res);
 }
 
-static void smoke(const mg_check_job *j, size_t i, mg_stage_result *s)
+static void smoke(const mg_check_job *j, const mg_matrix *m, size_t i, mg_stage_result *s)
 {
     const mg_plan_model *pm = j->o->plan && j->o->plan_fits ? mg_plan_model_at(j->o->plan, i) : NULL;
     if (pm && !pm->fits)
         snprintf(s->reason, sizeof s->reason, "does not fit the memory plan: %s", pm->why);
     if (!s->reason[0])
         smoke_file(j, i, s);
+    if (!s->reason[0])
+        mg_drift_reason(j->o, m, i, s->reason, sizeof s->reason);
     s->ok = !s->reason[0];
     if (s->ok)
         smoke_binaries(j, s);   /* sets ok; a pass may say what it saw */
@@ -160,6 +239,7 @@ static void smoke(const mg_check_job *j, size_t i, mg_stage_result *s)
 typedef struct thread_job {
     mg_check_job j;
     size_t i;
+    const mg_matrix *m;
 } thread_job;
 
 static void *check_one(void *arg)
@@ -183,7 +263,7 @@ static void *check_one(void *arg)
         s->started = mg_unix_now();
         s->ran = 1;
         if (st == MG_STAGE_SMOKE)
-            smoke(j, t->i, s);
+            smoke(j, t->m, t->i, s);
         else if (st == MG_STAGE_UP)
             mg_probe_up(j, s);
         else
@@ -210,7 +290,7 @@ int mg_check_run(const mg_matrix *m, const mg_check_opts *o, mg_check_result *re
     double deadline_at = o->deadline_at > 0 ? o->deadline_at : mg_now() + 120;
     _Atomic size_t answers = 0;
     for (size_t i = 0; i < m->nmodels; i++) {
-        jobs[i] = (thread_job){{&m->models[i], o, deadline_at, &results[i], &answers}, i};
+        jobs[i] = (thread_job){{&m->models[i], o, deadline_at, &results[i], &answers}, i, m};
         if (pthread_create(&th[i], NULL, check_one, &jobs[i]) == 0)
             started[i] = 1;
         else

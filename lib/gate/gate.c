@@ -32,6 +32,9 @@ struct mg_gate {
     mg_publication published[MAX_PUBLISHED];
     char errors[MAX_PUBLISHED][512];
     size_t npublished;
+    mg_drift *drift;            /* from host: lock:, computed once for the smoke stage; NULL: drift_error says why */
+    char drift_error[512];
+    int drift_code;
 };
 
 /* "2026-12-01T16:30:17Z" */
@@ -91,6 +94,7 @@ void mg_gate_free(mg_gate *g)
     if (!g)
         return;
     mg_plan_free(g->plan);
+    mg_drift_free(g->drift);
     free(g->results);
     free(g);
 }
@@ -123,6 +127,18 @@ static int make_plan(mg_gate *g, const mg_gate_opts *o, double deadline_at, char
     return rc || o->skip_smoke ? rc : mg_plan_open_files(g->plan);
 }
 
+/* The drift from host: lock:, once for the run, by deadline_at: collected from the lock's own inputs, against the
+ * GPUs it was made for unless --gpu names others. A lock that cannot be read is the smoke stage's failure, not the
+ * run's. */
+static void make_drift(mg_gate *g, const mg_gate_opts *o, double deadline_at)
+{
+    mg_drift_opts dopt = {.gpus = o->gpus, .host = o->host, .deadline_at = deadline_at};
+    char err[sizeof g->drift_error];
+    err[0] = 0;
+    if ((g->drift_code = mg_drift_run(g->m->host.lock, &dopt, &g->drift, err, sizeof err)))
+        snprintf(g->drift_error, sizeof g->drift_error, "%s", err[0] ? err : "drift could not be computed");
+}
+
 double mg_gate_deadline(const mg_matrix *m, const mg_gate_opts *o)
 {
     return o->deadline > 0 ? o->deadline : m->host.deadline > 0 ? m->host.deadline : 120;
@@ -145,14 +161,18 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
     const mg_publisher *pub[MAX_PUBLISHED];
     const char *path[MAX_PUBLISHED];
     size_t npub = outputs(g, o, pub, path);
-    mg_check_opts co = {NULL, 0, NULL, 0, t0 + limit, o->skip_smoke, o->up_timeout, o->cancelled, o->cancel_ctx};
+    mg_check_opts co = {NULL, 0, NULL, 0, t0 + limit, o->skip_smoke, o->up_timeout, o->cancelled, o->cancel_ctx,
+                        NULL, NULL, NULL};
     int rc = choose_targets(g, o, err, errlen);
     for (size_t i = 0; !rc && i < npub; i++)   /* every output must be writable before the models are bothered */
         if ((rc = pub[i]->check(path[i], file_flags(o), g->errors[i], sizeof g->errors[i])))
             snprintf(err, errlen, "%s: %s", pub[i]->name, g->errors[i]);
     if (!rc && !mg_check_cancelled(&co))
         rc = make_plan(g, o, t0 + limit / 2, err, errlen);
+    if (!rc && m->host.lock && !o->skip_smoke && !mg_check_cancelled(&co))
+        make_drift(g, o, t0 + limit / 2);
     co.targets = g->code.t, co.ntargets = g->code.n, co.plan = g->plan, co.plan_fits = g->sized > 0;
+    co.lock = m->host.lock, co.drift = g->drift, co.drift_error = g->drift_error[0] ? g->drift_error : NULL;
     if (!rc && !mg_check_cancelled(&co) && (rc = mg_check_run(m, &co, g->results)))
         snprintf(err, errlen, "%s", mg_strerror((mg_err)rc));
     if (!rc && mg_check_cancelled(&co)) {   /* what a cancelled run saw is not the models' state */
@@ -188,7 +208,8 @@ int mg_gate_run(const mg_matrix *m, const mg_gate_opts *o, mg_gate **out, char *
 
 void mg_gate_run_of(const mg_gate *g, mg_run *run)
 {
-    *run = (mg_run){g->m, g->results, g->seconds, g->passed, &g->code, g->file_flags, g->nfd_expiry, g->finished};
+    *run = (mg_run){g->m, g->results, g->seconds, g->passed, &g->code, g->file_flags, g->nfd_expiry, g->finished,
+                    g->m->host.lock, g->drift, g->drift_error[0] ? g->drift_error : NULL, g->drift_code};
 }
 
 const mg_matrix *mg_gate_matrix(const mg_gate *g) { return g->m; }
@@ -201,6 +222,54 @@ double mg_gate_seconds(const mg_gate *g) { return g->seconds; }
 double mg_gate_started(const mg_gate *g) { return g->started; }
 size_t mg_gate_npublished(const mg_gate *g) { return g->npublished; }
 const mg_publication *mg_gate_published(const mg_gate *g, size_t i) { return i < g->npublished ? &g->published[i] : NULL; }
+
+const mg_drift *mg_gate_drift(const mg_gate *g, const char **error)
+{
+    if (error)
+        *error = g->drift_error[0] ? g->drift_error : NULL;
+    return g->drift;
+}
+
+/* Every model's list of paths and the options' own, in one array (freed by the caller). */
+static const char **joined(const char *const *given, size_t ngiven, size_t more, size_t *n)
+{
+    const char **v = mg_calloc(ngiven + more + 1, sizeof *v);
+    if (v && ngiven)
+        memcpy(v, given, ngiven * sizeof *v);
+    *n = ngiven;
+    return v;
+}
+
+int mg_matrix_lock(const mg_matrix *m, const mg_lock_opts *o, mg_lock **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    size_t nb = 0, np, nm;
+    for (size_t i = 0; i < m->nmodels; i++)
+        nb += m->models[i].nbinaries;
+    const char **paths = joined(o->paths, o->npaths, nb, &np);
+    const char **models = joined(o->models, o->nmodels, m->nmodels, &nm);
+    if (!paths || !models) {
+        free(paths), free(models);
+        snprintf(err, errlen, "out of memory");
+        return MG_E_NOMEM;
+    }
+    for (size_t i = 0; i < m->nmodels; i++) {
+        const mg_matrix_model *md = &m->models[i];
+        for (size_t k = 0; k < md->nbinaries; k++)
+            paths[np++] = md->binaries[k];
+        if (md->file)
+            models[nm++] = md->file;
+    }
+    mg_lock_opts lo = *o;
+    lo.paths = paths, lo.npaths = np, lo.models = models, lo.nmodels = nm;
+    lo.matrix = m->host.path;
+    if (!lo.gpus)
+        lo.gpus = m->host.gpus;
+    int rc = mg_lock_collect(&lo, out, err, errlen);
+    free(paths);
+    free(models);
+    return rc;
+}
 
 int mg_gate_exit_status(const mg_gate *g)
 {

@@ -39,6 +39,9 @@ typedef struct mg_check_opts {
     double up_timeout;              /* the up stage's limit (default 5 s) */
     int (*cancelled)(void *ctx);    /* nonzero: stop (mg_gate_opts.cancelled); NULL: never */
     void *cancel_ctx;
+    const char *lock;               /* the matrix's host: lock: (NULL: none): the smoke stage judges its drift */
+    const mg_drift *drift;          /* that drift, computed once for the run, or NULL: drift_error says why */
+    const char *drift_error;
 } mg_check_opts;
 
 /* Checks every model in parallel (a thread each); results[i] for model i. */
@@ -86,6 +89,10 @@ typedef struct mg_run {
     int file_flags;                 /* MG_FILE_SHARED_OK (lib/core/file.h) with --allow-shared-dir */
     double nfd_expiry;              /* the node labels expire this many seconds after the run; 0: never */
     const char *finished;           /* when it ended, "2026-12-01T16:30:17Z" */
+    const char *lock;               /* host: lock:, or NULL */
+    const mg_drift *drift;          /* the drift the smoke stage judged (NULL: not computed; drift_error says why) */
+    const char *drift_error;
+    int drift_code;                 /* with drift_error: the mg_err */
 } mg_run;
 
 /* A publisher: one file each. `check` says before the run whether `path` can be written (safely:
@@ -126,6 +133,11 @@ char *mg_caps_print(const struct cJSON *v, size_t *len);
 /* "stages": {"smoke": {"ok", "seconds", "reason"}, ...} for the stages that ran (check --json, serve). */
 struct jw;
 void mg_stages_json(struct jw *w, const mg_check_result *r);
+
+/* The smoke stage's drift check of matrix model i (lib/gate/check.c): the changes since host: lock: that matter
+ * and are the model's - the host's, those under its binaries:, image: or file: (and the file's shards), and those
+ * no model of m owns - as a reason into out; "" when none. */
+void mg_drift_reason(const mg_check_opts *o, const mg_matrix *m, size_t i, char *out, size_t n);
 
 /* The first failed stage's reason and which stage, or NULL when the model passed. */
 const char *mg_check_failure(const mg_check_result *r, int *stage);

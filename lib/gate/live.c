@@ -215,6 +215,19 @@ static void models_json(FILE *f, const void *arg)
 
 static void run_json(FILE *f, const void *arg) { mg_gate_json(f, ((const view_src *)arg)->run->g); }
 
+/* Drift since host: lock: as the run's smoke stage judged it; one that could not be computed says why. */
+static void drift_json(FILE *f, const void *arg)
+{
+    mg_run run;
+    mg_gate_run_of(((const view_src *)arg)->run->g, &run);
+    if (run.drift)
+        mg_drift_json(f, run.drift);
+    else if (run.drift_error)
+        mg_drift_error_json(f, run.lock, (mg_err)run.drift_code, run.drift_error);
+    else
+        mg_drift_error_json(f, run.lock, MG_E_ARG, "not computed: the smoke stage was skipped (--no-smoke)");
+}
+
 /* The capability file (as publish_caps.c writes it) and each capability's object. */
 static int caps_docs(mg_live_view *v, const run_ref *rr)
 {
@@ -285,6 +298,8 @@ static mg_live_view *view_new(mg_live *l, run_ref *rr)
               copy_doc(&v->docs[MG_DOC_DOCTOR], l->doctor, l->ndoctor);
     if (rr && !bad)
         bad = render(&v->docs[MG_DOC_RUN], run_json, &s) || caps_docs(v, rr);
+    if (rr && !bad && rr->m->host.lock)
+        bad = render(&v->docs[MG_DOC_DRIFT], drift_json, &s);
     if (rr)
         atomic_fetch_add(&rr->refs, 1);
     v->run = rr;

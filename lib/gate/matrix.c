@@ -515,7 +515,7 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
 {
     static const char *const known[] = {"name", "kind", "endpoint", "exec", "model", "file", "memory", "ram", "ctx",
                                         "residency", "gpu", "binaries", "capability", "probe", "timeout",
-                                        "api_key_env", NULL};
+                                        "api_key_env", "image", NULL};
     size_t seen[sizeof known / sizeof known[0]] = {0};
     if (n->type != Y_MAPPING)
         return fail(c, n, "each model must be a mapping (name:, kind:, endpoint: ...)");
@@ -573,7 +573,11 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
             rc = list_value(c, v, "binaries", md->binaries, &md->nbinaries);
         else if (!strcmp(key, "capability"))
             rc = scalar(c, v, "capability", &md->capability);
-        else if (!strcmp(key, "probe"))
+        else if (!strcmp(key, "image")) {
+            if (!(rc = scalar(c, v, "image", &md->image)) && (!md->image[0] || strstr(md->image, "://")))
+                return fail(c, v, "image '%s': a path to a container image (a docker save tarball or an OCI layout "
+                            "directory), not %s", md->image, md->image[0] ? "a URL" : "empty");
+        } else if (!strcmp(key, "probe"))
             rc = probe(c, v, &md->probe);
         else if (!strcmp(key, "timeout"))
             rc = duration_value(c, v, "timeout", &md->timeout);
@@ -593,7 +597,8 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
 
 static int host(ctx *c, const ynode *n)
 {
-    static const char *const known[] = {"headroom", "receipts", "capabilities", "gpus", "vram", "deadline", NULL};
+    static const char *const known[] = {"headroom", "receipts", "capabilities", "gpus", "vram", "deadline", "lock",
+                                        NULL};
     size_t seen[sizeof known / sizeof known[0]] = {0};
     if (n->type != Y_MAPPING)
         return fail(c, n, "host must be a mapping (headroom:, receipts:, capabilities:, ...)");
@@ -621,7 +626,10 @@ static int host(ctx *c, const ynode *n)
             rc = scalar(c, v, "gpus", &c->m->host.gpus);
         else if (!strcmp(key, "vram"))
             rc = scalar(c, v, "vram", &c->m->host.vram);
-        else   /* deadline */
+        else if (!strcmp(key, "lock")) {
+            if (!(rc = scalar(c, v, "lock", &c->m->host.lock)) && !c->m->host.lock[0])
+                return fail(c, v, "lock: the path of a lock file (mlgate lock -o FILE), not empty");
+        } else   /* deadline */
             rc = duration_value(c, v, "deadline", &c->m->host.deadline);
         if (rc)
             return rc;

@@ -1,4 +1,4 @@
-/* metrics.c - the gate as Prometheus metrics (text format 0.0.4): each model up or down, its stages' and first byte's seconds, the runs by result, the GPUs' memory labelled as dcgm-exporter labels it; and the publisher of a node_exporter textfile. */
+/* metrics.c - the gate as Prometheus metrics (text format 0.0.4): each model up or down, its stages' and first byte's seconds, the runs by result, drift since the matrix's lock, the GPUs' memory labelled as dcgm-exporter labels it; and the publisher of a node_exporter textfile. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +69,16 @@ void mg_gate_metrics_of(FILE *f, const mg_run *run, double finished, const mg_ga
             label(f, m->models[i].name);
             fprintf(f, "\"} %.6f\n", run->r[i].ttfb);
         }
+    }
+    if (run && run->lock && (run->drift || run->drift_error)) {   /* host: lock: judged by the smoke stage */
+        size_t all = run->drift ? mg_drift_count(run->drift) : 0;
+        size_t matter = run->drift ? mg_drift_matters(run->drift) : 0;
+        family(f, "mlgate_drift", "gauge",
+               "1 when the last run found drift since the matrix's lock that matters (or could not read it), else 0.");
+        fprintf(f, "mlgate_drift %d\n", !run->drift || matter > 0);
+        family(f, "mlgate_drift_changes", "gauge", "Changes since the lock in the last run, by whether they matter.");
+        fprintf(f, "mlgate_drift_changes{matters=\"true\"} %zu\nmlgate_drift_changes{matters=\"false\"} %zu\n", matter,
+                all - matter);
     }
     if (gpus && gpus->ngpus) {
         static const char *const names[] = {"mlgate_gpu_memory_total_bytes", "mlgate_gpu_memory_used_bytes"};
