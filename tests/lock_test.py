@@ -330,6 +330,29 @@ models:
           all(j[n]["stages"]["smoke"]["reason"].startswith(f"lock {d}/m.lock: {d}/m.lock: not a lock file") for n in j))
 
 
+def images(mlgate, d, fx):
+    """A container image is locked by digest; a changed image is drift that matters."""
+    import tarfile
+    os.makedirs(f"{d}/img", exist_ok=True)
+    def rootfs(lib):
+        with tarfile.open(f"{d}/img/app.tar", "w") as t:
+            t.add(os.path.join(fx, lib), arcname="usr/lib/libapp.so")
+    rootfs("libtwo.so")
+    rc, out, err = run(mlgate, "lock", "--gpu", "H100", "img/app.tar", "-o", "i.lock", cwd=d)
+    lk = json.load(open(f"{d}/i.lock"))
+    want = "sha256:" + sha256(f"{d}/img/app.tar")
+    check(f"an image is locked by digest: a flat tar by its layer's ({lk.get('images')})",
+          rc == 0 and lk.get("images") == [{"path": "img/app.tar", "digest": want}])
+    check("its files carry no sha256 of their own",
+          [b["sha256"] for b in lk["binaries"] if b["path"].startswith("img/app.tar!")] == [None])
+    rc, out, err = run(mlgate, "drift", "i.lock", cwd=d)
+    check(f"the same image: no drift ({out.strip()})", rc == 0 and "no drift" in out)
+    rootfs("sass_90.o")
+    rc, out, err = run(mlgate, "drift", "i.lock", cwd=d)
+    check(f"another image: its digest changed, exit 1 ({out.strip()[:200]})",
+          rc == 1 and "image img/app.tar digest changed" in out)
+
+
 def main():
     mlgate, fx, fake_nvml = sys.argv[1], sys.argv[2], sys.argv[3]
     mlgate = os.path.abspath(mlgate)
@@ -341,6 +364,7 @@ def main():
         gpus(mlgate, d, fake_nvml)
         hostile(mlgate, d)
         matrix_and_gate(mlgate, d, fx)
+        images(mlgate, d, fx)
     return result()
 
 

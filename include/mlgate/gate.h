@@ -98,7 +98,7 @@ MG_API const mg_matrix_model *mg_matrix_model_at(const mg_matrix *m, size_t i);
 /*
  * `mlgate lock MATRIX` (docs/lock.md): the lock of what the matrix names - every model's binaries: (scanned) and
  * file: (its header), against the matrix's host: gpus: unless o gives GPUs; o's paths and models are added, and
- * the matrix's path is recorded. Container images (image:) are not locked yet. As mg_lock_collect.
+ * the matrix's path is recorded. Container images (image:) are locked by digest. As mg_lock_collect.
  */
 MG_API int mg_matrix_lock(const mg_matrix *m, const mg_lock_opts *o, mg_lock **out, char *err, size_t errlen);
 

@@ -245,7 +245,7 @@ int mg_matrix_lock(const mg_matrix *m, const mg_lock_opts *o, mg_lock **out, cha
     *out = NULL;
     size_t nb = 0, np, nm;
     for (size_t i = 0; i < m->nmodels; i++)
-        nb += m->models[i].nbinaries;
+        nb += m->models[i].nbinaries + (m->models[i].image != NULL);
     const char **paths = joined(o->paths, o->npaths, nb, &np);
     const char **models = joined(o->models, o->nmodels, m->nmodels, &nm);
     if (!paths || !models) {
@@ -257,6 +257,8 @@ int mg_matrix_lock(const mg_matrix *m, const mg_lock_opts *o, mg_lock **out, cha
         const mg_matrix_model *md = &m->models[i];
         for (size_t k = 0; k < md->nbinaries; k++)
             paths[np++] = md->binaries[k];
+        if (md->image)   /* scanned like a binary: its digest is locked (images[]) */
+            paths[np++] = md->image;
         if (md->file)
             models[nm++] = md->file;
     }

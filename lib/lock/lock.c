@@ -430,6 +430,23 @@ static int collect_binaries(mg_lock *l, const mg_lock_opts *o, const mg_targets 
         if (!rc)
             rc = verdicts_of(l, r, map, nc, &b->verdicts, &b->nverdicts);
     }
+    /* the container images by digest: the manifest's, else the config's (the image ID), else (a flat tar)
+     * its one layer's; one per platform of a multi-platform index, named "IMAGE (linux/arm64)" then */
+    if (!rc && res.nimages && !(l->images = mg_arena_array(l->arena, res.nimages, sizeof *l->images)))
+        rc = MG_E_NOMEM;
+    for (size_t i = 0; !rc && i < res.nimages; i++) {
+        const mg_image_info *im = &res.images[i];
+        int several = 0;
+        for (size_t k = 0; k < res.nimages; k++)
+            several |= k != i && !strcmp(res.images[k].path, im->path);
+        const char *dg = im->digest ? im->digest : im->id ? im->id : im->nlayers ? im->layers[0].digest : NULL;
+        lk_image *x = &l->images[l->nimages++];
+        x->path = several && im->platform ? mg_arena_printf(l->arena, "%s (%s)", im->path, im->platform)
+                                          : mg_arena_strdup(l->arena, im->path);
+        x->digest = dg ? mg_arena_strdup(l->arena, dg) : NULL;
+        if (!x->path)
+            rc = MG_E_NOMEM;
+    }
     mg_scan_result_free(&res);
     if (rc == MG_E_NOMEM)
         snprintf(err, errlen, "out of memory");

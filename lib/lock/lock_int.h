@@ -55,7 +55,7 @@ typedef struct lk_model {
     const char *error;
 } lk_model;
 
-typedef struct lk_image {       /* filled by the image scan (issue 13); none are collected yet */
+typedef struct lk_image {       /* a container image scanned: its digest (collect_binaries) */
     const char *path;
     const char *digest;
 } lk_image;

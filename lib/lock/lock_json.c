@@ -147,7 +147,7 @@ void mg_lock_json(FILE *f, const mg_lock *l)
         fputs("    }", f);
     }
     fprintf(f, "%s]", l->nfiles ? "\n  " : "");
-    if (l->nimages) {   /* container images by digest (docs/lock.md): written once the image scan fills them */
+    if (l->nimages) {   /* container images by digest (docs/lock.md) */
         fputs(",\n  \"images\": [", f);
         for (size_t i = 0; i < l->nimages; i++) {
             fprintf(f, "%s\n    {\"path\": ", i ? "," : "");
