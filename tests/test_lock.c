@@ -449,6 +449,16 @@ static char *state_text(const char *driver, const char *gpus, const char *bins, 
     return s;
 }
 
+/* The first `from` in t becomes `to` (the same length). Out of line: gcc's -Wdangling-pointer took the
+ * pointer into a string state_text returned for one into its local. */
+__attribute__((noinline)) static void patch(char *t, const char *from, const char *to)
+{
+    char *k = strstr(t, from);
+    assert_non_null(k);
+    assert_int_equal(strlen(from), strlen(to));
+    memcpy(k, to, strlen(to));
+}
+
 #define G5090 "{\"name\": \"GPU0 RTX 5090\", \"uuid\": \"GPU-5090\", \"cc\": \"12.0\", \"index\": 0}"
 #define GH100 "{\"name\": \"GPU1 H100\", \"uuid\": \"GPU-H100\", \"cc\": \"9.0\", \"index\": 1}"
 #define SHA_A "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""
@@ -534,10 +544,8 @@ static void drift_of_the_host(void **state)
     mg_drift_free(d);
     /* a driver change that changes no verdict: said, not mattering; the kernel and CUDA driver too */
     char *s = state_text("\"580.95.05\"", G5090, b2, NULL, NULL), *t = state_text("\"590.12\"", G5090, b2, NULL, NULL);
-    char *k = strstr(t, "\"kernel\": \"6.1\"");
-    memcpy(k, "\"kernel\": \"6.2\"", 15);
-    k = strstr(t, "\"13.0\"");
-    memcpy(k, "\"13.1\"", 6);
+    patch(t, "\"kernel\": \"6.1\"", "\"kernel\": \"6.2\"");
+    patch(t, "\"13.0\"", "\"13.1\"");
     d = drift_of(s, t);
     assert_int_equal(mg_drift_count(d), 3);
     assert_string_equal(mg_drift_at(d, 0)->text, "driver 580.95.05 -> 590.12");
