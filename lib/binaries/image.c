@@ -276,11 +276,9 @@ static cJSON *json_blob(mg_image *im, const char *digest, const char *name, cons
         len = m ? m->size : 0;
         why = "is missing";
     } else {
-        char err[128];
         char *text;
         size_t n;
         int fd = openat(im->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        (void)err;
         p = NULL;
         if (fd >= 0) {
             struct stat st;
@@ -465,7 +463,6 @@ static int read_index(mg_image *im, cJSON *idx, const char *what, int depth)
 
 static int read_manifest(mg_image *im, const char *digest, const char *plat, cJSON *ann, int depth)
 {
-    (void)depth;
     cJSON *mj = json_blob(im, digest, NULL, "a manifest", NULL);
     if (!mj)
         return MG_OK;

@@ -88,18 +88,28 @@ typedef struct mg_scanning {
     cands cs;               /* streamed: every fatbin or cubin seen go by, read while it was held */
 } ctx;
 
+/* Room for one more of the n elements (elem bytes each) of *v: doubled from 32, at most
+ * MAX_FATBINS_PER_FILE (the fatbins' and the candidates' cap). */
+static int room_for_one(void **v, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return MG_OK;
+    if (n >= MAX_FATBINS_PER_FILE)
+        return MG_E_LIMIT;
+    size_t want = *cap ? *cap * 2 : 32;
+    void *nv = mg_realloc(*v, want * elem);
+    if (!nv)
+        return MG_E_NOMEM;
+    *v = nv;
+    *cap = want;
+    return MG_OK;
+}
+
 static int push_fatbin(ctx *c, uint64_t off, uint64_t size, uint8_t where, size_t first)
 {
-    if (c->fb.n == c->fb.cap) {
-        if (c->fb.n >= MAX_FATBINS_PER_FILE)
-            return MG_E_LIMIT;
-        size_t cap = c->fb.cap ? c->fb.cap * 2 : 32;
-        mg_fatbin *v = mg_realloc(c->fb.v, cap * sizeof *v);
-        if (!v)
-            return MG_E_NOMEM;
-        c->fb.v = v;
-        c->fb.cap = cap;
-    }
+    int rc = room_for_one((void **)&c->fb.v, c->fb.n, &c->fb.cap, sizeof *c->fb.v);
+    if (rc)
+        return rc;
     mg_fatbin *f = &c->fb.v[c->fb.n++];
     f->off = off;
     f->size = size;
@@ -677,26 +687,20 @@ mg_scanning *mg_scanning_new(const mg_scan_opts *o, const char *name, const uint
     return c;
 }
 
-static cand *new_cand(ctx *c, uint64_t off, int cubin)
+/* A new candidate at off in *out; MG_E_LIMIT / MG_E_NOMEM. */
+static int new_cand(ctx *c, uint64_t off, int cubin, cand **out)
 {
-    if (c->cs.n == c->cs.cap) {
-        if (c->cs.n >= MAX_FATBINS_PER_FILE)
-            return NULL;
-        size_t cap = c->cs.cap ? c->cs.cap * 2 : 32;
-        cand *v = mg_realloc(c->cs.v, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        c->cs.v = v;
-        c->cs.cap = cap;
-    }
-    cand *k = &c->cs.v[c->cs.n++];
+    int rc = room_for_one((void **)&c->cs.v, c->cs.n, &c->cs.cap, sizeof *c->cs.v);
+    if (rc)
+        return rc;
+    cand *k = *out = &c->cs.v[c->cs.n++];
     memset(k, 0, sizeof *k);
     k->off = off;
     k->cubin = (uint8_t)cubin;
     k->first = (uint32_t)c->cs.es.n;
     k->nkernels = -2;
     k->hashes_ok = -1;
-    return k;
+    return MG_OK;
 }
 
 typedef struct names_and_hashes {
@@ -742,9 +746,10 @@ static void read_kernels(ctx *c, cand *k)
 int mg_scanning_try(mg_scanning *c, uint64_t off, int cubin, uint64_t *end)
 {
     *end = 0;
-    cand *k = new_cand(c, off, cubin);
-    if (!k)
-        return c->cs.n >= MAX_FATBINS_PER_FILE ? MG_E_LIMIT : MG_E_NOMEM;
+    cand *k;
+    int rc0 = new_cand(c, off, cubin, &k);
+    if (rc0)
+        return rc0;
     k->held = 1;
     if (cubin) {
         mg_entry en;
@@ -774,9 +779,10 @@ int mg_scanning_try(mg_scanning *c, uint64_t off, int cubin, uint64_t *end)
 
 int mg_scanning_skip(mg_scanning *c, uint64_t off, uint64_t end, int cubin)
 {
-    cand *k = new_cand(c, off, cubin);
-    if (!k)
-        return c->cs.n >= MAX_FATBINS_PER_FILE ? MG_E_LIMIT : MG_E_NOMEM;
+    cand *k;
+    int rc = new_cand(c, off, cubin, &k);
+    if (rc)
+        return rc;
     k->end = end;
     k->why = "larger than a streamed scan holds (unpack the file and scan it)";
     return MG_OK;

@@ -30,8 +30,6 @@ mg_stream *mg_stream_new(const mg_scan_opts *o, const char *name, uint64_t size)
 int mg_stream_feed(mg_stream *s, const uint8_t *p, size_t n);
 /* The report (NULL: out of memory); err/detail: the stream itself failed (inflate, truncated). Frees s. */
 mg_report *mg_stream_end(mg_stream *s, int err, const char *detail);
-/* Whether the stream keeps the byte at off whatever goes by (a window: headers, tables, strings). */
-int mg_stream_keeps(const mg_stream *s, uint64_t off);
 
 /* Walks the paths and scans every file on worker threads into out->reports (in walk order); fills
  * files, skipped and bytes. */

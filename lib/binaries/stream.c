@@ -464,9 +464,3 @@ mg_report *mg_stream_end(mg_stream *s, int err, const char *detail)
     free(s);
     return r;
 }
-
-/* Whether off lies in a kept window (for tests of what a stream holds). */
-int mg_stream_keeps(const mg_stream *s, uint64_t off)
-{
-    return in_window(s, off);
-}
