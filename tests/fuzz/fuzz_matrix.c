@@ -168,7 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mg_plan_free(p);
     }
     /* without a GPU to plan for (the gate's --no-smoke path): only the GGUFs are opened, later */
-    if (mg_plan_build(m, t.t, 0, 0.1, 0, 0, &p, err, sizeof err) == MG_OK) {
+    mg_plan_opts po = {.headroom = 0.1};
+    if (mg_plan_build(m, t.t, 0, &po, 0, 0, &p, err, sizeof err) == MG_OK) {
         mg_plan_open_files(p);
         FUZZ_JSON_VALID(mg_plan_json(f, p));
         mg_plan_free(p);
