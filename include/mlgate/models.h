@@ -222,7 +222,7 @@ typedef struct mg_fit_st {
     uint64_t activations;   /* peak of one prompt pass over n_ctx tokens at once (transformers):
                                n_ctx x n_seq x (3 x intermediate + 4 x hidden) x bytes(torch_dtype) */
     uint64_t runtime;       /* what a PyTorch process holds beyond its allocations: the CUDA context per GPU
-                               used and the caching allocator's slack, as measured (lib/models/fit.c) */
+                               used and the caching allocator's slack, as measured (lib/models/fit_st.c) */
     uint64_t need;          /* weights + kv + activations + runtime (saturating) */
 } mg_fit_st;
 
