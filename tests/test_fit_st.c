@@ -468,12 +468,73 @@ static void flux_pipeline_counts_every_component(void **state)
     rm_rf(dir);
 }
 
+/* model_index.json names folders, never paths; more than 16 components are not read past the 16th;
+ * a UNet's activations are not estimated; a variant's index (model.safetensors.index.fp16.json) is found. */
+static void pipeline_names_and_variants(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mlgate-pipe-XXXXXX", p[256];
+    assert_non_null(mkdtemp(dir));
+    mkdir_in(dir, "unet");
+    mkdir_in(dir, "text_encoder");
+    const char *nm[] = {"conv_in.weight", "conv_in.bias"};
+    const uint64_t b[] = {320ull * 4 * 9 * 2, 640};
+    snprintf(p, sizeof p, "%s/unet/diffusion_pytorch_model.safetensors", dir);
+    write_st(p, nm, b, 2);
+    write_in(dir, "unet/config.json", "{\"_class_name\":\"UNet2DConditionModel\",\"block_out_channels\":[320,640,1280]}");
+    snprintf(p, sizeof p, "%s/text_encoder/model.fp16-00001-of-00001.safetensors", dir);
+    write_st(p, nm, b, 1);
+    write_in(dir, "text_encoder/model.safetensors.index.fp16.json",
+             "{\"weight_map\":{\"conv_in.weight\":\"model.fp16-00001-of-00001.safetensors\"}}");
+    /* the weights outside: a component that names them must not reach them */
+    snprintf(p, sizeof p, "%s/diffusion_pytorch_model.safetensors", dir);
+    write_st(p, nm, b, 2);
+    char idx[4096] = "{\"_class_name\":\"StableDiffusionPipeline\",\"..\":[\"diffusers\",\"UNet2DConditionModel\"],"
+                     "\"unet/..\":[\"diffusers\",\"X\"],\".\":[\"diffusers\",\"X\"],\"safety_checker\":[null,null],"
+                     "\"unet\":[\"diffusers\",\"UNet2DConditionModel\"],\"text_encoder\":[\"transformers\",\"CLIPTextModel\"]";
+    for (int i = 0; i < 40; i++) {   /* entries whose folders do not exist (yet): no weights, not counted */
+        size_t l = strlen(idx);
+        snprintf(idx + l, sizeof idx - l, ",\"unet%d\":[\"diffusers\",\"UNet2DConditionModel\"]", i);
+    }
+    strcat(idx, "}");
+    write_in(dir, "model_index.json", idx);
+    mg_model *m = mg_model_open(dir);
+    assert_non_null(m);
+    assert_true(m->st->pipeline);
+    assert_int_equal(m->st->ncomp, 2);   /* unet and text_encoder: the others have no folder with weights */
+    assert_string_equal(m->st->comp[0].name, "unet");
+    assert_string_equal(m->st->comp[1].name, "text_encoder");
+    assert_string_equal(m->st->comp[1].variant, "fp16");
+    assert_int_equal(m->st->nshards, 2);
+    for (size_t i = 0; i < m->st->nshards; i++)
+        assert_string_not_equal(m->st->shards[i].path + strlen(dir), "/diffusion_pytorch_model.safetensors");
+    mg_fit_st f;
+    assert_int_equal(mg_fit_safetensors(m->st, 0, 1, 1, &f), MG_OK);
+    assert_int_equal(f.comp[0].activations, 0);   /* UNet: not estimated */
+    assert_int_equal(f.image_tokens, 0);
+    assert_int_equal(f.comp[0].largest_module, 320ull * 4 * 9 * 2 + 640);
+    mg_model_free(m);
+    /* sixteen components at most */
+    for (int i = 0; i < 20; i++) {
+        char sub[32];
+        snprintf(sub, sizeof sub, "unet%d", i);
+        mkdir_in(dir, sub);
+        snprintf(p, sizeof p, "%s/%s/diffusion_pytorch_model.safetensors", dir, sub);
+        write_st(p, nm, b, 1);
+    }
+    m = mg_model_open(dir);
+    assert_int_equal(m->st->ncomp, MG_ST_MAX_COMPONENTS);
+    mg_model_free(m);
+    rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deepseek_mla_cache_per_engine),
         cmocka_unit_test(asymmetric_gpus_tp_fails_layer_split_fits),
         cmocka_unit_test(flux_pipeline_counts_every_component),
+        cmocka_unit_test(pipeline_names_and_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
