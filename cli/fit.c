@@ -85,14 +85,14 @@ static void print_pipeline(const mg_fit_report *r)
     const mg_st_model *sm = r->stm;
     char a[32], b[32], c[32];
     printf("%s%s%s: diffusers %s, %zu components, weights %s\n", col(C_BOLD), r->model, col(C_RESET),
-           sm->pipeline_class[0] ? sm->pipeline_class : "pipeline", f->ncomp, mg_human(f->weights, a));
+           sm->pipeline_class[0] ? shown(sm->pipeline_class) : "pipeline", f->ncomp, mg_human(f->weights, a));
     for (size_t i = 0; i < f->ncomp && i < sm->ncomp; i++) {
         const mg_st_component *k = &sm->comp[i];
-        printf("  %-16s %-28s %9s  largest module %9s", k->name, k->class_name, mg_human(f->comp[i].weights, a),
+        printf("  %-16s %-28s %9s  largest module %9s", shown(k->name), shown(k->class_name), mg_human(f->comp[i].weights, a),
                mg_human(f->comp[i].largest_module, b));
         if (f->comp[i].activations)
             printf("  activations ~%s", mg_human(f->comp[i].activations, c));
-        printf("%s%s\n", k->variant[0] ? "  variant " : "", k->variant);
+        printf("%s%s\n", k->variant[0] ? "  variant " : "", shown(k->variant));
     }
     if (f->image_tokens)
         printf("  one 1024x1024 step: %llu image + %llu text tokens in the denoiser (activations estimated)\n",

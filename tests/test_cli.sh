@@ -154,6 +154,8 @@ contains "fit: pipeline image tokens" "4096 image + 512 text tokens" "$mlgate" f
 if "$mlgate" fit --vram 24G "$pl" 2>&1 | grep -q "KV\|prompt tokens"; then
     fail=$((fail + 1)); echo "FAIL fit: a pipeline has no KV cache or prompt"; else pass=$((pass + 1)); fi
 check "fit: pipeline fits 24G" 0 "$mlgate" fit --vram 24G "$pl"
+contains "inspect: pipeline components" "diffusers pipeline (model_index.json): transformer" "$mlgate" inspect "$pl"
+contains "inspect --json: pipeline" '"pipeline":{"class":"FluxPipeline","components":' "$mlgate" inspect --json "$pl"
 rm -rf "$pl"
 
 # JSON: valid, and the fields docs/json.md promises.

@@ -329,6 +329,7 @@ typedef struct mg_st_component {
     char library[32], class_name[64];   /* model_index.json: ["transformers", "T5EncoderModel"] */
     char variant[24];           /* "fp16" when only a variant's files are there (diffusers' variant=), else "" */
     size_t first, nshards;      /* shards[first .. first + nshards) of the model */
+    uint64_t bytes;             /* their tensors' bytes (the readable ones) */
     int has_config;
     char torch_dtype[32];
     /* transformers configs: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads (CLIP);

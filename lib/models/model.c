@@ -796,6 +796,9 @@ static mg_st_model *st_open(const char *path, double until)
     if (is_dir && read_pipeline(m, path) == 0) {   /* a diffusers pipeline: every component, each its shards */
         for (size_t i = 0; i < m->nshards; i++)
             read_st(&m->shards[i], m->arena);
+        for (size_t c = 0; c < m->ncomp; c++)
+            for (size_t i = m->comp[c].first; i < m->comp[c].first + m->comp[c].nshards && i < m->nshards; i++)
+                m->comp[c].bytes = mg_sat_add(m->comp[c].bytes, m->shards[i].st.data_bytes);
         return m;
     }
     read_config(m, dir, until);
