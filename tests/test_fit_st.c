@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "mlgate/mlgate.h"
 
 #define MIB (1024ull * 1024)
@@ -443,6 +444,29 @@ static void flux_pipeline_counts_every_component(void **state)
     free(buf);
     done(r);
     mg_model_free(m);
+    /* every allocation of opening and fitting it failing in turn: no crash, no leak, an error or a
+     * smaller answer, and past the last one the whole answer */
+    mg_fail_alloc_at(0);
+    m = mg_model_open(dir);
+    mg_fit_st whole;
+    assert_int_equal(mg_fit_safetensors(m->st, 0, 1, 1, &whole), MG_OK);
+    mg_model_free(m);
+    for (long n = 1;; n++) {
+        mg_fail_alloc_at(n);
+        mg_model *x = mg_model_open(dir);
+        mg_fit_st g;
+        int rc = x ? mg_fit_safetensors(x->st, 0, 1, 1, &g) : MG_E_NOMEM;
+        long used = mg_alloc_count();
+        mg_fail_alloc_at(0);
+        mg_model_free(x);
+        assert_true(rc == MG_OK || rc == MG_E_NOMEM || rc == MG_E_IO);
+        if (n > used) {   /* nothing failed: all of it */
+            assert_int_equal(rc, MG_OK);
+            assert_int_equal(g.gpu_all, whole.gpu_all);
+            assert_true(n > 20);   /* the arena, the shards, the texts, the configs, the sorts: each was failed */
+            break;
+        }
+    }
     /* a variant beside the plain file is not counted twice; alone, it is taken and named */
     char p[256];
     snprintf(p, sizeof p, "%s/vae/diffusion_pytorch_model.fp16.safetensors", dir);
