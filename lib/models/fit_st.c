@@ -118,8 +118,8 @@ static void gpu_total(mg_fit_st_gpu *g)
     g->fits = g->need <= g->usable;
 }
 
-/* The first GPU over its memory, said in place->why (prefix: what the placement does). */
-static void say_over(mg_fit_st_place *pl, const mg_target *dev, size_t nd, const char *prefix)
+/* The first GPU over its memory, said in pl->why (tail: what the placement does). */
+static void say_over(mg_fit_st_place *pl, const mg_target *dev, size_t nd, const char *tail)
 {
     pl->fits = pl->shape_ok;
     for (size_t d = 0; d < nd; d++)
@@ -127,7 +127,7 @@ static void say_over(mg_fit_st_place *pl, const mg_target *dev, size_t nd, const
             char a[32], b[32];
             if (pl->fits)
                 snprintf(pl->why, sizeof pl->why, "GPU %zu (%s) needs %s of its %s usable%s", d, dev[d].name,
-                         mg_human(pl->gpu[d].need, a), mg_human(pl->gpu[d].usable, b), prefix);
+                         mg_human(pl->gpu[d].need, a), mg_human(pl->gpu[d].usable, b), tail);
             pl->fits = 0;
         }
 }
