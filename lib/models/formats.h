@@ -49,6 +49,26 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, double deadline_
  * in *total; 0 when the line is not one or the size does not fit. */
 int mg_content_range_total(const char *line, size_t len, uint64_t *total);
 
+/*
+ * A GGUF header over HTTP into s (s->path is the URL): the first 4 MiB, then as much more as the
+ * parser asks for, up to MG_REMOTE_MAX (lib/models/model.c). With keep, a parsed header's bytes
+ * (at least s->g.header_bytes of them) are handed over in *keep / *kept (free them); else freed.
+ */
+void mg_gguf_read_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until, uint8_t **keep,
+                         size_t *kept);
+/* A parsed shard whose tensors reach past s->size: MG_E_TRUNCATED in s->err with why. */
+void mg_gguf_check_size(mg_gguf_file *s);
+
+/*
+ * The bearer token for url, or NULL: MLGATE_TOKEN for any URL mlgate is given, HF_TOKEN only for
+ * the hub's own origin (HF_ENDPOINT, else https://huggingface.co), never for another host.
+ */
+const char *mg_remote_token(const char *url);
+/* scheme://host[:port] of a and b are the same (host compared without case; default ports filled in). */
+int mg_same_origin(const char *a, const char *b);
+/* HF_ENDPOINT without a trailing '/', else "https://huggingface.co", into buf. */
+const char *mg_hub_endpoint(char *buf, size_t n);
+
 /* http:// or https:// */
 int mg_is_url(const char *path);
 

@@ -22,7 +22,7 @@
 
 
 /* A parsed shard whose tensors reach past the end of the file is truncated. */
-static void check_size(mg_gguf_file *s)
+void mg_gguf_check_size(mg_gguf_file *s)
 {
     uint64_t need = mg_sat_add(s->g.header_bytes, s->g.data_bytes);   /* saturated sizes stay too large */
     if (!s->err && need > s->size) {
@@ -38,7 +38,8 @@ static void check_size(mg_gguf_file *s)
  * asks only for the bytes not yet held; a server without Range support is read once more from 0,
  * up to MG_REMOTE_MAX.
  */
-static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until)
+void mg_gguf_read_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until, uint8_t **keep,
+                         size_t *kept)
 {
     uint64_t want = 4u << 20, total = 0;
     uint8_t *held = NULL;
@@ -82,9 +83,14 @@ static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, d
         if (want > MG_REMOTE_MAX)
             want = MG_REMOTE_MAX;
     }
-    free(held);
+    if (keep && !s->err) {   /* the caller keeps the bytes read (the hub's header cache) */
+        *keep = held;
+        *kept = have;
+    } else {
+        free(held);
+    }
     if (!s->err && s->size)
-        check_size(s);
+        mg_gguf_check_size(s);
 }
 
 static void read_shard(mg_gguf_file *s, mg_arena *a)
@@ -96,7 +102,7 @@ static void read_shard(mg_gguf_file *s, mg_arena *a)
     }
     uint64_t need;
     s->err = mg_gguf_parse(m, (size_t)s->size, a, &s->g, &need, s->msg, sizeof s->msg);
-    check_size(s);
+    mg_gguf_check_size(s);
     mg_unmap_file(m, s->size);
 }
 
@@ -134,7 +140,7 @@ static mg_gguf_model *gguf_open(const char *path, double until)
     m->nshards = shard_names(path, m->shards, n);
     for (size_t i = 0; i < m->nshards; i++) {
         if (mg_is_url(m->shards[i].path))
-            read_gguf_remote(&m->shards[i], m->arena, &m->remote, until);
+            mg_gguf_read_remote(&m->shards[i], m->arena, &m->remote, until, NULL, NULL);
         else
             read_shard(&m->shards[i], m->arena);
     }
