@@ -491,6 +491,9 @@ MG_API void mg_hub_report_free(mg_hub_report *r);
 MG_API void mg_hub_json(FILE *f, const mg_hub_report *r);
 /* "full", "moe", "partial", "cpu", "none", "error". */
 MG_API const char *mg_hub_place_name(mg_hub_place p);
+/* 1 when no llama.cpp build mlgate has read loads this GGUF model (mg_llama_cpp_need: build 0); 0 for a
+ * projector (architecture 'clip'), an adapter, or a file whose first shard could not be read. */
+MG_API int mg_llama_cpp_refuses(const mg_gguf_model *m);
 /* llama.cpp's name of a general.file_type (llama_ftype): 15 -> "Q4_K_M"; "?" when unknown. */
 MG_API const char *mg_gguf_ftype_name(uint64_t ftype);
 

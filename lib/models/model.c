@@ -171,6 +171,19 @@ void mg_llama_cpp_need(const mg_gguf_model *m, mg_llama_need *out)
     out->before = mg_llama_cpp_before(out->build);
 }
 
+int mg_llama_cpp_refuses(const mg_gguf_model *m)
+{
+    if (!m->nshards || m->shards[0].err)
+        return 0;   /* unread: the read error says it */
+    const char *arch = mg_gguf_str(&m->shards[0].g, "general.architecture");
+    const char *type = mg_gguf_str(&m->shards[0].g, "general.type");
+    if ((arch && !strcmp(arch, "clip")) || (type && !strcmp(type, "adapter")))
+        return 0;   /* a projector or an adapter: loaded beside a model, by other rules */
+    mg_llama_need need;
+    mg_llama_cpp_need(m, &need);
+    return need.build == 0;
+}
+
 void mg_gguf_model_free(mg_gguf_model *m)
 {
     if (!m)
