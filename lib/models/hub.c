@@ -172,6 +172,17 @@ static int take_repo(const char *s, size_t n, mg_hub_ref *ref)
     return 0;
 }
 
+/* The hub's own pages and other kinds of repository, whose URLs look like ORG/REPO. */
+static int not_a_model(const char *org, size_t n)
+{
+    static const char *const words[] = {"api", "datasets", "spaces", "docs", "blog", "collections", "organizations",
+                                        "papers", "settings", "models", "tasks", "learn", "join", "login", "chat"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i]) == n && !strncmp(org, words[i], n))
+            return 1;
+    return 0;
+}
+
 int mg_hub_parse(const char *s, mg_hub_ref *ref, char *err, size_t errlen)
 {
     memset(ref, 0, sizeof *ref);
@@ -201,8 +212,8 @@ int mg_hub_parse(const char *s, mg_hub_ref *ref, char *err, size_t errlen)
         if (!slash)
             return 0;
         const char *end = slash + 1 + strcspn(slash + 1, "/?#");
-        if (take_repo(r, (size_t)(end - r), ref))
-            return 0;   /* api/..., a user page: not a repository */
+        if (take_repo(r, (size_t)(end - r), ref) || not_a_model(r, (size_t)(slash - r)))
+            return 0;   /* api/..., datasets/..., a user page: not a model repository */
         if (end >= q || (end + 1 == q))
             return 1;   /* ORG/REPO or ORG/REPO/ */
         if (!strncmp(end, "/tree/", 6) && end + 6 < q) {
