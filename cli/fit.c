@@ -44,6 +44,8 @@ static const char help[] =
     "                        when -np is not given; default here: one stream per sequence)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
     "      --no-cache        hub: read every header again (the cache is not read or written)\n"
+    "      --deadline SECS   hub: for the whole repository (default 300); a header not read by\n"
+    "                        then is an error row\n"
     "      --json            machine-readable answer\n"
     "  -h, --help            this help\n"
     "\n"
@@ -197,6 +199,7 @@ typedef struct args {
     const char *model;
     int json;
     int no_cache;           /* hub: --no-cache */
+    double deadline;        /* hub: --deadline seconds (0: the library's) */
 } args;
 
 /* -ot 'REGEX=CPU[,REGEX=CPU...]', as llama.cpp: only overrides to the CPU are modelled. */
@@ -234,7 +237,7 @@ static int flash_attn(const char *s, int *out)
 /* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
 static int parse(int argc, char **argv, args *a)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_NOCACHE };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_NOCACHE, O_DEADLINE };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -245,6 +248,7 @@ static int parse(int argc, char **argv, args *a)
         {"n-cpu-moe", required_argument, 0, O_NCMOE}, {"cpu-moe", no_argument, 0, O_CMOE},
         {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
         {"flash-attn", required_argument, 0, O_FA}, {"no-cache", no_argument, 0, O_NOCACHE},
+        {"deadline", required_argument, 0, O_DEADLINE},
         {0, 0, 0, 0}};
     mg_fit_opts *o = &a->o;
     int c, rc;
@@ -291,6 +295,10 @@ static int parse(int argc, char **argv, args *a)
         case O_CMOE: o->n_cpu_moe = 1 << 30; break;
         case O_KVU: o->kv_unified = 1; break;
         case O_NOCACHE: a->no_cache = 1; break;
+        case O_DEADLINE:
+            if (mg_parse_duration(optarg, &a->deadline))
+                return cli_usage("fit", a->json, "--deadline wants seconds, more than 0 (30, 2m)");
+            break;
         case O_FA:
             if (flash_attn(optarg, &o->flash_attn))
                 return cli_usage("fit", a->json, "--flash-attn takes on, off or auto, not '%s'", optarg);
@@ -318,7 +326,7 @@ static int fit_hub(const args *a, const mg_hub_ref *ref, const mg_targets *t)
 {
     if (a->n_ot)
         return cli_usage("fit", a->json, "-ot is for one file, not a repository");
-    mg_hub_opts ho = {.cache_dir = a->no_cache ? "" : NULL};
+    mg_hub_opts ho = {.cache_dir = a->no_cache ? "" : NULL, .deadline_at = a->deadline > 0 ? mg_now() + a->deadline : 0};
     mg_hub_report *r;
     char err[512];
     int e = mg_hub_fit(ref, t->t, t->n, &a->o, &ho, &r, err, sizeof err);

@@ -10,7 +10,7 @@ zeros of the right length (only headers are ever read). Needs gguf + numpy (77 i
 
 usage: hub_test.py MLGATE
 """
-import http.server, json, os, re, shutil, socketserver, subprocess, sys, tempfile, threading, urllib.parse
+import http.server, json, os, re, shutil, socketserver, subprocess, sys, tempfile, threading, time, urllib.parse
 
 try:
     import numpy as np
@@ -123,6 +123,57 @@ for n, text in (("README.md", "# Llama 2 7B GGUF\n"), (".gitattributes", "*.gguf
     p = os.path.join(d, n)
     open(p, "w").write(text)
     add(REPO, n, p, lfs=False)
+
+# A MoE repository (Qwen3-30B-A3B-shaped, bench/moe-fit.py): bigger quants keep experts in RAM.
+MOEREPO = "TheOrg/Qwen3-30B-A3B-GGUF"
+M_L, M_H, M_HEADS, M_KV, M_HD, M_E, M_FF, M_VOCAB = 48, 2048, 32, 4, 128, 128, 768, 151936
+
+
+def moe_header(path, ftype_id, exps):
+    w = gguf.GGUFWriter(path, "qwen3moe")
+    w.add_block_count(M_L)
+    w.add_embedding_length(M_H)
+    w.add_context_length(40960)
+    w.add_head_count(M_HEADS)
+    w.add_head_count_kv(M_KV)
+    w.add_key_length(M_HD)
+    w.add_value_length(M_HD)
+    w.add_expert_count(M_E)
+    w.add_expert_used_count(8)
+    w.add_expert_feed_forward_length(M_FF)
+    w.add_token_list([f"t{i}" for i in range(M_VOCAB)])
+    w.add_file_type(ftype_id)
+    ts = [("token_embd.weight", (M_VOCAB, M_H), Q.Q4_K), ("output_norm.weight", (M_H,), Q.F32),
+          ("output.weight", (M_VOCAB, M_H), Q.Q6_K)]
+    for i in range(M_L):
+        b = f"blk.{i}."
+        ts += [(b + "attn_norm.weight", (M_H,), Q.F32), (b + "attn_q.weight", (M_HEADS * M_HD, M_H), Q.Q8_0),
+               (b + "attn_k.weight", (M_KV * M_HD, M_H), Q.Q8_0), (b + "attn_v.weight", (M_KV * M_HD, M_H), Q.Q8_0),
+               (b + "attn_output.weight", (M_H, M_HEADS * M_HD), Q.Q8_0), (b + "attn_q_norm.weight", (M_HD,), Q.F32),
+               (b + "attn_k_norm.weight", (M_HD,), Q.F32), (b + "ffn_norm.weight", (M_H,), Q.F32),
+               (b + "ffn_gate_inp.weight", (M_E, M_H), Q.F32), (b + "ffn_gate_exps.weight", (M_E, M_FF, M_H), exps),
+               (b + "ffn_up_exps.weight", (M_E, M_FF, M_H), exps), (b + "ffn_down_exps.weight", (M_E, M_H, M_FF), exps)]
+    data = 0
+    for name, shape, qt in ts:
+        n = nbytes(qt, shape)
+        w.add_tensor_info(name, shape, np.dtype(np.float32), n, raw_dtype=qt)
+        data += (n + 31) // 32 * 32
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    w.close()
+    return (os.path.getsize(path) + 31) // 32 * 32 + data
+
+
+for q, ft, t in (("Q4_K_M", 15, Q.Q4_K), ("Q6_K", 18, Q.Q6_K), ("Q8_0", 7, Q.Q8_0)):
+    p = os.path.join(d, f"moe-{q}.gguf")
+    add(MOEREPO, f"Qwen3-30B-A3B-{q}.gguf", p, moe_header(p, ft, t))
+
+# A repository whose CDN stalls on one file: the deadline makes it an error row, the other reports.
+SLOWREPO = "TheOrg/Slow-GGUF"
+add(SLOWREPO, "llama-2-7b.Q4_K_M.gguf", *files[REPO]["llama-2-7b.Q4_K_M.gguf"][:2])
+add(SLOWREPO, "llama-2-7b.Q8_0.gguf", *files[REPO]["llama-2-7b.Q6_K.gguf"][:2])
+STALL = "llama-2-7b.Q8_0.gguf"
 
 s = os.path.join(ROOT, "st")
 os.makedirs(s)
@@ -241,6 +292,9 @@ class Cdn(http.server.BaseHTTPRequestHandler):
             self.send_response(404)
             self.end_headers()
             return
+        if repo == SLOWREPO and name == STALL:
+            time.sleep(20)   # longer than the --deadline given; the client gives up first
+            return
         local, size, _ = files[repo][name]
         serve_range(self, local, size)
 
@@ -271,6 +325,7 @@ def ranges():
     return n
 
 
+mg_timeout = "deadline passed"   # mg_strerror(MG_E_TIMEOUT)
 PLACE = {0: "full", 1: "moe", 2: "partial", 3: "cpu", 4: "none", 5: "error"}
 RANK = {v: k for k, v in PLACE.items()}
 
@@ -384,6 +439,31 @@ try:
     env = dict(ENV, HF_ENDPOINT=CDN)   # a "hub" that has no API there
     rc, _, err = fit(f"hf://{REPO}", env=env)
     check("HF_ENDPOINT is where the API is asked (another one: not found)", rc == 1 and CDN in err)
+
+    # ---- MoE: experts in RAM, fewest blocks first ----
+    rc, out, _ = fit(f"hf://{MOEREPO}", "--json", "--vram", "24G", "--ram", "64G")
+    mrows = json.loads(out)["candidates"]
+    mplaces = [(r["quant"], r["placement"], r["n_cpu_moe"]) for r in mrows]
+    check(f"MoE repository: Q4_K_M fully, the bigger ones with experts in RAM, fewer blocks first ({mplaces})",
+          [r["placement"] for r in mrows] == ["full", "moe", "moe"] and mrows[0]["quant"] == "Q4_K_M" and
+          0 < mrows[1]["n_cpu_moe"] < mrows[2]["n_cpu_moe"] and rc == 0)
+    same = []
+    for r in mrows:
+        _, o1, _ = fit(f"{HUB}/{MOEREPO}/resolve/main/{r['file']}", "--json", "--vram", "24G", "--ram", "64G")
+        one = json.loads(o1)
+        same.append((one["ngl"], one["n_cpu_moe"], one["max_context"]) == (r["ngl"], r["n_cpu_moe"], r["max_context"]))
+    check("MoE rows equal `mlgate fit` of each file", all(same))
+    rc, out, _ = fit(f"hf://{MOEREPO}", "--vram", "24G", "--ram", "64G")
+    check("the table says --n-cpu-moe", "MoE experts in RAM --n-cpu-moe" in out)
+
+    # ---- a stalled candidate: an error row at the deadline, the other still reports ----
+    rc, out, _ = fit(f"hf://{SLOWREPO}", "--json", "--no-cache", "--deadline", "4")
+    srows = {r["file"]: r for r in json.loads(out)["candidates"]}
+    check("a candidate the CDN stalls on is an error row at --deadline; the other reports",
+          srows[STALL]["placement"] == "error" and srows[STALL]["error"]["code"] == mg_timeout and
+          srows["llama-2-7b.Q4_K_M.gguf"]["placement"] == "full" and rc == 0)
+    rc, _, err = fit(f"hf://{SLOWREPO}", "--deadline", "soon")
+    check("--deadline wants seconds", rc == 2 and "--deadline" in err)
 
     # ---- a safetensors repository ----
     rc, out, _ = fit(f"hf://{STREPO}", "--json")
