@@ -69,6 +69,28 @@ int mg_same_origin(const char *a, const char *b);
 /* HF_ENDPOINT without a trailing '/', else "https://huggingface.co", into buf. */
 const char *mg_hub_endpoint(char *buf, size_t n);
 
+/* One file of a hub repository as the tree API lists it (lib/models/hub.c). */
+typedef struct mg_hub_file {
+    char path[512];
+    uint64_t size;
+    char oid[72];           /* lfs.oid (the content's sha256), else the git blob's oid */
+} mg_hub_file;
+
+typedef struct mg_hub_files {
+    mg_hub_file *f;         /* n of them (free f); cap allocated */
+    size_t n, cap;
+} mg_hub_files;
+
+/*
+ * Appends the files of one page of the tree API ([{"type": "file", "path", "size", "oid", "lfs":
+ * {"oid", ...}}, {"type": "directory", ...}]) to l: directories and paths longer than 511 bytes
+ * left out. MG_E_FORMAT when it is not such an array, MG_E_LIMIT past MG_HUB_MAX_FILES, MG_E_NOMEM.
+ */
+int mg_hub_tree_parse(const char *buf, size_t len, mg_hub_files *l, char *err, size_t errlen);
+/* A "Link:" header line (not NUL-terminated, as libcurl gives it) -> the URL of its rel="next" entry
+ * into out (NUL-terminated, shorter than n); 0 when it has none that fits. */
+int mg_link_next(const char *line, size_t len, char *out, size_t n);
+
 /* http:// or https:// */
 int mg_is_url(const char *path);
 

@@ -279,6 +279,33 @@ static size_t page_data(char *p, size_t size, size_t n, void *ud)
     return bytes;
 }
 
+int mg_link_next(const char *p, size_t len, char *out, size_t n)
+{
+    if (len < 6 || strncasecmp(p, "link:", 5) || !n)
+        return 0;
+    const char *end = p + len;
+    for (const char *q = p + 5; q < end;) {
+        const char *lt = memchr(q, '<', (size_t)(end - q));
+        const char *gt = lt ? memchr(lt, '>', (size_t)(end - lt)) : NULL;
+        if (!gt)
+            return 0;
+        const char *comma = memchr(gt, ',', (size_t)(end - gt));
+        const char *pend = comma ? comma : end;
+        char params[256];
+        size_t pl = (size_t)(pend - gt - 1) < sizeof params - 1 ? (size_t)(pend - gt - 1) : sizeof params - 1;
+        memcpy(params, gt + 1, pl);
+        params[pl] = 0;
+        size_t ul = (size_t)(gt - lt - 1);
+        if ((strstr(params, "rel=\"next\"") || strstr(params, "rel=next")) && ul < n && !memchr(lt + 1, 0, ul)) {
+            memcpy(out, lt + 1, ul);
+            out[ul] = 0;
+            return 1;
+        }
+        q = comma ? comma + 1 : end;
+    }
+    return 0;
+}
+
 /* Link: <https://huggingface.co/api/models/x/y/tree/main?recursive=true&cursor=...>; rel="next" */
 static size_t page_header(char *p, size_t size, size_t n, void *ud)
 {
@@ -286,22 +313,8 @@ static size_t page_header(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
     if (len >= 5 && !strncmp(p, "HTTP/", 5))
         g->next[0] = 0;   /* a new response: a redirect's Link is not this one's */
-    if (len < 6 || strncasecmp(p, "link:", 5))
-        return len;
-    const char *end = p + len;
-    for (const char *q = p + 5; q < end;) {
-        const char *lt = memchr(q, '<', (size_t)(end - q));
-        const char *gt = lt ? memchr(lt, '>', (size_t)(end - lt)) : NULL;
-        if (!gt)
-            break;
-        const char *comma = memchr(gt, ',', (size_t)(end - gt));
-        const char *pend = comma ? comma : end;
-        char params[256];
-        snprintf(params, sizeof params, "%.*s", (int)(pend - gt - 1 < 255 ? pend - gt - 1 : 255), gt + 1);
-        if ((strstr(params, "rel=\"next\"") || strstr(params, "rel=next")) && (size_t)(gt - lt - 1) < sizeof g->next)
-            snprintf(g->next, sizeof g->next, "%.*s", (int)(gt - lt - 1), lt + 1);
-        q = comma ? comma + 1 : end;
-    }
+    else
+        mg_link_next(p, len, g->next, sizeof g->next);
     return len;
 }
 
@@ -371,17 +384,6 @@ static int get_page(const char *url, double until, page *g, long *code, mg_fetch
     return MG_OK;
 }
 
-/* One file of the repository, as the tree lists it. */
-typedef struct hub_file {
-    char path[512];
-    uint64_t size;
-    char oid[72];           /* lfs.oid (the content's sha256), else the git blob's oid */
-} hub_file;
-
-typedef struct file_list {
-    hub_file *f;
-    size_t n, cap;
-} file_list;
 
 /* The value after a key: a string into out (cap n), a number into *u. */
 static int take_str(mg_json_token *v, char *out, size_t n)
@@ -390,7 +392,7 @@ static int take_str(mg_json_token *v, char *out, size_t n)
 }
 
 /* One page: [{"type":"file","oid":..,"size":..,"path":..,"lfs":{"oid":..,"size":..}}, {"type":"directory"..}] */
-static int parse_tree(const char *buf, size_t len, file_list *l, char *err, size_t errlen)
+int mg_hub_tree_parse(const char *buf, size_t len, mg_hub_files *l, char *err, size_t errlen)
 {
     mg_json_scanner s;
     mg_json_token t, v;
@@ -403,31 +405,34 @@ static int parse_tree(const char *buf, size_t len, file_list *l, char *err, size
             break;
         if (k != MG_JSON_OBJECT_BEGIN)
             goto bad;
-        hub_file f = {{0}, 0, {0}};
+        mg_hub_file f = {{0}, 0, {0}};
         char type[16] = "", git_oid[72] = "";
         int path_ok = 0;
+        unsigned seen = 0, lfs_oid = 0;
         for (;;) {
             if ((k = mg_json_next(&s, &t)) == MG_JSON_OBJECT_END)
                 break;
             if (k != MG_JSON_KEY || mg_json_next(&s, &v) == MG_JSON_FAIL)
                 goto bad;
-            if (mg_json_eq(&t, "type"))
-                take_str(&v, type, sizeof type);
-            else if (mg_json_eq(&t, "path"))
-                path_ok = take_str(&v, f.path, sizeof f.path) == 0;   /* longer than 511 bytes: not listed */
-            else if (mg_json_eq(&t, "oid"))
-                take_str(&v, git_oid, sizeof git_oid);
-            else if (mg_json_eq(&t, "size") && v.type == MG_JSON_NUMBER)
-                mg_json_u64(&v, &f.size);
-            else if (mg_json_eq(&t, "lfs") && v.type == MG_JSON_OBJECT_BEGIN) {
+            /* the first of each name counts, as a lookup finds it */
+            if (mg_json_eq(&t, "type") && !(seen & 1))
+                seen |= 1, take_str(&v, type, sizeof type);
+            else if (mg_json_eq(&t, "path") && !(seen & 2))   /* longer than 511 bytes: not listed */
+                seen |= 2, path_ok = take_str(&v, f.path, sizeof f.path) == 0 && f.path[0];
+            else if (mg_json_eq(&t, "oid") && !(seen & 4))
+                seen |= 4, take_str(&v, git_oid, sizeof git_oid);
+            else if (mg_json_eq(&t, "size") && v.type == MG_JSON_NUMBER && !(seen & 8))
+                seen |= 8, mg_json_u64(&v, &f.size);
+            else if (mg_json_eq(&t, "lfs") && v.type == MG_JSON_OBJECT_BEGIN && !(seen & 16)) {
+                seen |= 16;
                 mg_json_token a, b;
                 for (;;) {
                     if ((k = mg_json_next(&s, &a)) == MG_JSON_OBJECT_END)
                         break;
                     if (k != MG_JSON_KEY || mg_json_next(&s, &b) == MG_JSON_FAIL)
                         goto bad;
-                    if (mg_json_eq(&a, "oid"))
-                        take_str(&b, f.oid, sizeof f.oid);
+                    if (mg_json_eq(&a, "oid") && !lfs_oid)
+                        lfs_oid = 1, take_str(&b, f.oid, sizeof f.oid);
                     if (mg_json_skip(&s, &b))
                         goto bad;
                 }
@@ -446,7 +451,7 @@ static int parse_tree(const char *buf, size_t len, file_list *l, char *err, size
         }
         if (l->n == l->cap) {
             size_t cap = l->cap ? 2 * l->cap : 64;
-            hub_file *more = mg_realloc(l->f, cap * sizeof *more);
+            mg_hub_file *more = mg_realloc(l->f, cap * sizeof *more);
             if (!more) {
                 snprintf(err, errlen, "out of memory");
                 return MG_E_NOMEM;
@@ -464,7 +469,7 @@ bad:
 }
 
 /* Every page of {endpoint}/api/models/{repo}/tree/{revision}?recursive=true. */
-static int list_tree(const mg_hub_ref *ref, double until, file_list *l, mg_fetch_stats *st, char *err,
+static int list_tree(const mg_hub_ref *ref, double until, mg_hub_files *l, mg_fetch_stats *st, char *err,
                      size_t errlen)
 {
     char rev[800], url[2048];
@@ -500,7 +505,7 @@ static int list_tree(const mg_hub_ref *ref, double until, file_list *l, mg_fetch
             rc = MG_E_IO;
             break;
         }
-        if ((rc = parse_tree(g.buf, g.len, l, err, errlen)) || !g.next[0])
+        if ((rc = mg_hub_tree_parse(g.buf, g.len, l, err, errlen)) || !g.next[0])
             break;
         /* The next page: relative to the endpoint, on it, or (a mirror echoing the hub's links) moved onto it. */
         const char *hub = "https://huggingface.co";
@@ -541,7 +546,7 @@ static void cache_init(cache *c, const mg_hub_opts *ho)
 }
 
 /* The entry's name: sha256 of what identifies the bytes (the content's oid when the tree gives one). */
-static void cache_key(const mg_hub_ref *ref, const hub_file *f, char hex[65])
+static void cache_key(const mg_hub_ref *ref, const mg_hub_file *f, char hex[65])
 {
     mg_sha256 s;
     uint8_t d[32];
@@ -724,7 +729,7 @@ typedef struct cand {
 
 typedef struct job {
     const mg_hub_ref *ref;
-    const hub_file *files;
+    const mg_hub_file *files;
     const cand *cands;
     mg_hub_report *rep;
     const mg_target *dev;
@@ -744,7 +749,7 @@ static void row_error(mg_hub_row *r, int e)
 }
 
 /* One shard's header: from the cache when it holds it whole and sound, else over HTTP (and cached). */
-static void read_shard(job *j, const hub_file *f, mg_gguf_file *s, mg_arena *a, mg_hub_row *r, int *cached)
+static void read_shard(job *j, const mg_hub_file *f, mg_gguf_file *s, mg_arena *a, mg_hub_row *r, int *cached)
 {
     char key[65];
     uint8_t *buf = NULL;
@@ -776,7 +781,7 @@ static void read_shard(job *j, const hub_file *f, mg_gguf_file *s, mg_arena *a, 
 
 static void fit_gguf_cand(job *j, const cand *c, mg_hub_row *r)
 {
-    const hub_file *f = j->files + c->first;
+    const mg_hub_file *f = j->files + c->first;
     snprintf(r->file, sizeof r->file, "%s", f->path);
     r->nfiles = c->n;
     for (size_t i = 0; i < c->n; i++)
@@ -841,7 +846,7 @@ static void fit_gguf_cand(job *j, const cand *c, mg_hub_row *r)
 }
 
 /* A repository without GGUF files: config.json and the index (or model.safetensors), as one checkpoint. */
-static void fit_st_cand(job *j, const hub_file *f, mg_hub_row *r)
+static void fit_st_cand(job *j, const mg_hub_file *f, mg_hub_row *r)
 {
     char url[2048], err[384];
     snprintf(r->file, sizeof r->file, "%s", f->path);
@@ -927,10 +932,10 @@ static int by_merit(const void *pa, const void *pb)
     return c ? c : strcmp(a->file, b->file);
 }
 
-static int by_path(const void *a, const void *b) { return strcmp(((const hub_file *)a)->path, ((const hub_file *)b)->path); }
+static int by_path(const void *a, const void *b) { return strcmp(((const mg_hub_file *)a)->path, ((const mg_hub_file *)b)->path); }
 
 /* GGUF candidates (split sets grouped, projectors listed apart) into cands; how many. */
-static size_t find_candidates(mg_hub_report *rep, const hub_file *f, size_t n, cand *cands)
+static size_t find_candidates(mg_hub_report *rep, const mg_hub_file *f, size_t n, cand *cands)
 {
     size_t nc = 0;
     for (size_t i = 0; i < n;) {
@@ -970,7 +975,7 @@ static size_t find_candidates(mg_hub_report *rep, const hub_file *f, size_t n, c
 }
 
 /* The safetensors checkpoint at the repository's root: its index, else model.safetensors. */
-static int find_st(const hub_file *f, size_t n, cand *c)
+static int find_st(const mg_hub_file *f, size_t n, cand *c)
 {
     const char *names[] = {"model.safetensors.index.json", "model.safetensors"};
     for (size_t k = 0; k < 2; k++)
@@ -988,7 +993,7 @@ int mg_hub_fit(const mg_hub_ref *ref, const mg_target *dev, size_t nd, const mg_
     *out = NULL;
     mg_hub_report *rep = mg_calloc(1, sizeof *rep);
     cand *cands = mg_calloc(MG_HUB_MAX_CANDIDATES, sizeof *cands);
-    file_list l = {NULL, 0, 0};
+    mg_hub_files l = {NULL, 0, 0};
     if (!rep || !cands) {
         free(rep);
         free(cands);
