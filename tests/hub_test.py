@@ -192,7 +192,7 @@ add(STREPO, "model-00001-of-00002.safetensors", os.path.join(s, "a.safetensors")
 add(STREPO, "model-00002-of-00002.safetensors", os.path.join(s, "b.safetensors"))
 
 # ---- the servers --------------------------------------------------------------------------------
-seen = {"hub_auth": set(), "cdn_auth": set(), "ranges": {}, "tree_pages": 0, "revisions": set()}
+seen = {"hub_auth": set(), "cdn_auth": set(), "ranges": {}, "tree_pages": 0, "revisions": set(), "bytes": {}}
 lock = threading.Lock()
 REVISIONS = {"main", "refs%2Fpr%2F1"}   # the hub accepts a PR ref only percent-encoded, as huggingface.co
 
@@ -213,6 +213,8 @@ def serve_range(h, local, size):
     h.end_headers()
     if h.command == "GET":
         h.wfile.write(body)
+    with lock:
+        seen["bytes"][local] = seen["bytes"].get(local, 0) + len(body)
 
 
 class Hub(http.server.BaseHTTPRequestHandler):
@@ -351,6 +353,9 @@ try:
     check("the split Q8_0 is one row of 3 shards",
           [r["shards"] for r in rows if r["file"].startswith("Q8_0/")] == [3] and
           not any("00002-of" in n or "00003-of" in n for n in names))
+    later = [seen["bytes"].get(os.path.join(d, f"q8-{i}.gguf"), 0) for i in (2, 3)]
+    check(f"a split set's later shards are read with a small first request ({later} bytes)",
+          all(0 < b <= 512 << 10 for b in later) and seen["bytes"][os.path.join(d, "q8-1.gguf")] > 512 << 10)
     check("mmproj is listed apart, not a candidate",
           j["mmproj"] == ["mmproj-model-f16.gguf"] and not any("mmproj" in n for n in names))
     check("README and .gitattributes are not candidates", not any(n.endswith((".md", ".gitattributes")) for n in names))

@@ -50,12 +50,15 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, double deadline_
 int mg_content_range_total(const char *line, size_t len, uint64_t *total);
 
 /*
- * A GGUF header over HTTP into s (s->path is the URL): the first 4 MiB, then as much more as the
- * parser asks for, up to MG_REMOTE_MAX (lib/models/model.c). With keep, a parsed header's bytes
- * (at least s->g.header_bytes of them) are handed over in *keep / *kept (free them); else freed.
+ * A GGUF header over HTTP into s (s->path is the URL): the first `first` bytes (0: 4 MiB), then as
+ * much more as the parser asks for, up to MG_REMOTE_MAX (lib/models/model.c). With keep, a parsed
+ * header's bytes (at least s->g.header_bytes of them) are handed over in *keep / *kept (free them).
  */
-void mg_gguf_read_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until, uint8_t **keep,
-                         size_t *kept);
+void mg_gguf_read_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until, uint64_t first,
+                         uint8_t **keep, size_t *kept);
+/* The first read of a split GGUF's later shards: they hold tensor infos, not the vocabulary (a
+ * DeepSeek-V3 shard's ~1,000 tensors take ~100 KiB), so 4 MiB would be mostly tensor data. */
+#define MG_SHARD_FIRST_READ (512u << 10)
 /* A parsed shard whose tensors reach past s->size: MG_E_TRUNCATED in s->err with why. */
 void mg_gguf_check_size(mg_gguf_file *s);
 

@@ -749,7 +749,8 @@ static void row_error(mg_hub_row *r, int e)
 }
 
 /* One shard's header: from the cache when it holds it whole and sound, else over HTTP (and cached). */
-static void read_shard(job *j, const mg_hub_file *f, mg_gguf_file *s, mg_arena *a, mg_hub_row *r, int *cached)
+static void read_shard(job *j, const mg_hub_file *f, size_t shard, mg_gguf_file *s, mg_arena *a, mg_hub_row *r,
+                       int *cached)
 {
     char key[65];
     uint8_t *buf = NULL;
@@ -771,10 +772,10 @@ static void read_shard(job *j, const mg_hub_file *f, mg_gguf_file *s, mg_arena *
         buf = NULL;
     }
     *cached = 0;
-    mg_gguf_read_remote(s, a, &r->remote, j->until, &buf, &len);
-    if (!s->err && buf) {
+    mg_gguf_read_remote(s, a, &r->remote, j->until, shard ? MG_SHARD_FIRST_READ : 0, &buf, &len);
+    if (!s->err && buf) {   /* the header alone, under the tree's size (what a lookup compares) */
         size_t keep = s->g.header_bytes < len ? (size_t)s->g.header_bytes : len;
-        cache_put(&j->cache, key, s->size ? s->size : f->size, buf, keep);
+        cache_put(&j->cache, key, f->size, buf, keep);
     }
     free(buf);
 }
@@ -814,7 +815,7 @@ static void fit_gguf_cand(job *j, const cand *c, mg_hub_row *r)
             cached = 0;
             continue;
         }
-        read_shard(j, &f[i], &g->shards[i], g->arena, r, &cached);
+        read_shard(j, &f[i], i, &g->shards[i], g->arena, r, &cached);
     }
     r->cached = cached;
     for (size_t i = 0; i < c->n; i++)

@@ -38,10 +38,10 @@ void mg_gguf_check_size(mg_gguf_file *s)
  * asks only for the bytes not yet held; a server without Range support is read once more from 0,
  * up to MG_REMOTE_MAX.
  */
-void mg_gguf_read_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until, uint8_t **keep,
-                         size_t *kept)
+void mg_gguf_read_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until, uint64_t first,
+                         uint8_t **keep, size_t *kept)
 {
-    uint64_t want = 4u << 20, total = 0;
+    uint64_t want = first ? first : 4u << 20, total = 0;
     uint8_t *held = NULL;
     size_t have = 0;
     int ranges = 1;   /* the server answers ranges; if not, every read starts at 0 */
@@ -140,7 +140,7 @@ static mg_gguf_model *gguf_open(const char *path, double until)
     m->nshards = shard_names(path, m->shards, n);
     for (size_t i = 0; i < m->nshards; i++) {
         if (mg_is_url(m->shards[i].path))
-            mg_gguf_read_remote(&m->shards[i], m->arena, &m->remote, until, NULL, NULL);
+            mg_gguf_read_remote(&m->shards[i], m->arena, &m->remote, until, i ? MG_SHARD_FIRST_READ : 0, NULL, NULL);
         else
             read_shard(&m->shards[i], m->arena);
     }
