@@ -339,7 +339,9 @@ def merit(r):
         return (RANK[p], 0, 0, 0, 0, r["file"])
     key = {"moe": r.get("n_cpu_moe", 0), "partial": -r.get("ngl", 0), "cpu": -int(r.get("fits_ram", 0)),
            "none": -r.get("max_context", 0)}.get(p, 0)
-    return (RANK[p], key, -r["bpw"], -r["max_context"] if p == "full" else 0, r["size"], r["file"])
+    nothing = p == "none" or (p == "cpu" and not r["fits_ram"])   # nearest to fitting first: the smaller
+    return (RANK[p], key, r["size"] if nothing else 0, -r["bpw"], -r["max_context"] if p == "full" else 0,
+            r["size"], r["file"])
 
 
 try:
@@ -460,6 +462,19 @@ try:
     check("MoE rows equal `mlgate fit` of each file", all(same))
     rc, out, _ = fit(f"hf://{MOEREPO}", "--vram", "24G", "--ram", "64G")
     check("the table says --n-cpu-moe", "MoE experts in RAM --n-cpu-moe" in out)
+
+    # ---- nothing fits: the smallest file first (the nearest to fitting), still exit 1 ----
+    rc, out, _ = fit(f"hf://{MOEREPO}", "--json", "--vram", "1G", "--ram", "2G")
+    nrows = json.loads(out)["candidates"]
+    check(f"nothing fits: 'none' rows, smallest first, exit 1 ({[(r['quant'], r['placement']) for r in nrows]})",
+          rc == 1 and [r["placement"] for r in nrows] == ["none"] * 3 and
+          [r["quant"] for r in nrows] == ["Q4_K_M", "Q6_K", "Q8_0"] and not json.loads(out)["fits"])
+    cpu = subprocess.run([MLGATE, "fit", "--json", "--ram", "10G", "-c", "4096", f"hf://{REPO}"], capture_output=True,
+                         text=True, timeout=300, env=dict(ENV, MLGATE_NVML="/nonexistent", MLGATE_CUDA="/nonexistent"))
+    rc, crows = cpu.returncode, json.loads(cpu.stdout)["candidates"]   # no GPU with memory: a CPU-only run
+    check(f"CPU only: 'cpu' rows, one beyond RAM ({sorted({(r['placement'], r.get('fits_ram')) for r in crows if r['placement'] != 'error'})})",
+          {(r["placement"], r["fits_ram"]) for r in crows if r["placement"] != "error"} == {("cpu", True), ("cpu", False)})
+    check("rows in the documented order, CPU only", rc == 1 and [merit(r) for r in crows] == sorted(merit(r) for r in crows))
 
     # ---- a stalled candidate: an error row at the deadline, the other still reports ----
     rc, out, _ = fit(f"hf://{SLOWREPO}", "--json", "--no-cache", "--deadline", "4")

@@ -908,7 +908,8 @@ static int cmp_num(double a, double b) { return a < b ? -1 : a > b ? 1 : 0; }
  * Best first: by placement (full, experts in RAM, partial, CPU, none, error); among full ones the
  * higher bits per weight (quality) first, then the larger context; with experts in RAM the fewer
  * blocks in RAM, partial the more layers on the GPUs, CPU the ones that fit RAM, none the larger
- * context, then the higher bits per weight; last the smaller file and the name.
+ * context, then the higher bits per weight — except where nothing fits (none, CPU beyond RAM):
+ * there the smaller file, the nearest to fitting, comes first; last the name.
  */
 static int by_merit(const void *pa, const void *pb)
 {
@@ -924,6 +925,9 @@ static int by_merit(const void *pa, const void *pb)
     case MG_HUB_NONE: c = cmp_num((double)b->fit.max_ctx, (double)a->fit.max_ctx); break;
     default: break;
     }
+    int fits = a->place != MG_HUB_NONE && (a->place != MG_HUB_CPU || x->fits_ram);   /* b's is the same here */
+    if (!c && !fits)
+        c = cmp_num((double)a->size, (double)b->size);
     if (!c)
         c = cmp_num(b->bpw, a->bpw);
     if (!c && a->place == MG_HUB_FULL)
