@@ -9,6 +9,7 @@
 
 static const char help[] =
     "usage: mlgate fit [options] MODEL.gguf | CHECKPOINT(.safetensors, index or directory)\n"
+    "       mlgate fit [options] hf://ORG/REPO[@REVISION] | https://huggingface.co/ORG/REPO\n"
     "\n"
     "Where a llama.cpp run of MODEL puts its memory: weights per GPU for -ngl and\n"
     "--tensor-split (the output head counts as one of n_layer+1 slots; token_embd stays in\n"
@@ -19,6 +20,12 @@ static const char help[] =
     "tensor-parallel (even shares) and split by layers (by memory), each per GPU. For a\n"
     "diffusers pipeline (a directory with model_index.json): every component, all on the\n"
     "GPU, with enable_model_cpu_offload and with enable_sequential_cpu_offload.\n"
+    "\n"
+    "A hub repository (hf://, or its page's URL; a .../resolve/... URL is one file): every GGUF\n"
+    "file and split set is read by its header alone (Range requests, in parallel, cached in\n"
+    "$XDG_CACHE_HOME/mlgate/hub) and fitted; the table says, best first, where each quantization\n"
+    "goes and the largest context that fits (mmproj files are listed apart). HF_TOKEN is sent\n"
+    "to the hub (HF_ENDPOINT, default https://huggingface.co) only.\n"
     "\n"
     "  -g, --gpu LIST        GPUs by name or sm_XY, memory from the GPU table ('RTX PRO 6000,RTX 5090')\n"
     "      --vram LIST       GPU memory sizes instead (96G,32G)\n"
@@ -40,6 +47,9 @@ static const char help[] =
     "      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
     "                        when -np is not given; default here: one stream per sequence)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
+    "      --no-cache        hub: read every header again (the cache is not read or written)\n"
+    "      --deadline SECS   hub: for the whole repository (default 300); a header not read by\n"
+    "                        then is an error row\n"
     "      --json            machine-readable answer\n"
     "  -h, --help            this help\n"
     "safetensors only:\n"
@@ -49,7 +59,7 @@ static const char help[] =
     "                        auto (torch_dtype's), fp8, fp8_e4m3, fp8_e5m2, bfloat16, float16, float32\n"
     "\n"
     "Exit status: 0 it fits on the GPUs as asked, 1 it does not (or only with layers or experts moved\n"
-    "to RAM), 2 usage error.\n";
+    "to RAM; a repository: no file of it does, or it cannot be listed), 2 usage error.\n";
 
 static void print_place(const mg_fit_report *r, int kind)
 {
@@ -200,6 +210,66 @@ static void print_gguf(const mg_fit_report *r)
 
 #define MAX_OT 16
 
+/* A hub row's placement, as the table says it. */
+static const char *placement(const mg_hub_row *x, char *buf, size_t n)
+{
+    const mg_fit_plan *p = &x->fit.plan;
+    switch (x->place) {
+    case MG_HUB_FULL:
+        if (x->fit.format == MG_FORMAT_SAFETENSORS)
+            snprintf(buf, n, "full (transformers)");
+        else
+            snprintf(buf, n, "full -ngl %d", p->ngl);
+        break;
+    case MG_HUB_MOE: snprintf(buf, n, "MoE experts in RAM --n-cpu-moe %d", p->n_cpu_moe); break;
+    case MG_HUB_PARTIAL: snprintf(buf, n, "partial -ngl %d/%u", p->ngl, x->fit.n_layer + 1); break;
+    case MG_HUB_CPU: snprintf(buf, n, "CPU%s", p->fits_ram || x->fit.format == MG_FORMAT_SAFETENSORS ? "" : " (RAM too small)"); break;
+    case MG_HUB_NONE: snprintf(buf, n, "none"); break;
+    default: snprintf(buf, n, "error"); break;
+    }
+    return buf;
+}
+
+static void print_hub(const mg_hub_report *r, size_t ndev, uint64_t usable)
+{
+    char a[32], b[32], pl[64];
+    const mg_hub_row *first = NULL;
+    for (size_t i = 0; i < r->nrows && !first; i++)
+        if (r->rows[i].place != MG_HUB_ERROR)
+            first = &r->rows[i];
+    printf("%s%s@%s%s: %zu %s candidate%s of %zu files", col(C_BOLD), shown(r->ref.repo), shown(r->ref.revision),
+           col(C_RESET), r->nrows, r->format == MG_FORMAT_SAFETENSORS ? "safetensors" : "GGUF", r->nrows == 1 ? "" : "s",
+           r->files);
+    if (ndev)
+        printf(" on %zu GPU%s (%s)", ndev, ndev == 1 ? "" : "s", mg_human(usable, a));
+    else
+        printf(", CPU only");
+    if (first)
+        printf(", context %llu", (unsigned long long)(first->fit.format == MG_FORMAT_SAFETENSORS ? first->fit.context
+                                                                                                 : first->fit.plan.n_ctx));
+    printf("; best first\n  %-12s %10s %6s  %-34s %9s  %s\n", "QUANT", "SIZE", "BPW", "PLACEMENT", "MAX CTX", "FILE");
+    for (size_t i = 0; i < r->nrows; i++) {
+        const mg_hub_row *x = &r->rows[i];
+        colour c = x->place == MG_HUB_FULL ? C_GREEN : x->place == MG_HUB_MOE || x->place == MG_HUB_PARTIAL ? C_YELLOW
+                                                                                                            : C_RED;
+        unsigned long long ctx = x->fit.format == MG_FORMAT_SAFETENSORS ? (x->fit.fits ? x->fit.context : 0)
+                                                                        : x->fit.max_ctx;
+        printf("  %-12s %10s %6.2f  %s%-34s%s ", shown(x->quant), mg_human(x->size, a), x->bpw, col(c),
+               placement(x, pl, sizeof pl), col(C_RESET));
+        if (x->place == MG_HUB_ERROR)   /* the message names the file */
+            printf("%9s  %s\n", "-", shown(x->msg));
+        else
+            printf("%9llu  %s%s%s%s\n", ctx, shown(x->file), x->nfiles > 1 ? " (" : "",
+                   x->nfiles > 1 ? plural(x->nfiles, "shard", "shards", b, sizeof b) : "", x->nfiles > 1 ? ")" : "");
+    }
+    if (r->skipped)
+        printf("  (%zu more candidates not read: at most %d)\n", r->skipped, MG_HUB_MAX_CANDIDATES);
+    for (size_t i = 0; i < r->nmmproj; i++)
+        printf("  projector (not a candidate): %s\n", shown(r->mmproj[i]));
+    printf("  read over HTTP: %ld request%s, %s; %zu header%s from the cache\n", r->remote.requests,
+           r->remote.requests == 1 ? "" : "s", mg_human(r->remote.bytes, a), r->cache_hits, r->cache_hits == 1 ? "" : "s");
+}
+
 /* What the command line asked for. */
 typedef struct args {
     mg_fit_opts o;
@@ -209,6 +279,8 @@ typedef struct args {
     size_t n_ot;
     const char *model;
     int json;
+    int no_cache;           /* hub: --no-cache */
+    double deadline;        /* hub: --deadline seconds (0: the library's) */
 } args;
 
 /* -ot 'REGEX=CPU[,REGEX=CPU...]', as llama.cpp: only overrides to the CPU are modelled. */
@@ -260,7 +332,7 @@ static int kv_dtype(const char *s, unsigned *bytes)
 /* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
 static int parse(int argc, char **argv, args *a)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_ENGINE, O_KVDT };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_ENGINE, O_KVDT, O_NOCACHE, O_DEADLINE };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -272,6 +344,7 @@ static int parse(int argc, char **argv, args *a)
         {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
         {"flash-attn", required_argument, 0, O_FA}, {"engine", required_argument, 0, O_ENGINE},
         {"kv-cache-dtype", required_argument, 0, O_KVDT},
+        {"no-cache", no_argument, 0, O_NOCACHE}, {"deadline", required_argument, 0, O_DEADLINE},
         {0, 0, 0, 0}};
     mg_fit_opts *o = &a->o;
     int c, rc;
@@ -317,6 +390,11 @@ static int parse(int argc, char **argv, args *a)
         }
         case O_CMOE: o->n_cpu_moe = 1 << 30; break;
         case O_KVU: o->kv_unified = 1; break;
+        case O_NOCACHE: a->no_cache = 1; break;
+        case O_DEADLINE:
+            if (mg_parse_duration(optarg, &a->deadline))
+                return cli_usage("fit", a->json, "--deadline wants seconds, more than 0 (30, 2m)");
+            break;
         case O_FA:
             if (flash_attn(optarg, &o->flash_attn))
                 return cli_usage("fit", a->json, "--flash-attn takes on, off or auto, not '%s'", optarg);
@@ -352,6 +430,34 @@ static int parse(int argc, char **argv, args *a)
     return -1;
 }
 
+/* `mlgate fit hf://ORG/REPO`: the library reads and fits every candidate; this prints the table. */
+static int fit_hub(const args *a, const mg_hub_ref *ref, const mg_targets *t)
+{
+    if (a->n_ot)
+        return cli_usage("fit", a->json, "-ot is for one file, not a repository");
+    mg_hub_opts ho = {.cache_dir = a->no_cache ? "" : NULL, .deadline_at = a->deadline > 0 ? mg_now() + a->deadline : 0};
+    mg_hub_report *r;
+    char err[512];
+    int e = mg_hub_fit(ref, t->t, t->n, &a->o, &ho, &r, err, sizeof err);
+    if (e)
+        return cli_fail("fit", a->json, e == MG_E_ARG || e == MG_E_NOMEM ? EXIT_USAGE : EXIT_FAIL, (mg_err)e, "%s", err);
+    size_t ndev = 0;
+    uint64_t usable = 0;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->t[i].mem_total)
+            ndev++, usable += t->t[i].mem_free;
+    if (!ndev && !a->ts.gpus && !a->ts.vram)
+        fprintf(stderr, "mlgate fit: no GPU found here: judging a CPU-only run (give --gpu or --vram)\n");
+    out_colour_init("auto", stdout);
+    if (a->json)
+        mg_hub_json(stdout, r);
+    else
+        print_hub(r, ndev, usable);
+    int rc = r->nrows && r->rows[0].place == MG_HUB_FULL ? EXIT_PASS : EXIT_FAIL;
+    mg_hub_report_free(r);
+    return rc;
+}
+
 int cmd_fit(int argc, char **argv)
 {
     args a = {.o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10, .n_cpu_moe = -1},
@@ -361,9 +467,15 @@ int cmd_fit(int argc, char **argv)
     mg_targets t;
     if (rc >= 0 || cli_targets("fit", a.json, &a.ts, &t))
         return rc >= 0 ? rc : EXIT_USAGE;
+    mg_hub_ref ref;
+    char err[512] = "out of memory";
+    int hub = mg_hub_parse(a.model, &ref, err, sizeof err);
+    if (hub < 0)
+        return cli_usage("fit", a.json, "%s", err);
+    if (hub)
+        return fit_hub(&a, &ref, &t);
     mg_model *m = mg_model_open(a.model);
     mg_fit_report *r = malloc(sizeof *r);
-    char err[512] = "out of memory";
     int e = m && r ? mg_fit(m, t.t, t.n, &a.o, a.ot, a.n_ot, r, err, sizeof err) : MG_E_NOMEM;
     if (e)   /* a file that is not a readable model: 1, like a model that does not fit; a bad -ot pattern: 2 */
         rc = cli_fail("fit", a.json, e == MG_E_ARG || e == MG_E_NOMEM ? EXIT_USAGE : EXIT_FAIL,

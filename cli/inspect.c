@@ -17,24 +17,17 @@ static const char help[] =
     "config.json read beside it. Validated like the reference implementations. For a GGUF it\n"
     "says which llama.cpp builds load it (\"b8681 or newer\"), from the builds mlgate has read.\n"
     "MODEL may be an http(s):// URL (hub /resolve/main/ URLs too): only the header bytes\n"
-    "are fetched, with Range requests; HF_TOKEN (or MLGATE_TOKEN) is sent for gated files.\n"
+    "are fetched, with Range requests. For gated files HF_TOKEN is sent to the hub (HF_ENDPOINT,\n"
+    "default https://huggingface.co) only, MLGATE_TOKEN to any URL given.\n"
     "\n"
     "      --json        machine-readable report\n"
     "      --tensors     list every tensor\n"
     "      --metadata    list every metadata key\n"
     "  -h, --help        this help\n"
     "\n"
-    "Exit status: 0 every file read, 1 some file is malformed or truncated, 2 usage error.\n";
+    "Exit status: 0 every file read, 1 some file is malformed or truncated, or is a GGUF model that\n"
+    "no llama.cpp build mlgate has read loads (the report is still printed), 2 usage error.\n";
 
-static const char *ftype_name(uint64_t f)
-{
-    static const char *const t[] = {"ALL_F32", "MOSTLY_F16", "Q4_0", "Q4_1", "Q4_1_SOME_F16", "?", "?", "Q8_0",
-                                    "Q5_0", "Q5_1", "Q2_K", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M",
-                                    "Q5_K_S", "Q5_K_M", "Q6_K", "IQ2_XXS", "IQ2_XS", "Q2_K_S", "IQ3_XS", "IQ3_XXS",
-                                    "IQ1_S", "IQ4_NL", "IQ3_S", "IQ3_M", "IQ2_S", "IQ2_M", "IQ4_XS", "IQ1_M",
-                                    "BF16", "?", "?", "?", "TQ1_0", "TQ2_0", "MXFP4_MOE", "NVFP4", "Q1_0", "Q2_0"};
-    return f < sizeof t / sizeof t[0] ? t[f] : f == 1024 ? "GUESSED" : "?";
-}
 
 /* "b10964 (0.4.1)" */
 static const char *build_name(int build, char *buf, size_t n)
@@ -112,7 +105,7 @@ static void print_gguf(const mg_model *m, const mg_model_summary *s, int tensors
         print_llama_cpp(md, s->arch);
     const mg_gguf_kv *ft = mg_gguf_find(g, "general.file_type");
     if (ft)
-        printf("  file type: %s (%llu)\n", ftype_name(ft->v.u), (unsigned long long)ft->v.u);
+        printf("  file type: %s (%llu)\n", mg_gguf_ftype_name(ft->v.u), (unsigned long long)ft->v.u);
     printf("  context %llu, %llu layers, embedding %llu, %llu heads (%llu KV), vocabulary %llu\n",
            (unsigned long long)s->context, (unsigned long long)s->layers, (unsigned long long)s->embedding,
            (unsigned long long)s->heads, (unsigned long long)(s->heads_kv ? s->heads_kv : s->heads),
@@ -252,8 +245,8 @@ int cmd_inspect(int argc, char **argv)
             status = cli_fail("inspect", json, EXIT_USAGE, MG_E_NOMEM, "out of memory");
             break;
         }
-        if (mg_model_error(models[i]))
-            status = EXIT_FAIL;
+        if (mg_model_error(models[i]) || (models[i]->gguf && mg_llama_cpp_refuses(models[i]->gguf)))
+            status = EXIT_FAIL;   /* a download script can stop here */
         if (json)
             continue;   /* all in one document, below */
         mg_model_summary s;

@@ -142,7 +142,12 @@ def main():
     check("gated without a token: a clear error", rc == 1 and "HF_TOKEN" in m["shards"][0]["error"])
     env = dict(os.environ, HF_TOKEN="sekret")
     rc, m, _ = inspect(f"{base}/gated/m.gguf", env)
-    check("gated with HF_TOKEN: read", rc == 0)
+    check("HF_TOKEN is not sent to a host that is not the hub", rc == 1)
+    env = dict(os.environ, HF_TOKEN="sekret", HF_ENDPOINT=base + "/")
+    rc, m, _ = inspect(f"{base}/gated/m.gguf", env)
+    check("gated with HF_TOKEN, the server being HF_ENDPOINT: read", rc == 0)
+    rc, m, _ = inspect(f"{base}/gated/m.gguf", dict(os.environ, MLGATE_TOKEN="sekret"))
+    check("MLGATE_TOKEN goes to the URL given", rc == 0)
     out = subprocess.run([sys.argv[1], "inspect", f"{base}/gated/m.gguf"], capture_output=True, text=True, env=env)
     check("the token is never printed", "sekret" not in out.stdout + out.stderr)
 

@@ -254,6 +254,20 @@ contains "inspect refuses a /proc file" "a file of /proc" "$mlgate" inspect /pro
 contains "plan refuses a /proc matrix" "a file of /proc" "$mlgate" plan /proc/self/environ
 contains "scan does not walk /proc" "a directory of /proc, /sys or the like: not scanned" "$mlgate" scan /proc/self
 contains "scan does not walk /sys" "not scanned" "$mlgate" scan /sys/kernel
+# inspect exits 1 when no llama.cpp build mlgate has read loads the GGUF (a download script stops on it),
+# still printing the report; a projector ('clip') is not judged as a model. One metadata key, no tensors.
+gguf_arch() { # gguf_arch ARCH > FILE
+    n=$(printf %s "$1" | wc -c)
+    printf 'GGUF\003\000\000\000\000\000\000\000\000\000\000\000\001\000\000\000\000\000\000\000'
+    printf '\024\000\000\000\000\000\000\000general.architecture\010\000\000\000'
+    printf "\\$(printf %03o "$n")\\000\\000\\000\\000\\000\\000\\000%s" "$1"
+}
+gguf_arch frobnicator > "$t/unknown-arch.gguf"
+gguf_arch clip > "$t/mmproj.gguf"
+check "inspect: an architecture no llama.cpp build loads exits 1" 1 "$mlgate" inspect "$t/unknown-arch.gguf"
+contains "inspect: and still says why" "unknown model architecture" "$mlgate" inspect "$t/unknown-arch.gguf"
+check "inspect --json: exits 1 too" 1 "$mlgate" inspect --json "$t/unknown-arch.gguf"
+check "inspect: a projector is not refused" 0 "$mlgate" inspect "$t/mmproj.gguf"
 rm -rf "$t"
 
 echo "$pass passed, $fail failed"

@@ -492,4 +492,96 @@ MG_API void mg_fit_json(FILE *f, const mg_fit_report *r);
 /* "f16", "q8_0" ... -> the ggml type of a KV cache; -1 if llama.cpp has no such cache type. */
 MG_API int mg_cache_type(const char *name, uint32_t *type);
 
+/* ==== `mlgate fit hf://ORG/REPO`: which file of a hub repository fits, before download (lib/models/hub.c) ==== */
+
+#define MG_HUB_MAX_FILES 20000      /* tree entries read at most (every page together) */
+#define MG_HUB_MAX_CANDIDATES 256   /* GGUF candidates (a split set is one) fitted at most */
+#define MG_HUB_MAX_MMPROJ 32
+
+/* A repository on a hub: where, which, at what revision. */
+typedef struct mg_hub_ref {
+    char endpoint[512];     /* "https://huggingface.co" or HF_ENDPOINT, without a trailing '/' */
+    char repo[256];         /* "ORG/REPO" */
+    char revision[256];     /* "main", a tag, a commit sha, "refs/pr/1" */
+} mg_hub_ref;
+
+/*
+ * hf://ORG/REPO[@REVISION], or the repository's page on the endpoint (https://huggingface.co/ORG/REPO,
+ * .../tree/REVISION) -> 1 with ref filled in (endpoint from HF_ENDPOINT, else huggingface.co);
+ * 0 when s names no repository (a file URL such as .../resolve/main/x.gguf, a path); -1 with err
+ * for an hf:// reference that is malformed.
+ */
+MG_API int mg_hub_parse(const char *s, mg_hub_ref *ref, char *err, size_t errlen);
+
+/* How the repository is read. */
+typedef struct mg_hub_opts {
+    int threads;            /* candidates read at once: 1..16 (0: 4) */
+    double deadline_at;     /* mg_now() time by which every read ends (0: 300 s from the call) */
+    const char *cache_dir;  /* read headers kept here; NULL: $XDG_CACHE_HOME/mlgate/hub, else
+                               ~/.cache/mlgate/hub; "": no cache */
+    uint64_t cache_max;     /* bytes the cache may hold before the oldest entries go (0: 1 GiB) */
+} mg_hub_opts;
+
+/* Where a candidate goes, best first (the table's column). */
+typedef enum mg_hub_place {
+    MG_HUB_FULL = 0,        /* every layer on the GPUs */
+    MG_HUB_MOE,             /* every layer on the GPUs, experts of some blocks in RAM */
+    MG_HUB_PARTIAL,         /* -ngl N: some layers on the CPU */
+    MG_HUB_CPU,             /* no GPUs: a CPU-only run (fits RAM or not) */
+    MG_HUB_NONE,            /* does not fit at the context, even on the CPU */
+    MG_HUB_ERROR            /* could not be read or sized: msg says why */
+} mg_hub_place;
+
+/* One candidate: a GGUF file, a split set, or a safetensors checkpoint. */
+typedef struct mg_hub_row {
+    char file[512];         /* its path in the repository (the first shard of a split set) */
+    char quant[32];         /* "Q4_K_M", from the file name, else general.file_type; safetensors: the dtype */
+    char file_type[16];     /* general.file_type's name ("Q4_K_M"), or "" */
+    size_t nfiles;          /* shards */
+    uint64_t size;          /* bytes of all its files, from the tree */
+    double bpw;             /* bits per weight, from the header */
+    mg_hub_place place;
+    int err;                /* MG_E_* when place is MG_HUB_ERROR */
+    char msg[384];
+    int cached;             /* every header came from the cache */
+    mg_fetch_stats remote;  /* what reading it took */
+    mg_fit_report fit;      /* the placement (fit.model points at file) */
+} mg_hub_row;
+
+typedef struct mg_hub_report {
+    mg_hub_ref ref;
+    mg_format format;       /* GGUF candidates, else a safetensors checkpoint */
+    size_t files;           /* files the tree listed */
+    size_t nrows;
+    mg_hub_row *rows;       /* best first (docs/models.md: the order) */
+    size_t nmmproj;
+    char mmproj[MG_HUB_MAX_MMPROJ][512];   /* projectors (mmproj*.gguf): listed, not candidates */
+    size_t skipped;         /* candidates past MG_HUB_MAX_CANDIDATES, not read */
+    mg_fetch_stats remote;  /* every request: the tree and the headers */
+    size_t cache_hits;      /* headers read from the cache */
+} mg_hub_report;
+
+/*
+ * Lists ref's files through the hub's tree API (following its pages), reads each GGUF candidate's
+ * header by Range (a split set as one; mmproj files apart), in parallel and from the cache where
+ * it can, and fits each on dev[0..nd) with o (mg_fit); a repository without GGUF files is fitted
+ * as one safetensors checkpoint (config.json + the index or model.safetensors). A candidate that
+ * cannot be read is an error row; the others still report. Returns MG_E_NOTFOUND (no such
+ * repository or revision, or gated: err says to set HF_TOKEN), MG_E_IO, MG_E_FORMAT (no GGUF and
+ * no safetensors model there, or a tree that is not the API's), MG_E_LIMIT, MG_E_ARG, MG_E_NOMEM,
+ * with err; *out is NULL then. Free *out with mg_hub_report_free.
+ */
+MG_API int mg_hub_fit(const mg_hub_ref *ref, const mg_target *dev, size_t nd, const mg_fit_opts *o,
+                      const mg_hub_opts *ho, mg_hub_report **out, char *err, size_t errlen);
+MG_API void mg_hub_report_free(mg_hub_report *r);
+/* `mlgate fit hf://... --json` (docs/json.md). */
+MG_API void mg_hub_json(FILE *f, const mg_hub_report *r);
+/* "full", "moe", "partial", "cpu", "none", "error". */
+MG_API const char *mg_hub_place_name(mg_hub_place p);
+/* 1 when no llama.cpp build mlgate has read loads this GGUF model (mg_llama_cpp_need: build 0); 0 for a
+ * projector (architecture 'clip'), an adapter, or a file whose first shard could not be read. */
+MG_API int mg_llama_cpp_refuses(const mg_gguf_model *m);
+/* llama.cpp's name of a general.file_type (llama_ftype): 15 -> "Q4_K_M"; "?" when unknown. */
+MG_API const char *mg_gguf_ftype_name(uint64_t ftype);
+
 #endif

@@ -49,6 +49,51 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, double deadline_
  * in *total; 0 when the line is not one or the size does not fit. */
 int mg_content_range_total(const char *line, size_t len, uint64_t *total);
 
+/*
+ * A GGUF header over HTTP into s (s->path is the URL): the first `first` bytes (0: 4 MiB), then as
+ * much more as the parser asks for, up to MG_REMOTE_MAX (lib/models/model.c). With keep, a parsed
+ * header's bytes (at least s->g.header_bytes of them) are handed over in *keep / *kept (free them).
+ */
+void mg_gguf_read_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until, uint64_t first,
+                         uint8_t **keep, size_t *kept);
+/* The first read of a split GGUF's later shards: they hold tensor infos, not the vocabulary (a
+ * DeepSeek-V3 shard's ~1,000 tensors take ~100 KiB), so 4 MiB would be mostly tensor data. */
+#define MG_SHARD_FIRST_READ (512u << 10)
+/* A parsed shard whose tensors reach past s->size: MG_E_TRUNCATED in s->err with why. */
+void mg_gguf_check_size(mg_gguf_file *s);
+
+/*
+ * The bearer token for url, or NULL: MLGATE_TOKEN for any URL mlgate is given, HF_TOKEN only for
+ * the hub's own origin (HF_ENDPOINT, else https://huggingface.co), never for another host.
+ */
+const char *mg_remote_token(const char *url);
+/* scheme://host[:port] of a and b are the same (host compared without case; default ports filled in). */
+int mg_same_origin(const char *a, const char *b);
+/* HF_ENDPOINT without a trailing '/', else "https://huggingface.co", into buf. */
+const char *mg_hub_endpoint(char *buf, size_t n);
+
+/* One file of a hub repository as the tree API lists it (lib/models/hub.c). */
+typedef struct mg_hub_file {
+    char path[512];
+    uint64_t size;
+    char oid[72];           /* lfs.oid (the content's sha256), else the git blob's oid */
+} mg_hub_file;
+
+typedef struct mg_hub_files {
+    mg_hub_file *f;         /* n of them (free f); cap allocated */
+    size_t n, cap;
+} mg_hub_files;
+
+/*
+ * Appends the files of one page of the tree API ([{"type": "file", "path", "size", "oid", "lfs":
+ * {"oid", ...}}, {"type": "directory", ...}]) to l: directories and paths longer than 511 bytes
+ * left out. MG_E_FORMAT when it is not such an array, MG_E_LIMIT past MG_HUB_MAX_FILES, MG_E_NOMEM.
+ */
+int mg_hub_tree_parse(const char *buf, size_t len, mg_hub_files *l, char *err, size_t errlen);
+/* A "Link:" header line (not NUL-terminated, as libcurl gives it) -> the URL of its rel="next" entry
+ * into out (NUL-terminated, shorter than n); 0 when it has none that fits. */
+int mg_link_next(const char *line, size_t len, char *out, size_t n);
+
 /* http:// or https:// */
 int mg_is_url(const char *path);
 

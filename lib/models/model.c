@@ -23,7 +23,7 @@
 
 
 /* A parsed shard whose tensors reach past the end of the file is truncated. */
-static void check_size(mg_gguf_file *s)
+void mg_gguf_check_size(mg_gguf_file *s)
 {
     uint64_t need = mg_sat_add(s->g.header_bytes, s->g.data_bytes);   /* saturated sizes stay too large */
     if (!s->err && need > s->size) {
@@ -39,9 +39,10 @@ static void check_size(mg_gguf_file *s)
  * asks only for the bytes not yet held; a server without Range support is read once more from 0,
  * up to MG_REMOTE_MAX.
  */
-static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until)
+void mg_gguf_read_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, double until, uint64_t first,
+                         uint8_t **keep, size_t *kept)
 {
-    uint64_t want = 4u << 20, total = 0;
+    uint64_t want = first ? first : 4u << 20, total = 0;
     uint8_t *held = NULL;
     size_t have = 0;
     int ranges = 1;   /* the server answers ranges; if not, every read starts at 0 */
@@ -83,9 +84,14 @@ static void read_gguf_remote(mg_gguf_file *s, mg_arena *a, mg_fetch_stats *st, d
         if (want > MG_REMOTE_MAX)
             want = MG_REMOTE_MAX;
     }
-    free(held);
+    if (keep && !s->err) {   /* the caller keeps the bytes read (the hub's header cache) */
+        *keep = held;
+        *kept = have;
+    } else {
+        free(held);
+    }
     if (!s->err && s->size)
-        check_size(s);
+        mg_gguf_check_size(s);
 }
 
 static void read_shard(mg_gguf_file *s, mg_arena *a)
@@ -97,7 +103,7 @@ static void read_shard(mg_gguf_file *s, mg_arena *a)
     }
     uint64_t need;
     s->err = mg_gguf_parse(m, (size_t)s->size, a, &s->g, &need, s->msg, sizeof s->msg);
-    check_size(s);
+    mg_gguf_check_size(s);
     mg_unmap_file(m, s->size);
 }
 
@@ -135,7 +141,7 @@ static mg_gguf_model *gguf_open(const char *path, double until)
     m->nshards = shard_names(path, m->shards, n);
     for (size_t i = 0; i < m->nshards; i++) {
         if (mg_is_url(m->shards[i].path))
-            read_gguf_remote(&m->shards[i], m->arena, &m->remote, until);
+            mg_gguf_read_remote(&m->shards[i], m->arena, &m->remote, until, i ? MG_SHARD_FIRST_READ : 0, NULL, NULL);
         else
             read_shard(&m->shards[i], m->arena);
     }
@@ -164,6 +170,19 @@ void mg_llama_cpp_need(const mg_gguf_model *m, mg_llama_need *out)
         }
     }
     out->before = mg_llama_cpp_before(out->build);
+}
+
+int mg_llama_cpp_refuses(const mg_gguf_model *m)
+{
+    if (!m->nshards || m->shards[0].err)
+        return 0;   /* unread: the read error says it */
+    const char *arch = mg_gguf_str(&m->shards[0].g, "general.architecture");
+    const char *type = mg_gguf_str(&m->shards[0].g, "general.type");
+    if ((arch && !strcmp(arch, "clip")) || (type && !strcmp(type, "adapter")))
+        return 0;   /* a projector or an adapter: loaded beside a model, by other rules */
+    mg_llama_need need;
+    mg_llama_cpp_need(m, &need);
+    return need.build == 0;
 }
 
 void mg_gguf_model_free(mg_gguf_model *m)

@@ -2,7 +2,7 @@
  * remote.c - read byte ranges of a model file over HTTP(S) with libcurl: only
  * the header bytes, never the whole file. Redirects followed (hub URLs), every
  * request bounded in time and size, a server that ignores Range read only as
- * far as needed, and a bearer token from the environment sent, never printed.
+ * far as needed, and a bearer token from the environment sent (HF_TOKEN to the hub only), never printed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +73,61 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 
 int mg_is_url(const char *p) { return !strncmp(p, "http://", 7) || !strncmp(p, "https://", 8); }
 
+const char *mg_hub_endpoint(char *buf, size_t n)
+{
+    const char *e = getenv("HF_ENDPOINT");
+    snprintf(buf, n, "%s", e && mg_is_url(e) ? e : "https://huggingface.co");
+    for (size_t l = strlen(buf); l > 0 && buf[l - 1] == '/'; l--)
+        buf[l - 1] = 0;
+    return buf;
+}
+
+/* "https://Host:443/x" -> scheme "https", host "host", port 443; 0 when it is not an http(s) URL. */
+static int origin(const char *u, char *scheme, size_t ns, char *host, size_t nh, long *port)
+{
+    const char *p = strstr(u, "://");
+    if (!mg_is_url(u) || !p || (size_t)(p - u) >= ns)
+        return 0;
+    snprintf(scheme, ns, "%.*s", (int)(p - u), u);
+    p += 3;
+    const char *at = p + strcspn(p, "/?#"), *cred = memchr(p, '@', (size_t)(at - p));
+    if (cred)
+        p = cred + 1;   /* user:password@ is not part of the host */
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    const char *hend = colon ? colon : at;
+    if (hend == p || (size_t)(hend - p) >= nh)
+        return 0;
+    for (size_t i = 0; i < (size_t)(hend - p); i++)
+        host[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+    host[hend - p] = 0;
+    *port = !strcmp(scheme, "https") ? 443 : 80;
+    if (colon && colon + 1 < at) {
+        char *end;
+        *port = strtol(colon + 1, &end, 10);
+        if (end != at || *port <= 0 || *port > 65535)
+            return 0;
+    }
+    return 1;
+}
+
+int mg_same_origin(const char *a, const char *b)
+{
+    char sa[8], sb[8], ha[256], hb[256];
+    long pa, pb;
+    return origin(a, sa, sizeof sa, ha, sizeof ha, &pa) && origin(b, sb, sizeof sb, hb, sizeof hb, &pb) &&
+           !strcmp(sa, sb) && !strcmp(ha, hb) && pa == pb;
+}
+
+const char *mg_remote_token(const char *url)
+{
+    const char *t = getenv("MLGATE_TOKEN");
+    if (t && *t)
+        return t;
+    char ep[512];
+    t = getenv("HF_TOKEN");
+    return t && *t && mg_same_origin(url, mg_hub_endpoint(ep, sizeof ep)) ? t : NULL;
+}
+
 int mg_remote_read(const char *url, uint64_t off, uint64_t len, double deadline_at, uint8_t **out, size_t *got,
                    uint64_t *total, mg_fetch_stats *st, char *err, size_t errlen)
 {
@@ -107,10 +162,8 @@ int mg_remote_read(const char *url, uint64_t off, uint64_t len, double deadline_
     char range[64];
     snprintf(range, sizeof range, "%llu-%llu", (unsigned long long)off, (unsigned long long)(off + len - 1));
     struct curl_slist *hdr = NULL;
-    const char *tok = getenv("MLGATE_TOKEN");
-    if (!tok || !*tok)
-        tok = getenv("HF_TOKEN");
-    if (tok && *tok) {
+    const char *tok = mg_remote_token(url);   /* libcurl drops it when a redirect leaves this origin */
+    if (tok) {
         char *h = mg_malloc(strlen(tok) + 32);
         if (h) {
             sprintf(h, "Authorization: Bearer %s", tok);

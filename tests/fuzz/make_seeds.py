@@ -399,6 +399,29 @@ def content_range_seeds():
         write(t, name, line)
 
 
+def hub_tree_seeds():
+    t = "hub_tree"
+    lfs = {"oid": "e" * 64, "size": 4368439584, "pointerSize": 135}
+    page = [{"type": "file", "oid": "a" * 40, "size": 1519, "path": ".gitattributes"},
+            {"type": "directory", "oid": "b" * 40, "size": 0, "path": "Q8_0"},
+            {"type": "file", "oid": "c" * 40, "size": 4368439584, "path": "llama-2-7b.Q4_K_M.gguf", "lfs": lfs},
+            {"type": "file", "oid": "d" * 40, "size": 3000000000,
+             "path": "Q8_0/llama-2-7b.Q8_0-00001-of-00003.gguf", "lfs": lfs},
+            {"type": "file", "oid": "f" * 40, "size": 600000000, "path": "mmproj-model-f16.gguf", "lfs": lfs,
+             "xetHash": "0" * 64, "lastCommit": {"id": "1" * 40, "title": "x", "date": "2024-01-01T00:00:00.000Z"}}]
+    write(t, "page", json.dumps(page))
+    write(t, "empty", "[]")
+    write(t, "escaped", json.dumps([{"type": "file", "oid": "a" * 40, "size": 1, "path": "d\u00e9j\u00e0/\u0000x.gguf"}]))
+    write(t, "duplicate-keys", '[{"type":"file","path":"a.gguf","path":"b.gguf","size":1,"size":2}]')
+    write(t, "long-path", json.dumps([{"type": "file", "oid": "a", "size": 1, "path": "p" * 600 + ".gguf"}]))
+    write(t, "not-array", '{"error":"Repository not found"}')
+    write(t, "truncated", json.dumps(page)[:300])
+    write(t, "deep", "[" * 40 + "]" * 40)
+    write(t, "link-next", 'Link: <https://huggingface.co/api/models/a/b/tree/main?recursive=true&cursor=eyJmIjo>; rel="next"\r\n')
+    write(t, "link-two", 'link: <https://x/prev>; rel="prev", <https://x/next>; rel=next')
+    write(t, "link-open", "Link: <https://x/next; rel=\"next\"")
+
+
 # ---- tar streams --------------------------------------------------------------------------------
 
 def tar_header(name, size, type=b"0", magic=b"ustar\x0000", size_field=None, extra=()):
@@ -511,6 +534,7 @@ def main():
     media_seeds()
     answer_seeds()
     content_range_seeds()
+    hub_tree_seeds()
     tar_seeds()
     crash_seeds()
 

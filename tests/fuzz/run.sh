@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 root=$(pwd)
 secs=${1:-${FUZZ_SECONDS:-60}}
 [ $# -gt 0 ] && shift
-all="scan gguf safetensors st_index st_config matrix answer media content_range explain tar"
+all="scan gguf safetensors st_index st_config matrix answer media content_range explain tar hub_tree"
 targets=${*:-$all}
 jobs=${FUZZ_JOBS:-1}
 out=$root/build-fuzz

@@ -88,10 +88,13 @@ def check(mlgate, exe, build, d):
     bad = 0
     for name, layout, arch, qt, genuine in MODELS:
         p = os.path.join(d, name + ".gguf")
-        lc = json.loads(subprocess.run([mlgate, "inspect", "--json", p], capture_output=True, text=True,
-                                       check=True).stdout)["models"][0]["llama_cpp"]
+        ins = subprocess.run([mlgate, "inspect", "--json", p], capture_output=True, text=True)
+        lc = json.loads(ins.stdout)["models"][0]["llama_cpp"]
         since, by = lc["since"], lc["decided_by"]
         got, out = run(exe, p)
+        if ins.returncode != (0 if since else 1):   # inspect exits 1 when no build read loads the file
+            print(f"FAIL {name:18} inspect exit {ins.returncode} with since {since}")
+            bad = 1
         if since and since <= lo:
             says = "loads"
             ok = got in ("ran", "loaded") or got.startswith("loaded,") if genuine else not got.startswith("refused")
