@@ -34,7 +34,10 @@ static const char help[] =
     "  -fa, --flash-attn on|off|auto\n"
     "                        as llama.cpp (default auto: on where CUDA has a kernel for the head\n"
     "                        size); off keeps the attention scores, ubatch x context x heads floats\n"
-    "      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
+    "      --no-op-offload   as llama.cpp: weights kept in RAM are not copied to the first GPU for
+                        large batches (by default that GPU's compute buffer holds the largest of
+                        them: an expert tensor with --n-cpu-moe, a block with a partial -ngl)
+      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
     "                        when -np is not given; default here: one stream per sequence)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
     "      --json            machine-readable answer\n"
@@ -166,7 +169,7 @@ static int flash_attn(const char *s, int *out)
 /* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
 static int parse(int argc, char **argv, args *a)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_NOOFF };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -176,7 +179,7 @@ static int parse(int argc, char **argv, args *a)
         {"json", no_argument, 0, O_JSON},         {"help", no_argument, 0, 'h'},
         {"n-cpu-moe", required_argument, 0, O_NCMOE}, {"cpu-moe", no_argument, 0, O_CMOE},
         {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
-        {"flash-attn", required_argument, 0, O_FA},
+        {"flash-attn", required_argument, 0, O_FA}, {"no-op-offload", no_argument, 0, O_NOOFF},
         {0, 0, 0, 0}};
     mg_fit_opts *o = &a->o;
     int c, rc;
@@ -222,6 +225,7 @@ static int parse(int argc, char **argv, args *a)
         }
         case O_CMOE: o->n_cpu_moe = 1 << 30; break;
         case O_KVU: o->kv_unified = 1; break;
+        case O_NOOFF: o->no_op_offload = 1; break;
         case O_FA:
             if (flash_attn(optarg, &o->flash_attn))
                 return cli_usage("fit", a->json, "--flash-attn takes on, off or auto, not '%s'", optarg);

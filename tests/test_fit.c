@@ -99,7 +99,13 @@ static void ngl_counts_the_output_head(void **state)
     assert_int_equal(p.ram_weights, 100 * MIB + 50 * MIB);
     mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 4096, &p);
     assert_int_equal(p.layers[0], 0);
-    assert_int_equal(p.need[0], 0);                    /* nothing there, no CUDA context either */
+    /* no layer there, but op offload runs the batch's matmuls on the GPU: a CUDA context, a copy of
+     * the largest weight (a block's 100 MiB tensor), the logits (2 MiB: no vocabulary) and activations */
+    assert_int_equal(p.offload, 100 * MIB);
+    assert_int_equal(p.need[0], 700 * MIB + 100 * MIB + 2 * MIB + 16 * MIB);
+    o.no_op_offload = 1;                               /* --no-op-offload: nothing there, no CUDA context either */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 4096, &p);
+    assert_int_equal(p.need[0], 0);
 }
 
 /* Compute buffers as a CUDA build reserved them on an H100 for a 1024-wide, 32,000-token model
@@ -117,13 +123,21 @@ static void compute_buffers_as_measured(void **state)
     assert_int_equal(p.compute[0], 700 * MIB + 64 * MIB + MIB / 2);       /* runtime + logits and hidden */
     uint64_t host = p.ram_other - 150 * MIB;                                /* less the process footprint */
     assert_true(host >= 12 * MIB && host <= 12 * MIB + MIB / 8 + 1024);     /* 12.0 + output 0.12 MiB */
-    mg_fit_evaluate(&fm, &gpu, 1, &o, 4, 8192, &p);                         /* partial: an allowance more */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 4, 8192, &p);                         /* partial: an allowance more, */
+    assert_int_equal(p.compute[0], 700 * MIB + 100 * MIB + 16 * MIB);      /* block 0's copy over the logits */
+    o.no_op_offload = 1;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 4, 8192, &p);
     assert_int_equal(p.compute[0], 700 * MIB + 64 * MIB + MIB / 2 + 16 * MIB);
+    o.no_op_offload = 0;
     o.n_seq = 4;                                                            /* 4 streams: masks of n_ctx / 4 */
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
     assert_int_equal(p.ram_other - 150 * MIB, 4 * MIB + 2 * MIB + 4 * 32000 * 4);
+    o.no_op_offload = 1;
     mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 8192, &p);                         /* CPU only: no GPU runtime */
     assert_int_equal(p.compute[0], 0);
+    o.no_op_offload = 0;   /* with op offload the GPU runs the batch: logits and a copy of the 100 MiB block */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 8192, &p);
+    assert_int_equal(p.compute[0], 700 * MIB + 100 * MIB + 64 * MIB + MIB / 2 + 16 * MIB);
     /* flash attention off: 1.25 x the KQ scores of 512 tokens x 8192 cells x 8 heads, above the logits */
     fm.n_head = 8;
     o.n_seq = 1;
@@ -216,7 +230,8 @@ static void search_prefers_n_cpu_moe_for_moe_models(void **state)
     (void)state;
     mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, NULL);
     mg_target gpu = {.name = "small", .mem_total = 3 * GIB, .mem_free = 3 * GIB};
-    mg_fit_opts o = {.n_ctx = 1024, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = -1};
+    mg_fit_opts o = {.n_ctx = 1024, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = -1,
+                     .no_op_offload = 1};
     mg_fit_plan p;
     uint64_t max_ctx;
     mg_fit_search(&fm, &gpu, 1, &o, &p, &max_ctx);
@@ -233,6 +248,46 @@ static void search_prefers_n_cpu_moe_for_moe_models(void **state)
     mg_fit_search(&dense, &gpu, 1, &o, &p, &max_ctx);
     assert_int_equal(p.n_cpu_moe, 0);
     assert_true(p.ngl < 5);
+}
+
+/* Op offload (llama.cpp's default): with experts in RAM the first GPU copies the largest of them for a
+ * large batch (measured: a DeepSeek-V3-width slice at -ngl 3 --n-cpu-moe 2 reserved 3,988 MiB of compute
+ * on an H200, one expert tensor). The copy goes to GPU 0 whichever GPU holds the blocks. */
+static void experts_in_ram_are_copied_to_the_first_gpu(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, NULL);
+    mg_target gpus[2] = {{.name = "a", .mem_total = 80 * GIB, .mem_free = 80 * GIB},
+                         {.name = "b", .mem_total = 80 * GIB, .mem_free = 80 * GIB}};
+    mg_fit_opts o = {.n_ctx = 1024, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = 2};
+    mg_fit_plan p, q;
+    mg_fit_evaluate(&fm, gpus, 1, &o, 5, 1024, &p);
+    assert_int_equal(p.offload, 1 * GIB);
+    assert_true(p.compute[0] >= 700 * MIB + 1 * GIB);
+    o.no_op_offload = 1;
+    mg_fit_evaluate(&fm, gpus, 1, &o, 5, 1024, &q);
+    assert_int_equal(q.offload, 0);
+    assert_int_equal(p.compute[0] - q.compute[0], 1 * GIB - (q.compute[0] - 700 * MIB - 16 * MIB));
+    /* no experts in RAM: nothing to copy */
+    o.no_op_offload = 0;
+    o.n_cpu_moe = 0;
+    mg_fit_evaluate(&fm, gpus, 1, &o, 5, 1024, &p);
+    assert_int_equal(p.offload, 0);
+    /* two GPUs split 0:1: the blocks are all on GPU 1, the copy still on GPU 0 (a CUDA context with it) */
+    o.n_cpu_moe = 2;
+    o.nsplit = 2;
+    o.split[0] = 0;
+    o.split[1] = 1;
+    mg_fit_evaluate(&fm, gpus, 2, &o, 5, 1024, &p);
+    assert_int_equal(p.layers[0], 0);
+    assert_true(p.compute[0] >= 700 * MIB + 1 * GIB);
+    assert_true(p.compute[1] < 700 * MIB + 1 * GIB);
+    /* -ot ...=CPU tensors count too: a 1 GiB expert tensor of block 3 moved by a pattern */
+    mg_fit_model ot = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, "blk\\.3\\.ffn_up_exps");
+    o.nsplit = 0;
+    o.n_cpu_moe = 0;
+    mg_fit_evaluate(&ot, gpus, 1, &o, 5, 1024, &p);
+    assert_int_equal(p.offload, 1 * GIB);
 }
 
 /* -ot REGEX=CPU: matching tensors stay in RAM; overlapping --n-cpu-moe does not count them twice. */
@@ -576,7 +631,8 @@ int main(void)
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
         cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
         cmocka_unit_test(safetensors_weights_kv_and_activations), cmocka_unit_test(n_cpu_moe_moves_leading_experts),
-        cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models), cmocka_unit_test(override_tensor_to_cpu),
+        cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models),
+        cmocka_unit_test(experts_in_ram_are_copied_to_the_first_gpu), cmocka_unit_test(override_tensor_to_cpu),
         cmocka_unit_test(kq_of_a_huge_head_count_saturates), cmocka_unit_test(huge_vocab_and_embedding_saturate),
         cmocka_unit_test(usable_of_the_largest_gpu), cmocka_unit_test(search_terminates_at_the_largest_context),
         cmocka_unit_test(block_numbers_past_32_bits),

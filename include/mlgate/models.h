@@ -170,6 +170,8 @@ typedef struct mg_fit_opts {
     int n_cpu_moe;                  /* --n-cpu-moe: experts of the first N blocks in RAM; -1: the fewest that
                                        fit, searched for MoE models when all layers are wanted on the GPUs */
     int flash_attn;                 /* MG_FA_AUTO (llama.cpp's default), MG_FA_ON, MG_FA_OFF */
+    int no_op_offload;              /* --no-op-offload: weights in RAM are not copied to the first GPU for
+                                       large batches (llama.cpp's default copies them: op offload) */
 } mg_fit_opts;
 
 enum { MG_FA_AUTO = 0, MG_FA_ON, MG_FA_OFF };
@@ -185,6 +187,11 @@ typedef struct mg_fit_model {
      * to RAM (mg_fit_override_cpu), and the part of it that is experts, so nothing counts twice. */
     uint64_t exps_bytes[MG_KV_MAX_LAYERS + 1], ot_bytes[MG_KV_MAX_LAYERS + 1], ot_exps_bytes[MG_KV_MAX_LAYERS + 1];
     uint64_t n_exps_tensors;
+    /* The largest single tensor per slot, of its routed experts, and of what -ot moves to RAM: with op
+     * offload llama.cpp copies a weight kept in RAM to the first GPU for each large-batch op that uses it,
+     * so that GPU's compute buffer holds the largest of them (ggml_backend_sched, offload_op). */
+    uint64_t max_tensor[MG_KV_MAX_LAYERS + 1], max_exps_tensor[MG_KV_MAX_LAYERS + 1],
+        max_ot_tensor[MG_KV_MAX_LAYERS + 1];
 } mg_fit_model;
 
 typedef struct mg_fit_plan {
@@ -196,6 +203,8 @@ typedef struct mg_fit_plan {
     uint64_t weights[MG_FIT_MAX_DEV], kv[MG_FIT_MAX_DEV], compute[MG_FIT_MAX_DEV];
     uint64_t need[MG_FIT_MAX_DEV], usable[MG_FIT_MAX_DEV];
     uint64_t ram_weights, ram_kv, ram_other, ram_need;
+    uint64_t offload;               /* op offload: the largest weight (or a CPU layer's KV) in RAM that the
+                                       first GPU copies for a batch; in compute[0]; 0 with --no-op-offload */
     int fits_gpu, fits_ram;
     int flash_attn;                 /* the GPU graph uses flash attention (-fa auto: the head size has a kernel) */
 } mg_fit_plan;

@@ -158,6 +158,44 @@ static size_t slot_gpu(int il, int i_gpu_start, int act, const double *split, si
     return d;
 }
 
+/* The largest weight kept in RAM that a large batch uses (a CPU layer's K and V views too: its
+ * attention runs on the GPU then): blocks off the GPUs whole, the experts of blocks below ncm and -ot
+ * tensors of blocks on them, the output head (token_embd when tied) when it is on the CPU. Not
+ * token_embd otherwise: GET_ROWS is never offloaded (ggml-cuda's get_op_batch_size). */
+static uint64_t offload_bytes(const mg_fit_model *fm, const fit_sums *S, int i_gpu_start, int act, uint32_t ncm)
+{
+    uint32_t n_layer = fm->kv.n_layer;
+    uint64_t m = 0;
+    for (uint32_t il = 0; il <= n_layer; il++) {
+        int on_gpu = (int)il >= i_gpu_start && (int)il < i_gpu_start + act;
+        uint64_t t = fm->max_ot_tensor[il];
+        if (!on_gpu) {
+            t = fm->max_tensor[il];
+            if (il < n_layer && span(S->kv, il, il + 1) > t)
+                t = span(S->kv, il, il + 1);
+            if (il == n_layer && !fm->has_output && fm->token_embd_bytes > t)
+                t = fm->token_embd_bytes;
+        } else if (il < ncm && fm->max_exps_tensor[il] > t)
+            t = fm->max_exps_tensor[il];
+        m = t > m ? t : m;
+    }
+    return m;
+}
+
+/*
+ * MLA attention (DeepSeek-V2/V3 style, K-only cache): llama.cpp absorbs attn_k_b into the query, so
+ * every head carries kv_lora_rank + rope (head_k) elements, and the attention output kv_lora_rank
+ * (head_v) before attn_v_b: per token n_head x (head_k + head_v) floats for the absorbed query and
+ * its concat with the rope part, n_head x head_v for the output, all alive at once.
+ */
+static uint64_t mla_attention(const mg_fit_model *fm)
+{
+    if (!fm->kv.mla)
+        return 0;
+    uint64_t per_head = mg_sat_add(mg_sat_mul(2, fm->kv.head_k), fm->kv.head_v);
+    return mg_sat_mul(mg_sat_mul(mg_sat_mul(UBATCH, fm->n_head), per_head), 4);
+}
+
 /* mg_fit_evaluate on the sums of one search (their KV brought to n_ctx when it changed). */
 static int evaluate(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, size_t nd, const mg_fit_opts *o,
                     int ngl, uint64_t n_ctx, mg_fit_plan *p)
@@ -259,14 +297,26 @@ static int evaluate(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, s
     }
     uint64_t logits = mg_sat_mul(mg_sat_mul(UBATCH, mg_sat_add(fm->n_embd, fm->n_vocab)), 4);
     uint64_t act_gpu = mg_sat_mul(UBATCH * 4 * 8, fm->n_embd);
+    uint64_t mla = mla_attention(fm);
     int partial = ngl < (int)n_layer + 1 || moved_any;
+    /* Op offload: the first GPU (ggml_backend_sched tries backends in priority order, the GPUs first)
+     * runs each large-batch op whose weight is in RAM, on a copy of it in its compute buffer; a new
+     * split per such weight lets the copies share memory, so the largest one counts. */
+    p->offload = nd && !o->no_op_offload ? offload_bytes(fm, S, i_gpu_start, act, (uint32_t)ncm) : 0;
     p->fits_gpu = 1;
     for (size_t d = 0; d < nd; d++) {
-        if (p->layers[d]) {
-            uint64_t graph = out_dev == (int)d ? logits : 0;
-            p->compute[d] = mg_sat_add(mg_sat_add(GPU_RUNTIME, kq > graph ? kq : graph),
-                                       out_dev != (int)d || partial ? act_gpu : 0);
+        uint64_t graph = out_dev == (int)d ? logits : 0;
+        if (kq > graph)
+            graph = kq;
+        if (p->layers[d] && mla > graph)
+            graph = mla;
+        if (d == 0 && p->offload) {
+            /* the output on the CPU: its matmul runs on this GPU too, the logits with it */
+            uint64_t off = out_dev < 0 ? mg_sat_add(p->offload, logits) : p->offload;
+            graph = off > graph ? off : graph;
         }
+        if (p->layers[d] || (d == 0 && p->offload))
+            p->compute[d] = mg_sat_add(mg_sat_add(GPU_RUNTIME, graph), out_dev != (int)d || partial ? act_gpu : 0);
         p->need[d] = mg_sat_add(mg_sat_add(p->weights[d], p->kv[d]), p->compute[d]);
         p->usable[d] = usable(&dev[d], o->headroom);
         if (p->need[d] > p->usable[d])
@@ -332,9 +382,13 @@ int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
             int slot = slot_of(ts->name, fm->kv.n_layer);
             if (slot >= 0) {
                 fm->slot_bytes[slot] = mg_sat_add(fm->slot_bytes[slot], ts->nbytes);
+                if (ts->nbytes > fm->max_tensor[slot])
+                    fm->max_tensor[slot] = ts->nbytes;
                 if (is_expert(ts->name)) {
                     fm->exps_bytes[slot] = mg_sat_add(fm->exps_bytes[slot], ts->nbytes);
                     fm->n_exps_tensors++;
+                    if (ts->nbytes > fm->max_exps_tensor[slot])
+                        fm->max_exps_tensor[slot] = ts->nbytes;
                 }
             } else
                 fm->input_bytes = mg_sat_add(fm->input_bytes, ts->nbytes);
@@ -377,6 +431,8 @@ int mg_fit_override_cpu(const mg_gguf_model *m, const char *const *regex, size_t
             if (!hit || slot < 0)
                 continue;   /* input tensors are in RAM already */
             fm->ot_bytes[slot] = mg_sat_add(fm->ot_bytes[slot], ts->nbytes);
+            if (ts->nbytes > fm->max_ot_tensor[slot])
+                fm->max_ot_tensor[slot] = ts->nbytes;
             if (is_expert(ts->name))
                 fm->ot_exps_bytes[slot] = mg_sat_add(fm->ot_exps_bytes[slot], ts->nbytes);
         }

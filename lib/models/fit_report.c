@@ -136,6 +136,8 @@ static void json_gguf(jw *w, const mg_fit_report *r)
     jw_kint(w, "n_cpu_moe", p->n_cpu_moe > (int)r->n_layer ? (int)r->n_layer : p->n_cpu_moe);
     jw_kbool(w, "moe", r->moe);
     jw_kbool(w, "flash_attn", p->flash_attn);
+    jw_kbool(w, "op_offload", !r->opts.no_op_offload);
+    jw_kuint(w, "offload_copy", p->offload);
     jw_kuint(w, "n_layer", r->n_layer);
     jw_kuint(w, "context", p->n_ctx);
     jw_kuint(w, "max_context", r->max_ctx);
