@@ -34,10 +34,10 @@ static const char help[] =
     "  -fa, --flash-attn on|off|auto\n"
     "                        as llama.cpp (default auto: on where CUDA has a kernel for the head\n"
     "                        size); off keeps the attention scores, ubatch x context x heads floats\n"
-    "      --no-op-offload   as llama.cpp: weights kept in RAM are not copied to the first GPU for
-                        large batches (by default that GPU's compute buffer holds the largest of
-                        them: an expert tensor with --n-cpu-moe, a block with a partial -ngl)
-      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
+    "      --no-op-offload   as llama.cpp: weights kept in RAM are not copied to the first GPU for\n"
+    "                        large batches (by default that GPU's compute buffer holds the largest of\n"
+    "                        them: an expert tensor with --n-cpu-moe, a block with a partial -ngl)\n"
+    "      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
     "                        when -np is not given; default here: one stream per sequence)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
     "      --json            machine-readable answer\n"
