@@ -153,6 +153,56 @@ static void compute_buffers_as_measured(void **state)
     assert_false(p.flash_attn);
 }
 
+/* MLA (DeepSeek-V3's attention: 128 heads, cached K 576 = kv_lora 512 + rope 64, decompressed K 192):
+ * the absorbed query outgrows the logits; with flash attention off the scores come on top, once (CPU
+ * llama.cpp at width 2048, 4096 cells: 360 MiB flash, 1388 MiB without; tests/llama/compare.py). */
+static void mla_attention_outgrows_the_logits(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    fm.n_embd = 2048;
+    fm.n_vocab = 32000;
+    fm.n_head = 128;
+    fm.head_k_mla = 192;
+    fm.kv.mla = 1;
+    fm.kv.head_k = 576;
+    fm.kv.head_v = 512;
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_true(p.flash_attn);
+    uint64_t attn = 512ull * (128 * (576 + 512 + 192 + 64) + 8 * 2048) * 4 + 512ull * 4096 * 2;
+    assert_int_equal(p.compute[0], 700 * MIB + attn);
+    assert_true(attn >= 360 * MIB && attn < 380 * MIB);
+    o.flash_attn = MG_FA_OFF;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    uint64_t off = attn - 512ull * 4096 * 2 + 512ull * 4096 * 4 + 512ull * 4096 * 128 * 4;
+    assert_int_equal(p.compute[0], 700 * MIB + off);
+    assert_true(off >= 1388 * MIB);
+    fm.kv.mla = 0;   /* the same heads without MLA: the logits and 1.25 x scores rule */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.compute[0], 700 * MIB + (uint64_t)(1.25 * (double)(512ull * 4096 * 128 * 4)));
+}
+
+/* An encoder (BERT): no LM head to duplicate, no logits, no cache; the FFN is the graph. */
+static void encoders_have_no_head_and_no_cache(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 0);
+    fm.n_embd = 1024;
+    fm.n_ff = 4096;
+    fm.n_vocab = 250002;
+    fm.kv.no_cache = fm.kv.encoder = 1;
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 8192, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
+    assert_int_equal(p.kv[0], 0);
+    assert_int_equal(p.weights[0], 4 * 100 * MIB);                       /* token_embd not duplicated */
+    assert_int_equal(p.compute[0], 700 * MIB + 512ull * (4096 + 6 * 1024) * 4);   /* not 250002 logits */
+}
+
 static void tied_embeddings_are_duplicated(void **state)
 {
     (void)state;
@@ -628,6 +678,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(compute_buffers_as_measured), cmocka_unit_test(tied_embeddings_are_duplicated),
+        cmocka_unit_test(mla_attention_outgrows_the_logits), cmocka_unit_test(encoders_have_no_head_and_no_cache),
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
         cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
         cmocka_unit_test(safetensors_weights_kv_and_activations), cmocka_unit_test(n_cpu_moe_moves_leading_experts),

@@ -136,6 +136,9 @@ typedef struct mg_kv_model {
     uint8_t swa[MG_KV_MAX_LAYERS];          /* layer uses the window */
     uint8_t recurrent[MG_KV_MAX_LAYERS];    /* layer keeps recurrent state instead of KV */
     uint64_t recurrent_r, recurrent_s;      /* recurrent state elements per layer and sequence (F32) */
+    int no_cache;                           /* no KV cache at all (llama_model::create_memory: BERT-family
+                                               encoders, diffusion LMs): a batch attends to itself */
+    int encoder;                            /* an embedding/reranker encoder: no LM head, pooled output */
 } mg_kv_model;
 
 typedef struct mg_kv_opts {
@@ -179,6 +182,8 @@ enum { MG_FA_AUTO = 0, MG_FA_ON, MG_FA_OFF };
 typedef struct mg_fit_model {
     mg_kv_model kv;
     uint64_t n_embd, n_vocab, n_ctx_train, n_head;
+    uint64_t n_ff;                  /* feed_forward_length (4 x n_embd when absent or per layer) */
+    uint64_t head_k_mla;            /* MLA: the decompressed K head (key_length_mla; kv.head_k is the cached one) */
     uint64_t slot_bytes[MG_KV_MAX_LAYERS + 1];  /* weights per block, [n_layer] = output */
     uint64_t input_bytes;           /* token_embd and other host-resident tensors */
     uint64_t token_embd_bytes, total_bytes;

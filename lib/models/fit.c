@@ -173,7 +173,7 @@ static uint64_t offload_bytes(const mg_fit_model *fm, const fit_sums *S, int i_g
             t = fm->max_tensor[il];
             if (il < n_layer && span(S->kv, il, il + 1) > t)
                 t = span(S->kv, il, il + 1);
-            if (il == n_layer && !fm->has_output && fm->token_embd_bytes > t)
+            if (il == n_layer && !fm->has_output && !fm->kv.encoder && fm->token_embd_bytes > t)
                 t = fm->token_embd_bytes;
         } else if (il < ncm && fm->max_exps_tensor[il] > t)
             t = fm->max_exps_tensor[il];
@@ -183,17 +183,27 @@ static uint64_t offload_bytes(const mg_fit_model *fm, const fit_sums *S, int i_g
 }
 
 /*
- * MLA attention (DeepSeek-V2/V3 style, K-only cache): llama.cpp absorbs attn_k_b into the query, so
- * every head carries kv_lora_rank + rope (head_k) elements, and the attention output kv_lora_rank
- * (head_v) before attn_v_b: per token n_head x (head_k + head_v) floats for the absorbed query and
- * its concat with the rope part, n_head x head_v for the output, all alive at once.
+ * MLA attention (DeepSeek-V2/V3 style, K-only cache). llama.cpp absorbs attn_k_b into the query
+ * (deepseek2.cpp): per head the query q (key_length_mla), its nope part times attn_k_b (kv_lora_rank
+ * = value_length), the roped part and their concat (key_length = kv_lora_rank + rope) are alive at
+ * once, with the layer's residual stream and its q_lora/kv_lora inputs (8 x n_embd, an allowance),
+ * the KQ mask (f16 with flash attention, else f32) and, without flash attention, the scores
+ * (ubatch x cells x heads floats, once). CPU llama.cpp, 2-layer slices, 4096 cells: DeepSeek-V3's
+ * attention (128 heads, 576/512/192) at width 2048 reserved 360 MiB (flash) / 1388 MiB where this
+ * gives 372 / 1404; 64 heads of 320/256/256: 130 / 646 MiB, this 148 / 660 (tests/llama/compare.py).
+ * The logits' memory is reused for it: the larger counts.
  */
-static uint64_t mla_attention(const mg_fit_model *fm)
+static uint64_t mla_attention(const mg_fit_model *fm, uint64_t cells, int flash)
 {
-    if (!fm->kv.mla)
-        return 0;
-    uint64_t per_head = mg_sat_add(mg_sat_mul(2, fm->kv.head_k), fm->kv.head_v);
-    return mg_sat_mul(mg_sat_mul(mg_sat_mul(UBATCH, fm->n_head), per_head), 4);
+    const mg_kv_model *kv = &fm->kv;
+    uint64_t rope = kv->head_k > kv->head_v ? kv->head_k - kv->head_v : 0;
+    uint64_t per_head = mg_sat_add(mg_sat_add(kv->head_k, kv->head_v), mg_sat_add(fm->head_k_mla, rope));
+    uint64_t per_token = mg_sat_add(mg_sat_mul(fm->n_head, per_head), mg_sat_mul(8, fm->n_embd));
+    uint64_t attn = mg_sat_mul(mg_sat_mul(UBATCH, per_token), 4);
+    attn = mg_sat_add(attn, mg_sat_mul(mg_sat_mul(UBATCH, cells), flash ? 2 : 4));
+    if (!flash)
+        attn = mg_sat_add(attn, mg_sat_mul(mg_sat_mul(mg_sat_mul(UBATCH, cells), fm->n_head), 4));
+    return attn;
 }
 
 /* mg_fit_evaluate on the sums of one search (their KV brought to n_ctx when it changed). */
@@ -262,7 +272,9 @@ static int evaluate(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, s
     /* The output slot. Tied: llama.cpp duplicates token_embd as the output on the output's GPU; on
      * the CPU the duplicate is the same tensor in the same buffer (a real CPU run reports it once). */
     if (out_dev >= 0) {
-        uint64_t w = fm->has_output ? fm->slot_bytes[n_layer] : mg_sat_add(fm->slot_bytes[n_layer], fm->token_embd_bytes);
+        /* an encoder (BERT family) has no LM head: nothing duplicated */
+        uint64_t w = fm->has_output || fm->kv.encoder ? fm->slot_bytes[n_layer]
+                                                      : mg_sat_add(fm->slot_bytes[n_layer], fm->token_embd_bytes);
         uint64_t g, moved;
         gpu_block(fm, n_layer, (int)n_layer < ncm, &g, &moved);
         p->weights[out_dev] = mg_sat_add(p->weights[out_dev], w > moved ? w - moved : 0);
@@ -283,6 +295,9 @@ static int evaluate(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, s
      */
     uint32_t n_seq = o->n_seq ? o->n_seq : 1;
     uint64_t cells = o->kv_unified ? n_ctx : n_ctx / n_seq;
+    if (fm->kv.no_cache)
+        cells = UBATCH;   /* no cache: a batch attends to itself (an embedding's sequence fits one ubatch) */
+    uint64_t vocab = fm->kv.encoder ? 0 : fm->n_vocab;   /* an encoder returns pooled embeddings, no logits */
     int full = S->full, win = S->win;
     uint64_t swa_cells = (fm->kv.n_swa + UBATCH + 255) / 256 * 256;
     if (swa_cells > cells)
@@ -295,10 +310,15 @@ static int evaluate(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, s
         uint64_t scores = mg_sat_mul(mg_sat_mul(mg_sat_mul(UBATCH, full ? cells : swa_cells), fm->n_head), 4);
         kq = scores == UINT64_MAX ? UINT64_MAX : mg_u64_of(1.25 * (double)scores);
     }
-    uint64_t logits = mg_sat_mul(mg_sat_mul(UBATCH, mg_sat_add(fm->n_embd, fm->n_vocab)), 4);
+    if (fm->kv.mla && full)
+        kq = mla_attention(fm, cells, p->flash_attn);
+    uint64_t logits = mg_sat_mul(mg_sat_mul(UBATCH, mg_sat_add(fm->n_embd, vocab)), 4);
     uint64_t act_gpu = mg_sat_mul(UBATCH * 4 * 8, fm->n_embd);
-    uint64_t mla = mla_attention(fm);
     int partial = ngl < (int)n_layer + 1 || moved_any;
+    /* An encoder (BERT family) has no logits to reuse: its FFN's ubatch x n_ff floats and the
+     * residual stream are the graph (CPU llama.cpp: 5.8 MiB for bge-small's shape, 14.5 MiB for a
+     * bge-reranker-large-wide slice, where this gives 7.5 and 20). */
+    uint64_t enc = fm->kv.encoder ? mg_sat_mul(mg_sat_mul(UBATCH, mg_sat_add(fm->n_ff, mg_sat_mul(6, fm->n_embd))), 4) : 0;
     /* Op offload: the first GPU (ggml_backend_sched tries backends in priority order, the GPUs first)
      * runs each large-batch op whose weight is in RAM, on a copy of it in its compute buffer; a new
      * split per such weight lets the copies share memory, so the largest one counts. */
@@ -308,8 +328,8 @@ static int evaluate(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, s
         uint64_t graph = out_dev == (int)d ? logits : 0;
         if (kq > graph)
             graph = kq;
-        if (p->layers[d] && mla > graph)
-            graph = mla;
+        if (p->layers[d] && enc > graph)
+            graph = enc;
         if (d == 0 && p->offload) {
             /* the output on the CPU: its matmul runs on this GPU too, the logits with it */
             uint64_t off = out_dev < 0 ? mg_sat_add(p->offload, logits) : p->offload;
@@ -328,11 +348,13 @@ static int evaluate(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, s
          * the output buffer of n_vocab floats per sequence. */
         uint64_t mask = mg_sat_add(full ? mg_sat_mul(UBATCH * 2, cells) : 0, win ? mg_sat_mul(UBATCH * 2, swa_cells) : 0);
         p->ram_other = mg_sat_add(mg_sat_add(mg_sat_add(HOST_FOOTPRINT, mg_sat_mul(UBATCH * 4 * 2, fm->n_embd)), mask),
-                                  mg_sat_mul(mg_sat_mul(fm->n_vocab, 4), n_seq));
+                                  mg_sat_mul(mg_sat_mul(vocab ? vocab : fm->n_embd, 4), n_seq));
     } else {
         /* CPU-only: the logits and a graph's activations (a CPU run reserved 64.5-70.3 MiB where this
          * gives 69.5-73, tests/llama/compare.py) */
-        p->ram_other = mg_sat_add(mg_sat_add(HOST_FOOTPRINT, logits), mg_sat_mul(UBATCH * 4 * 6, fm->n_embd));
+        uint64_t graph = fm->kv.mla && kq > logits ? kq : logits;   /* MLA's attention outgrows the logits */
+        graph = mg_sat_add(graph, mg_sat_mul(UBATCH * 4 * 6, fm->n_embd));
+        p->ram_other = mg_sat_add(HOST_FOOTPRINT, enc > graph ? enc : graph);
     }
     p->ram_need = mg_sat_add(mg_sat_add(p->ram_weights, p->ram_kv), p->ram_other);
     p->fits_ram = !o->ram || p->ram_need <= o->ram;
@@ -371,6 +393,10 @@ int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
     fm->n_ctx_train = mg_gguf_u64(g, k, 0);
     snprintf(k, sizeof k, "%s.attention.head_count", arch);
     fm->n_head = mg_gguf_u64(g, k, 0);
+    snprintf(k, sizeof k, "%s.feed_forward_length", arch);
+    fm->n_ff = mg_gguf_u64(g, k, mg_sat_mul(4, fm->n_embd));
+    snprintf(k, sizeof k, "%s.attention.key_length_mla", arch);
+    fm->head_k_mla = mg_gguf_u64(g, k, 0);
     const mg_gguf_kv *tok = mg_gguf_find(g, "tokenizer.ggml.tokens");
     fm->n_vocab = tok ? tok->arr_count : 0;
     for (size_t s = 0; s < m->nshards; s++) {
