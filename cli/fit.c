@@ -106,10 +106,30 @@ static void print_gguf(const mg_fit_report *r)
                "placement %llu.\n", col(C_YELLOW), col(C_RESET), p->ngl, r->n_layer + 1, r->n_layer + 1 - (unsigned)p->ngl,
                max_ctx);
         break;
-    case MG_FIT_NONE:
-        printf("%sDoes not fit%s at context %llu even with every layer on the CPU%s; largest context that fits: %llu.\n",
-               col(C_RED), col(C_RESET), ctx, p->fits_ram ? "" : " (RAM too small)", max_ctx);
+    case MG_FIT_NONE: {
+        /* name the parts that are over: which GPU (need vs usable), the RAM */
+        char over[1024] = "";
+        size_t n = 0;
+        for (size_t i = 0; i < nd && n < sizeof over - 160; i++)
+            if (p->need[i] > p->usable[i]) {
+                char id[16];
+                snprintf(id, sizeof id, "GPU%zu", i);
+                n += (size_t)snprintf(over + n, sizeof over - n, "%s%s%s%s%s needs %s of %s usable", n ? "; " : "", id,
+                                      strcmp(id, r->dev[i].name) ? " (" : "", strcmp(id, r->dev[i].name) ? r->dev[i].name : "",
+                                      strcmp(id, r->dev[i].name) ? ")" : "", mg_human(p->need[i], a), mg_human(p->usable[i], b));
+            }
+        if (!p->fits_ram && n < sizeof over - 160)
+            n += (size_t)snprintf(over + n, sizeof over - n, "%sRAM needs %s of %s available", n ? "; " : "",
+                                  mg_human(p->ram_need, x), mg_human(o->ram, y));
+        if (o->ngl >= 0 || o->n_cpu_moe >= 0 || o->nsplit)
+            printf("%sDoes not fit%s at context %llu as placed (-ngl %d%s): %s; largest context at this placement: "
+                   "%llu.\n", col(C_RED), col(C_RESET), ctx, p->ngl, p->n_cpu_moe ? " with experts in RAM" : "",
+                   n ? over : "nothing over", max_ctx);
+        else
+            printf("%sDoes not fit%s at context %llu with any -ngl (the last tried, -ngl %d: %s); largest context "
+                   "there: %llu.\n", col(C_RED), col(C_RESET), ctx, p->ngl, n ? over : "nothing over", max_ctx);
         break;
+    }
     }
     if (nd > 1) {
         printf("  --tensor-split");

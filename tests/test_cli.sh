@@ -116,6 +116,8 @@ check "fit: -ot to another device is not modelled" 2 "$mlgate" fit --vram 2G -ot
 check "fit: -ot bad regex" 2 "$mlgate" fit --vram 2G -ot 'blk[=CPU' "$fx/tiny.gguf"
 check "fit: --n-cpu-moe not a number" 2 "$mlgate" fit --vram 2G --n-cpu-moe lots "$fx/tiny.gguf"
 contains "fit: dense model has no experts" '"moe":false' "$mlgate" fit --json --vram 2G "$fx/tiny.gguf"
+contains "fit: a forced placement names the GPU that is over" "GPU1 needs" "$mlgate" fit --vram 2G,100M --ngl 99 --tensor-split 1,1 "$fx/tiny.gguf"
+contains "fit: --no-op-offload" '"op_offload":false' "$mlgate" fit --json --vram 2G --no-op-offload "$fx/tiny.gguf"
 check "inspect: gguf" 0 "$mlgate" inspect "$fx/tiny.gguf"
 check "inspect: safetensors" 0 "$mlgate" inspect "$fx/tiny.safetensors"
 check "inspect: not a model" 1 "$mlgate" inspect "$fx/libtwo.so"

@@ -157,6 +157,7 @@ static void json_gguf(jw *w, const mg_fit_report *r)
         jw_kuint(w, "compute", p->compute[i]);
         jw_kuint(w, "need", p->need[i]);
         jw_kuint(w, "usable", p->usable[i]);
+        jw_kbool(w, "fits", p->need[i] <= p->usable[i]);
         jw_end_obj(w);
     }
     jw_end_arr(w);
