@@ -87,10 +87,13 @@ static void print_gguf(const mg_fit_report *r)
     printf("\n");
     const char *s = nd > 1 ? "s" : "";
     unsigned long long max_ctx = r->max_ctx, ctx = p->n_ctx;
+    char ts[16 * MG_FIT_MAX_DEV + 8] = "";   /* " -ts 57,5" when the split was searched */
+    for (size_t i = 0, n = 0; p->split_searched && i < nd; i++)
+        n += (size_t)snprintf(ts + n, sizeof ts - n, "%s%d", i ? "," : " -ts ", p->layers[i]);
     switch (r->verdict) {
     case MG_FIT_FULL:
-        printf("%sFits on the GPU%s%s with %.0f%% headroom: -ngl %d%s; largest context there %llu.\n", col(C_GREEN), s,
-               col(C_RESET), o->headroom * 100, p->ngl, p->n_cpu_moe ? " with the experts asked for in RAM" : "", max_ctx);
+        printf("%sFits on the GPU%s%s with %.0f%% headroom: -ngl %d%s%s; largest context there %llu.\n", col(C_GREEN), s,
+               col(C_RESET), o->headroom * 100, p->ngl, ts, p->n_cpu_moe ? " with the experts asked for in RAM" : "", max_ctx);
         break;
     case MG_FIT_CPU:
         printf("%s%s in RAM%s for a CPU-only run at context %llu; largest context that fits: %llu.\n",
@@ -98,13 +101,13 @@ static void print_gguf(const mg_fit_report *r)
         break;
     case MG_FIT_MOE:
         printf("%sDoes not fit fully:%s every layer fits on the GPU%s with the experts of the first %d of %u "
-               "blocks in RAM: -ngl %d --n-cpu-moe %d; largest context at that placement %llu.\n",
-               col(C_YELLOW), col(C_RESET), s, p->n_cpu_moe, r->n_layer, p->ngl, p->n_cpu_moe, max_ctx);
+               "blocks in RAM: -ngl %d --n-cpu-moe %d%s; largest context at that placement %llu.\n",
+               col(C_YELLOW), col(C_RESET), s, p->n_cpu_moe, r->n_layer, p->ngl, p->n_cpu_moe, ts, max_ctx);
         break;
     case MG_FIT_PARTIAL:
-        printf("%sDoes not fit fully:%s best is -ngl %d of %u (%u slots stay on the CPU); largest context at that "
-               "placement %llu.\n", col(C_YELLOW), col(C_RESET), p->ngl, r->n_layer + 1, r->n_layer + 1 - (unsigned)p->ngl,
-               max_ctx);
+        printf("%sDoes not fit fully:%s best is -ngl %d%s of %u (%u slots stay on the CPU); largest context at that "
+               "placement %llu.\n", col(C_YELLOW), col(C_RESET), p->ngl, ts, r->n_layer + 1,
+               r->n_layer + 1 - (unsigned)p->ngl, max_ctx);
         break;
     case MG_FIT_NONE: {
         /* name the parts that are over: which GPU (need vs usable), the RAM */
@@ -131,11 +134,15 @@ static void print_gguf(const mg_fit_report *r)
         break;
     }
     }
-    if (nd > 1) {
+    if (nd > 1) {   /* the slots per GPU: exactly this placement when pasted (llama.cpp normalises -ts) */
         printf("  --tensor-split");
         for (size_t i = 0; i < nd; i++)
+            printf("%s%d", i ? "," : " ", p->layers[i]);
+        printf("  (slots per GPU; as fractions");
+        for (size_t i = 0; i < nd; i++)
             printf("%s%.2f", i ? "," : " ", p->split[i]);
-        printf("\n");
+        printf("%s)\n", p->split_searched ? "; searched: the split by free memory holds less, pass this -ts"
+                                           : o->nsplit ? "" : "; by free memory");
     }
     printf("  (compute: 700 MiB of CUDA runtime per GPU and llama.cpp's reservation as measured on an H100%s)\n",
            p->flash_attn ? "" : "; flash attention off: the attention scores count");

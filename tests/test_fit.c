@@ -203,6 +203,93 @@ static void encoders_have_no_head_and_no_cache(void **state)
     assert_int_equal(p.compute[0], 700 * MIB + 512ull * (4096 + 6 * 1024) * 4);   /* not 250002 logits */
 }
 
+/* A DeepSeek-V3 Q4_K_M-shaped model, built directly: 61 blocks (3 dense), 256-expert blocks of 6 GiB
+ * (the largest tensor 2.4 GiB), MLA (128 heads, K-only cache of 576), 129,280 tokens. */
+static void deepseek_v3_q4(mg_fit_model *fm)
+{
+    memset(fm, 0, sizeof *fm);
+    mg_kv_model *kv = &fm->kv;
+    snprintf(kv->arch, sizeof kv->arch, "deepseek2");
+    kv->n_layer = kv->n_layer_kv = 61;
+    kv->head_k = 576;
+    kv->head_v = 512;
+    kv->mla = 1;
+    fm->head_k_mla = 192;
+    fm->n_embd = 7168;
+    fm->n_vocab = 129280;
+    fm->n_head = 128;
+    fm->n_ff = 18432;
+    fm->n_ctx_train = 163840;
+    for (uint32_t il = 0; il < 61; il++) {
+        kv->n_head_kv[il] = 1;
+        if (il < 3) {
+            fm->slot_bytes[il] = 600 * MIB;
+            fm->max_tensor[il] = 130 * MIB;
+        } else {
+            fm->exps_bytes[il] = 6 * GIB;
+            fm->max_exps_tensor[il] = fm->max_tensor[il] = 2458 * MIB;
+            fm->slot_bytes[il] = 6 * GIB + 150 * MIB;
+            fm->n_exps_tensors += 3;
+        }
+    }
+    fm->slot_bytes[61] = fm->max_tensor[61] = 720 * MIB;
+    fm->has_output = 1;
+    fm->input_bytes = fm->token_embd_bytes = 500 * MIB;
+    for (uint32_t i = 0; i <= 61; i++)
+        fm->total_bytes += fm->slot_bytes[i];
+}
+
+/* 96 + 32 GB: the split by free memory (0.75/0.25) leaves the big card mostly empty because the small
+ * one's quarter of the slots decides --n-cpu-moe; filling the GPUs in order keeps more experts there. */
+static void split_searched_with_the_expert_offload(void **state)
+{
+    (void)state;
+    mg_fit_model *fm = malloc(sizeof *fm);
+    assert_non_null(fm);
+    deepseek_v3_q4(fm);
+    mg_target gpus[2] = {{.name = "RTX PRO 6000", .mem_total = 96 * GIB, .mem_free = 96 * GIB},
+                         {.name = "RTX 5090", .mem_total = 32 * GIB, .mem_free = 32 * GIB}};
+    mg_fit_opts o = {.n_ctx = 8192, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = -1,
+                     .nsplit = 2, .split = {96, 32}};
+    mg_fit_plan by_memory, searched;
+    uint64_t max_ctx;
+    mg_fit_search(fm, gpus, 2, &o, &by_memory, &max_ctx);   /* the free-memory split, as -ts 96,32 */
+    assert_true(by_memory.fits_gpu);
+    assert_int_equal(by_memory.ngl, 62);
+    assert_false(by_memory.split_searched);
+    o.nsplit = 0;
+    mg_fit_search(fm, gpus, 2, &o, &searched, &max_ctx);
+    assert_true(searched.fits_gpu);
+    assert_true(searched.split_searched);
+    assert_int_equal(searched.ngl, 62);
+    assert_true(searched.n_cpu_moe < by_memory.n_cpu_moe);
+    assert_int_equal(searched.layers[0] + searched.layers[1], 62);
+    for (int d = 0; d < 2; d++)
+        assert_true(searched.need[d] <= searched.usable[d]);
+    assert_true(searched.need[0] > by_memory.need[0]);        /* the big card is used */
+    /* the split found, given back as -ts (slot counts), is the same plan */
+    mg_fit_plan again;
+    o.nsplit = 2;
+    o.split[0] = searched.layers[0];
+    o.split[1] = searched.layers[1];
+    o.n_cpu_moe = searched.n_cpu_moe;
+    mg_fit_evaluate(fm, gpus, 2, &o, 62, 8192, &again);
+    assert_true(again.fits_gpu);
+    assert_int_equal(again.layers[0], searched.layers[0]);
+    assert_int_equal(again.need[0], searched.need[0]);
+    /* one expert block fewer in RAM fits no split: the GPUs are full */
+    o.n_cpu_moe = searched.n_cpu_moe - 1;
+    int any = 0;
+    for (int c = 0; c <= 62 && !any; c++) {
+        o.split[0] = c;
+        o.split[1] = 62 - c;
+        mg_fit_evaluate(fm, gpus, 2, &o, 62, 8192, &again);
+        any = again.fits_gpu;
+    }
+    assert_false(any);
+    free(fm);
+}
+
 static void tied_embeddings_are_duplicated(void **state)
 {
     (void)state;
@@ -680,6 +767,7 @@ int main(void)
         cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(compute_buffers_as_measured), cmocka_unit_test(tied_embeddings_are_duplicated),
         cmocka_unit_test(mla_attention_outgrows_the_logits), cmocka_unit_test(encoders_have_no_head_and_no_cache),
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
+        cmocka_unit_test(split_searched_with_the_expert_offload),
         cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
         cmocka_unit_test(safetensors_weights_kv_and_activations), cmocka_unit_test(n_cpu_moe_moves_leading_experts),
         cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models),

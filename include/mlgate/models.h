@@ -212,6 +212,8 @@ typedef struct mg_fit_plan {
                                        first GPU copies for a batch; in compute[0]; 0 with --no-op-offload */
     int fits_gpu, fits_ram;
     int flash_attn;                 /* the GPU graph uses flash attention (-fa auto: the head size has a kernel) */
+    int split_searched;             /* no -ts given and the split by free memory did not hold this placement:
+                                       the GPUs filled in order (layers[] is the -ts to pass) */
 } mg_fit_plan;
 
 struct mg_gguf_model;

@@ -468,6 +468,51 @@ int mg_fit_override_cpu(const mg_gguf_model *m, const char *const *regex, size_t
     return MG_OK;
 }
 
+/*
+ * A tensor split searched with the placement (no -ts given): the GPUs filled in order, each with the
+ * most slots its usable memory holds (found by bisection: a GPU's need grows with its run), the last
+ * with the rest. For contiguous runs whose cost grows with their length this finds a split whenever
+ * one exists. On success o->split holds the slot counts (what a user passes as -ts) and *p the plan.
+ */
+static int fill_split(const mg_fit_model *fm, fit_sums *S, const mg_target *dev, size_t nd, mg_fit_opts *o, int ngl,
+                      uint64_t n_ctx, mg_fit_plan *p)
+{
+    int total = ngl < (int)fm->kv.n_layer + 1 ? ngl : (int)fm->kv.n_layer + 1, rem = total;
+    o->nsplit = nd;
+    for (size_t d = 0; d < nd; d++)
+        o->split[d] = 0;
+    for (size_t d = 0; d + 1 < nd; d++) {
+        int lo = 0, hi = rem, got = -1;   /* the largest count in [lo, hi] that GPU d holds */
+        while (lo <= hi) {
+            int mid = lo + (hi - lo) / 2;
+            o->split[d] = mid;
+            o->split[d + 1] = rem - mid;
+            evaluate(fm, S, dev, nd, o, ngl, n_ctx, p);
+            if (p->need[d] <= p->usable[d]) {
+                got = mid;
+                lo = mid + 1;
+            } else
+                hi = mid - 1;
+        }
+        if (got < 0)
+            break;
+        o->split[d] = got;
+        o->split[d + 1] = 0;
+        rem -= got;
+    }
+    o->split[nd - 1] = rem;
+    int sum = 0;
+    for (size_t d = 0; d < nd; d++)
+        sum += (int)o->split[d];
+    if (sum == total) {
+        evaluate(fm, S, dev, nd, o, ngl, n_ctx, p);
+        if (p->fits_gpu)
+            return 1;
+    }
+    o->nsplit = 0;
+    return 0;
+}
+
 int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o_in,
                   mg_fit_plan *best, uint64_t *max_ctx)
 {
@@ -487,21 +532,68 @@ int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const
     sums_init(S, fm, o, ctx);
     /* MoE: every layer on the GPUs with the experts of the fewest leading blocks in RAM (what
      * --n-cpu-moe is for) beats fewer layers; only then are layers taken off. */
+    int search_split = nd > 1 && !o_in->nsplit;
     if (oo.n_cpu_moe < 0) {
         oo.n_cpu_moe = 0;
+        int n_def = -1;
         for (int n = 0; nd && fm->n_exps_tensors && from == top && n <= (int)fm->kv.n_layer && !found; n++) {
             oo.n_cpu_moe = n;
             evaluate(fm, S, dev, nd, o, top, ctx, best);
             found = best->fits_gpu;
+            n_def = found ? n : -1;
+        }
+        /* Fewer expert blocks in RAM with a split of our own: the fewest whose filled split fits
+         * (bisection: more blocks in RAM never need more GPU memory). */
+        if (search_split && fm->n_exps_tensors && from == top && n_def != 0) {
+            int lo = 0, hi = found ? n_def - 1 : (int)fm->kv.n_layer, got = -1;
+            mg_fit_plan tmp;
+            while (lo <= hi) {
+                int mid = lo + (hi - lo) / 2;
+                oo.n_cpu_moe = mid;
+                if (fill_split(fm, S, dev, nd, &oo, top, ctx, &tmp)) {
+                    got = mid;
+                    hi = mid - 1;
+                } else
+                    lo = mid + 1;
+            }
+            if (got >= 0) {
+                oo.n_cpu_moe = got;
+                fill_split(fm, S, dev, nd, &oo, top, ctx, best);
+                best->split_searched = found = 1;
+            } else if (found) {
+                oo.n_cpu_moe = n_def;
+                evaluate(fm, S, dev, nd, o, top, ctx, best);
+            }
         }
         if (!found)
             oo.n_cpu_moe = 0;
     }
     /* The most layers on the GPUs at the requested context. */
+    int ngl_def = -1;
     for (int ngl = from; ngl >= to && !found; ngl--) {
         evaluate(fm, S, dev, nd, o, nd ? ngl : 0, ctx, best);
-        if (best->fits_gpu)
+        if (best->fits_gpu) {
+            ngl_def = ngl;
             break;
+        }
+    }
+    /* More layers with a split of our own (bisection on -ngl above what the default split holds). */
+    if (search_split && !found && ngl_def < from) {
+        int lo = ngl_def + 1 > to ? ngl_def + 1 : to, hi = from, got = -1;
+        mg_fit_plan tmp;
+        while (lo <= hi) {
+            int mid = lo + (hi - lo) / 2;
+            if (fill_split(fm, S, dev, nd, &oo, mid, ctx, &tmp)) {
+                got = mid;
+                lo = mid + 1;
+            } else
+                hi = mid - 1;
+        }
+        if (got >= 0) {
+            fill_split(fm, S, dev, nd, &oo, got, ctx, best);
+            best->split_searched = 1;
+        } else if (ngl_def >= 0)
+            evaluate(fm, S, dev, nd, o, ngl_def, ctx, best);
     }
     /* The largest context at that placement (binary search in 256-cell steps). */
     *max_ctx = 0;

@@ -141,6 +141,12 @@ static void json_gguf(jw *w, const mg_fit_report *r)
     jw_kuint(w, "n_layer", r->n_layer);
     jw_kuint(w, "context", p->n_ctx);
     jw_kuint(w, "max_context", r->max_ctx);
+    jw_kbool(w, "split_searched", p->split_searched);
+    jw_key(w, "ts");   /* slots per GPU, as -ts takes them */
+    jw_begin_arr(w);
+    for (size_t i = 0; i < r->ndev; i++)
+        jw_int(w, p->layers[i]);
+    jw_end_arr(w);
     jw_key(w, "tensor_split");
     jw_begin_arr(w);
     for (size_t i = 0; i < r->ndev; i++)
