@@ -175,11 +175,11 @@ def write_deepseek2(path, n_layer, n_embd, n_head, q_lora, kv_lora, rope, nope, 
     w.close()
 
 
-def write_bert(path, n_layer, n_embd, n_head, n_ff, qtype, rerank=False):
+def write_bert(path, n_layer, n_embd, n_head, n_ff, qtype, rerank=False, n_pos=512):
     """A BERT-family encoder (arch bert: bge-small/-large, and XLM-R rerankers as bge-reranker are
     converted to it): non-causal, mean pooling, or a rank head (cls, cls.output) with rerank."""
     w = gguf.GGUFWriter(path, "bert")
-    w.add_context_length(512)
+    w.add_context_length(n_pos)
     w.add_embedding_length(n_embd)
     w.add_block_count(n_layer)
     w.add_feed_forward_length(n_ff)
@@ -202,7 +202,7 @@ def write_bert(path, n_layer, n_embd, n_head, n_ff, qtype, rerank=False):
     F32 = gguf.GGMLQuantizationType.F32
     tensor(w, "token_embd.weight", (VOCAB, n_embd), qtype)
     tensor(w, "token_types.weight", (2, n_embd), F32)
-    tensor(w, "position_embd.weight", (512, n_embd), F32)
+    tensor(w, "position_embd.weight", (n_pos, n_embd), F32)
     tensor(w, "token_embd_norm.weight", (n_embd,), F32)
     tensor(w, "token_embd_norm.bias", (n_embd,), F32)
     if rerank:
