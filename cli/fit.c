@@ -37,6 +37,12 @@ static const char help[] =
     "      --no-op-offload   as llama.cpp: weights kept in RAM are not copied to the first GPU for\n"
     "                        large batches (by default that GPU's compute buffer holds the largest of\n"
     "                        them: an expert tensor with --n-cpu-moe, a block with a partial -ngl)\n"
+    "      --mmproj FILE     a VLM's projector GGUF (-mm), on the first GPU as llama.cpp's clip puts it\n"
+    "      --no-mmproj-offload  the projector stays in RAM\n"
+    "  -md, --model-draft FILE  a draft model for speculative decoding: its weights, KV cache at the same\n"
+    "                        context and compute on the same GPUs\n"
+    "  -ngld, --n-gpu-layers-draft N  the draft's -ngl (default: all)\n"
+    "      --lora FILE       a LoRA adapter GGUF (repeatable): its tensors where their base layer is\n"
     "      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
     "                        when -np is not given; default here: one stream per sequence)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
@@ -80,6 +86,15 @@ static void print_gguf(const mg_fit_report *r)
         printf("  %-28s %2d slots  weights %9s  KV %9s  compute %9s  = %9s of %9s usable%s\n", r->dev[i].name,
                p->layers[i], mg_human(p->weights[i], a), mg_human(p->kv[i], b), mg_human(p->compute[i], x),
                mg_human(p->need[i], y), mg_human(p->usable[i], z), p->need[i] > p->usable[i] ? "  OVER" : "");
+    for (size_t i = 0; i < nd; i++)
+        if (p->draft[i] || p->mmproj[i])
+            printf("  %-28s   of which  draft model %9s  projector %9s\n", "", mg_human(p->draft[i], a),
+                   mg_human(p->mmproj[i], b));
+    if (p->lora_bytes)
+        printf("  LoRA adapters: %s, with their base layers\n", mg_human(p->lora_bytes, a));
+    if (p->ram_draft || p->ram_mmproj)
+        printf("  RAM beside the model: draft %s, projector %s (in the RAM need)\n", mg_human(p->ram_draft, a),
+               mg_human(p->ram_mmproj, b));
     printf("  %-28s           weights %9s  KV %9s  other   %9s  = %9s", "RAM", mg_human(p->ram_weights, a),
            mg_human(p->ram_kv, b), mg_human(p->ram_other, x), mg_human(p->ram_need, y));
     if (o->ram)
@@ -158,6 +173,8 @@ typedef struct args {
     const char *ot[MAX_OT];
     size_t n_ot;
     const char *model;
+    const char *mmproj, *draft, *lora[MG_FIT_MAX_LORA];   /* files loaded beside the model */
+    size_t n_lora;
     int json;
 } args;
 
@@ -196,7 +213,7 @@ static int flash_attn(const char *s, int *out)
 /* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
 static int parse(int argc, char **argv, args *a)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_NOOFF };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_NOOFF, O_MMPROJ, O_NOMMOFF, O_DRAFT, O_NGLD, O_LORA };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -207,6 +224,10 @@ static int parse(int argc, char **argv, args *a)
         {"n-cpu-moe", required_argument, 0, O_NCMOE}, {"cpu-moe", no_argument, 0, O_CMOE},
         {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
         {"flash-attn", required_argument, 0, O_FA}, {"no-op-offload", no_argument, 0, O_NOOFF},
+        {"mmproj", required_argument, 0, O_MMPROJ}, {"no-mmproj-offload", no_argument, 0, O_NOMMOFF},
+        {"model-draft", required_argument, 0, O_DRAFT}, {"n-gpu-layers-draft", required_argument, 0, O_NGLD},
+        {"gpu-layers-draft", required_argument, 0, O_NGLD}, {"spec-draft-ngl", required_argument, 0, O_NGLD},
+        {"spec-draft-model", required_argument, 0, O_DRAFT}, {"lora", required_argument, 0, O_LORA},
         {0, 0, 0, 0}};
     mg_fit_opts *o = &a->o;
     int c, rc;
@@ -215,6 +236,12 @@ static int parse(int argc, char **argv, args *a)
             argv[i] = "--override-tensor";
         else if (!strcmp(argv[i], "-fa"))
             argv[i] = "--flash-attn";
+        else if (!strcmp(argv[i], "-mm"))
+            argv[i] = "--mmproj";
+        else if (!strcmp(argv[i], "-md"))
+            argv[i] = "--model-draft";
+        else if (!strcmp(argv[i], "-ngld"))
+            argv[i] = "--n-gpu-layers-draft";
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -253,6 +280,17 @@ static int parse(int argc, char **argv, args *a)
         case O_CMOE: o->n_cpu_moe = 1 << 30; break;
         case O_KVU: o->kv_unified = 1; break;
         case O_NOOFF: o->no_op_offload = 1; break;
+        case O_MMPROJ: a->mmproj = optarg; break;
+        case O_NOMMOFF: o->no_mmproj_offload = 1; break;
+        case O_DRAFT: a->draft = optarg; break;
+        case O_NGLD:
+            o->ngl_draft = !strcmp(optarg, "all") || !strcmp(optarg, "auto") ? -1 : atoi(optarg);
+            break;
+        case O_LORA:
+            if (a->n_lora == MG_FIT_MAX_LORA)
+                return cli_usage("fit", a->json, "at most %d --lora adapters", MG_FIT_MAX_LORA);
+            a->lora[a->n_lora++] = optarg;
+            break;
         case O_FA:
             if (flash_attn(optarg, &o->flash_attn))
                 return cli_usage("fit", a->json, "--flash-attn takes on, off or auto, not '%s'", optarg);
@@ -277,7 +315,7 @@ static int parse(int argc, char **argv, args *a)
 
 int cmd_fit(int argc, char **argv)
 {
-    args a = {.o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10, .n_cpu_moe = -1},
+    args a = {.o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10, .n_cpu_moe = -1, .ngl_draft = -1},
               .ts = {.need_memory = 1, .detect = 1},   /* without --gpu/--vram: this machine's GPUs, their free memory */
               .json = wants_json(argc, argv)};
     int rc = parse(argc, argv, &a);
@@ -285,9 +323,18 @@ int cmd_fit(int argc, char **argv)
     if (rc >= 0 || cli_targets("fit", a.json, &a.ts, &t))
         return rc >= 0 ? rc : EXIT_USAGE;
     mg_model *m = mg_model_open(a.model);
+    mg_model *mm = a.mmproj ? mg_model_open(a.mmproj) : NULL, *md = a.draft ? mg_model_open(a.draft) : NULL;
+    mg_model *ml[MG_FIT_MAX_LORA] = {0};
+    a.o.mmproj = mm;
+    a.o.draft = md;
+    for (size_t i = 0; i < a.n_lora; i++)
+        a.o.lora[a.o.n_lora++] = ml[i] = mg_model_open(a.lora[i]);
     mg_fit_report *r = malloc(sizeof *r);
     char err[512] = "out of memory";
-    int e = m && r ? mg_fit(m, t.t, t.n, &a.o, a.ot, a.n_ot, r, err, sizeof err) : MG_E_NOMEM;
+    int opened = m && (!a.mmproj || mm) && (!a.draft || md);
+    for (size_t i = 0; i < a.n_lora; i++)
+        opened = opened && ml[i];
+    int e = opened && r ? mg_fit(m, t.t, t.n, &a.o, a.ot, a.n_ot, r, err, sizeof err) : MG_E_NOMEM;
     if (e)   /* a file that is not a readable model: 1, like a model that does not fit; a bad -ot pattern: 2 */
         rc = cli_fail("fit", a.json, e == MG_E_ARG || e == MG_E_NOMEM ? EXIT_USAGE : EXIT_FAIL,
                       (mg_err)e, "%s", err);
@@ -305,5 +352,9 @@ int cmd_fit(int argc, char **argv)
     }
     free(r);
     mg_model_free(m);
+    mg_model_free(mm);
+    mg_model_free(md);
+    for (size_t i = 0; i < a.n_lora; i++)
+        mg_model_free(ml[i]);
     return rc;
 }

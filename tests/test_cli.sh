@@ -118,6 +118,8 @@ check "fit: --n-cpu-moe not a number" 2 "$mlgate" fit --vram 2G --n-cpu-moe lots
 contains "fit: dense model has no experts" '"moe":false' "$mlgate" fit --json --vram 2G "$fx/tiny.gguf"
 contains "fit: a forced placement names the GPU that is over" "GPU1 needs" "$mlgate" fit --vram 2G,100M --ngl 99 --tensor-split 1,1 "$fx/tiny.gguf"
 contains "fit: --no-op-offload" '"op_offload":false' "$mlgate" fit --json --vram 2G --no-op-offload "$fx/tiny.gguf"
+contains "fit: a draft model takes its part of the GPU" '"draft":\[[1-9]' "$mlgate" fit --json --vram 2G -md "$fx/tiny.gguf" "$fx/tiny.gguf"
+check "fit: --mmproj that is not there" 1 "$mlgate" fit --vram 2G --mmproj /nonexistent.gguf "$fx/tiny.gguf"
 check "inspect: gguf" 0 "$mlgate" inspect "$fx/tiny.gguf"
 check "inspect: safetensors" 0 "$mlgate" inspect "$fx/tiny.safetensors"
 check "inspect: not a model" 1 "$mlgate" inspect "$fx/libtwo.so"

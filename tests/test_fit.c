@@ -290,6 +290,49 @@ static void split_searched_with_the_expert_offload(void **state)
     free(fm);
 }
 
+/* --lora: BASE.lora_a/lora_b join BASE's slot (blk.2 -> block 2, output -> the output slot), anything
+ * else in the adapter is not read; token_embd's adapter stays on the host with it. */
+static void lora_tensors_follow_their_base_layer(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 5);
+    u64(&b, 1);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "llama");
+    const char *names[] = {"blk.2.ffn.weight.lora_a", "blk.2.ffn.weight.lora_b", "output.weight.lora_a",
+                           "token_embd.weight.lora_b", "blk.1.ffn.weight"};
+    uint64_t off = 0;
+    for (int i = 0; i < 5; i++) {
+        str(&b, names[i]); u32(&b, 1); u64(&b, MIB / 4); u32(&b, 0); u64(&b, off);
+        off += MIB;
+    }
+    mg_gguf_model m = {0};
+    mg_gguf_file f;
+    memset(&f, 0, sizeof f);
+    mg_arena *a = mg_arena_new();
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &f.g, &need, err, sizeof err), MG_OK);
+    m.nshards = 1;
+    m.shards = &f;
+    assert_int_equal(mg_fit_add_lora(&m, &fm), MG_OK);
+    mg_arena_free(a);
+    free(b.p);
+    assert_int_equal(fm.lora_bytes, 4 * MIB);             /* the plain tensor is not an adapter matrix */
+    assert_int_equal(fm.slot_bytes[2], 100 * MIB + 2 * MIB);
+    assert_int_equal(fm.slot_bytes[1], 100 * MIB);
+    assert_int_equal(fm.slot_bytes[4], 50 * MIB + MIB);    /* the output slot */
+    assert_int_equal(fm.input_bytes, 50 * MIB + MIB);      /* token_embd's, on the host */
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 2, 4096, &p);         /* blocks 3 and the output on the GPU */
+    assert_int_equal(p.weights[0], 100 * MIB + 50 * MIB + MIB);
+}
+
 static void tied_embeddings_are_duplicated(void **state)
 {
     (void)state;
@@ -764,7 +807,7 @@ static void placement_is_the_walk_over_its_slots(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(compute_buffers_as_measured), cmocka_unit_test(tied_embeddings_are_duplicated),
+        cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(compute_buffers_as_measured), cmocka_unit_test(tied_embeddings_are_duplicated), cmocka_unit_test(lora_tensors_follow_their_base_layer),
         cmocka_unit_test(mla_attention_outgrows_the_logits), cmocka_unit_test(encoders_have_no_head_and_no_cache),
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
         cmocka_unit_test(split_searched_with_the_expert_offload),

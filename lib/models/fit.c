@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "mlgate/host.h"
 #include "mlgate/models.h"
+#include "models/formats.h"
 
 #define MIB (1024ull * 1024)
 /* Per GPU in use: CUDA context, cuBLAS workspace, graphs - what llama.cpp's memory breakdown calls
@@ -425,6 +426,86 @@ int mg_fit_model_from(const mg_gguf_model *m, mg_fit_model *fm)
             fm->total_bytes = mg_sat_add(fm->total_bytes, ts->nbytes);
         }
     }
+    return MG_OK;
+}
+
+int mg_fit_add_lora(const mg_gguf_model *lora, mg_fit_model *fm)
+{
+    if (!lora->nshards)
+        return MG_E_FORMAT;
+    for (size_t s = 0; s < lora->nshards; s++) {
+        if (lora->shards[s].err)
+            return lora->shards[s].err;
+        const mg_gguf *x = &lora->shards[s].g;
+        for (uint64_t t = 0; t < x->n_tensors; t++) {
+            const mg_gguf_tensor *ts = &x->tensors[t];
+            char base[256];
+            size_t n = strlen(ts->name);
+            if (n < 7 || n - 7 >= sizeof base || (strcmp(ts->name + n - 7, ".lora_a") && strcmp(ts->name + n - 7, ".lora_b")))
+                continue;   /* not an adapter matrix (llama_adapter_lora reads only these) */
+            memcpy(base, ts->name, n - 7);
+            base[n - 7] = 0;
+            int slot = slot_of(base, fm->kv.n_layer);
+            fm->lora_bytes = mg_sat_add(fm->lora_bytes, ts->nbytes);
+            fm->total_bytes = mg_sat_add(fm->total_bytes, ts->nbytes);
+            if (slot < 0) {   /* on token_embd's buffer: the host */
+                fm->input_bytes = mg_sat_add(fm->input_bytes, ts->nbytes);
+                continue;
+            }
+            fm->slot_bytes[slot] = mg_sat_add(fm->slot_bytes[slot], ts->nbytes);
+            if (ts->nbytes > fm->max_tensor[slot])
+                fm->max_tensor[slot] = ts->nbytes;
+            if (is_expert(base))   /* follows its experts to RAM with --n-cpu-moe */
+                fm->exps_bytes[slot] = mg_sat_add(fm->exps_bytes[slot], ts->nbytes);
+        }
+    }
+    return MG_OK;
+}
+
+void mg_fit_draft_need(const mg_fit_model *dfm, const mg_target *dev, size_t nd, const mg_fit_opts *o, uint64_t n_ctx,
+                       uint64_t *gpu, uint64_t *ram)
+{
+    /* common_base_params_to_speculative: the main model's context, split and devices, -ngld layers, the
+     * draft's own cache types (f16 by default), no expert offload unless asked */
+    mg_fit_opts d = *o;
+    d.draft = d.mmproj = NULL;
+    d.n_lora = 0;
+    d.n_cpu_moe = 0;
+    d.type_k = d.type_v = 1;
+    int top = (int)dfm->kv.n_layer + 1;
+    int ngl = o->ngl_draft >= 0 && o->ngl_draft < top ? o->ngl_draft : top;
+    mg_fit_plan *p = mg_malloc(sizeof *p);
+    *ram = 0;
+    for (size_t i = 0; i < nd; i++)
+        gpu[i] = 0;
+    if (!p)
+        return;
+    mg_fit_evaluate(dfm, dev, nd, &d, nd ? ngl : 0, n_ctx, p);
+    for (size_t i = 0; i < nd && i < MG_FIT_MAX_DEV; i++)
+        gpu[i] = p->compute[i] >= GPU_RUNTIME ? p->need[i] - GPU_RUNTIME : p->need[i];
+    uint64_t other = p->ram_other > HOST_FOOTPRINT ? p->ram_other - HOST_FOOTPRINT : 0;
+    *ram = mg_sat_add(mg_sat_add(p->ram_weights, p->ram_kv), other);
+    free(p);
+}
+
+int mg_fit_mmproj_need(const mg_gguf_model *m, uint64_t *weights, uint64_t *compute)
+{
+    *weights = *compute = 0;
+    if (!m->nshards || m->shards[0].err)
+        return m->nshards ? m->shards[0].err : MG_E_FORMAT;
+    for (size_t s = 0; s < m->nshards; s++)
+        for (uint64_t t = 0; !m->shards[s].err && t < m->shards[s].g.n_tensors; t++)
+            *weights = mg_sat_add(*weights, m->shards[s].g.tensors[t].nbytes);
+    /* clip's warm-up graph: one image of image_size at patch_size, each patch n_embd wide through an FFN
+     * of feed_forward_length: an allowance of (8 x n_embd + 2 x n_ff) floats per patch (not yet
+     * measured; projectors that warm up on fewer tokens are counted at the full image) */
+    const mg_gguf *g = &m->shards[0].g;
+    uint64_t image = mg_gguf_u64(g, "clip.vision.image_size", 0), patch = mg_gguf_u64(g, "clip.vision.patch_size", 0);
+    uint64_t embd = mg_gguf_u64(g, "clip.vision.embedding_length", 0);
+    uint64_t ff = mg_gguf_u64(g, "clip.vision.feed_forward_length", mg_sat_mul(4, embd));
+    uint64_t side = patch ? image / patch : 0;
+    uint64_t per = mg_sat_add(mg_sat_mul(8, embd), mg_sat_mul(2, ff));
+    *compute = mg_sat_mul(mg_sat_mul(mg_sat_mul(side, side), per), 4);
     return MG_OK;
 }
 
