@@ -79,6 +79,12 @@ SHAPED = [
     ("mla: -ngl 2 (blocks in RAM)", DS, 129280, 8192, ["-ngl", "2"], ["--ngl", "2"]),
     ("qwen3moe --n-cpu-moe 4 op offload", lambda p: compare.write(p, "qwen3moe", 8, 2048, 32, 4, 768, F8, False, 0, 128),
      151936, 8192, ["--n-cpu-moe", "4"], ["--n-cpu-moe", "4"]),
+    ("llama f16 + LoRA r16", lambda p: (compare.write(p, "llama", 16, 1024, 16, 4, 2816, Q.F16, False),
+                                         compare.write_lora(p + ".lora", 16, 1024, 256, 16)), 32000, 8192,
+     ["--lora", "{path}.lora"], ["--lora", "{path}.lora"]),
+    ("llama f16 + LoRA -ngl 9", lambda p: (compare.write(p, "llama", 16, 1024, 16, 4, 2816, Q.F16, False),
+                                            compare.write_lora(p + ".lora", 16, 1024, 256, 16)), 32000, 8192,
+     ["--lora", "{path}.lora", "-ngl", "9"], ["--lora", "{path}.lora", "--ngl", "9"]),
     ("bert: bge-small embedding", lambda p: compare.write_bert(p, 12, 384, 12, 1536, Q.F16), 30522, 512,
      ["--embedding"], []),
     ("bert: bge-reranker-v2-m3 4L", lambda p: compare.write_bert(p, 4, 1024, 16, 4096, Q.F16, rerank=True,
@@ -127,12 +133,18 @@ def buffers(out):
     if m:
         got[("gpu", "used")] = float(int(m.group(1)) - int(m.group(2)))
         got[("gpu", "unaccounted")] = float(m.group(7))
+    seen = {}  # a buffer logged again (a compute buffer re-reserved after a LoRA is applied) counts once
     for line in out.splitlines():
-        m = re.search(r"(\S+)\s+(model|KV|compute|output) buffer size\s*=\s*([0-9.]+) MiB", line)
+        m = re.search(r"(\S+)\s+(model|KV|compute|output|LoRA) buffer size\s*=\s*([0-9.]+) MiB", line)
         if m:
             dev = "gpu" if m.group(1).startswith("CUDA") and m.group(1) != "CUDA_Host" else "host"
-            key = (dev, {"model": "weights", "KV": "kv"}.get(m.group(2), "other"))
-            got[key] = got.get(key, 0.0) + float(m.group(3))
+            key = (dev, {"model": "weights", "LoRA": "weights", "KV": "kv"}.get(m.group(2), "other"))
+            v = float(m.group(3))
+            if m.group(2) == "compute":
+                old = seen.get((m.group(1), "compute"), 0.0)
+                seen[(m.group(1), "compute")] = max(old, v)
+                v = max(old, v) - old
+            got[key] = got.get(key, 0.0) + v
     return got
 
 
@@ -161,6 +173,8 @@ def main():
                 os.remove(written)
             writer(path)
             written = path
+        lopts = [x.replace("{path}", path) for x in lopts]
+        mopts = [x.replace("{path}", path) for x in mopts]
         rc, log = run_llama(exe, path, ctx, lopts)
         got = buffers(log)
         if os.environ.get("OUT"):
@@ -193,7 +207,7 @@ def main():
         print(f"{name:24} | " + " | ".join(cells), flush=True)
         rows.append({"model": name, "mlgate": {f"{k[0]}_{k[1]}": v for k, v in mine.items()},
                      "llama_cpp_mib": {f"{k[0]}_{k[1]}": v for k, v in got.items()}, "ngl": fit["ngl"]})
-    for f in os.listdir(d):
+    for f in os.listdir(d):  # models and adapters
         os.remove(os.path.join(d, f))
     os.rmdir(d)
     out = os.environ.get("OUT")

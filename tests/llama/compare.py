@@ -228,6 +228,23 @@ def write_bert(path, n_layer, n_embd, n_head, n_ff, qtype, rerank=False, n_pos=5
     w.close()
 
 
+def write_lora(path, n_layer, n_embd, n_kv_embd, rank, targets=("attn_q", "attn_v")):
+    """A LoRA adapter GGUF for a llama model (BASE.lora_a / BASE.lora_b pairs of rank `rank`)."""
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_string("general.type", "adapter")
+    w.add_string("adapter.type", "lora")
+    w.add_float32("adapter.lora.alpha", float(rank))
+    for i in range(n_layer):
+        for t in targets:
+            out = n_embd if t in ("attn_q", "attn_output") else n_kv_embd
+            w.add_tensor(f"blk.{i}.{t}.weight.lora_a", (rng.standard_normal((rank, n_embd)) * 0.01).astype(np.float32))
+            w.add_tensor(f"blk.{i}.{t}.weight.lora_b", np.zeros((out, rank), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def mib(line):
     return float(re.search(r"=\s*([0-9.]+) MiB", line).group(1))
 
@@ -269,12 +286,12 @@ def llama_run(exe, path, ctx, extra):
     for line in out.splitlines():
         if "buffer size =" not in line:
             continue
-        if "model buffer size" in line:
+        if "model buffer size" in line or "LoRA buffer size" in line:
             got["model"] += mib(line)
         elif "KV buffer size" in line:
             got["kv"] += mib(line)
-        elif "compute buffer size" in line:
-            got["compute"] += mib(line)
+        elif "compute buffer size" in line:   # a CPU run has one; re-reserved (LoRA): the same buffer again
+            got["compute"] = max(got["compute"], mib(line))
     if not got["model"]:
         sys.exit(f"llama.cpp did not load {path}:\n{out[-3000:]}")
     return got, out
@@ -311,6 +328,9 @@ def main():
                                                             1, F), 4096, ["-fa", "off"], ["--flash-attn", "off"]),
         ("deepseek2 MLA 64 heads", lambda p: write_deepseek2(p, 2, 2048, 64, 1024, 256, 64, 192, 128, 4096, 512, 16, 4,
                                                              1, F), 4096, [], []),
+        ("llama f16 + LoRA r16", lambda p: (write(p, "llama", 8, 512, 8, 2, 1408, Q.F16, False),
+                                             write_lora(p + ".lora", 8, 512, 128, 16)), 4096,
+         ["--lora", "{path}.lora"], ["--lora", "{path}.lora"]),
         ("bert embedding (bge-small)", lambda p: write_bert(p, 4, 384, 12, 1536, Q.F16), 512, ["--embedding"], []),
         ("bert reranker (bge-rr-large)", lambda p: write_bert(p, 2, 1024, 16, 4096, Q.F16, rerank=True), 512,
          ["--reranking"], []),
@@ -326,6 +346,8 @@ def main():
     for name, writer, ctx, lopts, mopts, check_compute in rows:
         path = os.path.join(d, "model.gguf")
         writer(path)
+        lopts = [x.replace("{path}", path) for x in lopts]
+        mopts = [x.replace("{path}", path) for x in mopts]
         got, _ = llama_run(exe, path, ctx, lopts)
         fit = json.loads(subprocess.run([mlgate, "fit", "--json", "--ram", "16G", "-c", str(ctx)] + mopts + [path],
                                         capture_output=True, text=True, env=dict(os.environ, MLGATE_NVML="/nonexistent")).stdout)
@@ -341,7 +363,9 @@ def main():
             mark = "  UNDER"
         print(f"{name:28} {w:11.2f} MiB {got['model']:6.2f} MiB {we:+6.2f}% | {kv:6.2f} MiB {got['kv']:6.2f} MiB "
               f"{ke:+6.2f}% | {fit['ram']['other'] / 2**20:6.1f} MiB {got['compute']:6.1f} MiB{mark}", flush=True)
-        os.remove(path)
+        for f in (path, path + ".lora"):
+            if os.path.exists(f):
+                os.remove(f)
     os.rmdir(d)
     print(f"largest weights/KV difference: {worst:.2f} %; compute under llama.cpp's: {under} of {len(shaped)} checked")
     sys.exit(0 if worst <= 1.0 and not under else 1)
