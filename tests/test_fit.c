@@ -333,6 +333,39 @@ static void lora_tensors_follow_their_base_layer(void **state)
     assert_int_equal(p.weights[0], 100 * MIB + 50 * MIB + MIB);
 }
 
+/* --mmproj: the projector's tensors, and its warm-up allowance from clip.vision.* (448 / 14 = 32 x 32
+ * patches of 1024 wide with an FFN of 4096: 8 x 1024 + 2 x 4096 floats each). */
+static void mmproj_weights_and_warmup(void **state)
+{
+    (void)state;
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 2);
+    u64(&b, 5);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "clip");
+    str(&b, "clip.vision.image_size"); u32(&b, MG_GGUF_U32); u32(&b, 448);
+    str(&b, "clip.vision.patch_size"); u32(&b, MG_GGUF_U32); u32(&b, 14);
+    str(&b, "clip.vision.embedding_length"); u32(&b, MG_GGUF_U32); u32(&b, 1024);
+    str(&b, "clip.vision.feed_forward_length"); u32(&b, MG_GGUF_U32); u32(&b, 4096);
+    str(&b, "v.blk.0.attn_q.weight"); u32(&b, 1); u64(&b, MIB / 4); u32(&b, 0); u64(&b, 0);
+    str(&b, "mm.0.weight"); u32(&b, 1); u64(&b, 2 * MIB / 4); u32(&b, 0); u64(&b, MIB);
+    mg_gguf_model m = {0};
+    mg_gguf_file f;
+    memset(&f, 0, sizeof f);
+    mg_arena *a = mg_arena_new();
+    char err[128];
+    uint64_t need, w, c;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &f.g, &need, err, sizeof err), MG_OK);
+    m.nshards = 1;
+    m.shards = &f;
+    assert_int_equal(mg_fit_mmproj_need(&m, &w, &c), MG_OK);
+    assert_int_equal(w, 3 * MIB);
+    assert_int_equal(c, 32ull * 32 * (8 * 1024 + 2 * 4096) * 4);
+    mg_arena_free(a);
+    free(b.p);
+}
+
 static void tied_embeddings_are_duplicated(void **state)
 {
     (void)state;
@@ -808,6 +841,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(compute_buffers_as_measured), cmocka_unit_test(tied_embeddings_are_duplicated), cmocka_unit_test(lora_tensors_follow_their_base_layer),
+        cmocka_unit_test(mmproj_weights_and_warmup),
         cmocka_unit_test(mla_attention_outgrows_the_logits), cmocka_unit_test(encoders_have_no_head_and_no_cache),
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
         cmocka_unit_test(split_searched_with_the_expert_offload),
