@@ -15,7 +15,10 @@ static const char help[] =
     "RAM), the KV cache with the architecture's rules, compute buffers (estimated), what\n"
     "stays in RAM; then the most layers that fit and the largest context at that placement.\n"
     "For a safetensors checkpoint (config.json beside it): weights, KV cache and the peak of\n"
-    "one prompt pass as transformers loads it, against the GPUs' memory.\n"
+    "one prompt pass as transformers loads it, against the GPUs' memory; on several GPUs\n"
+    "tensor-parallel (even shares) and split by layers (by memory), each per GPU. For a\n"
+    "diffusers pipeline (a directory with model_index.json): every component, all on the\n"
+    "GPU, with enable_model_cpu_offload and with enable_sequential_cpu_offload.\n"
     "\n"
     "  -g, --gpu LIST        GPUs by name or sm_XY, memory from the GPU table ('RTX PRO 6000,RTX 5090')\n"
     "      --vram LIST       GPU memory sizes instead (96G,32G)\n"
@@ -48,22 +51,99 @@ static const char help[] =
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
     "      --json            machine-readable answer\n"
     "  -h, --help            this help\n"
+    "safetensors only:\n"
+    "      --engine E        vllm (default; also sglang) or transformers: whose KV layout DeepSeek's MLA\n"
+    "                        has (the compressed latent, or K and V per head)\n"
+    "      --kv-cache-dtype T\n"
+    "                        auto (torch_dtype's), fp8, fp8_e4m3, fp8_e5m2, bfloat16, float16, float32\n"
     "\n"
     "Exit status: 0 it fits on the GPUs as asked, 1 it does not (or only with layers or experts moved\n"
     "to RAM), 2 usage error.\n";
+
+static void print_place(const mg_fit_report *r, int kind)
+{
+    const mg_fit_st_place *pl = &r->st.place[kind];
+    char a[32], b[32], c[32], d[32], e[32];
+    if (kind == MG_ST_TP)
+        printf("  tensor-parallel over %zu GPUs (vLLM --tensor-parallel-size %zu): %s%s%s%s%s\n", r->st.ndev, r->st.ndev,
+               pl->fits ? col(C_GREEN) : col(C_RED), pl->fits ? "fits" : "does not fit", col(C_RESET),
+               pl->why[0] ? ": " : "", pl->why);
+    else
+        printf("  layers split by memory (transformers device_map=\"auto\" with max_memory; vLLM "
+               "--pipeline-parallel-size %zu): %s%s%s%s%s\n", r->st.ndev, pl->fits ? col(C_GREEN) : col(C_RED),
+               pl->fits ? "fits" : "does not fit", col(C_RESET), pl->why[0] ? ": " : "", pl->why);
+    if (!pl->shape_ok && kind == MG_ST_LAYERS)
+        return;
+    for (size_t i = 0; i < r->st.ndev; i++) {
+        const mg_fit_st_gpu *g = &pl->gpu[i];
+        printf("    %-26s %4u layers  weights %9s  KV %9s  act %9s  = %9s of %9s usable%s\n", r->dev[i].name, g->layers,
+               mg_human(g->weights, a), mg_human(g->kv, b), mg_human(g->activations, c), mg_human(g->need, d),
+               mg_human(g->usable, e), g->fits ? "" : "  OVER");
+    }
+    if (kind == MG_ST_LAYERS && pl->fits) {   /* vLLM's stages are even unless told */
+        printf("    (vLLM splits layers evenly by default: VLLM_PP_LAYER_PARTITION=");
+        for (size_t i = 0; i < r->st.ndev; i++)
+            printf("%s%u", i ? "," : "", pl->gpu[i].layers);
+        printf(")\n");
+    }
+}
+
+static void print_pipeline(const mg_fit_report *r)
+{
+    const mg_fit_st *f = &r->st;
+    const mg_st_model *sm = r->stm;
+    char a[32], b[32], c[32];
+    printf("%s%s%s: diffusers %s, %zu components, weights %s\n", col(C_BOLD), r->model, col(C_RESET),
+           sm->pipeline_class[0] ? shown(sm->pipeline_class) : "pipeline", f->ncomp, mg_human(f->weights, a));
+    for (size_t i = 0; i < f->ncomp && i < sm->ncomp; i++) {
+        const mg_st_component *k = &sm->comp[i];
+        printf("  %-16s %-28s %9s  largest module %9s", shown(k->name), shown(k->class_name), mg_human(f->comp[i].weights, a),
+               mg_human(f->comp[i].largest_module, b));
+        if (f->comp[i].activations)
+            printf("  activations ~%s", mg_human(f->comp[i].activations, c));
+        printf("%s%s\n", k->variant[0] ? "  variant " : "", shown(k->variant));
+    }
+    if (f->image_tokens)
+        printf("  one 1024x1024 step: %llu image + %llu text tokens in the denoiser (activations estimated)\n",
+               (unsigned long long)f->image_tokens, (unsigned long long)f->text_tokens);
+    const char *gpu = r->ndev ? r->dev[r->big].name : "no GPU";
+    struct { const char *how; uint64_t g, ram; } p[] = {
+        {"all on the GPU", f->gpu_all, f->ram_all},
+        {"enable_model_cpu_offload()", f->gpu_model_offload, f->ram_offload},
+        {"enable_sequential_cpu_offload()", f->gpu_seq_offload, f->ram_offload},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        int fits = r->ndev && p[i].g <= r->big_usable && (!r->opts.ram || p[i].ram <= r->opts.ram);
+        printf("  %-32s GPU %9s  RAM %9s  %s%s%s\n", p[i].how, mg_human(p[i].g, a), mg_human(p[i].ram, b),
+               fits ? col(C_GREEN) : col(C_RED), fits ? "fits" : "does not fit", col(C_RESET));
+    }
+    printf("  on %s with %s usable (%.0f%% headroom)%s%s\n", gpu, mg_human(r->big_usable, a), r->opts.headroom * 100,
+           r->opts.ram ? "; RAM available " : "", r->opts.ram ? mg_human(r->opts.ram, b) : "");
+    printf("  (700 MiB of CUDA context and 5%% allocator slack counted; a UNet's activations are not estimated)\n");
+}
 
 static void print_st(const mg_fit_report *r)
 {
     char a[32], b[32], c[32], d[32], e[32];
     const mg_fit_st *f = &r->st;
-    printf("%s%s%s: safetensors, weights %s, KV %s at context %llu (%s per token), activations %s for "
+    if (f->pipeline) {
+        print_pipeline(r);
+        return;
+    }
+    printf("%s%s%s: safetensors, weights %s, KV %s at context %llu (%s per token%s), activations %s for "
            "one pass over %llu prompt tokens, ~%s in all with the CUDA context and allocator slack\n",
            col(C_BOLD), r->model, col(C_RESET), mg_human(f->weights, a), mg_human(f->kv, b), (unsigned long long)r->context,
-           mg_human(f->kv_per_token, c), mg_human(f->activations, e), (unsigned long long)r->context, mg_human(f->need, d));
-    if (r->ndev)
-        printf("  %s%s%s on %zu GPU%s with %s usable (%.0f%% headroom)\n", r->fits ? col(C_GREEN) : col(C_RED),
-               r->fits ? "fits" : "does not fit", col(C_RESET), r->ndev, r->ndev == 1 ? "" : "s (tensor-parallel)",
-               mg_human(r->usable, a), r->opts.headroom * 100);
+           mg_human(f->kv_per_token, c),
+           !f->mla ? "" : f->engine == MG_ENGINE_TRANSFORMERS ? ", MLA decompressed per head as transformers keeps it"
+                                                            : ", MLA's compressed latent as vLLM/SGLang keep it",
+           mg_human(f->activations, e), (unsigned long long)r->context, mg_human(f->need, d));
+    if (r->ndev == 1)
+        printf("  %s%s%s on 1 GPU with %s usable (%.0f%% headroom)\n", r->fits ? col(C_GREEN) : col(C_RED),
+               r->fits ? "fits" : "does not fit", col(C_RESET), mg_human(r->usable, a), r->opts.headroom * 100);
+    if (f->ndev > 1) {
+        print_place(r, MG_ST_TP);
+        print_place(r, MG_ST_LAYERS);
+    }
     printf("  loaders that materialise the whole checkpoint in RAM need at least %s of RAM%s\n", mg_human(f->weights, a),
            r->opts.ram && f->weights > r->opts.ram ? " - more than is available" : "");
     if (!f->kv_per_token)
@@ -210,10 +290,25 @@ static int flash_attn(const char *s, int *out)
     return -1;
 }
 
+/* --kv-cache-dtype as vLLM spells it -> bytes per element (0: auto, the checkpoint's torch_dtype). */
+static int kv_dtype(const char *s, unsigned *bytes)
+{
+    static const struct { const char *name; unsigned bytes; } t[] = {
+        {"auto", 0}, {"fp8", 1}, {"fp8_e4m3", 1}, {"fp8_e5m2", 1}, {"bfloat16", 2}, {"float16", 2}, {"half", 2},
+        {"float32", 4}, {"float", 4}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(s, t[i].name)) {
+            *bytes = t[i].bytes;
+            return 0;
+        }
+    return 1;
+}
+
 /* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
 static int parse(int argc, char **argv, args *a)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_NOOFF, O_MMPROJ, O_NOMMOFF, O_DRAFT, O_NGLD, O_LORA };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_ENGINE,
+           O_KVDT, O_NOOFF, O_MMPROJ, O_NOMMOFF, O_DRAFT, O_NGLD, O_LORA };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -223,7 +318,8 @@ static int parse(int argc, char **argv, args *a)
         {"json", no_argument, 0, O_JSON},         {"help", no_argument, 0, 'h'},
         {"n-cpu-moe", required_argument, 0, O_NCMOE}, {"cpu-moe", no_argument, 0, O_CMOE},
         {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
-        {"flash-attn", required_argument, 0, O_FA}, {"no-op-offload", no_argument, 0, O_NOOFF},
+        {"flash-attn", required_argument, 0, O_FA}, {"engine", required_argument, 0, O_ENGINE},
+        {"kv-cache-dtype", required_argument, 0, O_KVDT}, {"no-op-offload", no_argument, 0, O_NOOFF},
         {"mmproj", required_argument, 0, O_MMPROJ}, {"no-mmproj-offload", no_argument, 0, O_NOMMOFF},
         {"model-draft", required_argument, 0, O_DRAFT}, {"n-gpu-layers-draft", required_argument, 0, O_NGLD},
         {"gpu-layers-draft", required_argument, 0, O_NGLD}, {"spec-draft-ngl", required_argument, 0, O_NGLD},
@@ -294,6 +390,19 @@ static int parse(int argc, char **argv, args *a)
         case O_FA:
             if (flash_attn(optarg, &o->flash_attn))
                 return cli_usage("fit", a->json, "--flash-attn takes on, off or auto, not '%s'", optarg);
+            break;
+        case O_ENGINE:
+            if (!strcmp(optarg, "vllm") || !strcmp(optarg, "sglang"))
+                o->st_engine = MG_ENGINE_VLLM;
+            else if (!strcmp(optarg, "transformers"))
+                o->st_engine = MG_ENGINE_TRANSFORMERS;
+            else
+                return cli_usage("fit", a->json, "--engine takes vllm, sglang or transformers, not '%s'", optarg);
+            break;
+        case O_KVDT:
+            if ((rc = kv_dtype(optarg, &o->st_kv_bytes)))
+                return cli_usage("fit", a->json, "--kv-cache-dtype takes auto, fp8, fp8_e4m3, fp8_e5m2, bfloat16, "
+                                 "float16 or float32, not '%s'", optarg);
             break;
         case O_OT:
             if ((rc = add_overrides(a, optarg)) >= 0)

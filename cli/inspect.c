@@ -190,6 +190,18 @@ static void print_st(const mg_model *mm, const mg_model_summary *s, int tensors)
                (unsigned long long)(m->kv_heads ? m->kv_heads : m->heads), (unsigned long long)m->context,
                (unsigned long long)m->vocab, m->torch_dtype[0] ? shown(m->torch_dtype) : "?",
                m->quant_method[0] ? ", quantization " : "", shown(m->quant_method));
+    if (m->kv_lora_rank)
+        printf("  MLA: kv_lora_rank %llu, qk_rope_head_dim %llu, qk_nope_head_dim %llu, v_head_dim %llu\n",
+               (unsigned long long)m->kv_lora_rank, (unsigned long long)m->qk_rope_head_dim,
+               (unsigned long long)m->qk_nope_head_dim, (unsigned long long)m->v_head_dim);
+    if (m->pipeline) {
+        printf("  diffusers pipeline (model_index.json):");
+        for (size_t i = 0; i < m->ncomp; i++) {
+            printf("%s %s (%s, %s%s%s)", i ? "," : "", shown(m->comp[i].name), shown(m->comp[i].class_name),
+                   mg_human(m->comp[i].bytes, b2), m->comp[i].variant[0] ? ", variant " : "", shown(m->comp[i].variant));
+        }
+        printf("\n");
+    }
     printf("  %llu tensors:", (unsigned long long)s->tensors);
     for (unsigned d = 0; d < MG_DTYPE_COUNT; d++)
         if (s->type_bytes[d])

@@ -4,7 +4,8 @@
 # source it from ~/.bashrc. Needs bash >= 4.2, nothing else. What each --help printed is parsed once per
 # shell session and executable (the cache is _MLGATE_CACHE). Values: --gpu/-g the names of
 # `mlgate scan --list-gpus` (quoted: they contain spaces; after a comma the next name of a list) and
-# all; --color auto always never; --flash-attn/-fa on off auto; --ctk/--ctv the cache types;
+# all; --color auto always never; --flash-attn/-fa on off auto; --ctk/--ctv the cache types; fit's
+# --engine and --kv-cache-dtype their words;
 # options with a DIR argument directories; other path-like arguments and operands files.
 
 declare -gA _MLGATE_CACHE 2>/dev/null || return 0
@@ -235,6 +236,8 @@ _mlgate() {
         --color) _mlgate_words auto always never ;;
         --flash-attn | -fa) _mlgate_words on off auto ;;
         --ctk | --ctv) _mlgate_words f16 f32 bf16 q8_0 q4_0 q4_1 q5_0 q5_1 iq4_nl ;;
+        --engine) _mlgate_words vllm sglang transformers ;;
+        --kv-cache-dtype) _mlgate_words auto fp8 fp8_e4m3 fp8_e5m2 bfloat16 float16 float32 ;;
         *)
             case $arg in
             DIR | *_DIR) _mlgate_files -d ;;

@@ -137,7 +137,30 @@ contains "fit: safetensors KV" '"kv":1073741824,' "$mlgate" fit --json --vram 24
 contains "fit: safetensors activations" '"activations":973078528,' "$mlgate" fit --json --vram 24G -c 8192 "$st"
 check "fit: safetensors fits 24G" 0 "$mlgate" fit --vram 24G -c 8192 "$st"
 check "fit: safetensors does not fit 2G" 1 "$mlgate" fit --vram 2G -c 8192 "$st"
+check "fit: --engine unknown" 2 "$mlgate" fit --vram 24G --engine llamafile "$st"
+check "fit: --kv-cache-dtype unknown" 2 "$mlgate" fit --vram 24G --kv-cache-dtype int3 "$st"
+contains "fit: two GPUs, tensor-parallel said" "tensor-parallel over 2 GPUs" "$mlgate" fit --vram 24G,8G -c 8192 "$st"
+contains "fit: two GPUs, layer split said" "layers split by memory" "$mlgate" fit --vram 24G,8G -c 8192 "$st"
 rm -rf "$st"
+
+# fit for a diffusers pipeline: every component, the offload placements, and no KV cache or prompt tokens.
+pl=$(mktemp -d)
+mkdir "$pl/transformer" "$pl/vae" "$pl/scheduler"
+printf '{"_class_name": "FluxPipeline", "scheduler": ["diffusers", "FlowMatchEulerDiscreteScheduler"],
+ "transformer": ["diffusers", "FluxTransformer2DModel"], "vae": ["diffusers", "AutoencoderKL"]}' > "$pl/model_index.json"
+printf '{"num_attention_heads": 24, "attention_head_dim": 128, "in_channels": 64, "patch_size": 1}' > "$pl/transformer/config.json"
+printf '{"block_out_channels": [128, 256, 512, 512], "latent_channels": 16}' > "$pl/vae/config.json"
+cp "$fx/tiny.safetensors" "$pl/transformer/diffusion_pytorch_model.safetensors"
+cp "$fx/tiny.safetensors" "$pl/vae/diffusion_pytorch_model.safetensors"
+contains "fit: pipeline components" "2 components" "$mlgate" fit --vram 24G "$pl"
+contains "fit: pipeline model offload" "enable_model_cpu_offload" "$mlgate" fit --vram 24G "$pl"
+contains "fit: pipeline image tokens" "4096 image + 512 text tokens" "$mlgate" fit --vram 24G "$pl"
+if "$mlgate" fit --vram 24G "$pl" 2>&1 | grep -q "KV\|prompt tokens"; then
+    fail=$((fail + 1)); echo "FAIL fit: a pipeline has no KV cache or prompt"; else pass=$((pass + 1)); fi
+check "fit: pipeline fits 24G" 0 "$mlgate" fit --vram 24G "$pl"
+contains "inspect: pipeline components" "diffusers pipeline (model_index.json): transformer" "$mlgate" inspect "$pl"
+contains "inspect --json: pipeline" '"pipeline":{"class":"FluxPipeline","components":' "$mlgate" inspect --json "$pl"
+rm -rf "$pl"
 
 # JSON: valid, and the fields docs/json.md promises.
 if command -v python3 >/dev/null; then

@@ -51,7 +51,19 @@ typedef struct mg_matrix_model {
     uint64_t ram;               /* declared host RAM in bytes (0: none declared) */
     uint64_t ctx;               /* context the memory is derived at (0: 8192) */
     int on_demand;              /* residency: on-demand (1) or resident (0, the default) */
-    int gpu;                    /* pinned GPU index, -1: any */
+    int gpu;                    /* pinned GPU index, -1: any (gpus: [N] pins too) */
+    /* Placement, as llama.cpp is told it (docs/matrix.md): gpus: [0, 1] splits the model across those
+     * GPUs (--tensor-split), tensor_split: [75, 25] in these ratios (over gpus:, else over every GPU),
+     * ngl: layers on the GPUs (-ngl; -1: all), n_cpu_moe: experts of the first N blocks in RAM. A GGUF
+     * file's memory then comes from fit for that placement, per GPU; memory: [70G, 20G] declares it. */
+    int gpus[MG_PLAN_MAX_GPU];
+    size_t ngpus;
+    double tensor_split[MG_PLAN_MAX_GPU];
+    size_t nsplit;
+    int ngl;
+    int n_cpu_moe;
+    uint64_t memory_gpu[MG_PLAN_MAX_GPU];   /* memory: as a list, one size per gpus: entry */
+    size_t nmemory;
     const char *binaries[MG_MATRIX_MAX_LIST];
     size_t nbinaries;
     const char *capability;     /* the tool name it backs, e.g. voice.synthesize */
@@ -67,6 +79,10 @@ typedef struct mg_matrix_model {
 typedef struct mg_matrix_host {
     const char *path;           /* the matrix file, as given */
     double headroom;            /* fraction of each GPU kept free (0.10) */
+    uint64_t headroom_bytes[MG_PLAN_MAX_GPU];   /* headroom: 10G / [10G, 4G]: bytes kept free per GPU instead
+                                                   (one value: every GPU); nheadroom 0: the fraction */
+    size_t nheadroom;
+    uint64_t ram, swap;         /* ram: / swap: the host's memory for the plan's RAM budget; 0: unknown */
     const char *receipts;       /* SQLite receipts database, or NULL */
     const char *capabilities;   /* capability file, or NULL */
     const char *gpus;           /* target GPUs by name ("RTX PRO 6000,RTX 5090"), or NULL: detect */
@@ -105,8 +121,13 @@ MG_API int mg_matrix_lock(const mg_matrix *m, const mg_lock_opts *o, mg_lock **o
 /* ==== `mlgate plan`: do the models fit together? (lib/gate/plan.c) ==== */
 
 typedef struct mg_plan_model {
-    uint64_t need;              /* GPU bytes: declared, or fit's full-offload need at ctx */
-    uint64_t ram;               /* host bytes beside it */
+    uint64_t need;              /* GPU bytes: declared, or fit's need at ctx (all GPUs of a split summed) */
+    uint64_t ram;               /* host bytes it keeps (offloaded layers and experts, CPU KV, declared ram:) */
+    /* Split across GPUs (gpus: [0, 1], tensor_split:, memory: [..]): what it takes on each */
+    size_t nparts;
+    int part_gpu[MG_PLAN_MAX_GPU];
+    uint64_t part_need[MG_PLAN_MAX_GPU];
+    int ngl, n_cpu_moe;         /* the placement fit sized (GGUF): -ngl (-1: all), --n-cpu-moe */
     const char *source;         /* "declared", "gguf", "safetensors", "none" */
     uint64_t weights;           /* from the file: bytes of weights (for the quantize fix) */
     double bpw;                 /* from a GGUF: bits per weight */
@@ -120,6 +141,7 @@ typedef struct mg_plan_model {
 
 typedef struct mg_plan_gpu {
     mg_target target;
+    uint64_t headroom;          /* bytes kept free */
     uint64_t usable;            /* its memory after headroom */
     uint64_t resident;          /* what the residents placed on it take */
 } mg_plan_gpu;
@@ -135,6 +157,28 @@ typedef struct mg_plan mg_plan;
  * (headroom not in 0..0.9); *out freed with mg_plan_free.
  */
 MG_API int mg_plan_make(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, mg_plan **out);
+
+/* How a plan is made beyond its matrix. */
+typedef struct mg_plan_opts {
+    double headroom;            /* fraction of each GPU kept free; < 0: the matrix's host: headroom: */
+    uint64_t headroom_bytes;    /* bytes kept free on each GPU instead (0: as above) */
+    uint64_t ram, swap;         /* the host's RAM and swap; 0: the matrix's host: ram:/swap:, else below */
+    int this_host;              /* the GPUs are this machine's: without ram: its RAM and swap are the budget */
+    const mg_host_paths *host;  /* where this machine's memory is read (NULL: /proc) */
+} mg_plan_opts;
+/* mg_plan_make with options (NULL: the matrix's); MG_E_ARG with why in err for a bad headroom. */
+MG_API int mg_plan_make_with(const mg_matrix *m, const mg_target *gpus, size_t ngpus, const mg_plan_opts *o,
+                             mg_plan **out, char *err, size_t errlen);
+
+/* The host RAM budget: what the models keep in RAM against RAM + swap less headroom. */
+typedef struct mg_plan_ram {
+    int known;                  /* 0: no RAM size given or read: not checked */
+    uint64_t ram, swap;         /* the host's */
+    uint64_t usable;            /* (ram + swap) x (1 - headroom fraction) */
+    uint64_t resident;          /* what the resident models keep */
+    int ok;                     /* residents fit, and each on-demand model beside them */
+} mg_plan_ram;
+MG_API const mg_plan_ram *mg_plan_ram_budget(const mg_plan *p);
 MG_API void mg_plan_free(mg_plan *p);
 MG_API int mg_plan_ok(const mg_plan *p);   /* every resident placed, every on-demand model fits beside them */
 MG_API double mg_plan_headroom(const mg_plan *p);

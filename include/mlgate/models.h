@@ -183,6 +183,8 @@ typedef struct mg_fit_opts {
     int no_mmproj_offload;          /* --no-mmproj-offload: the projector stays in RAM */
     const struct mg_model *lora[MG_FIT_MAX_LORA];   /* --lora: adapter tensors, each on its base layer's device */
     size_t n_lora;
+    int st_engine;                  /* safetensors: mg_st_engine, whose KV layout (MLA) is assumed */
+    unsigned st_kv_bytes;           /* safetensors: bytes per KV element (--kv-cache-dtype); 0: torch_dtype's */
 } mg_fit_opts;
 
 enum { MG_FA_AUTO = 0, MG_FA_ON, MG_FA_OFF };
@@ -244,22 +246,80 @@ MG_API int mg_fit_evaluate(const mg_fit_model *fm, const mg_target *dev, size_t 
 MG_API int mg_fit_search(const mg_fit_model *fm, const mg_target *dev, size_t nd, const mg_fit_opts *o,
                   mg_fit_plan *best, uint64_t *max_ctx);
 
-/* A transformers/vLLM-style load of a safetensors checkpoint: weights as stored, K+V per token from config.json. */
+/* A transformers/vLLM-style load of a safetensors checkpoint: weights as stored, K+V per token from
+ * config.json (lib/models/fit_st.c). */
+typedef enum mg_st_engine {
+    MG_ENGINE_VLLM = 0,     /* vLLM / SGLang (the default): MLA keeps the compressed latent, K only */
+    MG_ENGINE_TRANSFORMERS  /* transformers: MLA's K and V decompressed per head */
+} mg_st_engine;
+
+/* How a safetensors checkpoint is loaded. */
+typedef struct mg_fit_st_opts {
+    uint64_t n_ctx;
+    uint32_t n_seq;
+    size_t ngpus;           /* the runtime counts per GPU; 0 counts one */
+    mg_st_engine engine;
+    unsigned kv_bytes;      /* bytes per KV element (--kv-cache-dtype); 0: torch_dtype's */
+} mg_fit_st_opts;
+
+/* One GPU of a multi-GPU placement. */
+typedef struct mg_fit_st_gpu {
+    uint32_t layers;        /* decoder layers on it (a layer split), or all of them (tensor-parallel) */
+    uint64_t weights, kv, activations, runtime, need, usable;
+    int fits;
+} mg_fit_st_gpu;
+
+enum { MG_ST_TP = 0, MG_ST_LAYERS, MG_ST_NPLACE };   /* tensor-parallel (even); layers by memory */
+
+typedef struct mg_fit_st_place {
+    int fits;               /* every GPU's need within its usable memory, and the shape allows it */
+    int shape_ok;           /* tensor-parallel: heads and KV heads divide over the GPUs */
+    char why[160];          /* what stops it ("the 32 GiB GPU 1 is over", "64 heads do not divide by 3"), or "" */
+    mg_fit_st_gpu gpu[MG_FIT_MAX_DEV];
+} mg_fit_st_place;
+
+/* diffusers pipelines (model_index.json): one component's share. */
+#define MG_ST_MAX_COMPONENTS 16
+typedef struct mg_fit_st_comp {
+    uint64_t weights;       /* its tensors' bytes */
+    uint64_t largest_module;/* the largest group of tensors of one module (the name up to its last '.') */
+    uint64_t activations;   /* its peak at one 1024x1024 step (estimated; 0: not estimated) */
+} mg_fit_st_comp;
+
 typedef struct mg_fit_st {
     uint64_t weights;       /* Σ tensor bytes */
-    uint64_t kv_per_token;  /* 2 x layers x kv_heads x head_dim x bytes(torch_dtype); 0 without config.json */
+    uint64_t kv_per_token;  /* 2 x layers x kv_heads x head_dim x bytes(torch_dtype); MLA: as the engine keeps it;
+                               0 without config.json */
     uint64_t kv;            /* at n_ctx x n_seq */
     uint64_t activations;   /* peak of one prompt pass over n_ctx tokens at once (transformers):
-                               n_ctx x n_seq x (3 x intermediate + 4 x hidden) x bytes(torch_dtype) */
+                               n_ctx x n_seq x (3 x intermediate + 4 x hidden) x bytes(torch_dtype);
+                               a pipeline: the largest component's peak at one 1024x1024 step */
     uint64_t runtime;       /* what a PyTorch process holds beyond its allocations: the CUDA context per GPU
-                               used and the caching allocator's slack, as measured (lib/models/fit.c) */
+                               used and the caching allocator's slack, as measured (lib/models/fit_st.c) */
     uint64_t need;          /* weights + kv + activations + runtime (saturating) */
+    int mla;                /* config.json has kv_lora_rank: DeepSeek-style latent attention */
+    mg_st_engine engine;    /* whose KV layout kv_per_token is */
+    /* several GPUs (mg_fit_safetensors_on) */
+    size_t ndev;
+    mg_fit_st_place place[MG_ST_NPLACE];
+    /* a diffusers pipeline */
+    int pipeline;
+    size_t ncomp;
+    mg_fit_st_comp comp[MG_ST_MAX_COMPONENTS];
+    uint64_t image_tokens, text_tokens;   /* the denoiser's sequence at 1024x1024 (DiT), 0 if not one */
+    uint64_t gpu_all, gpu_model_offload, gpu_seq_offload;   /* GPU need of each placement, runtime included */
+    uint64_t ram_all, ram_offload;        /* RAM beside it: what loading reads through; the offloaded weights */
 } mg_fit_st;
 
 struct mg_st_model;
-/* The load on `ngpus` GPUs (tensor-parallel: the runtime counts per GPU; 0 counts one). */
+/* The load on `ngpus` GPUs in vLLM's layout (tensor-parallel: the runtime counts per GPU; 0 counts one). */
 MG_API int mg_fit_safetensors(const struct mg_st_model *m, uint64_t n_ctx, uint32_t n_seq, size_t ngpus,
                               mg_fit_st *out);
+MG_API int mg_fit_safetensors_with(const struct mg_st_model *m, const mg_fit_st_opts *o, mg_fit_st *out);
+/* And how it goes on dev[0..nd) (nd >= 2): tensor-parallel (even shares: the smallest GPU decides) and a
+ * layer split in proportion to memory (transformers device_map="auto" + max_memory, vLLM pipeline stages). */
+MG_API int mg_fit_safetensors_on(const struct mg_st_model *m, const mg_fit_st_opts *o, const mg_target *dev,
+                                 size_t nd, double headroom, mg_fit_st *out);
 
 
 /* What reading a model over HTTP(S) took (byte ranges: only the header bytes are fetched). */
@@ -293,6 +353,24 @@ typedef struct mg_st_file {
     char msg[256];
 } mg_st_file;
 
+/* One component of a diffusers pipeline: its folder, its class, its shards, its config.json's shape. */
+typedef struct mg_st_component {
+    char name[48];              /* "transformer", "text_encoder_2" */
+    char library[32], class_name[64];   /* model_index.json: ["transformers", "T5EncoderModel"] */
+    char variant[24];           /* "fp16" when only a variant's files are there (diffusers' variant=), else "" */
+    size_t first, nshards;      /* shards[first .. first + nshards) of the model */
+    uint64_t bytes;             /* their tensors' bytes (the readable ones) */
+    int has_config;
+    char torch_dtype[32];
+    /* transformers configs: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads (CLIP);
+     * d_model, d_ff, num_layers, num_heads (T5); diffusers: num_attention_heads x attention_head_dim,
+     * in_channels, patch_size, latent_channels, block_out_channels */
+    uint64_t hidden_size, intermediate, layers, heads, d_model, d_ff, num_layers, num_heads;
+    uint64_t attention_head_dim, in_channels, patch_size, latent_channels, sample_size;
+    uint64_t block_out[8];
+    unsigned n_block_out;
+} mg_st_component;
+
 typedef struct mg_st_model {
     char path[1024];
     size_t nshards;
@@ -301,6 +379,12 @@ typedef struct mg_st_model {
     int has_config;             /* config.json beside it: */
     char architecture[96], model_type[64], torch_dtype[32], quant_method[32];
     uint64_t hidden_size, layers, heads, kv_heads, context, vocab, head_dim, intermediate;
+    uint64_t kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim;   /* MLA (DeepSeek-V2/V3) */
+    /* A diffusers pipeline: a directory with model_index.json; every component's shards are in shards[]. */
+    int pipeline;
+    char pipeline_class[64];    /* model_index.json's _class_name ("FluxPipeline") */
+    size_t ncomp;
+    mg_st_component comp[MG_ST_MAX_COMPONENTS];
     mg_fetch_stats remote;      /* what reading it over HTTP took */
     struct mg_arena *arena;
 } mg_st_model;
@@ -420,6 +504,9 @@ typedef struct mg_fit_report {
     mg_fit_st st;
     uint64_t context;           /* the context st is for */
     uint64_t usable;            /* the GPUs' memory after headroom */
+    const struct mg_st_model *stm;   /* the checkpoint (m->st): a pipeline's components */
+    size_t big;                 /* a pipeline: the GPU it is judged on (the one with the most usable memory) */
+    uint64_t big_usable;
 } mg_fit_report;
 
 /*

@@ -122,8 +122,10 @@ static int make_plan(mg_gate *g, const mg_gate_opts *o, double deadline_at, char
 {
     for (size_t i = 0; i < g->targets.n; i++)
         g->sized += g->targets.t[i].mem_total != 0;
-    int rc = mg_plan_build(g->m, g->targets.t, g->targets.n, g->m->host.headroom, g->sized > 0, deadline_at, &g->plan,
-                           err, errlen);
+    mg_target_spec ts;
+    mg_matrix_target_spec(g->m, o->gpus, o->vram, o->host, &ts);
+    mg_plan_opts po = {.headroom = -1, .this_host = !ts.gpus && !ts.vram, .host = o->host};
+    int rc = mg_plan_build(g->m, g->targets.t, g->targets.n, &po, g->sized > 0, deadline_at, &g->plan, err, errlen);
     return rc || o->skip_smoke ? rc : mg_plan_open_files(g->plan);
 }
 

@@ -19,7 +19,7 @@ struct mg_matrix {
 
 /* mg_plan_make, and when size_files is 0 the models' files are not read (no GPU to plan for: only the
  * smoke stage's GGUFs are opened, by mg_plan_open_files). err says why it failed. */
-int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, double headroom, int size_files,
+int mg_plan_build(const mg_matrix *m, const mg_target *gpus, size_t ngpus, const mg_plan_opts *o, int size_files,
                   double deadline_at, mg_plan **out, char *err, size_t errlen);
 
 /* Opens the GGUF files the plan did not need to read (declared memory): the smoke stage reads every

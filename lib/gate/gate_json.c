@@ -43,11 +43,25 @@ void mg_plan_json(FILE *f, const mg_plan *p)
         jw_begin_obj(&w);
         jw_kstr(&w, "name", x->target.name);
         jw_kuint(&w, "total", x->target.mem_total);
+        jw_kuint(&w, "headroom", x->headroom);
         jw_kuint(&w, "usable", x->usable);
         jw_kuint(&w, "resident", x->resident);
         jw_end_obj(&w);
     }
     jw_end_arr(&w);
+    const mg_plan_ram *ram = mg_plan_ram_budget(p);
+    jw_key(&w, "ram");
+    if (ram->known) {
+        jw_begin_obj(&w);
+        jw_kuint(&w, "ram", ram->ram);
+        jw_kuint(&w, "swap", ram->swap);
+        jw_kuint(&w, "usable", ram->usable);
+        jw_kuint(&w, "resident", ram->resident);
+        jw_kbool(&w, "fits", ram->ok);
+        jw_end_obj(&w);
+    } else {
+        jw_null(&w);
+    }
     jw_key(&w, "models");
     jw_begin_arr(&w);
     for (size_t i = 0; i < m->nmodels; i++) {
@@ -64,6 +78,21 @@ void mg_plan_json(FILE *f, const mg_plan *p)
             jw_int(&w, pm->gpu);
         else
             jw_null(&w);
+        jw_key(&w, "split");   /* on several GPUs: the part on each */
+        jw_begin_arr(&w);
+        for (size_t k = 0; k < pm->nparts; k++) {
+            jw_begin_obj(&w);
+            jw_kint(&w, "gpu", pm->part_gpu[k]);
+            jw_kuint(&w, "memory", pm->part_need[k]);
+            jw_end_obj(&w);
+        }
+        jw_end_arr(&w);
+        jw_key(&w, "ngl");
+        if (pm->ngl >= 0)
+            jw_int(&w, pm->ngl);
+        else
+            jw_null(&w);
+        jw_kint(&w, "n_cpu_moe", pm->n_cpu_moe);
         jw_kbool(&w, "fits", pm->fits);
         jw_kstr(&w, "why", pm->why[0] ? pm->why : NULL);
         jw_kstr(&w, "note", pm->note);

@@ -13,6 +13,7 @@
 
 #include "core/alloc.h"
 #include "core/arena.h"
+#include "core/arith.h"
 #include "core/file.h"
 #include "gate/gate_int.h"
 #include "gate/probe_kinds.h"
@@ -49,6 +50,7 @@ typedef struct ctx {
     const char *name;
     char *err;
     size_t errlen;
+    mg_matrix_model *model;     /* the model being read (its per-GPU lists) */
 } ctx;
 
 static int vfail(ctx *c, int rc, size_t line, size_t column, const char *fmt, va_list ap)
@@ -412,6 +414,79 @@ static int list_value(ctx *c, const ynode *n, const char *what, const char **out
     return MG_OK;
 }
 
+/* A list of at most MG_PLAN_MAX_GPU items (or one value, which may be "75,25"), each parsed by one(). */
+static int per_gpu_list(ctx *c, const ynode *n, const char *what, size_t *count,
+                        int (*one)(ctx *, const ynode *, const char *, const char *, size_t))
+{
+    const char *items[MG_MATRIX_MAX_LIST];
+    size_t k = 0;
+    int rc = list_value(c, n, what, items, &k);
+    if (rc)
+        return rc;
+    *count = 0;
+    for (size_t i = 0; i < k; i++) {
+        const ynode *at = n->type == Y_SEQUENCE ? n->items[i] : n;
+        char *save = NULL, *copy = mg_arena_strdup(c->m->arena, items[i]);
+        if (!copy)
+            return MG_E_NOMEM;
+        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ')
+                tok++;
+            for (char *e = tok + strlen(tok); e > tok && e[-1] == ' ';)
+                *--e = 0;
+            if (*count >= MG_PLAN_MAX_GPU)
+                return fail(c, at, "%s: more than %d GPUs", what, MG_PLAN_MAX_GPU);
+            if ((rc = one(c, at, what, tok, (*count)++)))
+                return rc;
+        }
+    }
+    if (!*count)
+        return fail(c, n, "%s: an empty list", what);
+    return MG_OK;
+}
+
+/* gpus: [0, 1] */
+static int one_gpu(ctx *c, const ynode *at, const char *what, const char *s, size_t i)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!isdigit((unsigned char)*s) || *end || errno || v >= MG_PLAN_MAX_GPU)
+        return fail(c, at, "%s: '%s' is not a GPU index from 0 to %d", what, s, MG_PLAN_MAX_GPU - 1);
+    for (size_t j = 0; j < i; j++)
+        if (c->model->gpus[j] == (int)v)
+            return fail(c, at, "%s: GPU %lu given twice", what, v);
+    c->model->gpus[i] = (int)v;
+    return MG_OK;
+}
+
+/* tensor_split: [75, 25] (llama.cpp's ratios: any non-negative numbers) */
+static int one_ratio(ctx *c, const ynode *at, const char *what, const char *s, size_t i)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= 0 && v <= 1e9))
+        return fail(c, at, "%s: '%s' is not a ratio (a number from 0, e.g. 75,25 or 0.75,0.25)", what, s);
+    c->model->tensor_split[i] = v;
+    return MG_OK;
+}
+
+/* memory: [70G, 20G] */
+static int one_size(ctx *c, const ynode *at, const char *what, const char *s, size_t i)
+{
+    if (mg_parse_size(s, &c->model->memory_gpu[i]))
+        return fail(c, at, "%s: '%s' is not a size (e.g. 24G, 512M, 1.5GiB)", what, s);
+    return MG_OK;
+}
+
+/* host: headroom: [10G, 4G] */
+static int one_headroom(ctx *c, const ynode *at, const char *what, const char *s, size_t i)
+{
+    if (mg_parse_size(s, &c->m->host.headroom_bytes[i]))
+        return fail(c, at, "%s: '%s' is not a size (10G) in a per-GPU list", what, s);
+    return MG_OK;
+}
+
 /* The closest known key, for "did you mean". */
 static const char *near(const char *key, const char *const *known)
 {
@@ -511,16 +586,49 @@ static int probe(ctx *c, const ynode *n, mg_probe *p)
     return MG_OK;
 }
 
+/* gpu:, gpus:, tensor_split: and memory: agree with each other. */
+static int placement(ctx *c, const ynode *n, mg_matrix_model *md, const ynode *memory_at, const ynode *split_at)
+{
+    if (md->ngpus && md->gpu >= 0)
+        return fail(c, n, "model '%s': give gpu: N or gpus: [...], not both", md->name);
+    if (md->ngpus == 1)   /* gpus: [N] is a pin */
+        md->gpu = md->gpus[0], md->ngpus = 0;
+    if (md->nsplit && md->ngpus && md->nsplit != md->ngpus)
+        return fail(c, split_at, "model '%s': tensor_split: has %zu ratios for %zu gpus:", md->name, md->nsplit,
+                    md->ngpus);
+    if (md->nsplit) {
+        double sum = 0;
+        for (size_t i = 0; i < md->nsplit; i++)
+            sum += md->tensor_split[i];
+        if (!(sum > 0))
+            return fail(c, split_at, "model '%s': tensor_split: every ratio is 0", md->name);
+    }
+    if (md->nmemory) {
+        size_t want = md->ngpus ? md->ngpus : md->gpu >= 0 ? 1 : 0;
+        if (md->nmemory != want)
+            return fail(c, memory_at, "model '%s': memory: has %zu sizes; give one per gpus: entry (%zu)", md->name,
+                        md->nmemory, want);
+        if (md->nmemory == 1)
+            md->nmemory = 0;   /* memory: [24G] on gpu: N is memory: 24G */
+    } else if (md->memory && md->ngpus > 1)
+        return fail(c, memory_at, "model '%s': split across %zu GPUs, memory: is a list of one size per GPU "
+                    "([70G, 20G])", md->name, md->ngpus);
+    return MG_OK;
+}
+
 static int model(ctx *c, const ynode *n, mg_matrix_model *md)
 {
     static const char *const known[] = {"name", "kind", "endpoint", "exec", "model", "file", "memory", "ram", "ctx",
                                         "residency", "gpu", "binaries", "capability", "probe", "timeout",
-                                        "api_key_env", "image", NULL};
+                                        "api_key_env", "image", "gpus", "tensor_split", "ngl", "n_cpu_moe", NULL};
     size_t seen[sizeof known / sizeof known[0]] = {0};
     if (n->type != Y_MAPPING)
         return fail(c, n, "each model must be a mapping (name:, kind:, endpoint: ...)");
     md->gpu = -1;
+    md->ngl = -1;
     md->timeout = 30;
+    c->model = md;
+    const ynode *memory_at = NULL, *split_at = NULL;
     md->line = (int)n->line + 1;
     int have_kind = 0;
     for (size_t i = 0; i < n->len; i++) {
@@ -554,8 +662,24 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
             rc = scalar(c, v, "model", &md->model);
         else if (!strcmp(key, "file"))
             rc = scalar(c, v, "file", &md->file);
-        else if (!strcmp(key, "memory"))
-            rc = size_value(c, v, "memory", &md->memory);
+        else if (!strcmp(key, "memory")) {
+            memory_at = v;
+            rc = v->type == Y_SEQUENCE ? per_gpu_list(c, v, "memory", &md->nmemory, one_size)
+                                       : size_value(c, v, "memory", &md->memory);
+            for (size_t g = 0; g < md->nmemory; g++)
+                md->memory = mg_sat_add(md->memory, md->memory_gpu[g]);
+        } else if (!strcmp(key, "gpus"))
+            rc = per_gpu_list(c, v, "gpus", &md->ngpus, one_gpu);
+        else if (!strcmp(key, "tensor_split")) {
+            split_at = v;
+            rc = per_gpu_list(c, v, "tensor_split", &md->nsplit, one_ratio);
+        } else if (!strcmp(key, "ngl")) {
+            if (!(rc = uint_value(c, v, "ngl", MG_KV_MAX_LAYERS + 1, &u)))
+                md->ngl = (int)u;
+        } else if (!strcmp(key, "n_cpu_moe")) {
+            if (!(rc = uint_value(c, v, "n_cpu_moe", MG_KV_MAX_LAYERS, &u)))
+                md->n_cpu_moe = (int)u;
+        }
         else if (!strcmp(key, "ram"))
             rc = size_value(c, v, "ram", &md->ram);
         else if (!strcmp(key, "ctx"))
@@ -592,13 +716,13 @@ static int model(ctx *c, const ynode *n, mg_matrix_model *md)
         return fail(c, n, "model '%s': kind is required (llm, vlm, tts, asr, embedding, image)", md->name);
     if (!md->endpoint == !md->nexec)
         return fail(c, n, "model '%s': give exactly one of endpoint: and exec:", md->name);
-    return MG_OK;
+    return placement(c, n, md, memory_at, split_at);
 }
 
 static int host(ctx *c, const ynode *n)
 {
     static const char *const known[] = {"headroom", "receipts", "capabilities", "gpus", "vram", "deadline", "lock",
-                                        NULL};
+                                        "ram", "swap", NULL};
     size_t seen[sizeof known / sizeof known[0]] = {0};
     if (n->type != Y_MAPPING)
         return fail(c, n, "host must be a mapping (headroom:, receipts:, capabilities:, ...)");
@@ -609,16 +733,30 @@ static int host(ctx *c, const ynode *n)
         if (rc)
             return rc;
         if (!strcmp(key, "headroom")) {
+            if (v->type == Y_SEQUENCE) {
+                rc = per_gpu_list(c, v, "headroom", &c->m->host.nheadroom, one_headroom);
+                if (rc)
+                    return rc;
+                continue;
+            }
             if ((rc = scalar(c, v, "headroom", &s)))
                 return rc;
             char *end;
             double h = strtod(s, &end);
             if (*end == '%')
                 h /= 100, end++;
+            if (!mg_parse_size(s, &c->m->host.headroom_bytes[0]) && *end) {   /* 10G: bytes on every GPU */
+                c->m->host.nheadroom = 1;
+                continue;
+            }
             if (end == s || *end || !(h >= 0 && h < 0.9))
-                return fail(c, v, "headroom '%s': a fraction from 0 to 0.9, or a percentage (10%%)", s);
+                return fail(c, v, "headroom '%s': a fraction from 0 to 0.9, a percentage (10%%), or a size kept free "
+                            "on each GPU (10G; a list [10G, 4G] per GPU)", s);
             c->m->host.headroom = h;
-        } else if (!strcmp(key, "receipts"))
+        } else if (!strcmp(key, "ram"))
+            rc = size_value(c, v, "ram", &c->m->host.ram);
+        else if (!strcmp(key, "swap"))
+            rc = size_value(c, v, "swap", &c->m->host.swap); else if (!strcmp(key, "receipts"))
             rc = scalar(c, v, "receipts", &c->m->host.receipts);
         else if (!strcmp(key, "capabilities"))
             rc = scalar(c, v, "capabilities", &c->m->host.capabilities);
@@ -696,7 +834,7 @@ int mg_matrix_parse(const char *text, size_t len, const char *name, mg_matrix **
         m->len = len;
         m->host.headroom = 0.10;
         m->host.deadline = 120;
-        ctx c = {m, name, err, errlen};
+        ctx c = {m, name, err, errlen, NULL};
         const ynode *root;
         if (!(rc = read_tree(&c, text, len, tree, &root)))
             rc = top(&c, root);

@@ -23,7 +23,8 @@ int mg_cache_type(const char *s, uint32_t *t)
     return -1;
 }
 
-/* safetensors: what a transformers-style load needs; all of it on the GPUs (tensor-parallel over several). */
+/* safetensors: what a transformers-style load needs; on several GPUs tensor-parallel or split by layers;
+ * a diffusers pipeline on one GPU, all there or offloaded. */
 static int fit_st(const mg_model *m, mg_fit_report *r, char *err, size_t errlen)
 {
     int bad = m->st->nshards ? 0 : MG_E_FORMAT;
@@ -36,11 +37,26 @@ static int fit_st(const mg_model *m, mg_fit_report *r, char *err, size_t errlen)
             snprintf(err, errlen, "%s: not a readable GGUF or safetensors model", m->path);
         return bad;
     }
+    r->stm = m->st;
     r->context = r->opts.n_ctx ? r->opts.n_ctx : (m->st->context ? m->st->context : 4096);
-    mg_fit_safetensors(m->st, r->context, r->opts.n_seq, r->ndev, &r->st);
-    for (size_t i = 0; i < r->ndev; i++)
-        r->usable = mg_sat_add(r->usable, mg_u64_of((double)r->dev[i].mem_free * (1.0 - r->opts.headroom)));
-    r->fits = r->ndev && r->st.need <= r->usable;
+    mg_fit_st_opts so = {r->context, r->opts.n_seq, r->ndev, (mg_st_engine)r->opts.st_engine, r->opts.st_kv_bytes};
+    int rc = mg_fit_safetensors_on(m->st, &so, r->dev, r->ndev, r->opts.headroom, &r->st);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", m->path, mg_strerror((mg_err)rc));
+        return rc;
+    }
+    for (size_t i = 0; i < r->ndev; i++) {
+        uint64_t u = mg_u64_of((double)r->dev[i].mem_free * (1.0 - r->opts.headroom));
+        r->usable = mg_sat_add(r->usable, u);
+        if (u > r->big_usable)
+            r->big = i, r->big_usable = u;
+    }
+    if (r->st.pipeline)   /* diffusers runs a pipeline on one GPU */
+        r->fits = r->ndev && r->st.gpu_all <= r->big_usable;
+    else if (r->ndev > 1)
+        r->fits = r->st.place[MG_ST_TP].fits || r->st.place[MG_ST_LAYERS].fits;
+    else
+        r->fits = r->ndev && r->st.need <= r->usable;
     return MG_OK;
 }
 
@@ -174,9 +190,94 @@ int mg_fit(const mg_model *m, const mg_target *dev, size_t nd, const mg_fit_opts
     return m->st ? fit_st(m, r, err, errlen) : fit_gguf(m, ot, n_ot, r, err, errlen);
 }
 
+static const char *kv_layout(const mg_fit_st *f)
+{
+    return !f->mla ? "kv_heads" : f->engine == MG_ENGINE_TRANSFORMERS ? "mla_decompressed" : "mla_latent";
+}
+
+static void json_place(jw *w, const char *key, const mg_fit_st_place *pl, const mg_fit_report *r)
+{
+    jw_key(w, key);
+    jw_begin_obj(w);
+    jw_kbool(w, "fits", pl->fits);
+    jw_kbool(w, "shape_ok", pl->shape_ok);
+    jw_kstr(w, "why", pl->why[0] ? pl->why : NULL);
+    jw_key(w, "gpus");
+    jw_begin_arr(w);
+    for (size_t i = 0; i < r->st.ndev; i++) {
+        const mg_fit_st_gpu *g = &pl->gpu[i];
+        jw_begin_obj(w);
+        jw_kstr(w, "name", r->dev[i].name);
+        jw_kuint(w, "layers", g->layers);
+        jw_kuint(w, "weights", g->weights);
+        jw_kuint(w, "kv", g->kv);
+        jw_kuint(w, "activations", g->activations);
+        jw_kuint(w, "runtime", g->runtime);
+        jw_kuint(w, "need", g->need);
+        jw_kuint(w, "usable", g->usable);
+        jw_kbool(w, "fits", g->fits);
+        jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    jw_end_obj(w);
+}
+
+static void json_offload(jw *w, const char *key, uint64_t gpu, uint64_t ram, const mg_fit_report *r)
+{
+    jw_key(w, key);
+    jw_begin_obj(w);
+    jw_kuint(w, "gpu", gpu);
+    jw_kuint(w, "ram", ram);
+    jw_kbool(w, "fits", r->ndev && gpu <= r->big_usable && (!r->opts.ram || ram <= r->opts.ram));
+    jw_end_obj(w);
+}
+
+static void json_pipeline(jw *w, const mg_fit_report *r)
+{
+    const mg_fit_st *f = &r->st;
+    const mg_st_model *sm = r->stm;
+    jw_kstr(w, "format", "safetensors");
+    jw_kstr(w, "pipeline", sm->pipeline_class[0] ? sm->pipeline_class : "");
+    jw_kuint(w, "weights", f->weights);
+    jw_kuint(w, "activations", f->activations);
+    jw_kuint(w, "image_tokens", f->image_tokens);
+    jw_kuint(w, "text_tokens", f->text_tokens);
+    jw_key(w, "components");
+    jw_begin_arr(w);
+    for (size_t c = 0; c < f->ncomp && c < sm->ncomp; c++) {
+        jw_begin_obj(w);
+        jw_kstr(w, "name", sm->comp[c].name);
+        jw_kstr(w, "library", sm->comp[c].library);
+        jw_kstr(w, "class", sm->comp[c].class_name);
+        jw_kstr(w, "variant", sm->comp[c].variant[0] ? sm->comp[c].variant : NULL);
+        jw_kuint(w, "weights", f->comp[c].weights);
+        jw_kuint(w, "largest_module", f->comp[c].largest_module);
+        jw_kuint(w, "activations", f->comp[c].activations);
+        jw_end_obj(w);
+    }
+    jw_end_arr(w);
+    jw_key(w, "placements");
+    jw_begin_obj(w);
+    json_offload(w, "all_on_gpu", f->gpu_all, f->ram_all, r);
+    json_offload(w, "model_cpu_offload", f->gpu_model_offload, f->ram_offload, r);
+    json_offload(w, "sequential_cpu_offload", f->gpu_seq_offload, f->ram_offload, r);
+    jw_end_obj(w);
+    jw_kstr(w, "gpu", r->ndev ? r->dev[r->big].name : "");
+    jw_kuint(w, "need", f->need);
+    jw_kuint(w, "usable", r->big_usable);
+    jw_kbool(w, "fits", r->fits);
+    jw_kuint(w, "ram_to_load", f->weights);
+}
+
 static void json_st(jw *w, const mg_fit_report *r)
 {
+    if (r->st.pipeline) {
+        json_pipeline(w, r);
+        return;
+    }
     jw_kstr(w, "format", "safetensors");
+    jw_kstr(w, "engine", r->st.engine == MG_ENGINE_TRANSFORMERS ? "transformers" : "vllm");
+    jw_kstr(w, "kv_layout", kv_layout(&r->st));
     jw_kuint(w, "context", r->context);
     jw_kuint(w, "weights", r->st.weights);
     jw_kuint(w, "kv_per_token", r->st.kv_per_token);
@@ -186,6 +287,13 @@ static void json_st(jw *w, const mg_fit_report *r)
     jw_kuint(w, "usable", r->usable);
     jw_kbool(w, "fits", r->fits);
     jw_kuint(w, "ram_to_load", r->st.weights);
+    if (r->st.ndev > 1) {
+        jw_key(w, "placements");
+        jw_begin_obj(w);
+        json_place(w, "tensor_parallel", &r->st.place[MG_ST_TP], r);
+        json_place(w, "layer_split", &r->st.place[MG_ST_LAYERS], r);
+        jw_end_obj(w);
+    }
 }
 
 static void json_gguf(jw *w, const mg_fit_report *r)

@@ -171,6 +171,31 @@ static void json_st(jw *w, const mg_st_model *m, const mg_model_summary *sm)
         jw_kuint(w, "max_position_embeddings", m->context);
         jw_kstr(w, "torch_dtype", m->torch_dtype[0] ? m->torch_dtype : NULL);
         jw_kstr(w, "quant_method", m->quant_method[0] ? m->quant_method : NULL);
+        if (m->kv_lora_rank) {   /* DeepSeek's MLA */
+            jw_kuint(w, "kv_lora_rank", m->kv_lora_rank);
+            jw_kuint(w, "qk_rope_head_dim", m->qk_rope_head_dim);
+            jw_kuint(w, "qk_nope_head_dim", m->qk_nope_head_dim);
+            jw_kuint(w, "v_head_dim", m->v_head_dim);
+        }
+        jw_end_obj(w);
+    }
+    if (m->pipeline) {   /* diffusers: model_index.json's components with weights */
+        jw_key(w, "pipeline");
+        jw_begin_obj(w);
+        jw_kstr(w, "class", m->pipeline_class);
+        jw_key(w, "components");
+        jw_begin_arr(w);
+        for (size_t c = 0; c < m->ncomp; c++) {
+            jw_begin_obj(w);
+            jw_kstr(w, "name", m->comp[c].name);
+            jw_kstr(w, "library", m->comp[c].library);
+            jw_kstr(w, "class", m->comp[c].class_name);
+            jw_kstr(w, "variant", m->comp[c].variant[0] ? m->comp[c].variant : NULL);
+            jw_kuint(w, "files", m->comp[c].nshards);
+            jw_kuint(w, "tensor_bytes", m->comp[c].bytes);
+            jw_end_obj(w);
+        }
+        jw_end_arr(w);
         jw_end_obj(w);
     }
     jw_key(w, "dtypes");

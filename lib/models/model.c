@@ -1,5 +1,6 @@
 /* model.c - model files, local or remote: GGUF (all shards of a split one), safetensors (files, indexes, directories with config.json), opened once, summarised. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <regex.h>
@@ -260,7 +261,14 @@ static int skip_rest(mg_json_scanner *s, unsigned d)
 /* config.json's shape numbers, the first of each name in one object (as a lookup finds it). */
 static const char *const config_nums[] = {"hidden_size", "num_hidden_layers", "num_attention_heads",
                                           "num_key_value_heads", "max_position_embeddings", "vocab_size",
-                                          "head_dim", "intermediate_size"};
+                                          "head_dim", "intermediate_size",
+                                          /* MLA */
+                                          "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
+                                          /* T5 and diffusers components */
+                                          "d_model", "d_ff", "num_layers", "num_heads", "attention_head_dim",
+                                          "in_channels", "patch_size", "latent_channels", "sample_size"};
+enum { N_HIDDEN, N_LAYERS, N_HEADS, N_KV_HEADS, N_CONTEXT, N_VOCAB, N_HEAD_DIM, N_INTER, N_KV_LORA, N_ROPE, N_NOPE,
+       N_V_HEAD, N_D_MODEL, N_D_FF, N_NUM_LAYERS, N_NUM_HEADS, N_ATTN_HEAD_DIM, N_IN_CH, N_PATCH, N_LATENT, N_SAMPLE };
 #define NCONFIG_NUMS (sizeof config_nums / sizeof config_nums[0])
 
 typedef struct shape_nums {
@@ -317,9 +325,11 @@ typedef struct config {
     unsigned strings;           /* C_*: and that first one was a string */
     int text_object;            /* text_config is an object: the shape is read from it */
     shape_nums root, text;
+    uint64_t block_out[8];      /* block_out_channels (diffusers VAE/UNet): its first 8 integers */
+    unsigned n_block_out;
 } config;
 
-enum { C_ARCH = 1, C_TEXT = 2, C_MODEL_TYPE = 4, C_TORCH_DTYPE = 8, C_DTYPE = 16, C_QUANT = 32 };
+enum { C_ARCH = 1, C_TEXT = 2, C_MODEL_TYPE = 4, C_TORCH_DTYPE = 8, C_DTYPE = 16, C_QUANT = 32, C_BLOCKS = 64 };
 
 static int parse_config(const char *txt, size_t len, config *c)
 {
@@ -362,6 +372,24 @@ static int parse_config(const char *txt, size_t len, config *c)
                     return -1;
                 continue;
             }
+        } else if (!(c->seen & C_BLOCKS) && mg_json_eq(&k, "block_out_channels")) {
+            c->seen |= C_BLOCKS;
+            if (v.type == MG_JSON_ARRAY_BEGIN) {   /* integers below 2^20 (channels), the rest skipped */
+                mg_json_token e;
+                for (;;) {
+                    ty = mg_json_next(&s, &e);
+                    if (ty == MG_JSON_FAIL)
+                        return -1;
+                    if (ty == MG_JSON_ARRAY_END && e.depth == v.depth)
+                        break;
+                    uint64_t x;
+                    if (mg_json_u64(&e, &x) == MG_JSON_OK && x && x < (1u << 20) && c->n_block_out < 8)
+                        c->block_out[c->n_block_out++] = x;
+                    if (mg_json_skip(&s, &e))
+                        return -1;
+                }
+                continue;
+            }
         } else if (!(c->seen & C_TEXT) && mg_json_eq(&k, "text_config")) {
             c->seen |= C_TEXT;
             if (v.type == MG_JSON_OBJECT_BEGIN) {
@@ -386,33 +414,66 @@ static int parse_config(const char *txt, size_t len, config *c)
     return mg_json_next(&s, &v) == MG_JSON_END ? 0 : -1;
 }
 
-static void read_config(mg_st_model *m, const char *dir, double until)
+/* dir/config.json parsed into a new config (free it), or NULL when absent, too large or not JSON. */
+static config *load_config(const char *dir, mg_fetch_stats *st, double until)
 {
     char path[1100];
     size_t len;
     snprintf(path, sizeof path, "%s/config.json", dir);
-    char *txt = mg_is_url(dir) ? fetch_text(path, 4u << 20, &len, &m->remote, until) : slurp(path, 4u << 20, &len);
+    char *txt = mg_is_url(dir) ? fetch_text(path, 4u << 20, &len, st, until) : slurp(path, 4u << 20, &len);
     if (!txt)
-        return;
+        return NULL;
     config *c = mg_calloc(1, sizeof *c);
     int rc = c ? parse_config(txt, len, c) : -1;
     free(txt);
     if (rc) {
         free(c);
-        return;
+        return NULL;
     }
+    return c;
+}
+
+static void read_config(mg_st_model *m, const char *dir, double until)
+{
+    config *c = load_config(dir, &m->remote, until);
+    if (!c)
+        return;
     m->has_config = 1;
     /* Multimodal configs keep the language model's shape in text_config. */
     memcpy(m->architecture, c->architecture, sizeof m->architecture);
     memcpy(m->model_type, c->model_type, sizeof m->model_type);
     memcpy(m->torch_dtype, c->strings & C_TORCH_DTYPE ? c->torch_dtype : c->dtype, sizeof m->torch_dtype);
     memcpy(m->quant_method, c->quant_method, sizeof m->quant_method);
-    uint64_t *out[NCONFIG_NUMS] = {&m->hidden_size, &m->layers, &m->heads, &m->kv_heads,
-                                   &m->context, &m->vocab, &m->head_dim, &m->intermediate};
+    uint64_t *out[NCONFIG_NUMS] = {&m->hidden_size, &m->layers, &m->heads, &m->kv_heads, &m->context, &m->vocab,
+                                   &m->head_dim, &m->intermediate, &m->kv_lora_rank, &m->qk_rope_head_dim,
+                                   &m->qk_nope_head_dim, &m->v_head_dim};
     const shape_nums *src = c->text_object ? &c->text : &c->root;
     for (size_t i = 0; i < NCONFIG_NUMS; i++)
-        if (src->ok >> i & 1)
+        if (out[i] && src->ok >> i & 1)
             *out[i] = src->v[i];
+    free(c);
+}
+
+/* A pipeline component's config.json: its shape, its dtype. */
+static void read_component_config(mg_st_model *m, mg_st_component *k, const char *dir)
+{
+    config *c = load_config(dir, &m->remote, 0);
+    if (!c)
+        return;
+    k->has_config = 1;
+    memcpy(k->torch_dtype, c->strings & C_TORCH_DTYPE ? c->torch_dtype : c->dtype, sizeof k->torch_dtype);
+    uint64_t *out[NCONFIG_NUMS] = {[N_HIDDEN] = &k->hidden_size, [N_LAYERS] = &k->layers, [N_HEADS] = &k->heads,
+                                   [N_INTER] = &k->intermediate, [N_D_MODEL] = &k->d_model, [N_D_FF] = &k->d_ff,
+                                   [N_NUM_LAYERS] = &k->num_layers, [N_NUM_HEADS] = &k->num_heads,
+                                   [N_ATTN_HEAD_DIM] = &k->attention_head_dim, [N_IN_CH] = &k->in_channels,
+                                   [N_PATCH] = &k->patch_size, [N_LATENT] = &k->latent_channels,
+                                   [N_SAMPLE] = &k->sample_size};
+    const shape_nums *src = c->text_object ? &c->text : &c->root;
+    for (size_t i = 0; i < NCONFIG_NUMS; i++)
+        if (out[i] && src->ok >> i & 1)
+            *out[i] = src->v[i];
+    memcpy(k->block_out, c->block_out, sizeof k->block_out);
+    k->n_block_out = c->n_block_out;
     free(c);
 }
 
@@ -530,6 +591,167 @@ bad:
     return -1;
 }
 
+/* ---- diffusers pipelines: model_index.json and a folder per component ---- */
+
+/* The variant of a weights file name: "fp16" of base.fp16.safetensors or base.safetensors.index.fp16.json
+ * (diffusers' and transformers' _add_variant), into v; 0, or -1 when the name is not one. */
+static int variant_of(const char *name, const char *base, char *v, size_t cap)
+{
+    size_t bl = strlen(base), n = strlen(name);
+    if (strncmp(name, base, bl) || name[bl] != '.')
+        return -1;
+    const char *rest = name + bl + 1, *end;
+    size_t rl = n - bl - 1;
+    if (rl > 12 && !strncmp(rest, "safetensors.index.", 18) && n > 5 && !strcmp(name + n - 5, ".json"))
+        rest += 18, end = name + n - 5;   /* base.safetensors.index.V.json */
+    else if (rl > 12 && !strcmp(name + n - 12, ".safetensors"))
+        end = name + n - 12;              /* base.V.safetensors */
+    else
+        return -1;
+    size_t vl = end > rest ? (size_t)(end - rest) : 0;
+    if (!vl || vl >= cap || memchr(rest, '.', vl) || memchr(rest, '-', vl))
+        return -1;   /* base.safetensors itself, a shard (base.V-00001-of-00002), or another name */
+    memcpy(v, rest, vl);
+    v[vl] = 0;
+    return 0;
+}
+
+/* The weights of one component in dir, as diffusers loads them without variant=: an index, else one
+ * file, by diffusers' name then transformers'; without those, the alphabetically first variant. */
+static void component_shards(mg_st_model *m, mg_st_component *k, const char *dir)
+{
+    static const char *const bases[] = {"diffusion_pytorch_model", "model"};
+    char v[24] = "";
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass) {   /* no plain file: which variants are there */
+            DIR *d = opendir(dir);
+            struct dirent *e;
+            char best[24] = "", cand[24];
+            while (d && (e = readdir(d)))
+                for (size_t b = 0; b < 2; b++)
+                    if (!variant_of(e->d_name, bases[b], cand, sizeof cand) && (!best[0] || strcmp(cand, best) < 0))
+                        memcpy(best, cand, sizeof best);
+            if (d)
+                closedir(d);
+            if (!best[0])
+                return;
+            memcpy(v, best, sizeof v);
+        }
+        const char *dot = v[0] ? "." : "";
+        for (size_t b = 0; b < 2; b++) {
+            char p[1100];
+            size_t len;
+            snprintf(p, sizeof p, "%s/%s.safetensors.index%s%s.json", dir, bases[b], dot, v);
+            char *txt = slurp(p, 512u << 20, &len);
+            int ok = txt && read_index(m, dir, txt, len) == 0;
+            free(txt);
+            if (!ok) {
+                snprintf(p, sizeof p, "%s/%s%s%s.safetensors", dir, bases[b], dot, v);
+                ok = access(p, F_OK) == 0 && add_st(m, p, NULL) == 0;
+            }
+            if (ok) {
+                memcpy(k->variant, v, sizeof k->variant);
+                return;
+            }
+        }
+    }
+}
+
+/* A component's folder name as model_index.json gives it: a plain name, never a path. */
+static int plain_name(const char *n)
+{
+    if (!n[0] || n[0] == '.')
+        return 0;
+    for (const char *c = n; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+              *c == '-' || *c == '.'))
+            return 0;
+    return 1;
+}
+
+/* model_index.json in dir: its _class_name and each ["library", "Class"] component whose folder holds
+ * safetensors weights. 0 when it is JSON with at least one such component. */
+static int read_pipeline(mg_st_model *m, const char *dir)
+{
+    char p[1100];
+    size_t len;
+    snprintf(p, sizeof p, "%s/model_index.json", dir);
+    char *txt = slurp(p, 1u << 20, &len);
+    if (!txt)
+        return -1;
+    mg_json_scanner s;
+    mg_json_token k, v, e;
+    scan_text(&s, txt, len);
+    int bad = mg_json_next(&s, &v) != MG_JSON_OBJECT_BEGIN;
+    while (!bad) {
+        mg_json_type ty = mg_json_next(&s, &k);
+        if (ty == MG_JSON_FAIL || ty == MG_JSON_OBJECT_END) {
+            bad = ty == MG_JSON_FAIL;
+            break;
+        }
+        if (mg_json_next(&s, &v) == MG_JSON_FAIL) {
+            bad = 1;
+            break;
+        }
+        char name[48] = "";
+        int nrc = k.type == MG_JSON_KEY ? mg_json_copy(&k, name, sizeof name, NULL) : -1;
+        if (!nrc && !strcmp(name, "_class_name") && v.type == MG_JSON_STRING && !m->pipeline_class[0]) {
+            mg_json_copy(&v, m->pipeline_class, sizeof m->pipeline_class, NULL);
+        } else if (!nrc && plain_name(name) && v.type == MG_JSON_ARRAY_BEGIN) {
+            char lib[32] = "", cls[64] = "";
+            int i = 0;
+            for (;;) {   /* ["diffusers", "AutoencoderKL"]: two strings, else no weights (null, null) */
+                ty = mg_json_next(&s, &e);
+                if (ty == MG_JSON_FAIL || (ty == MG_JSON_ARRAY_END && e.depth == v.depth))
+                    break;
+                if (e.type == MG_JSON_STRING && i < 2)
+                    mg_json_copy(&e, i ? cls : lib, i ? sizeof cls : sizeof lib, NULL);
+                i++;
+                if (mg_json_skip(&s, &e)) {
+                    ty = MG_JSON_FAIL;
+                    break;
+                }
+            }
+            if (ty == MG_JSON_FAIL) {
+                bad = 1;
+                break;
+            }
+            if (lib[0] && cls[0] && name[0] != '_' && m->ncomp < MG_ST_MAX_COMPONENTS) {
+                mg_st_component *c = &m->comp[m->ncomp];
+                memset(c, 0, sizeof *c);
+                snprintf(c->name, sizeof c->name, "%s", name);
+                snprintf(c->library, sizeof c->library, "%s", lib);
+                snprintf(c->class_name, sizeof c->class_name, "%s", cls);
+                char cd[1100];
+                snprintf(cd, sizeof cd, "%.900s/%s", dir, name);
+                c->first = m->nshards;
+                component_shards(m, c, cd);
+                c->nshards = m->nshards - c->first;
+                if (c->nshards) {   /* schedulers, tokenizers: no weights, not counted */
+                    read_component_config(m, c, cd);
+                    m->ncomp++;
+                }
+            }
+            continue;
+        }
+        if (mg_json_skip(&s, &v)) {
+            bad = 1;
+            break;
+        }
+    }
+    free(txt);
+    if (bad || !m->ncomp) {   /* not a pipeline after all: as a plain directory */
+        memset(m->shards, 0, m->nshards * sizeof *m->shards);
+        m->nshards = m->ncomp = 0;
+        m->pipeline_class[0] = 0;
+        return -1;
+    }
+    m->pipeline = 1;
+    if (!m->architecture[0])
+        snprintf(m->architecture, sizeof m->architecture, "%s", m->pipeline_class);
+    return 0;
+}
+
 static mg_st_model *st_open(const char *path, double until)
 {
     mg_st_model *m = mg_calloc(1, sizeof *m);
@@ -571,6 +793,14 @@ static mg_st_model *st_open(const char *path, double until)
         }
     }
     snprintf(m->path, sizeof m->path, "%s", path);
+    if (is_dir && read_pipeline(m, path) == 0) {   /* a diffusers pipeline: every component, each its shards */
+        for (size_t i = 0; i < m->nshards; i++)
+            read_st(&m->shards[i], m->arena);
+        for (size_t c = 0; c < m->ncomp; c++)
+            for (size_t i = m->comp[c].first; i < m->comp[c].first + m->comp[c].nshards && i < m->nshards; i++)
+                m->comp[c].bytes = mg_sat_add(m->comp[c].bytes, m->shards[i].st.data_bytes);
+        return m;
+    }
     read_config(m, dir, until);
     /* Which shards: the index's weight_map, a single file, or every .safetensors in the directory. */
     const char *idx_names[] = {"model.safetensors.index.json", "diffusion_pytorch_model.safetensors.index.json"};

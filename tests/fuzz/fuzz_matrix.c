@@ -68,17 +68,26 @@ static void check_matrix(const mg_matrix *m)
 static void check_plan(const mg_matrix *m, const mg_plan *p)
 {
     size_t ng = mg_plan_ngpus(p);
-    u128 resident_need = 0, usable = 0, on[MG_PLAN_MAX_GPU] = {0};
+    u128 resident_need = 0, usable = 0, on[MG_PLAN_MAX_GPU] = {0}, ram_kept = 0;
     FUZZ_CHECK(ng <= MG_PLAN_MAX_GPU, "%zu GPUs", ng);
     for (size_t i = 0; i < m->nmodels; i++) {
         const mg_plan_model *pm = mg_plan_model_at(p, i);
         FUZZ_CHECK(pm && pm->source && pm->why, "model %zu", i);
         FUZZ_CHECK(pm->gpu >= -1 && pm->gpu < (int)ng, "model %zu on GPU %d of %zu", i, pm->gpu, ng);
         FUZZ_CHECK(!pm->fits || pm->gpu >= 0, "model %zu fits nowhere", i);
+        FUZZ_CHECK(pm->nparts <= ng, "model %zu in %zu parts on %zu GPUs", i, pm->nparts, ng);
+        for (size_t k = 0; k < pm->nparts; k++)
+            FUZZ_CHECK(!pm->fits || (pm->part_gpu[k] >= 0 && pm->part_gpu[k] < (int)ng), "model %zu part on GPU %d", i,
+                       pm->part_gpu[k]);
         if (!m->models[i].on_demand) {
             resident_need += pm->need;
-            if (pm->fits)
+            if (pm->fits && pm->nparts)
+                for (size_t k = 0; k < pm->nparts; k++)
+                    on[pm->part_gpu[k]] += pm->part_need[k];
+            else if (pm->fits)
                 on[pm->gpu] += pm->need;
+            if (pm->fits)
+                ram_kept += pm->ram;
         }
         for (size_t k = 0; k < pm->nconflicts; k++)
             FUZZ_CHECK(pm->conflicts[k] >= 0 && (size_t)pm->conflicts[k] < m->nmodels && (size_t)pm->conflicts[k] != i,
@@ -90,6 +99,9 @@ static void check_plan(const mg_matrix *m, const mg_plan *p)
         FUZZ_CHECK(x->resident == on[g] && x->resident <= x->usable, "GPU %zu holds %llu of %llu, its residents %llu",
                    g, (unsigned long long)x->resident, (unsigned long long)x->usable, (unsigned long long)on[g]);
     }
+    const mg_plan_ram *ram = mg_plan_ram_budget(p);
+    FUZZ_CHECK(!ram->known || ram_kept <= ram->usable, "residents placed keep %llu of RAM, %llu usable",
+               (unsigned long long)ram_kept, (unsigned long long)ram->usable);
     FUZZ_CHECK(FUZZ_SAT_EQ(resident_need, mg_plan_resident_need(p)), "resident need %llu, the residents need %llu%s",
                (unsigned long long)mg_plan_resident_need(p), (unsigned long long)resident_need,
                resident_need > UINT64_MAX ? " (wraps)" : "");
@@ -161,14 +173,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     mg_plan *p = NULL;
-    rc = mg_plan_make(m, t.t, t.n, m->host.headroom, &p);
+    rc = mg_plan_make_with(m, t.t, t.n, NULL, &p, err, sizeof err);   /* the matrix's headroom and RAM */
     if (rc == MG_OK) {
         check_plan(m, p);
         FUZZ_JSON_VALID(mg_plan_json(f, p));
         mg_plan_free(p);
     }
     /* without a GPU to plan for (the gate's --no-smoke path): only the GGUFs are opened, later */
-    if (mg_plan_build(m, t.t, 0, 0.1, 0, 0, &p, err, sizeof err) == MG_OK) {
+    mg_plan_opts po = {.headroom = 0.1};
+    if (mg_plan_build(m, t.t, 0, &po, 0, 0, &p, err, sizeof err) == MG_OK) {
         mg_plan_open_files(p);
         FUZZ_JSON_VALID(mg_plan_json(f, p));
         mg_plan_free(p);
