@@ -210,7 +210,7 @@ static void print_gguf(const mg_fit_report *r)
         size_t n = 0;
         for (size_t i = 0; i < nd && n < sizeof over - 160; i++)
             if (p->need[i] > p->usable[i]) {
-                char id[16];
+                char id[32];
                 snprintf(id, sizeof id, "GPU%zu", i);
                 n += (size_t)snprintf(over + n, sizeof over - n, "%s%s%s%s%s needs %s of %s usable", n ? "; " : "", id,
                                       strcmp(id, r->dev[i].name) ? " (" : "", strcmp(id, r->dev[i].name) ? r->dev[i].name : "",
