@@ -44,6 +44,15 @@ static const char help[] =
     "  -fa, --flash-attn on|off|auto\n"
     "                        as llama.cpp (default auto: on where CUDA has a kernel for the head\n"
     "                        size); off keeps the attention scores, ubatch x context x heads floats\n"
+    "      --no-op-offload   as llama.cpp: weights kept in RAM are not copied to the first GPU for\n"
+    "                        large batches (by default that GPU's compute buffer holds the largest of\n"
+    "                        them: an expert tensor with --n-cpu-moe, a block with a partial -ngl)\n"
+    "      --mmproj FILE     a VLM's projector GGUF (-mm), on the first GPU as llama.cpp's clip puts it\n"
+    "      --no-mmproj-offload  the projector stays in RAM\n"
+    "  -md, --model-draft FILE  a draft model for speculative decoding: its weights, KV cache at the same\n"
+    "                        context and compute on the same GPUs\n"
+    "  -ngld, --n-gpu-layers-draft N  the draft's -ngl (default: all)\n"
+    "      --lora FILE       a LoRA adapter GGUF (repeatable): its tensors where their base layer is\n"
     "      --kv-unified      one KV cache shared by the sequences (llama-server -kvu, its default\n"
     "                        when -np is not given; default here: one stream per sequence)\n"
     "      --headroom F      fraction of each GPU kept free (default 0.10)\n"
@@ -167,6 +176,15 @@ static void print_gguf(const mg_fit_report *r)
         printf("  %-28s %2d slots  weights %9s  KV %9s  compute %9s  = %9s of %9s usable%s\n", r->dev[i].name,
                p->layers[i], mg_human(p->weights[i], a), mg_human(p->kv[i], b), mg_human(p->compute[i], x),
                mg_human(p->need[i], y), mg_human(p->usable[i], z), p->need[i] > p->usable[i] ? "  OVER" : "");
+    for (size_t i = 0; i < nd; i++)
+        if (p->draft[i] || p->mmproj[i])
+            printf("  %-28s   of which  draft model %9s  projector %9s\n", "", mg_human(p->draft[i], a),
+                   mg_human(p->mmproj[i], b));
+    if (p->lora_bytes)
+        printf("  LoRA adapters: %s, with their base layers\n", mg_human(p->lora_bytes, a));
+    if (p->ram_draft || p->ram_mmproj)
+        printf("  RAM beside the model: draft %s, projector %s (in the RAM need)\n", mg_human(p->ram_draft, a),
+               mg_human(p->ram_mmproj, b));
     printf("  %-28s           weights %9s  KV %9s  other   %9s  = %9s", "RAM", mg_human(p->ram_weights, a),
            mg_human(p->ram_kv, b), mg_human(p->ram_other, x), mg_human(p->ram_need, y));
     if (o->ram)
@@ -174,10 +192,13 @@ static void print_gguf(const mg_fit_report *r)
     printf("\n");
     const char *s = nd > 1 ? "s" : "";
     unsigned long long max_ctx = r->max_ctx, ctx = p->n_ctx;
+    char ts[16 * MG_FIT_MAX_DEV + 8] = "";   /* " -ts 57,5" when the split was searched */
+    for (size_t i = 0, n = 0; p->split_searched && i < nd; i++)
+        n += (size_t)snprintf(ts + n, sizeof ts - n, "%s%d", i ? "," : " -ts ", p->layers[i]);
     switch (r->verdict) {
     case MG_FIT_FULL:
-        printf("%sFits on the GPU%s%s with %.0f%% headroom: -ngl %d%s; largest context there %llu.\n", col(C_GREEN), s,
-               col(C_RESET), o->headroom * 100, p->ngl, p->n_cpu_moe ? " with the experts asked for in RAM" : "", max_ctx);
+        printf("%sFits on the GPU%s%s with %.0f%% headroom: -ngl %d%s%s; largest context there %llu.\n", col(C_GREEN), s,
+               col(C_RESET), o->headroom * 100, p->ngl, ts, p->n_cpu_moe ? " with the experts asked for in RAM" : "", max_ctx);
         break;
     case MG_FIT_CPU:
         printf("%s%s in RAM%s for a CPU-only run at context %llu; largest context that fits: %llu.\n",
@@ -185,24 +206,48 @@ static void print_gguf(const mg_fit_report *r)
         break;
     case MG_FIT_MOE:
         printf("%sDoes not fit fully:%s every layer fits on the GPU%s with the experts of the first %d of %u "
-               "blocks in RAM: -ngl %d --n-cpu-moe %d; largest context at that placement %llu.\n",
-               col(C_YELLOW), col(C_RESET), s, p->n_cpu_moe, r->n_layer, p->ngl, p->n_cpu_moe, max_ctx);
+               "blocks in RAM: -ngl %d --n-cpu-moe %d%s; largest context at that placement %llu.\n",
+               col(C_YELLOW), col(C_RESET), s, p->n_cpu_moe, r->n_layer, p->ngl, p->n_cpu_moe, ts, max_ctx);
         break;
     case MG_FIT_PARTIAL:
-        printf("%sDoes not fit fully:%s best is -ngl %d of %u (%u slots stay on the CPU); largest context at that "
-               "placement %llu.\n", col(C_YELLOW), col(C_RESET), p->ngl, r->n_layer + 1, r->n_layer + 1 - (unsigned)p->ngl,
-               max_ctx);
+        printf("%sDoes not fit fully:%s best is -ngl %d%s of %u (%u slots stay on the CPU); largest context at that "
+               "placement %llu.\n", col(C_YELLOW), col(C_RESET), p->ngl, ts, r->n_layer + 1,
+               r->n_layer + 1 - (unsigned)p->ngl, max_ctx);
         break;
-    case MG_FIT_NONE:
-        printf("%sDoes not fit%s at context %llu even with every layer on the CPU%s; largest context that fits: %llu.\n",
-               col(C_RED), col(C_RESET), ctx, p->fits_ram ? "" : " (RAM too small)", max_ctx);
+    case MG_FIT_NONE: {
+        /* name the parts that are over: which GPU (need vs usable), the RAM */
+        char over[1024] = "";
+        size_t n = 0;
+        for (size_t i = 0; i < nd && n < sizeof over - 160; i++)
+            if (p->need[i] > p->usable[i]) {
+                char id[32];
+                snprintf(id, sizeof id, "GPU%zu", i);
+                n += (size_t)snprintf(over + n, sizeof over - n, "%s%s%s%s%s needs %s of %s usable", n ? "; " : "", id,
+                                      strcmp(id, r->dev[i].name) ? " (" : "", strcmp(id, r->dev[i].name) ? r->dev[i].name : "",
+                                      strcmp(id, r->dev[i].name) ? ")" : "", mg_human(p->need[i], a), mg_human(p->usable[i], b));
+            }
+        if (!p->fits_ram && n < sizeof over - 160)
+            n += (size_t)snprintf(over + n, sizeof over - n, "%sRAM needs %s of %s available", n ? "; " : "",
+                                  mg_human(p->ram_need, x), mg_human(o->ram, y));
+        if (o->ngl >= 0 || o->n_cpu_moe >= 0 || o->nsplit)
+            printf("%sDoes not fit%s at context %llu as placed (-ngl %d%s): %s; largest context at this placement: "
+                   "%llu.\n", col(C_RED), col(C_RESET), ctx, p->ngl, p->n_cpu_moe ? " with experts in RAM" : "",
+                   n ? over : "nothing over", max_ctx);
+        else
+            printf("%sDoes not fit%s at context %llu with any -ngl (the last tried, -ngl %d: %s); largest context "
+                   "there: %llu.\n", col(C_RED), col(C_RESET), ctx, p->ngl, n ? over : "nothing over", max_ctx);
         break;
     }
-    if (nd > 1) {
+    }
+    if (nd > 1) {   /* the slots per GPU: exactly this placement when pasted (llama.cpp normalises -ts) */
         printf("  --tensor-split");
         for (size_t i = 0; i < nd; i++)
+            printf("%s%d", i ? "," : " ", p->layers[i]);
+        printf("  (slots per GPU; as fractions");
+        for (size_t i = 0; i < nd; i++)
             printf("%s%.2f", i ? "," : " ", p->split[i]);
-        printf("\n");
+        printf("%s)\n", p->split_searched ? "; searched: the split by free memory holds less, pass this -ts"
+                                           : o->nsplit ? "" : "; by free memory");
     }
     printf("  (compute: 700 MiB of CUDA runtime per GPU and llama.cpp's reservation as measured on an H100%s)\n",
            p->flash_attn ? "" : "; flash attention off: the attention scores count");
@@ -278,6 +323,8 @@ typedef struct args {
     const char *ot[MAX_OT];
     size_t n_ot;
     const char *model;
+    const char *mmproj, *draft, *lora[MG_FIT_MAX_LORA];   /* files loaded beside the model */
+    size_t n_lora;
     int json;
     int no_cache;           /* hub: --no-cache */
     double deadline;        /* hub: --deadline seconds (0: the library's) */
@@ -332,7 +379,9 @@ static int kv_dtype(const char *s, unsigned *bytes)
 /* The options into a; -1 to go on, else the exit code (help printed, or a usage error said). */
 static int parse(int argc, char **argv, args *a)
 {
-    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_ENGINE, O_KVDT, O_NOCACHE, O_DEADLINE };
+    enum { O_VRAM = 256, O_RAM, O_CTK, O_CTV, O_NGL, O_SPLIT, O_PAR, O_HEAD, O_JSON, O_NCMOE, O_CMOE, O_OT, O_KVU, O_FA, O_ENGINE,
+           O_KVDT, O_NOOFF, O_MMPROJ, O_NOMMOFF, O_DRAFT, O_NGLD, O_LORA, O_NOCACHE,
+           O_DEADLINE };
     static const struct option opts[] = {
         {"gpu", required_argument, 0, 'g'},       {"vram", required_argument, 0, O_VRAM},
         {"ram", required_argument, 0, O_RAM},     {"ctx", required_argument, 0, 'c'},
@@ -343,7 +392,11 @@ static int parse(int argc, char **argv, args *a)
         {"n-cpu-moe", required_argument, 0, O_NCMOE}, {"cpu-moe", no_argument, 0, O_CMOE},
         {"override-tensor", required_argument, 0, O_OT}, {"kv-unified", no_argument, 0, O_KVU},
         {"flash-attn", required_argument, 0, O_FA}, {"engine", required_argument, 0, O_ENGINE},
-        {"kv-cache-dtype", required_argument, 0, O_KVDT},
+        {"kv-cache-dtype", required_argument, 0, O_KVDT}, {"no-op-offload", no_argument, 0, O_NOOFF},
+        {"mmproj", required_argument, 0, O_MMPROJ}, {"no-mmproj-offload", no_argument, 0, O_NOMMOFF},
+        {"model-draft", required_argument, 0, O_DRAFT}, {"n-gpu-layers-draft", required_argument, 0, O_NGLD},
+        {"gpu-layers-draft", required_argument, 0, O_NGLD}, {"spec-draft-ngl", required_argument, 0, O_NGLD},
+        {"spec-draft-model", required_argument, 0, O_DRAFT}, {"lora", required_argument, 0, O_LORA},
         {"no-cache", no_argument, 0, O_NOCACHE}, {"deadline", required_argument, 0, O_DEADLINE},
         {0, 0, 0, 0}};
     mg_fit_opts *o = &a->o;
@@ -353,6 +406,12 @@ static int parse(int argc, char **argv, args *a)
             argv[i] = "--override-tensor";
         else if (!strcmp(argv[i], "-fa"))
             argv[i] = "--flash-attn";
+        else if (!strcmp(argv[i], "-mm"))
+            argv[i] = "--mmproj";
+        else if (!strcmp(argv[i], "-md"))
+            argv[i] = "--model-draft";
+        else if (!strcmp(argv[i], "-ngld"))
+            argv[i] = "--n-gpu-layers-draft";
     optind = 1;
     while ((c = getopt_long(argc, argv, "g:c:h", opts, NULL)) != -1) {
         switch (c) {
@@ -394,6 +453,18 @@ static int parse(int argc, char **argv, args *a)
         case O_DEADLINE:
             if (mg_parse_duration(optarg, &a->deadline))
                 return cli_usage("fit", a->json, "--deadline wants seconds, more than 0 (30, 2m)");
+            break;
+        case O_NOOFF: o->no_op_offload = 1; break;
+        case O_MMPROJ: a->mmproj = optarg; break;
+        case O_NOMMOFF: o->no_mmproj_offload = 1; break;
+        case O_DRAFT: a->draft = optarg; break;
+        case O_NGLD:
+            o->ngl_draft = !strcmp(optarg, "all") || !strcmp(optarg, "auto") ? -1 : atoi(optarg);
+            break;
+        case O_LORA:
+            if (a->n_lora == MG_FIT_MAX_LORA)
+                return cli_usage("fit", a->json, "at most %d --lora adapters", MG_FIT_MAX_LORA);
+            a->lora[a->n_lora++] = optarg;
             break;
         case O_FA:
             if (flash_attn(optarg, &o->flash_attn))
@@ -460,7 +531,7 @@ static int fit_hub(const args *a, const mg_hub_ref *ref, const mg_targets *t)
 
 int cmd_fit(int argc, char **argv)
 {
-    args a = {.o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10, .n_cpu_moe = -1},
+    args a = {.o = {.type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.10, .n_cpu_moe = -1, .ngl_draft = -1},
               .ts = {.need_memory = 1, .detect = 1},   /* without --gpu/--vram: this machine's GPUs, their free memory */
               .json = wants_json(argc, argv)};
     int rc = parse(argc, argv, &a);
@@ -475,8 +546,18 @@ int cmd_fit(int argc, char **argv)
     if (hub)
         return fit_hub(&a, &ref, &t);
     mg_model *m = mg_model_open(a.model);
+    mg_model *mm = a.mmproj ? mg_model_open(a.mmproj) : NULL, *md = a.draft ? mg_model_open(a.draft) : NULL;
+    mg_model *ml[MG_FIT_MAX_LORA] = {0};
+    a.o.mmproj = mm;
+    a.o.draft = md;
+    for (size_t i = 0; i < a.n_lora; i++)
+        a.o.lora[a.o.n_lora++] = ml[i] = mg_model_open(a.lora[i]);
     mg_fit_report *r = malloc(sizeof *r);
-    int e = m && r ? mg_fit(m, t.t, t.n, &a.o, a.ot, a.n_ot, r, err, sizeof err) : MG_E_NOMEM;
+    snprintf(err, sizeof err, "out of memory");
+    int opened = m && (!a.mmproj || mm) && (!a.draft || md);
+    for (size_t i = 0; i < a.n_lora; i++)
+        opened = opened && ml[i];
+    int e = opened && r ? mg_fit(m, t.t, t.n, &a.o, a.ot, a.n_ot, r, err, sizeof err) : MG_E_NOMEM;
     if (e)   /* a file that is not a readable model: 1, like a model that does not fit; a bad -ot pattern: 2 */
         rc = cli_fail("fit", a.json, e == MG_E_ARG || e == MG_E_NOMEM ? EXIT_USAGE : EXIT_FAIL,
                       (mg_err)e, "%s", err);
@@ -494,5 +575,9 @@ int cmd_fit(int argc, char **argv)
     }
     free(r);
     mg_model_free(m);
+    mg_model_free(mm);
+    mg_model_free(md);
+    for (size_t i = 0; i < a.n_lora; i++)
+        mg_model_free(ml[i]);
     return rc;
 }

@@ -99,7 +99,13 @@ static void ngl_counts_the_output_head(void **state)
     assert_int_equal(p.ram_weights, 100 * MIB + 50 * MIB);
     mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 4096, &p);
     assert_int_equal(p.layers[0], 0);
-    assert_int_equal(p.need[0], 0);                    /* nothing there, no CUDA context either */
+    /* no layer there, but op offload runs the batch's matmuls on the GPU: a CUDA context, a copy of
+     * the largest weight (a block's 100 MiB tensor), the logits (2 MiB: no vocabulary) and activations */
+    assert_int_equal(p.offload, 100 * MIB);
+    assert_int_equal(p.need[0], 700 * MIB + 100 * MIB + 2 * MIB + 16 * MIB);
+    o.no_op_offload = 1;                               /* --no-op-offload: nothing there, no CUDA context either */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 4096, &p);
+    assert_int_equal(p.need[0], 0);
 }
 
 /* Compute buffers as a CUDA build reserved them on an H100 for a 1024-wide, 32,000-token model
@@ -117,13 +123,21 @@ static void compute_buffers_as_measured(void **state)
     assert_int_equal(p.compute[0], 700 * MIB + 64 * MIB + MIB / 2);       /* runtime + logits and hidden */
     uint64_t host = p.ram_other - 150 * MIB;                                /* less the process footprint */
     assert_true(host >= 12 * MIB && host <= 12 * MIB + MIB / 8 + 1024);     /* 12.0 + output 0.12 MiB */
-    mg_fit_evaluate(&fm, &gpu, 1, &o, 4, 8192, &p);                         /* partial: an allowance more */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 4, 8192, &p);                         /* partial: an allowance more, */
+    assert_int_equal(p.compute[0], 700 * MIB + 100 * MIB + 16 * MIB);      /* block 0's copy over the logits */
+    o.no_op_offload = 1;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 4, 8192, &p);
     assert_int_equal(p.compute[0], 700 * MIB + 64 * MIB + MIB / 2 + 16 * MIB);
+    o.no_op_offload = 0;
     o.n_seq = 4;                                                            /* 4 streams: masks of n_ctx / 4 */
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
     assert_int_equal(p.ram_other - 150 * MIB, 4 * MIB + 2 * MIB + 4 * 32000 * 4);
+    o.no_op_offload = 1;
     mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 8192, &p);                         /* CPU only: no GPU runtime */
     assert_int_equal(p.compute[0], 0);
+    o.no_op_offload = 0;   /* with op offload the GPU runs the batch: logits and a copy of the 100 MiB block */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 0, 8192, &p);
+    assert_int_equal(p.compute[0], 700 * MIB + 100 * MIB + 64 * MIB + MIB / 2 + 16 * MIB);
     /* flash attention off: 1.25 x the KQ scores of 512 tokens x 8192 cells x 8 heads, above the logits */
     fm.n_head = 8;
     o.n_seq = 1;
@@ -137,6 +151,219 @@ static void compute_buffers_as_measured(void **state)
     fm.kv.head_k = fm.kv.head_v = 160;                                      /* none for 160: off */
     mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
     assert_false(p.flash_attn);
+}
+
+/* MLA (DeepSeek-V3's attention: 128 heads, cached K 576 = kv_lora 512 + rope 64, decompressed K 192):
+ * the absorbed query outgrows the logits; with flash attention off the scores come on top, once (CPU
+ * llama.cpp at width 2048, 4096 cells: 360 MiB flash, 1388 MiB without; tests/llama/compare.py). */
+static void mla_attention_outgrows_the_logits(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    fm.n_embd = 2048;
+    fm.n_vocab = 32000;
+    fm.n_head = 128;
+    fm.head_k_mla = 192;
+    fm.kv.mla = 1;
+    fm.kv.head_k = 576;
+    fm.kv.head_v = 512;
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_true(p.flash_attn);
+    uint64_t attn = 512ull * (128 * (576 + 512 + 192 + 64) + 8 * 2048) * 4 + 512ull * 4096 * 2;
+    assert_int_equal(p.compute[0], 700 * MIB + attn);
+    assert_true(attn >= 360 * MIB && attn < 380 * MIB);
+    o.flash_attn = MG_FA_OFF;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    uint64_t off = attn - 512ull * 4096 * 2 + 512ull * 4096 * 4 + 512ull * 4096 * 128 * 4;
+    assert_int_equal(p.compute[0], 700 * MIB + off);
+    assert_true(off >= 1388 * MIB);
+    fm.kv.mla = 0;   /* the same heads without MLA: the logits and 1.25 x scores rule */
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 4096, &p);
+    assert_int_equal(p.compute[0], 700 * MIB + (uint64_t)(1.25 * (double)(512ull * 4096 * 128 * 4)));
+}
+
+/* An encoder (BERT): no LM head to duplicate, no logits, no cache; the FFN is the graph. */
+static void encoders_have_no_head_and_no_cache(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 0);
+    fm.n_embd = 1024;
+    fm.n_ff = 4096;
+    fm.n_vocab = 250002;
+    fm.kv.no_cache = fm.kv.encoder = 1;
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 8192, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 5, 8192, &p);
+    assert_int_equal(p.kv[0], 0);
+    assert_int_equal(p.weights[0], 4 * 100 * MIB);                       /* token_embd not duplicated */
+    assert_int_equal(p.compute[0], 700 * MIB + 512ull * (4096 + 6 * 1024) * 4);   /* not 250002 logits */
+}
+
+/* A DeepSeek-V3 Q4_K_M-shaped model, built directly: 61 blocks (3 dense), 256-expert blocks of 6 GiB
+ * (the largest tensor 2.4 GiB), MLA (128 heads, K-only cache of 576), 129,280 tokens. */
+static void deepseek_v3_q4(mg_fit_model *fm)
+{
+    memset(fm, 0, sizeof *fm);
+    mg_kv_model *kv = &fm->kv;
+    snprintf(kv->arch, sizeof kv->arch, "deepseek2");
+    kv->n_layer = kv->n_layer_kv = 61;
+    kv->head_k = 576;
+    kv->head_v = 512;
+    kv->mla = 1;
+    fm->head_k_mla = 192;
+    fm->n_embd = 7168;
+    fm->n_vocab = 129280;
+    fm->n_head = 128;
+    fm->n_ff = 18432;
+    fm->n_ctx_train = 163840;
+    for (uint32_t il = 0; il < 61; il++) {
+        kv->n_head_kv[il] = 1;
+        if (il < 3) {
+            fm->slot_bytes[il] = 600 * MIB;
+            fm->max_tensor[il] = 130 * MIB;
+        } else {
+            fm->exps_bytes[il] = 6 * GIB;
+            fm->max_exps_tensor[il] = fm->max_tensor[il] = 2458 * MIB;
+            fm->slot_bytes[il] = 6 * GIB + 150 * MIB;
+            fm->n_exps_tensors += 3;
+        }
+    }
+    fm->slot_bytes[61] = fm->max_tensor[61] = 720 * MIB;
+    fm->has_output = 1;
+    fm->input_bytes = fm->token_embd_bytes = 500 * MIB;
+    for (uint32_t i = 0; i <= 61; i++)
+        fm->total_bytes += fm->slot_bytes[i];
+}
+
+/* 96 + 32 GB: the split by free memory (0.75/0.25) leaves the big card mostly empty because the small
+ * one's quarter of the slots decides --n-cpu-moe; filling the GPUs in order keeps more experts there. */
+static void split_searched_with_the_expert_offload(void **state)
+{
+    (void)state;
+    mg_fit_model *fm = malloc(sizeof *fm);
+    assert_non_null(fm);
+    deepseek_v3_q4(fm);
+    mg_target gpus[2] = {{.name = "RTX PRO 6000", .mem_total = 96 * GIB, .mem_free = 96 * GIB},
+                         {.name = "RTX 5090", .mem_total = 32 * GIB, .mem_free = 32 * GIB}};
+    mg_fit_opts o = {.n_ctx = 8192, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = -1,
+                     .nsplit = 2, .split = {96, 32}};
+    mg_fit_plan by_memory, searched;
+    uint64_t max_ctx;
+    mg_fit_search(fm, gpus, 2, &o, &by_memory, &max_ctx);   /* the free-memory split, as -ts 96,32 */
+    assert_true(by_memory.fits_gpu);
+    assert_int_equal(by_memory.ngl, 62);
+    assert_false(by_memory.split_searched);
+    o.nsplit = 0;
+    mg_fit_search(fm, gpus, 2, &o, &searched, &max_ctx);
+    assert_true(searched.fits_gpu);
+    assert_true(searched.split_searched);
+    assert_int_equal(searched.ngl, 62);
+    assert_true(searched.n_cpu_moe < by_memory.n_cpu_moe);
+    assert_int_equal(searched.layers[0] + searched.layers[1], 62);
+    for (int d = 0; d < 2; d++)
+        assert_true(searched.need[d] <= searched.usable[d]);
+    assert_true(searched.need[0] > by_memory.need[0]);        /* the big card is used */
+    /* the split found, given back as -ts (slot counts), is the same plan */
+    mg_fit_plan again;
+    o.nsplit = 2;
+    o.split[0] = searched.layers[0];
+    o.split[1] = searched.layers[1];
+    o.n_cpu_moe = searched.n_cpu_moe;
+    mg_fit_evaluate(fm, gpus, 2, &o, 62, 8192, &again);
+    assert_true(again.fits_gpu);
+    assert_int_equal(again.layers[0], searched.layers[0]);
+    assert_int_equal(again.need[0], searched.need[0]);
+    /* one expert block fewer in RAM fits no split: the GPUs are full */
+    o.n_cpu_moe = searched.n_cpu_moe - 1;
+    int any = 0;
+    for (int c = 0; c <= 62 && !any; c++) {
+        o.split[0] = c;
+        o.split[1] = 62 - c;
+        mg_fit_evaluate(fm, gpus, 2, &o, 62, 8192, &again);
+        any = again.fits_gpu;
+    }
+    assert_false(any);
+    free(fm);
+}
+
+/* --lora: BASE.lora_a/lora_b join BASE's slot (blk.2 -> block 2, output -> the output slot), anything
+ * else in the adapter is not read; token_embd's adapter stays on the host with it. */
+static void lora_tensors_follow_their_base_layer(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model(100 * MIB, 50 * MIB, 1);
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 5);
+    u64(&b, 1);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "llama");
+    const char *names[] = {"blk.2.ffn.weight.lora_a", "blk.2.ffn.weight.lora_b", "output.weight.lora_a",
+                           "token_embd.weight.lora_b", "blk.1.ffn.weight"};
+    uint64_t off = 0;
+    for (int i = 0; i < 5; i++) {
+        str(&b, names[i]); u32(&b, 1); u64(&b, MIB / 4); u32(&b, 0); u64(&b, off);
+        off += MIB;
+    }
+    mg_gguf_model m = {0};
+    mg_gguf_file f;
+    memset(&f, 0, sizeof f);
+    mg_arena *a = mg_arena_new();
+    char err[128];
+    uint64_t need;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &f.g, &need, err, sizeof err), MG_OK);
+    m.nshards = 1;
+    m.shards = &f;
+    assert_int_equal(mg_fit_add_lora(&m, &fm), MG_OK);
+    mg_arena_free(a);
+    free(b.p);
+    assert_int_equal(fm.lora_bytes, 4 * MIB);             /* the plain tensor is not an adapter matrix */
+    assert_int_equal(fm.slot_bytes[2], 100 * MIB + 2 * MIB);
+    assert_int_equal(fm.slot_bytes[1], 100 * MIB);
+    assert_int_equal(fm.slot_bytes[4], 50 * MIB + MIB);    /* the output slot */
+    assert_int_equal(fm.input_bytes, 50 * MIB + MIB);      /* token_embd's, on the host */
+    mg_target gpu = {.name = "big", .mem_total = 80 * GIB, .mem_free = 80 * GIB};
+    mg_fit_opts o = {.n_ctx = 4096, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1};
+    mg_fit_plan p;
+    mg_fit_evaluate(&fm, &gpu, 1, &o, 2, 4096, &p);         /* blocks 3 and the output on the GPU */
+    assert_int_equal(p.weights[0], 100 * MIB + 50 * MIB + MIB);
+}
+
+/* --mmproj: the projector's tensors, and its warm-up allowance from clip.vision.* (448 / 14 = 32 x 32
+ * patches of 1024 wide with an FFN of 4096: 8 x 1024 + 2 x 4096 floats each). */
+static void mmproj_weights_and_warmup(void **state)
+{
+    (void)state;
+    buf b = {0};
+    put(&b, "GGUF", 4);
+    u32(&b, 3);
+    u64(&b, 2);
+    u64(&b, 5);
+    str(&b, "general.architecture"); u32(&b, MG_GGUF_STRING); str(&b, "clip");
+    str(&b, "clip.vision.image_size"); u32(&b, MG_GGUF_U32); u32(&b, 448);
+    str(&b, "clip.vision.patch_size"); u32(&b, MG_GGUF_U32); u32(&b, 14);
+    str(&b, "clip.vision.embedding_length"); u32(&b, MG_GGUF_U32); u32(&b, 1024);
+    str(&b, "clip.vision.feed_forward_length"); u32(&b, MG_GGUF_U32); u32(&b, 4096);
+    str(&b, "v.blk.0.attn_q.weight"); u32(&b, 1); u64(&b, MIB / 4); u32(&b, 0); u64(&b, 0);
+    str(&b, "mm.0.weight"); u32(&b, 1); u64(&b, 2 * MIB / 4); u32(&b, 0); u64(&b, MIB);
+    mg_gguf_model m = {0};
+    mg_gguf_file f;
+    memset(&f, 0, sizeof f);
+    mg_arena *a = mg_arena_new();
+    char err[128];
+    uint64_t need, w, c;
+    assert_int_equal(mg_gguf_parse(b.p, b.n, a, &f.g, &need, err, sizeof err), MG_OK);
+    m.nshards = 1;
+    m.shards = &f;
+    assert_int_equal(mg_fit_mmproj_need(&m, &w, &c), MG_OK);
+    assert_int_equal(w, 3 * MIB);
+    assert_int_equal(c, 32ull * 32 * (8 * 1024 + 2 * 4096) * 4);
+    mg_arena_free(a);
+    free(b.p);
 }
 
 static void tied_embeddings_are_duplicated(void **state)
@@ -216,7 +443,8 @@ static void search_prefers_n_cpu_moe_for_moe_models(void **state)
     (void)state;
     mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, NULL);
     mg_target gpu = {.name = "small", .mem_total = 3 * GIB, .mem_free = 3 * GIB};
-    mg_fit_opts o = {.n_ctx = 1024, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = -1};
+    mg_fit_opts o = {.n_ctx = 1024, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = -1,
+                     .no_op_offload = 1};
     mg_fit_plan p;
     uint64_t max_ctx;
     mg_fit_search(&fm, &gpu, 1, &o, &p, &max_ctx);
@@ -233,6 +461,46 @@ static void search_prefers_n_cpu_moe_for_moe_models(void **state)
     mg_fit_search(&dense, &gpu, 1, &o, &p, &max_ctx);
     assert_int_equal(p.n_cpu_moe, 0);
     assert_true(p.ngl < 5);
+}
+
+/* Op offload (llama.cpp's default): with experts in RAM the first GPU copies the largest of them for a
+ * large batch (measured: a DeepSeek-V3-width slice at -ngl 3 --n-cpu-moe 2 reserved 3,988 MiB of compute
+ * on an H200, one expert tensor). The copy goes to GPU 0 whichever GPU holds the blocks. */
+static void experts_in_ram_are_copied_to_the_first_gpu(void **state)
+{
+    (void)state;
+    mg_fit_model fm = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, NULL);
+    mg_target gpus[2] = {{.name = "a", .mem_total = 80 * GIB, .mem_free = 80 * GIB},
+                         {.name = "b", .mem_total = 80 * GIB, .mem_free = 80 * GIB}};
+    mg_fit_opts o = {.n_ctx = 1024, .type_k = 1, .type_v = 1, .n_seq = 1, .ngl = -1, .headroom = 0.1, .n_cpu_moe = 2};
+    mg_fit_plan p, q;
+    mg_fit_evaluate(&fm, gpus, 1, &o, 5, 1024, &p);
+    assert_int_equal(p.offload, 1 * GIB);
+    assert_true(p.compute[0] >= 700 * MIB + 1 * GIB);
+    o.no_op_offload = 1;
+    mg_fit_evaluate(&fm, gpus, 1, &o, 5, 1024, &q);
+    assert_int_equal(q.offload, 0);
+    assert_int_equal(p.compute[0] - q.compute[0], 1 * GIB - (q.compute[0] - 700 * MIB - 16 * MIB));
+    /* no experts in RAM: nothing to copy */
+    o.no_op_offload = 0;
+    o.n_cpu_moe = 0;
+    mg_fit_evaluate(&fm, gpus, 1, &o, 5, 1024, &p);
+    assert_int_equal(p.offload, 0);
+    /* two GPUs split 0:1: the blocks are all on GPU 1, the copy still on GPU 0 (a CUDA context with it) */
+    o.n_cpu_moe = 2;
+    o.nsplit = 2;
+    o.split[0] = 0;
+    o.split[1] = 1;
+    mg_fit_evaluate(&fm, gpus, 2, &o, 5, 1024, &p);
+    assert_int_equal(p.layers[0], 0);
+    assert_true(p.compute[0] >= 700 * MIB + 1 * GIB);
+    assert_true(p.compute[1] < 700 * MIB + 1 * GIB);
+    /* -ot ...=CPU tensors count too: a 1 GiB expert tensor of block 3 moved by a pattern */
+    mg_fit_model ot = model_ex(10 * MIB, 1 * GIB, 50 * MIB, 1, "blk\\.3\\.ffn_up_exps");
+    o.nsplit = 0;
+    o.n_cpu_moe = 0;
+    mg_fit_evaluate(&ot, gpus, 1, &o, 5, 1024, &p);
+    assert_int_equal(p.offload, 1 * GIB);
 }
 
 /* -ot REGEX=CPU: matching tensors stay in RAM; overlapping --n-cpu-moe does not count them twice. */
@@ -572,11 +840,15 @@ static void placement_is_the_walk_over_its_slots(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(compute_buffers_as_measured), cmocka_unit_test(tied_embeddings_are_duplicated),
+        cmocka_unit_test(ngl_counts_the_output_head), cmocka_unit_test(compute_buffers_as_measured), cmocka_unit_test(tied_embeddings_are_duplicated), cmocka_unit_test(lora_tensors_follow_their_base_layer),
+        cmocka_unit_test(mmproj_weights_and_warmup),
+        cmocka_unit_test(mla_attention_outgrows_the_logits), cmocka_unit_test(encoders_have_no_head_and_no_cache),
         cmocka_unit_test(asymmetric_gpus_split_by_free_memory),
+        cmocka_unit_test(split_searched_with_the_expert_offload),
         cmocka_unit_test(search_reduces_layers_then_finds_the_largest_context),
         cmocka_unit_test(safetensors_weights_kv_and_activations), cmocka_unit_test(n_cpu_moe_moves_leading_experts),
-        cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models), cmocka_unit_test(override_tensor_to_cpu),
+        cmocka_unit_test(search_prefers_n_cpu_moe_for_moe_models),
+        cmocka_unit_test(experts_in_ram_are_copied_to_the_first_gpu), cmocka_unit_test(override_tensor_to_cpu),
         cmocka_unit_test(kq_of_a_huge_head_count_saturates), cmocka_unit_test(huge_vocab_and_embedding_saturate),
         cmocka_unit_test(usable_of_the_largest_gpu), cmocka_unit_test(search_terminates_at_the_largest_context),
         cmocka_unit_test(block_numbers_past_32_bits),

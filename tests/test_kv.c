@@ -148,6 +148,24 @@ static void deepseek_v3_mla(void **state)
     assert_true(b > 8.5 * GIB && b < 8.7 * GIB);    /* not 16.2 (K+V) nor 610 GiB (naive MHA) */
 }
 
+/* BERT-family encoders get no KV cache (llama_model::create_memory): a reranker shaped like
+ * bge-reranker-v2-m3 needs none at 8192 tokens (768 MiB if it were a decoder); a diffusion LM neither. */
+static void encoders_have_no_cache(void **state)
+{
+    (void)state;
+    const char *k[] = {"block_count", "embedding_length", "attention.head_count"};
+    uint32_t v[] = {24, 1024, 16};
+    mg_kv_model m = model("bert", k, v, 3);
+    assert_true(m.no_cache && m.encoder);
+    assert_int_equal(kv(&m, 8192, 1), 0);
+    m = model("llada", k, v, 3);
+    assert_true(m.no_cache && !m.encoder);   /* it has an LM head */
+    assert_int_equal(kv(&m, 8192, 1), 0);
+    m = model("llama", k, v, 3);
+    assert_false(m.no_cache);
+    assert_int_equal(kv(&m, 8192, 1), 24ull * 2 * 1024 * 8192 * 2);
+}
+
 static void mamba_recurrent(void **state)
 {
     (void)state;
@@ -238,7 +256,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(llama_31), cmocka_unit_test(qwen25_7b), cmocka_unit_test(gemma3_27b_swa),
-        cmocka_unit_test(deepseek_v3_mla), cmocka_unit_test(mamba_recurrent), cmocka_unit_test(hybrid_per_layer),
+        cmocka_unit_test(deepseek_v3_mla), cmocka_unit_test(encoders_have_no_cache), cmocka_unit_test(mamba_recurrent), cmocka_unit_test(hybrid_per_layer),
         cmocka_unit_test(huge_metadata_does_not_wrap), cmocka_unit_test(huge_context_and_sequences_saturate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,6 +136,9 @@ typedef struct mg_kv_model {
     uint8_t swa[MG_KV_MAX_LAYERS];          /* layer uses the window */
     uint8_t recurrent[MG_KV_MAX_LAYERS];    /* layer keeps recurrent state instead of KV */
     uint64_t recurrent_r, recurrent_s;      /* recurrent state elements per layer and sequence (F32) */
+    int no_cache;                           /* no KV cache at all (llama_model::create_memory: BERT-family
+                                               encoders, diffusion LMs): a batch attends to itself */
+    int encoder;                            /* an embedding/reranker encoder: no LM head, pooled output */
 } mg_kv_model;
 
 typedef struct mg_kv_opts {
@@ -155,6 +158,7 @@ MG_API uint64_t mg_kv_layer_bytes(const mg_kv_model *m, const mg_kv_opts *o, uin
 
 /* Fitting a model on GPUs and RAM the way llama.cpp places it (lib/models/fit.c). */
 #define MG_FIT_MAX_DEV 16
+#define MG_FIT_MAX_LORA 8
 
 
 typedef struct mg_fit_opts {
@@ -170,6 +174,15 @@ typedef struct mg_fit_opts {
     int n_cpu_moe;                  /* --n-cpu-moe: experts of the first N blocks in RAM; -1: the fewest that
                                        fit, searched for MoE models when all layers are wanted on the GPUs */
     int flash_attn;                 /* MG_FA_AUTO (llama.cpp's default), MG_FA_ON, MG_FA_OFF */
+    int no_op_offload;              /* --no-op-offload: weights in RAM are not copied to the first GPU for
+                                       large batches (llama.cpp's default copies them: op offload) */
+    /* What the same llama.cpp process loads beside the model (mg_fit; NULL/0: none). */
+    const struct mg_model *draft;   /* -md/--model-draft: its own weights, KV and compute on the GPUs */
+    int ngl_draft;                  /* -ngld; -1: all of the draft's slots */
+    const struct mg_model *mmproj;  /* --mmproj: a clip projector GGUF, on the first GPU */
+    int no_mmproj_offload;          /* --no-mmproj-offload: the projector stays in RAM */
+    const struct mg_model *lora[MG_FIT_MAX_LORA];   /* --lora: adapter tensors, each on its base layer's device */
+    size_t n_lora;
     int st_engine;                  /* safetensors: mg_st_engine, whose KV layout (MLA) is assumed */
     unsigned st_kv_bytes;           /* safetensors: bytes per KV element (--kv-cache-dtype); 0: torch_dtype's */
 } mg_fit_opts;
@@ -179,6 +192,8 @@ enum { MG_FA_AUTO = 0, MG_FA_ON, MG_FA_OFF };
 typedef struct mg_fit_model {
     mg_kv_model kv;
     uint64_t n_embd, n_vocab, n_ctx_train, n_head;
+    uint64_t n_ff;                  /* feed_forward_length (4 x n_embd when absent or per layer) */
+    uint64_t head_k_mla;            /* MLA: the decompressed K head (key_length_mla; kv.head_k is the cached one) */
     uint64_t slot_bytes[MG_KV_MAX_LAYERS + 1];  /* weights per block, [n_layer] = output */
     uint64_t input_bytes;           /* token_embd and other host-resident tensors */
     uint64_t token_embd_bytes, total_bytes;
@@ -187,6 +202,12 @@ typedef struct mg_fit_model {
      * to RAM (mg_fit_override_cpu), and the part of it that is experts, so nothing counts twice. */
     uint64_t exps_bytes[MG_KV_MAX_LAYERS + 1], ot_bytes[MG_KV_MAX_LAYERS + 1], ot_exps_bytes[MG_KV_MAX_LAYERS + 1];
     uint64_t n_exps_tensors;
+    uint64_t lora_bytes;            /* --lora adapters' tensors, in slot_bytes/input_bytes too */
+    /* The largest single tensor per slot, of its routed experts, and of what -ot moves to RAM: with op
+     * offload llama.cpp copies a weight kept in RAM to the first GPU for each large-batch op that uses it,
+     * so that GPU's compute buffer holds the largest of them (ggml_backend_sched, offload_op). */
+    uint64_t max_tensor[MG_KV_MAX_LAYERS + 1], max_exps_tensor[MG_KV_MAX_LAYERS + 1],
+        max_ot_tensor[MG_KV_MAX_LAYERS + 1];
 } mg_fit_model;
 
 typedef struct mg_fit_plan {
@@ -198,14 +219,23 @@ typedef struct mg_fit_plan {
     uint64_t weights[MG_FIT_MAX_DEV], kv[MG_FIT_MAX_DEV], compute[MG_FIT_MAX_DEV];
     uint64_t need[MG_FIT_MAX_DEV], usable[MG_FIT_MAX_DEV];
     uint64_t ram_weights, ram_kv, ram_other, ram_need;
+    uint64_t offload;               /* op offload: the largest weight (or a CPU layer's KV) in RAM that the
+                                       first GPU copies for a batch; in compute[0]; 0 with --no-op-offload */
     int fits_gpu, fits_ram;
     int flash_attn;                 /* the GPU graph uses flash attention (-fa auto: the head size has a kernel) */
+    /* beside the model (in weights/kv/compute/need above and ram_*): the draft's and the projector's parts */
+    uint64_t draft[MG_FIT_MAX_DEV], mmproj[MG_FIT_MAX_DEV], ram_draft, ram_mmproj, lora_bytes;
+    int split_searched;             /* no -ts given and the split by free memory did not hold this placement:
+                                       the GPUs filled in order (layers[] is the -ts to pass) */
 } mg_fit_plan;
 
 struct mg_gguf_model;
 MG_API int mg_fit_model_from(const struct mg_gguf_model *m, mg_fit_model *fm);
 /* -ot/--override-tensor REGEX=CPU, as llama.cpp: tensors whose name the (POSIX extended) regex finds
  * stay in RAM whatever -ngl says; the first matching pattern wins. MG_E_ARG with `err` for a bad regex. */
+/* --lora: an adapter GGUF's tensors (BASE.lora_a / BASE.lora_b) join their base tensor's slot, as
+ * llama_adapter_lora places them on the base layer's buffer type. MG_E_FORMAT: not a readable GGUF. */
+MG_API int mg_fit_add_lora(const struct mg_gguf_model *lora, mg_fit_model *fm);
 MG_API int mg_fit_override_cpu(const struct mg_gguf_model *m, const char *const *regex, size_t n, mg_fit_model *fm,
                         char *err, size_t errlen);
 /* Does llama.cpp's CUDA flash attention have a kernel for this model's K/V head sizes (fattn.cu)? */

@@ -500,7 +500,7 @@ static const char *offload_fix(mg_plan *p, const slot *base, size_t i, const uin
     uint64_t max_ctx;
     if (!nd || mg_fit_search(fm, dev, nd, &o, &fp, &max_ctx) || !fp.fits_gpu || !fp.fits_ram)
         return NULL;
-    /* the split as whole percentages the user can paste, checked again as given */
+    /* the split as whole percentages (or slot counts) the user can paste, checked again as given */
     size_t used = 0;
     int pct[MG_PLAN_MAX_GPU];
     for (size_t d = 0; d < nd; d++)
@@ -509,8 +509,10 @@ static const char *offload_fix(mg_plan *p, const slot *base, size_t i, const uin
         mg_fit_opts oo = o;
         oo.n_cpu_moe = fp.n_cpu_moe;
         oo.nsplit = nd;
+        /* a split fit searched fills the GPUs to the slot: its slot counts, which whole percentages
+         * could move by one */
         for (size_t d = 0; d < nd; d++)
-            oo.split[d] = pct[d] = (int)(fp.split[d] * 100 + 0.5);
+            oo.split[d] = pct[d] = fp.split_searched ? fp.layers[d] : (int)(fp.split[d] * 100 + 0.5);
         mg_fit_plan again;
         if (mg_fit_evaluate(fm, dev, nd, &oo, fp.ngl, o.n_ctx, &again) || !again.fits_gpu || !again.fits_ram)
             return NULL;

@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "mlgate/host.h"
 #include "mlgate/models.h"
+#include "models/formats.h"
 
 int mg_cache_type(const char *s, uint32_t *t)
 {
@@ -78,11 +79,70 @@ static int fit_gguf(const mg_model *m, const char *const *ot, size_t n_ot, mg_fi
         free(fm);
         return rc;
     }
-    if ((rc = mg_fit_search(fm, r->dev, r->ndev, &r->opts, &r->plan, &r->max_ctx))) {
+    for (size_t i = 0; i < r->opts.n_lora && i < MG_FIT_MAX_LORA; i++) {
+        const mg_model *l = r->opts.lora[i];
+        if (!l || !l->gguf || (rc = mg_fit_add_lora(l->gguf, fm))) {
+            snprintf(err, errlen, "--lora %s: not a readable GGUF adapter", l ? l->path : "?");
+            free(fm);
+            return rc ? rc : MG_E_FORMAT;
+        }
+    }
+    /* Beside the model: a draft (-md) and a projector (--mmproj) take their part of each GPU and of the
+     * RAM first; the model is placed in what is left. */
+    uint64_t ctx = r->opts.n_ctx ? r->opts.n_ctx : (fm->n_ctx_train ? fm->n_ctx_train : 4096);
+    uint64_t dgpu[MG_FIT_MAX_DEV] = {0}, dram = 0, mw = 0, mc = 0;
+    if (r->opts.draft) {
+        mg_fit_model *dfm = mg_malloc(sizeof *dfm);
+        rc = !dfm ? MG_E_NOMEM : !r->opts.draft->gguf ? MG_E_FORMAT : mg_fit_model_from(r->opts.draft->gguf, dfm);
+        if (rc) {
+            snprintf(err, errlen, "--model-draft %s: not a readable GGUF model", r->opts.draft->path);
+            free(dfm);
+            free(fm);
+            return rc;
+        }
+        mg_fit_draft_need(dfm, r->dev, r->ndev, &r->opts, ctx, dgpu, &dram);
+        free(dfm);
+    }
+    if (r->opts.mmproj) {
+        rc = r->opts.mmproj->gguf ? mg_fit_mmproj_need(r->opts.mmproj->gguf, &mw, &mc) : MG_E_FORMAT;
+        if (rc) {
+            snprintf(err, errlen, "--mmproj %s: not a readable GGUF projector", r->opts.mmproj->path);
+            free(fm);
+            return rc;
+        }
+    }
+    int mm_gpu = r->opts.mmproj && r->ndev && !r->opts.no_mmproj_offload;   /* clip: the first GPU */
+    mg_target left[MG_FIT_MAX_DEV];
+    mg_fit_opts lo = r->opts;
+    uint64_t ram_beside = mg_sat_add(dram, mm_gpu ? 0 : mg_sat_add(mw, mc));
+    for (size_t i = 0; i < r->ndev; i++) {
+        left[i] = r->dev[i];
+        uint64_t x = mg_sat_add(dgpu[i], i == 0 && mm_gpu ? mg_sat_add(mw, mc) : 0);
+        uint64_t free_x = mg_u64_of((double)x / (1.0 - r->opts.headroom));   /* its share of usable memory */
+        left[i].mem_free = left[i].mem_free > free_x ? left[i].mem_free - free_x : 0;
+    }
+    if (lo.ram)
+        lo.ram = lo.ram > ram_beside ? lo.ram - ram_beside : 1;
+    if ((rc = mg_fit_search(fm, left, r->ndev, &lo, &r->plan, &r->max_ctx))) {
         snprintf(err, errlen, "%s: %s", m->path, mg_strerror((mg_err)rc));
         free(fm);
         return rc;
     }
+    mg_fit_plan *pp = &r->plan;
+    pp->fits_gpu = 1;
+    for (size_t i = 0; i < r->ndev; i++) {
+        pp->draft[i] = dgpu[i];
+        pp->mmproj[i] = i == 0 && mm_gpu ? mg_sat_add(mw, mc) : 0;
+        pp->need[i] = mg_sat_add(pp->need[i], mg_sat_add(pp->draft[i], pp->mmproj[i]));
+        pp->usable[i] = mg_u64_of((double)r->dev[i].mem_free * (1.0 - r->opts.headroom));
+        if (pp->need[i] > pp->usable[i])
+            pp->fits_gpu = 0;
+    }
+    pp->ram_draft = dram;
+    pp->ram_mmproj = mm_gpu ? 0 : mg_sat_add(mw, mc);
+    pp->ram_need = mg_sat_add(pp->ram_need, ram_beside);
+    pp->fits_ram = !r->opts.ram || pp->ram_need <= r->opts.ram;
+    pp->lora_bytes = fm->lora_bytes;
     const mg_fit_plan *p = &r->plan;
     r->n_layer = fm->kv.n_layer;
     r->weights = fm->total_bytes;
@@ -244,9 +304,17 @@ static void json_gguf(jw *w, const mg_fit_report *r)
     jw_kint(w, "n_cpu_moe", p->n_cpu_moe > (int)r->n_layer ? (int)r->n_layer : p->n_cpu_moe);
     jw_kbool(w, "moe", r->moe);
     jw_kbool(w, "flash_attn", p->flash_attn);
+    jw_kbool(w, "op_offload", !r->opts.no_op_offload);
+    jw_kuint(w, "offload_copy", p->offload);
     jw_kuint(w, "n_layer", r->n_layer);
     jw_kuint(w, "context", p->n_ctx);
     jw_kuint(w, "max_context", r->max_ctx);
+    jw_kbool(w, "split_searched", p->split_searched);
+    jw_key(w, "ts");   /* slots per GPU, as -ts takes them */
+    jw_begin_arr(w);
+    for (size_t i = 0; i < r->ndev; i++)
+        jw_int(w, p->layers[i]);
+    jw_end_arr(w);
     jw_key(w, "tensor_split");
     jw_begin_arr(w);
     for (size_t i = 0; i < r->ndev; i++)
@@ -263,9 +331,26 @@ static void json_gguf(jw *w, const mg_fit_report *r)
         jw_kuint(w, "compute", p->compute[i]);
         jw_kuint(w, "need", p->need[i]);
         jw_kuint(w, "usable", p->usable[i]);
+        jw_kbool(w, "fits", p->need[i] <= p->usable[i]);
         jw_end_obj(w);
     }
     jw_end_arr(w);
+    jw_key(w, "beside");   /* what the same process loads beside the model, in the needs above */
+    jw_begin_obj(w);
+    jw_kuint(w, "lora", p->lora_bytes);
+    jw_key(w, "draft");
+    jw_begin_arr(w);
+    for (size_t i = 0; i < r->ndev; i++)
+        jw_uint(w, p->draft[i]);
+    jw_end_arr(w);
+    jw_kuint(w, "draft_ram", p->ram_draft);
+    jw_key(w, "mmproj");
+    jw_begin_arr(w);
+    for (size_t i = 0; i < r->ndev; i++)
+        jw_uint(w, p->mmproj[i]);
+    jw_end_arr(w);
+    jw_kuint(w, "mmproj_ram", p->ram_mmproj);
+    jw_end_obj(w);
     jw_key(w, "ram");
     jw_begin_obj(w);
     jw_kuint(w, "weights", p->ram_weights);

@@ -97,4 +97,11 @@ int mg_link_next(const char *line, size_t len, char *out, size_t n);
 /* http:// or https:// */
 int mg_is_url(const char *path);
 
+/* Beside a model in the same llama.cpp process (lib/models/fit.c, for mg_fit): a draft model's placement
+ * at the same context and split, per GPU less the CUDA runtime the process has already, and in RAM; a
+ * clip projector's weights and its compute allowance. */
+void mg_fit_draft_need(const mg_fit_model *draft, const mg_target *dev, size_t nd, const mg_fit_opts *o,
+                       uint64_t n_ctx, uint64_t *gpu, uint64_t *ram);
+int mg_fit_mmproj_need(const mg_gguf_model *m, uint64_t *weights, uint64_t *compute);
+
 #endif

@@ -49,6 +49,15 @@ static uint32_t default_swa_pattern(const char *arch)
     return 0;
 }
 
+/* Architectures for which llama.cpp creates no memory (llama_model::create_memory returns nullptr):
+ * non-causal encoders, whose output is pooled embeddings or a rerank score (no LM head), and
+ * diffusion LMs (which have one). */
+static const struct { const char *arch; int encoder; } no_cache_archs[] = {
+    {"bert", 1}, {"jina-bert-v2", 1}, {"jina-bert-v3", 1}, {"nomic-bert", 1}, {"nomic-bert-moe", 1},
+    {"neo-bert", 1}, {"eurobert", 1}, {"modern-bert", 1}, {"gemma-embedding", 1}, {"wavtokenizer-dec", 1},
+    {"dream", 0}, {"llada", 0}, {"llada-moe", 0}, {"rnd1", 0},
+};
+
 int mg_kv_from_gguf(const mg_gguf *g, mg_kv_model *m)
 {
     memset(m, 0, sizeof *m);
@@ -56,6 +65,11 @@ int mg_kv_from_gguf(const mg_gguf *g, mg_kv_model *m)
     if (!arch)
         return MG_E_FORMAT;
     snprintf(m->arch, sizeof m->arch, "%s", arch);
+    for (size_t i = 0; i < sizeof no_cache_archs / sizeof no_cache_archs[0]; i++)
+        if (!strcmp(arch, no_cache_archs[i].arch)) {
+            m->no_cache = 1;
+            m->encoder = no_cache_archs[i].encoder;
+        }
     uint64_t n_layer = key_u64(g, arch, "block_count", 0);
     if (n_layer == 0 || n_layer > MG_KV_MAX_LAYERS)
         return MG_E_FORMAT;
@@ -116,7 +130,7 @@ static uint64_t pad(uint64_t v, uint64_t p) { return (v + p - 1) / p * p; }
 uint64_t mg_kv_layer_bytes(const mg_kv_model *m, const mg_kv_opts *o, uint32_t il)
 {
     uint64_t n_ctx = o->n_ctx, n_seq = o->n_seq ? o->n_seq : 1, ubatch = o->n_ubatch ? o->n_ubatch : 512;
-    if (il >= m->n_layer)
+    if (il >= m->n_layer || m->no_cache)
         return 0;
     if (m->recurrent[il])
         return mg_sat_mul(mg_sat_mul(4, mg_sat_add(m->recurrent_r, m->recurrent_s)), n_seq);

@@ -63,6 +63,67 @@ VOCABS = {"8B slice, 128k vocab": 128256, "8B slice, 32k ctx": 128256, "8B slice
           "held2: 8B -fa off 16k": 128256, "held2: 7B -fa off -ngl 2": 152064, "held2: gemma3 6L -ngl 4": 262144}
 
 
+F8 = Q.Q8_0
+# deepseek2 (MLA) slices of DeepSeek-V3's width (7168, 128 heads, kv_lora 512, rope 64, 129,280 tokens) with
+# 32 experts of 2048 (V3 has 256: one expert tensor here is 1/8 of V3's), 1 dense block; and BERT encoders.
+DS = lambda p: compare.write_deepseek2(p, 4, 7168, 128, 1536, 512, 64, 128, 128, 18432, 2048, 32, 8, 1, F8)
+SHAPED = [
+    # name, writer, vocabulary, ctx, llama.cpp / mlgate options (a row whose llama.cpp options hold --embedding or
+    # --reranking runs llama-server, next to LLAMA_COMPLETION, until it listens, then stops it)
+    ("mla: V3-width slice", DS, 129280, 8192, [], []),
+    ("mla: V3-width 32k ctx", DS, 129280, 32768, [], []),
+    ("mla: V3-width -fa off", DS, 129280, 8192, ["-fa", "off"], ["--flash-attn", "off"]),
+    ("mla: -ngl 3 --n-cpu-moe 2", DS, 129280, 8192, ["-ngl", "3", "--n-cpu-moe", "2"], ["--ngl", "3", "--n-cpu-moe", "2"]),
+    ("mla: --n-cpu-moe 2 no-op-offload", DS, 129280, 8192, ["-ngl", "5", "--n-cpu-moe", "2", "--no-op-offload"],
+     ["--ngl", "5", "--n-cpu-moe", "2", "--no-op-offload"]),
+    ("mla: -ngl 2 (blocks in RAM)", DS, 129280, 8192, ["-ngl", "2"], ["--ngl", "2"]),
+    ("qwen3moe --n-cpu-moe 4 op offload", lambda p: compare.write(p, "qwen3moe", 8, 2048, 32, 4, 768, F8, False, 0, 128),
+     151936, 8192, ["--n-cpu-moe", "4"], ["--n-cpu-moe", "4"]),
+    ("llama f16 + LoRA r16", lambda p: (compare.write(p, "llama", 16, 1024, 16, 4, 2816, Q.F16, False),
+                                         compare.write_lora(p + ".lora", 16, 1024, 256, 16)), 32000, 8192,
+     ["--lora", "{path}.lora"], ["--lora", "{path}.lora"]),
+    ("llama f16 + LoRA -ngl 9", lambda p: (compare.write(p, "llama", 16, 1024, 16, 4, 2816, Q.F16, False),
+                                            compare.write_lora(p + ".lora", 16, 1024, 256, 16)), 32000, 8192,
+     ["--lora", "{path}.lora", "-ngl", "9"], ["--lora", "{path}.lora", "--ngl", "9"]),
+    ("bert: bge-small embedding", lambda p: compare.write_bert(p, 12, 384, 12, 1536, Q.F16), 30522, 512,
+     ["--embedding"], []),
+    ("bert: bge-reranker-v2-m3 4L", lambda p: compare.write_bert(p, 4, 1024, 16, 4096, Q.F16, rerank=True,
+                                                                     n_pos=8194), 250002, 8192, ["--reranking"], []),
+]
+
+
+def run_llama(exe, path, ctx, opts):
+    """llama.cpp's log for a few tokens (llama-completion), or llama-server's up to 'listening' and its exit
+    (it prints the memory breakdown when stopped) for an embedding or reranking model."""
+    base = ["-m", path, "-c", str(ctx), "-t", "8", "--no-warmup", "-v", "-fit", "off", "--no-repack"]
+    base += opts if "-ngl" in opts else opts + ["-ngl", "99"]
+    if "--embedding" not in opts and "--reranking" not in opts:
+        r = subprocess.run([exe] + base + ["-n", "2", "-p", "hello", "-no-cnv", "--load-mode", "none"],
+                           capture_output=True, text=True, errors="replace", timeout=300)
+        return r.returncode, r.stdout + r.stderr
+    import select, signal, time
+    server = os.path.join(os.path.dirname(exe), "llama-server")
+    p = subprocess.Popen([server] + base + ["--port", "0", "--host", "127.0.0.1"], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, errors="replace")
+    out, end = [], time.time() + 180
+    while time.time() < end:
+        if not select.select([p.stdout], [], [], 1.0)[0]:
+            continue
+        line = p.stdout.readline()
+        if not line:
+            break
+        out.append(line)
+        if "listening on" in line:
+            break
+    p.send_signal(signal.SIGINT)
+    try:
+        rest, _ = p.communicate(timeout=30)
+        out.append(rest or "")
+    except subprocess.TimeoutExpired:
+        p.kill()
+    return 0, "".join(out)
+
+
 def buffers(out):
     """{(device, kind): MiB} from llama.cpp's 'X model/KV/compute/output buffer size = N MiB' lines, and
     ('gpu', 'used'): total - free of CUDA0 from its memory breakdown table (context, cuBLAS and all)."""
@@ -72,12 +133,18 @@ def buffers(out):
     if m:
         got[("gpu", "used")] = float(int(m.group(1)) - int(m.group(2)))
         got[("gpu", "unaccounted")] = float(m.group(7))
+    seen = {}  # a buffer logged again (a compute buffer re-reserved after a LoRA is applied) counts once
     for line in out.splitlines():
-        m = re.search(r"(\S+)\s+(model|KV|compute|output) buffer size\s*=\s*([0-9.]+) MiB", line)
+        m = re.search(r"(\S+)\s+(model|KV|compute|output|LoRA) buffer size\s*=\s*([0-9.]+) MiB", line)
         if m:
             dev = "gpu" if m.group(1).startswith("CUDA") and m.group(1) != "CUDA_Host" else "host"
-            key = (dev, {"model": "weights", "KV": "kv"}.get(m.group(2), "other"))
-            got[key] = got.get(key, 0.0) + float(m.group(3))
+            key = (dev, {"model": "weights", "LoRA": "weights", "KV": "kv"}.get(m.group(2), "other"))
+            v = float(m.group(3))
+            if m.group(2) == "compute":
+                old = seen.get((m.group(1), "compute"), 0.0)
+                seen[(m.group(1), "compute")] = max(old, v)
+                v = max(old, v) - old
+            got[key] = got.get(key, 0.0) + v
     return got
 
 
@@ -92,25 +159,29 @@ def main():
     print(f"{'':24} | {'mlgate / llama.cpp MiB':>22} | {'':>20} | {'':>18} | {'':>20} | {'':>16} | {'':>16}")
     worst, worst_need, bad_need, written, rows = 0.0, 0.0, 0, None, []
     only = re.compile(sys.argv[4]) if len(sys.argv) > 4 else None
-    for name, arch, nl, ne, nh, nkv, nff, qt, tied, swa, ex, ctx, lopts, mopts in MODELS:
+    rows = [(name, (lambda p, a=(arch, nl, ne, nh, nkv, nff, qt, tied, swa, ex): compare.write(p, *a)),
+             VOCABS.get(name, 32000), f"{arch}-{nl}-{ne}-{int(qt)}-{int(tied)}", ctx, lopts, mopts)
+            for name, arch, nl, ne, nh, nkv, nff, qt, tied, swa, ex, ctx, lopts, mopts in MODELS]
+    rows += [(name, wr, voc, f"shaped-{id(wr)}", ctx, lopts, mopts) for name, wr, voc, ctx, lopts, mopts in SHAPED]
+    for name, writer, voc, key, ctx, lopts, mopts in rows:
         if only and not only.search(name):
             continue
-        compare.VOCAB = VOCABS.get(name, 32000)
-        path = os.path.join(d, f"{arch}-{nl}-{ne}-{int(qt)}-{int(tied)}-{compare.VOCAB}.gguf")
+        compare.VOCAB = voc
+        path = os.path.join(d, f"{key}-{voc}.gguf")
         if written != path:
             if written:
                 os.remove(written)
-            compare.write(path, arch, nl, ne, nh, nkv, nff, qt, tied, swa, ex)
+            writer(path)
             written = path
-        r = subprocess.run([exe, "-m", path, "-c", str(ctx), "-n", "2", "-p", "hello", "-t", "8", "--no-warmup",
-                            "-no-cnv", "-v", "-fit", "off", "--no-repack", "--load-mode", "none"] + (lopts if "-ngl" in lopts else lopts + ["-ngl", "99"]),
-                           capture_output=True, text=True, errors="replace", timeout=300)
-        got = buffers(r.stdout + r.stderr)
+        lopts = [x.replace("{path}", path) for x in lopts]
+        mopts = [x.replace("{path}", path) for x in mopts]
+        rc, log = run_llama(exe, path, ctx, lopts)
+        got = buffers(log)
         if os.environ.get("OUT"):
             with open(os.path.join(os.environ["OUT"], re.sub(r"\W+", "_", name) + ".log"), "w") as f:
-                f.write(r.stdout + r.stderr)
-        if not got.get(("gpu", "weights")) and "-ngl 0" not in name or r.returncode:
-            print(f"{name}: llama.cpp failed (exit {r.returncode}):\n{(r.stdout + r.stderr)[-3000:]}")
+                f.write(log)
+        if not got.get(("gpu", "weights")) and "-ngl 0" not in name or rc:
+            print(f"{name}: llama.cpp failed (exit {rc}):\n{log[-3000:]}")
             worst = 100.0
             continue
         fit = json.loads(subprocess.run([mlgate, "fit", "--json", "--vram", vram, "--ram", "64G", "-c", str(ctx)] +
@@ -136,7 +207,7 @@ def main():
         print(f"{name:24} | " + " | ".join(cells), flush=True)
         rows.append({"model": name, "mlgate": {f"{k[0]}_{k[1]}": v for k, v in mine.items()},
                      "llama_cpp_mib": {f"{k[0]}_{k[1]}": v for k, v in got.items()}, "ngl": fit["ngl"]})
-    for f in os.listdir(d):
+    for f in os.listdir(d):  # models and adapters
         os.remove(os.path.join(d, f))
     os.rmdir(d)
     out = os.environ.get("OUT")
