@@ -26,7 +26,9 @@ static const char help[] =
     "$XDG_CACHE_HOME/mlgate/hub) and fitted; the table says, best first, where each quantization\n"
     "goes and the largest context that fits (mmproj files are listed apart). HF_TOKEN is sent\n"
     "to the hub (HF_ENDPOINT, default https://huggingface.co) only.\n"
-    "\n"
+    "\n";
+/* the options (two strings: C11 promises string literals of 4095 bytes only) */
+static const char help_options[] =
     "  -g, --gpu LIST        GPUs by name or sm_XY, memory from the GPU table ('RTX PRO 6000,RTX 5090')\n"
     "      --vram LIST       GPU memory sizes instead (96G,32G)\n"
     "                        default: this machine's GPUs and their free memory (NVML, else libcuda)\n"
@@ -487,12 +489,12 @@ static int parse(int argc, char **argv, args *a)
             if ((rc = add_overrides(a, optarg)) >= 0)
                 return rc;
             break;
-        case 'h': fputs(help, stdout); return EXIT_PASS;
+        case 'h': fputs(help, stdout); fputs(help_options, stdout); return EXIT_PASS;
         default: return cli_usage("fit", a->json, "unknown option (see 'mlgate fit --help')");
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "mlgate fit: give one MODEL\n%s", help);
+        fprintf(stderr, "mlgate fit: give one MODEL\n%s%s", help, help_options);
         return a->json ? cli_usage("fit", a->json, "give one MODEL") : EXIT_USAGE;
     }
     if (o->headroom < 0 || o->headroom >= 1 || o->n_seq < 1 || o->n_seq > 256)
