@@ -157,7 +157,7 @@ def main():
     print(f"{'model':24} | {'GPU weights':>22} | {'GPU KV':>20} | {'GPU compute':>18} | {'RAM weights':>20} | "
           f"{'RAM KV':>16} | {'host other':>16} | GPU need / used (total-free)")
     print(f"{'':24} | {'mlgate / llama.cpp MiB':>22} | {'':>20} | {'':>18} | {'':>20} | {'':>16} | {'':>16}")
-    worst, worst_need, bad_need, written, rows = 0.0, 0.0, 0, None, []
+    worst, worst_need, bad_need, written, results = 0.0, 0.0, 0, None, []
     only = re.compile(sys.argv[4]) if len(sys.argv) > 4 else None
     rows = [(name, (lambda p, a=(arch, nl, ne, nh, nkv, nff, qt, tied, swa, ex): compare.write(p, *a)),
              VOCABS.get(name, 32000), f"{arch}-{nl}-{ne}-{int(qt)}-{int(tied)}", ctx, lopts, mopts)
@@ -205,7 +205,7 @@ def main():
             worst_need = max(worst_need, abs(need - used) / used * 100)
         cells.append(f"{need:7.0f} /{used:7.0f} {((need - used) / used * 100 if used else 0):+5.1f}%")
         print(f"{name:24} | " + " | ".join(cells), flush=True)
-        rows.append({"model": name, "mlgate": {f"{k[0]}_{k[1]}": v for k, v in mine.items()},
+        results.append({"model": name, "mlgate": {f"{k[0]}_{k[1]}": v for k, v in mine.items()},
                      "llama_cpp_mib": {f"{k[0]}_{k[1]}": v for k, v in got.items()}, "ngl": fit["ngl"]})
     for f in os.listdir(d):  # models and adapters
         os.remove(os.path.join(d, f))
@@ -213,7 +213,7 @@ def main():
     out = os.environ.get("OUT")
     if out:
         with open(os.path.join(out, "fit_llama_cuda.json"), "w") as f:
-            json.dump(rows, f, indent=1)
+            json.dump(results, f, indent=1)
     print(f"largest weights/KV difference: {worst:.2f} %; largest GPU need vs used: {worst_need:.1f} %; "
           f"{bad_need} outside -2 % .. +max(15 %, 128 MiB)")
     sys.exit(0 if worst <= 1.0 and not bad_need else 1)
