@@ -660,13 +660,15 @@ static void component_shards(mg_st_model *m, mg_st_component *k, const char *dir
         for (size_t b = 0; b < 2; b++) {
             char p[1100];
             size_t len;
-            snprintf(p, sizeof p, "%s/%s.safetensors.index%s%s.json", dir, bases[b], dot, v);
+            int n = snprintf(p, sizeof p, "%s/%s.safetensors.index%s%s.json", dir, bases[b], dot, v);
+            if (n < 0 || (size_t)n >= sizeof p)
+                continue;   /* a path this long names no file we could open whole */
             char *txt = slurp(p, 512u << 20, &len);
             int ok = txt && read_index(m, dir, txt, len) == 0;
             free(txt);
             if (!ok) {
-                snprintf(p, sizeof p, "%s/%s%s%s.safetensors", dir, bases[b], dot, v);
-                ok = access(p, F_OK) == 0 && add_st(m, p, NULL) == 0;
+                n = snprintf(p, sizeof p, "%s/%s%s%s.safetensors", dir, bases[b], dot, v);
+                ok = n > 0 && (size_t)n < sizeof p && access(p, F_OK) == 0 && add_st(m, p, NULL) == 0;
             }
             if (ok) {
                 memcpy(k->variant, v, sizeof k->variant);
