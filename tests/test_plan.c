@@ -410,6 +410,8 @@ static void placement_keys_parse(void **state)
         {"host: {headroom: 10X}\nmodels: []\n",
          "m.yaml:1:18: headroom '10X': a fraction from 0 to 0.9, a percentage (10%), or a size kept free on each "
          "GPU (10G; a list [10G, 4G] per GPU)"},
+        {"models:\n  - {name: a, kind: llm, endpoint: \"http://x/v1\", gpu: 1, tensor_split: [1, 2]}\n",
+         "m.yaml:2:73: model 'a': tensor_split: splits over gpus: [...], not one gpu:"},
         {"host: {ram: lots}\nmodels: []\n", "m.yaml:1:13: ram: 'lots' is not a size (e.g. 24G, 512M, 1.5GiB)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -591,6 +591,8 @@ static int placement(ctx *c, const ynode *n, mg_matrix_model *md, const ynode *m
 {
     if (md->ngpus && md->gpu >= 0)
         return fail(c, n, "model '%s': give gpu: N or gpus: [...], not both", md->name);
+    if (md->nsplit && md->gpu >= 0)
+        return fail(c, split_at, "model '%s': tensor_split: splits over gpus: [...], not one gpu:", md->name);
     if (md->ngpus == 1)   /* gpus: [N] is a pin */
         md->gpu = md->gpus[0], md->ngpus = 0;
     if (md->nsplit && md->ngpus && md->nsplit != md->ngpus)

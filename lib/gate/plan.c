@@ -354,6 +354,10 @@ static int size_model(mg_plan *p, size_t i, int size_files, slot *s, const uint6
     pm->ngl = -1;
     s->pin = md->gpu;
     s->on_demand = md->on_demand;
+    if (md->gpu >= (int)p->ngpus) {   /* never placed: no room to search either */
+        pm->why = text(p, mg_arena_printf(p->arena, "pinned to GPU %d, but there are %zu", md->gpu, p->ngpus));
+        s->unsized = 1;
+    }
     if (md->memory) {
         pm->need = md->memory;
         pm->source = "declared";
@@ -457,8 +461,6 @@ static const char *why_not(mg_plan *p, const slot *s, size_t i, const uint64_t *
         return text(p, mg_arena_printf(p->arena, "needs %s, at most %s is free beside the resident models",
                                        mg_human(s->need, a), mg_human(most, b)));
     }
-    if (md->gpu >= (int)p->ngpus)
-        return text(p, mg_arena_printf(p->arena, "pinned to GPU %d, but there are %zu", md->gpu, p->ngpus));
     return text(p, mg_arena_printf(p->arena, "needs %s, the most room left on %s is %s", mg_human(s->need, a),
                                    md->gpu >= 0 ? "its GPU" : "one GPU", mg_human(s->room_then, b)));
 }

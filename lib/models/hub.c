@@ -32,6 +32,7 @@
 #define MAX_THREADS 16
 #define DEFAULT_DEADLINE 300.0      /* seconds for the whole repository */
 #define DEFAULT_CACHE_MAX (1ull << 30)
+#define HUB_MAX_SHARDS 512          /* shards of one split set (model.c reads as many locally) */
 #define CACHE_MAGIC "MGHUB1\n"      /* 8 bytes with its NUL */
 #define CACHE_HEAD 56               /* magic, file size, payload length, sha256 of the payload */
 
@@ -120,7 +121,7 @@ static int is_mmproj(const char *path)
 static int shard_of(const char *path, int *index, int *total, size_t *stem)
 {
     size_t l = strlen(path);
-    if (l < 20 || strcmp(path + l - 5, ".gguf"))
+    if (l < 20 || strcasecmp(path + l - 5, ".gguf"))
         return 0;
     const char *p = path + l - 20;   /* "-00002-of-00009.gguf" */
     if (p[0] != '-' || strncmp(p + 6, "-of-", 4))
@@ -514,9 +515,9 @@ static int list_tree(const mg_hub_ref *ref, double until, mg_hub_files *l, mg_fe
         else if (!strncmp(g.next, hub, strlen(hub)) && g.next[strlen(hub)] == '/' && !mg_same_origin(g.next, ref->endpoint))
             rc = snprintf(url, sizeof url, "%s%s", ref->endpoint, g.next + strlen(hub)) >= (int)sizeof url ? MG_E_LIMIT
                                                                                                            : MG_OK;
-        else if (mg_is_url(g.next))
-            snprintf(url, sizeof url, "%s", g.next);   /* another host gets no token (mg_remote_token) */
-        else
+        else if (mg_is_url(g.next) && mg_same_origin(g.next, ref->endpoint))
+            snprintf(url, sizeof url, "%s", g.next);
+        else   /* a page on another host is not followed: no token of ours goes there */
             break;
         if (rc)
             snprintf(err, errlen, "the next page's address is too long");
@@ -794,6 +795,12 @@ static void fit_gguf_cand(job *j, const cand *c, mg_hub_row *r)
         row_error(r, MG_E_NOTFOUND);
         return;
     }
+    if (c->n > HUB_MAX_SHARDS) {   /* as a local split GGUF: no more headers than that for one model */
+        snprintf(r->msg, sizeof r->msg, "%.300s: %zu shards, more than the %d mlgate reads", f->path, c->n,
+                 HUB_MAX_SHARDS);
+        row_error(r, MG_E_LIMIT);
+        return;
+    }
     mg_model *m = mg_calloc(1, sizeof *m);
     mg_gguf_model *g = m ? mg_calloc(1, sizeof *g) : NULL;
     if (g)
@@ -864,6 +871,12 @@ static void fit_st_cand(job *j, const mg_hub_file *f, mg_hub_row *r)
         return;
     }
     r->remote = *mg_model_remote(m);
+    if (!m->st) {   /* the format is told by the name: a repository named x.gguf-... is not a GGUF file */
+        snprintf(r->msg, sizeof r->msg, "%.300s: not read as safetensors", f->path);
+        row_error(r, MG_E_FORMAT);
+        mg_model_free(m);
+        return;
+    }
     r->nfiles = m->st->nshards;
     if (!m->st->has_config)
         snprintf(r->msg, sizeof r->msg, "no config.json: the KV cache is not counted");
@@ -881,6 +894,7 @@ static void fit_st_cand(job *j, const mg_hub_file *f, mg_hub_row *r)
         r->place = r->fit.fits ? MG_HUB_FULL : r->fit.ndev ? MG_HUB_NONE : MG_HUB_CPU;
     }
     r->fit.model = r->file;
+    r->fit.stm = NULL;   /* m's: freed now */
     mg_model_free(m);
 }
 

@@ -814,7 +814,9 @@ static mg_st_model *st_open(const char *path, double until)
         }
     }
     snprintf(m->path, sizeof m->path, "%s", path);
-    if (is_dir && read_pipeline(m, path) == 0) {   /* a diffusers pipeline: every component, each its shards */
+    int pipeline = is_dir && read_pipeline(m, path) == 0;
+    m->index_total_size = 0;   /* a component's index is its own, not the checkpoint's (nor one read in vain) */
+    if (pipeline) {   /* a diffusers pipeline: every component, each its shards */
         for (size_t i = 0; i < m->nshards; i++)
             read_st(&m->shards[i], m->arena);
         for (size_t c = 0; c < m->ncomp; c++)
