@@ -107,6 +107,15 @@ void jw_kuint(jw *w, const char *k, unsigned long long v) { jw_key(w, k); jw_uin
 void jw_knum(jw *w, const char *k, double v) { jw_key(w, k); jw_num(w, v); }
 void jw_kbool(jw *w, const char *k, int v) { jw_key(w, k); jw_bool(w, v); }
 
+void jw_kuints(jw *w, const char *k, const uint64_t *v, size_t n)
+{
+    jw_key(w, k);
+    jw_begin_arr(w);
+    for (size_t i = 0; i < n; i++)
+        jw_uint(w, v[i]);
+    jw_end_arr(w);
+}
+
 void jw_report(jw *w, const char *cmd)
 {
     jw_begin_obj(w);

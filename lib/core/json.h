@@ -2,6 +2,8 @@
 #ifndef MG_CORE_JSON_H
 #define MG_CORE_JSON_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define MG_JSON_MAX_DEPTH 64
@@ -35,6 +37,7 @@ void jw_kint(jw *w, const char *k, long long v);
 void jw_kuint(jw *w, const char *k, unsigned long long v);
 void jw_knum(jw *w, const char *k, double v);
 void jw_kbool(jw *w, const char *k, int v);
+void jw_kuints(jw *w, const char *k, const uint64_t *v, size_t n);   /* k: [v[0], ..., v[n-1]] */
 
 /* {"mlgate": VERSION, "command": cmd, ... : the head every report starts with (the object stays open). */
 void jw_report(jw *w, const char *cmd);

@@ -246,10 +246,7 @@ static void json_pipeline(jw *w, const mg_fit_report *r)
     jw_begin_arr(w);
     for (size_t c = 0; c < f->ncomp && c < sm->ncomp; c++) {
         jw_begin_obj(w);
-        jw_kstr(w, "name", sm->comp[c].name);
-        jw_kstr(w, "library", sm->comp[c].library);
-        jw_kstr(w, "class", sm->comp[c].class_name);
-        jw_kstr(w, "variant", sm->comp[c].variant[0] ? sm->comp[c].variant : NULL);
+        mg_component_json(w, &sm->comp[c]);
         jw_kuint(w, "weights", f->comp[c].weights);
         jw_kuint(w, "largest_module", f->comp[c].largest_module);
         jw_kuint(w, "activations", f->comp[c].activations);
@@ -338,17 +335,9 @@ static void json_gguf(jw *w, const mg_fit_report *r)
     jw_key(w, "beside");   /* what the same process loads beside the model, in the needs above */
     jw_begin_obj(w);
     jw_kuint(w, "lora", p->lora_bytes);
-    jw_key(w, "draft");
-    jw_begin_arr(w);
-    for (size_t i = 0; i < r->ndev; i++)
-        jw_uint(w, p->draft[i]);
-    jw_end_arr(w);
+    jw_kuints(w, "draft", p->draft, r->ndev);
     jw_kuint(w, "draft_ram", p->ram_draft);
-    jw_key(w, "mmproj");
-    jw_begin_arr(w);
-    for (size_t i = 0; i < r->ndev; i++)
-        jw_uint(w, p->mmproj[i]);
-    jw_end_arr(w);
+    jw_kuints(w, "mmproj", p->mmproj, r->ndev);
     jw_kuint(w, "mmproj_ram", p->ram_mmproj);
     jw_end_obj(w);
     jw_key(w, "ram");

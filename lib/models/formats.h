@@ -3,6 +3,7 @@
 #define MG_MODELS_FORMATS_H
 
 #include "core/arena.h"
+#include "core/json.h"
 #include "mlgate/models.h"
 
 /*
@@ -103,5 +104,8 @@ int mg_is_url(const char *path);
 void mg_fit_draft_need(const mg_fit_model *draft, const mg_target *dev, size_t nd, const mg_fit_opts *o,
                        uint64_t n_ctx, uint64_t *gpu, uint64_t *ram);
 int mg_fit_mmproj_need(const mg_gguf_model *m, uint64_t *weights, uint64_t *compute);
+
+/* A pipeline component's identity in JSON: name, library, class, variant (inspect_json.c; fit's JSON too). */
+void mg_component_json(jw *w, const mg_st_component *c);
 
 #endif

@@ -5,6 +5,16 @@
 
 #include "core/json.h"
 #include "mlgate/models.h"
+#include "models/formats.h"
+
+/* A pipeline component's identity: name, library, class, variant (inspect and fit write the same). */
+void mg_component_json(jw *w, const mg_st_component *c)
+{
+    jw_kstr(w, "name", c->name);
+    jw_kstr(w, "library", c->library);
+    jw_kstr(w, "class", c->class_name);
+    jw_kstr(w, "variant", c->variant[0] ? c->variant : NULL);
+}
 
 static void build_or_null(jw *w, int build)
 {
@@ -40,15 +50,6 @@ static void json_totals(jw *w, const char *name, uint64_t bytes, uint64_t params
     jw_kuint(w, "bytes", bytes);
     jw_kuint(w, "parameters", params);
     jw_end_obj(w);
-}
-
-static void json_dims(jw *w, const char *key, const uint64_t *dims, uint32_t n)
-{
-    jw_key(w, key);
-    jw_begin_arr(w);
-    for (uint32_t d = 0; d < n; d++)
-        jw_uint(w, dims[d]);
-    jw_end_arr(w);
 }
 
 static void json_model(jw *w, const mg_gguf_model *md, const mg_model_summary *sm)
@@ -131,7 +132,7 @@ static void json_model(jw *w, const mg_gguf_model *md, const mg_model_summary *s
                 jw_begin_obj(w);
                 jw_kstr(w, "name", x->name);
                 jw_kuint(w, "type", x->type);
-                json_dims(w, "shape", x->ne, x->n_dims);
+                jw_kuints(w, "shape", x->ne, x->n_dims);
                 jw_kuint(w, "bytes", x->nbytes);
                 jw_kuint(w, "offset", x->offset);
                 jw_end_obj(w);
@@ -187,10 +188,7 @@ static void json_st(jw *w, const mg_st_model *m, const mg_model_summary *sm)
         jw_begin_arr(w);
         for (size_t c = 0; c < m->ncomp; c++) {
             jw_begin_obj(w);
-            jw_kstr(w, "name", m->comp[c].name);
-            jw_kstr(w, "library", m->comp[c].library);
-            jw_kstr(w, "class", m->comp[c].class_name);
-            jw_kstr(w, "variant", m->comp[c].variant[0] ? m->comp[c].variant : NULL);
+            mg_component_json(w, &m->comp[c]);
             jw_kuint(w, "files", m->comp[c].nshards);
             jw_kuint(w, "tensor_bytes", m->comp[c].bytes);
             jw_end_obj(w);
@@ -212,7 +210,7 @@ static void json_st(jw *w, const mg_st_model *m, const mg_model_summary *sm)
             jw_begin_obj(w);
             jw_kstr(w, "name", x->name);
             jw_kstr(w, "dtype", mg_st_dtype_name(x->dtype));
-            json_dims(w, "shape", x->shape, x->ndims);
+            jw_kuints(w, "shape", x->shape, x->ndims);
             jw_key(w, "data_offsets");
             jw_begin_arr(w);
             jw_uint(w, x->begin);
